@@ -1,0 +1,2 @@
+//! The `btc-anchor` command-line program.
+fn main() {}

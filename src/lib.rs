@@ -1,0 +1,41 @@
+//! # btc-anchor
+//!
+//! Prove when a record existed by anchoring its hash in Bitcoin, with proof
+//! files anyone can check offline.
+//!
+//! Records are hashed ([`hash`]), batched into an RFC 9162 Merkle tree with
+//! a random salt per record ([`merkle`]), and the tree root is committed in
+//! an OP_RETURN output of a Bitcoin transaction. Each record then gets a
+//! self-contained proof file ([`proof`], specified in `docs/proof-format.md`)
+//! that [`verify`] checks from the file alone, or against a header source
+//! ([`headers`]).
+//!
+//! ## Verifying a proof
+//!
+//! ```
+//! use btc_anchor::{hash::RecordDigest, headers::EmbeddedOnly, proof::Proof};
+//! use btc_anchor::verify::{verify, Verdict, VerifyOptions};
+//!
+//! let document = std::fs::read("fixtures/example/record.txt")?;
+//! let proof = Proof::from_json(&std::fs::read("fixtures/example/record.txt.anchor.json")?)?;
+//! let options = VerifyOptions { network: bitcoin::Network::Regtest };
+//! let report = verify(&proof, &RecordDigest::of_bytes(&document), &EmbeddedOnly, &options)?;
+//! assert_eq!(report.verdict, Verdict::Valid);
+//! println!("existed no later than block {}", report.block.unwrap().height);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Cargo features
+//!
+//! * `cli` (default): the `btc-anchor` command-line program and what only it
+//!   needs (`clap`, `anyhow`). Embed the library with
+//!   `default-features = false` to leave them out.
+
+pub mod anchor;
+pub mod hash;
+pub mod headers;
+pub mod merkle;
+pub mod proof;
+pub mod verify;
+
+pub use bitcoin;

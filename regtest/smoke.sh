@@ -2,18 +2,19 @@
 # Usage: regtest/smoke.sh
 #
 # End-to-end self-check of the regtest tooling: installs (or reuses) bcoin and
-# ElectrumX, starts two stacks side by side in temporary directories, mines,
-# funds an address, checks what ElectrumX reports (tip height and hash, the
-# funded address's balance), runs a depth-2 reorg and checks ElectrumX follows
-# it, stops both stacks and checks their processes are gone. Prints the time of
-# each step and, on success, "regtest smoke: ok" as the last line.
+# ElectrumX, starts two stacks side by side in temporary directories, and on
+# one of them: mines, funds an address (given in bcrt1 form), checks what
+# ElectrumX reports (tip height and hash, the address's balance), broadcasts a
+# transaction with an OP_RETURN output through ElectrumX (and an invalid one,
+# which bcoin must keep out of its mempool), confirms it, runs a depth-2 reorg
+# and checks ElectrumX follows it. Finally stops both stacks and checks their
+# processes are gone. Prints the time of each step and, on success,
+# "regtest smoke: ok" as the last line.
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 R="$REGTEST_HERE"
-# A regtest P2WPKH address in Bitcoin Core/BDK form: exercises the bcrt -> rb conversion.
-FUND_ADDRESS="bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 
 fail() {
     echo "regtest smoke: FAILED: $*" >&2
@@ -21,22 +22,30 @@ fail() {
 }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2fs", b - a }'; }
-step() { printf 'regtest smoke: %-44s %s\n' "$1" "$2"; }
+step() { printf 'regtest smoke: %-40s %s\n' "$1" "$2"; }
+# json EXPR JSON: evaluates a Python expression on the parsed JSON value `j`.
+json() { "$REGTEST_PY" -c 'import json, sys; j = json.loads(sys.argv[2]); print(eval(sys.argv[1]))' "$1" "$2"; }
+# header_hash HEX: block hash of a serialized header.
+header_hash() {
+    "$REGTEST_PY" -c 'import hashlib, sys
+print(hashlib.sha256(hashlib.sha256(bytes.fromhex(sys.argv[1])).digest()).digest()[::-1].hex())' "$1"
+}
 
 t_all="$(now)"
+t="$(now)"
+"$R/install.sh" >/dev/null
+step "install" "$(elapsed "$t")"
+REGTEST_PY="$REGTEST_VENV_PY"
+
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/btc-anchor-regtest-smoke.XXXXXX")"
 A="$WORK/a"
 B="$WORK/b"
 cleanup() {
     "$R/stop.sh" "$A" >/dev/null 2>&1 || true
     "$R/stop.sh" "$B" >/dev/null 2>&1 || true
-    rm -rf "$WORK"
+    [[ -n "${KEEP:-}" ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-t="$(now)"
-"$R/install.sh" >/dev/null
-step "install" "$(elapsed "$t")"
 
 # Two stacks started concurrently must get distinct ports and stay independent.
 t="$(now)"
@@ -58,12 +67,17 @@ regtest_load_env "$A"
 t="$(now)"
 "$R/mine.sh" "$A" 1 >/dev/null
 step "mine 1 block + electrum catch-up" "$(elapsed "$t")"
-height="$(regtest_electrum blockchain.headers.subscribe | "$REGTEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["height"])')"
+height="$(json 'j["height"]' "$(regtest_electrum blockchain.headers.subscribe)")"
 [[ "$height" == 1 ]] || fail "electrum height $height after mining 1 block, expected 1"
 [[ "$("$R/tip.sh" "$B")" == 0 ]] || fail "mining on stack A changed stack B"
 
+# --- funding -----------------------------------------------------------------
+# Coins at this address can be spent without a key (witness script OP_TRUE).
+FUND_ADDRESS="$("$REGTEST_PY" "$R/optrue_tx.py" address)"
+[[ "$FUND_ADDRESS" == bcrt1* ]] || fail "unexpected address $FUND_ADDRESS"
+FUNDED_SAT="" FIRST_FUNDED_HEIGHT="" HEIGHT="" # set by the evals below
+NEW_TIP_HASH="" OLD_TIP_HASH="" ORPHANED=""
 t="$(now)"
-FUNDED_SAT="" HEIGHT="" NEW_TIP_HASH="" OLD_TIP_HASH="" ORPHANED="" # set by eval below
 fund_out="$("$R/fund.sh" "$A" "$FUND_ADDRESS" 1.5)"
 step "fund (coinbase + maturity + segwit)" "$(elapsed "$t")"
 eval "$fund_out"
@@ -71,48 +85,79 @@ eval "$fund_out"
 [[ "$FUNDED_SAT" -ge 150000000 ]] || fail "funded only $FUNDED_SAT sat"
 
 tip_json="$(regtest_electrum blockchain.headers.subscribe)"
-read -r e_height e_hash <<<"$("$REGTEST_PY" -c '
-import hashlib, json, sys
-t = json.loads(sys.argv[1])
-h = hashlib.sha256(hashlib.sha256(bytes.fromhex(t["hex"])).digest()).digest()[::-1].hex()
-print(t["height"], h)' "$tip_json")"
+e_height="$(json 'j["height"]' "$tip_json")"
+e_hash="$(header_hash "$(json 'j["hex"]' "$tip_json")")"
 [[ "$e_height" == "$HEIGHT" ]] || fail "electrum tip $e_height, bcoin tip $HEIGHT"
 [[ "$e_hash" == "$("$R/cli.sh" -r "$A" getbestblockhash)" ]] || fail "electrum tip hash differs from bcoin's"
 
 scripthash="$("$REGTEST_PY" "$R/addr.py" scripthash "$FUND_ADDRESS")"
 balance="$(regtest_electrum blockchain.scripthash.get_balance "\"$scripthash\"")"
-confirmed="$("$REGTEST_PY" -c 'import json,sys; print(json.loads(sys.argv[1])["confirmed"])' "$balance")"
+confirmed="$(json 'j["confirmed"]' "$balance")"
 [[ "$confirmed" -ge "$FUNDED_SAT" && "$confirmed" -gt 0 ]] ||
     fail "electrum balance of $FUND_ADDRESS is $balance, expected >= $FUNDED_SAT sat"
 step "electrum balance of funded address" "$confirmed sat"
 
+# --- a transaction with an OP_RETURN output, through ElectrumX -----------------
+coinbase_txid="$(json 'j["tx"][0]' "$("$R/cli.sh" "$A" getblock "\"$("$R/cli.sh" -r "$A" getblockhash "$FIRST_FUNDED_HEIGHT")\"")")"
+value_sat="$(json 'round(j["value"] * 100_000_000)' "$("$R/cli.sh" "$A" gettxout "\"$coinbase_txid\"" 0)")"
+data="$(printf 'btc-anchor regtest smoke' | sha256sum | cut -c1-64)"
+
+t="$(now)"
+read -r bad_txid bad_raw <<<"$("$REGTEST_PY" "$R/optrue_tx.py" spend "$coinbase_txid" 0 "$value_sat" 20000 "$data" --bad-witness)"
+regtest_electrum blockchain.transaction.broadcast "\"$bad_raw\"" >/dev/null ||
+    true # bcoin may or may not report the rejection: the mempool is what counts
+if "$R/mempool.sh" "$A" "$bad_txid" 1 >/dev/null 2>"$WORK/bad.err"; then
+    fail "an invalid transaction was accepted into the mempool"
+fi
+grep -q "Verification failure" "$WORK/bad.err" || fail "no rejection reason for the invalid transaction: $(cat "$WORK/bad.err")"
+
+read -r txid raw <<<"$("$REGTEST_PY" "$R/optrue_tx.py" spend "$coinbase_txid" 0 "$value_sat" 20000 "$data")"
+sent="$(json 'j' "$(regtest_electrum blockchain.transaction.broadcast "\"$raw\"")")"
+[[ "$sent" == "$txid" ]] || fail "broadcast returned $sent, expected $txid"
+"$R/mempool.sh" "$A" "$txid" >/dev/null
+step "broadcast via electrum, tx in mempool" "$(elapsed "$t")"
+
+mined="$(json 'j[0]' "$("$R/mine.sh" "$A" 1)")"
+block="$("$R/cli.sh" "$A" getblock "\"$mined\"")"
+[[ "$(json "'$txid' in j['tx']" "$block")" == True ]] || fail "transaction $txid not in mined block $mined"
+tx_height="$(json 'j["height"]' "$block")"
+history="$(regtest_electrum blockchain.scripthash.get_history "\"$scripthash\"")"
+[[ "$(json "[h['height'] for h in j if h['tx_hash'] == '$txid']" "$history")" == "[$tx_height]" ]] ||
+    fail "electrum history does not show $txid at height $tx_height: $history"
+merkle="$(regtest_electrum blockchain.transaction.get_merkle "\"$txid\"" "$tx_height")"
+[[ "$(json 'j["block_height"]' "$merkle")" == "$tx_height" ]] || fail "bad merkle proof: $merkle"
+step "tx confirmed at height" "$tx_height"
+
+# --- reorg ---------------------------------------------------------------------
+tip_before="$("$R/tip.sh" "$A")"
 t="$(now)"
 reorg_out="$("$R/reorg.sh" "$A" 2)"
 step "reorg depth 2 + electrum follows" "$(elapsed "$t")"
 eval "$reorg_out"
-[[ "$HEIGHT" -eq $((e_height + 1)) ]] || fail "height $HEIGHT after reorg, expected $((e_height + 1))"
+[[ "$HEIGHT" -eq $((tip_before + 1)) ]] || fail "height $HEIGHT after reorg, expected $((tip_before + 1))"
 [[ "$NEW_TIP_HASH" != "$OLD_TIP_HASH" ]] || fail "tip unchanged by reorg"
-tip_hex="$(regtest_electrum blockchain.headers.subscribe | "$REGTEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["hex"])')"
-tip_hash="$("$REGTEST_PY" -c '
-import hashlib, sys
-print(hashlib.sha256(hashlib.sha256(bytes.fromhex(sys.argv[1])).digest()).digest()[::-1].hex())' "$tip_hex")"
+tip_hash="$(header_hash "$(json 'j["hex"]' "$(regtest_electrum blockchain.headers.subscribe)")")"
 [[ "$tip_hash" == "$NEW_TIP_HASH" ]] || fail "electrum tip $tip_hash is not bcoin's new tip $NEW_TIP_HASH"
 # The header ElectrumX serves at the first orphaned height must be the new one.
 first_orphan="${ORPHANED%% *}"
-hdr="$(regtest_electrum blockchain.block.header $((e_height - 1)))"
-hdr_hash="$("$REGTEST_PY" -c '
-import hashlib, json, sys
-print(hashlib.sha256(hashlib.sha256(bytes.fromhex(json.loads(sys.argv[1]))).digest()).digest()[::-1].hex())' "$hdr")"
+hdr_hash="$(header_hash "$(json 'j' "$(regtest_electrum blockchain.block.header $((tip_before - 1)))")")"
 [[ "$hdr_hash" != "$first_orphan" ]] || fail "electrum still serves orphaned block $first_orphan"
-[[ "$hdr_hash" == "$("$R/cli.sh" -r "$A" getblockhash $((e_height - 1)))" ]] ||
-    fail "electrum header at $((e_height - 1)) differs from bcoin's"
-balance="$(regtest_electrum blockchain.scripthash.get_balance "\"$scripthash\"")"
-step "electrum balance after reorg" "$balance"
+[[ "$hdr_hash" == "$("$R/cli.sh" -r "$A" getblockhash $((tip_before - 1)))" ]] ||
+    fail "electrum header at $((tip_before - 1)) differs from bcoin's"
+# The transaction's block was orphaned: bcoin put it back in its mempool and the
+# replacement blocks confirmed it again, in the first of them.
+history="$(regtest_electrum blockchain.scripthash.get_history "\"$scripthash\"")"
+new_tx_height="$(json "[h['height'] for h in j if h['tx_hash'] == '$txid']" "$history")"
+[[ "$new_tx_height" == "[$((tip_before - 1))]" ]] ||
+    fail "after the reorg electrum shows $txid at $new_tx_height, expected [$((tip_before - 1))]"
+step "tx re-confirmed after reorg at height" "$((tip_before - 1))"
 
+# --- stop ------------------------------------------------------------------------
 pids="$BCOIN_PID $ELECTRUMX_PID"
 # shellcheck source=/dev/null
 pids="$pids $(source "$B/env" && echo "$BCOIN_PID $ELECTRUMX_PID")"
 t="$(now)"
+[[ -n "${KEEP:-}" ]] && exit 1
 "$R/stop.sh" "$A" >/dev/null
 "$R/stop.sh" "$B" >/dev/null
 "$R/stop.sh" "$A" >/dev/null # idempotent

@@ -59,11 +59,12 @@ pid_alive() {
     [[ "$state" != "Z" ]]
 }
 
-# wait_until NAME PID LOG CMD...: retries CMD (quietly) until it succeeds.
-# Returns 1 on timeout, 2 if PID exited first.
+# wait_until NAME PID LOG FATAL_REGEX CMD...: retries CMD (quietly) until it
+# succeeds. Returns 1 on timeout, 2 if PID exited first or LOG matches
+# FATAL_REGEX (ElectrumX keeps running when it cannot bind a port).
 wait_until() {
-    local name="$1" pid="$2" log="$3" deadline
-    shift 3
+    local name="$1" pid="$2" log="$3" fatal="$4" deadline
+    shift 4
     deadline=$((SECONDS + TIMEOUT))
     while ((SECONDS < deadline)); do
         if "$@" >/dev/null 2>&1; then
@@ -71,6 +72,11 @@ wait_until() {
         fi
         if ! pid_alive "$pid"; then
             regtest_log "$name (pid $pid) exited during start-up; last lines of $log:"
+            tail -n 30 "$log" >&2 || true
+            return 2
+        fi
+        if grep -qE "$fatal" "$log" 2>/dev/null; then
+            regtest_log "$name (pid $pid) failed during start-up; last lines of $log:"
             tail -n 30 "$log" >&2 || true
             return 2
         fi
@@ -135,7 +141,8 @@ start_stack() {
     BCOIN_API_KEY="$key"
     export BCOIN_RPC_URL BCOIN_API_KEY
     rc=0
-    wait_until bcoin "$BCOIN_PID" "$DIR/bcoin.log" regtest_rpc getblockcount || rc=$?
+    wait_until bcoin "$BCOIN_PID" "$DIR/bcoin.log" 'EADDRINUSE' \
+        regtest_rpc getblockcount || rc=$?
     [[ $rc -eq 0 ]] || return "$rc"
 
     # --- ElectrumX -------------------------------------------------------------
@@ -154,7 +161,7 @@ start_stack() {
 
     ELECTRUM_PORT="$eport"
     wait_until electrumx "$ELECTRUMX_PID" "$DIR/electrumx.log" \
-        regtest_electrum server.version '"btc-anchor-regtest"' '"1.4"' || rc=$?
+        'failed to listen|terminated abnormally' regtest_electrum server.version '"btc-anchor-regtest"' '"1.4"' || rc=$?
     [[ $rc -eq 0 ]] || return "$rc"
 
     BCOIN_P2P_PORT="$p2p"

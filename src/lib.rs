@@ -35,6 +35,7 @@ pub mod anchor;
 pub mod hash;
 pub mod headers;
 pub mod merkle;
+pub mod ots;
 pub mod proof;
 pub mod verify;
 

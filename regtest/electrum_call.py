@@ -21,6 +21,7 @@ Exit status: 0 success, 1 RPC error, 3 timeout or connection failure, 2 usage.
 
 import hashlib
 import json
+import os
 import socket
 import sys
 import time
@@ -163,4 +164,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except BrokenPipeError:  # reader went away (e.g. `| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -43,6 +43,24 @@ regtest_abs_dir() {
     printf '%s\n' "${d%/}"
 }
 
+# regtest_pid_in_stack PID DIR: true when PID is alive (not a zombie) and was
+# started by start.sh for DIR: its environment holds BTC_ANCHOR_REGTEST_DIR=DIR.
+# (bcoin rewrites its command line, so the environment is what identifies it.)
+regtest_pid_in_stack() {
+    local pid="$1" dir="$2" var state
+    regtest_is_uint "$pid" || return 1
+    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
+    [[ -n "$state" && "$state" != "Z" ]] || return 1
+    {
+        while IFS= read -r -d '' var; do
+            if [[ "$var" == "BTC_ANCHOR_REGTEST_DIR=$dir" ]]; then
+                return 0
+            fi
+        done <"/proc/$pid/environ"
+    } 2>/dev/null
+    return 1
+}
+
 # regtest_load_env DIR: sources DIR/env (written by start.sh) into the shell.
 regtest_load_env() {
     local dir="$1"

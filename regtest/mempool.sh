@@ -25,7 +25,8 @@ regtest_load_env "$DIR"
 
 deadline=$((SECONDS + TIMEOUT))
 while :; do
-    if regtest_rpc getrawmempool | grep -qi "\"$TXID\""; then
+    pool="$(regtest_rpc getrawmempool)"
+    if grep -qi "\"$TXID\"" <<<"$pool"; then
         echo "$TXID"
         exit 0
     fi

@@ -41,7 +41,7 @@ mkdir -p "$DIR"
 # Refuse to start twice in the same DIR; clear leftovers of a dead stack.
 if [[ -f "$DIR/bcoin.pid" || -f "$DIR/electrumx.pid" || -f "$DIR/env" ]]; then
     for f in bcoin.pid electrumx.pid; do
-        if [[ -f "$DIR/$f" ]] && kill -0 "$(cat "$DIR/$f")" 2>/dev/null; then
+        if [[ -f "$DIR/$f" ]] && regtest_pid_in_stack "$(cat "$DIR/$f")" "$DIR"; then
             regtest_die "a stack is already running in $DIR (run regtest/stop.sh $DIR first)"
         fi
     done

@@ -17,22 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 }
 DIR="$(regtest_abs_dir "$1")"
 
-# belongs_to_stack PID: the process is alive (not a zombie) and was started by
-# start.sh for this DIR: its environment holds BTC_ANCHOR_REGTEST_DIR=DIR.
-belongs_to_stack() {
-    local pid="$1" var state
-    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
-    [[ -n "$state" && "$state" != "Z" ]] || return 1
-    [[ -r "/proc/$pid/environ" ]] || return 1
-    {
-        while IFS= read -r -d '' var; do
-            if [[ "$var" == "BTC_ANCHOR_REGTEST_DIR=$DIR" ]]; then
-                return 0
-            fi
-        done <"/proc/$pid/environ"
-    } 2>/dev/null
-    return 1
-}
+belongs_to_stack() { regtest_pid_in_stack "$1" "$DIR"; }
 
 stop_pid() {
     local name="$1" pid="$2" i
@@ -40,6 +25,10 @@ stop_pid() {
         return 0
     fi
     belongs_to_stack "$pid" || return 0
+    if [[ "$name" == watchdog ]]; then
+        # The watchdog leads its own process group (setsid): end its sleep too.
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    fi
     kill -TERM "$pid" 2>/dev/null || return 0
     for ((i = 0; i < 100; i++)); do
         belongs_to_stack "$pid" || {

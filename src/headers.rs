@@ -70,6 +70,9 @@ pub enum HeaderSourceError {
         #[source]
         source: AnchorError,
     },
+    /// A remote source (an Electrum server) failed.
+    #[error("{0}")]
+    Remote(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A source that serves another network than the one asked for.
     #[error("the header source is for {found}, not {expected}")]
     WrongNetwork {

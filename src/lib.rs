@@ -39,4 +39,15 @@ pub mod ots;
 pub mod proof;
 pub mod verify;
 
+#[cfg(feature = "wallet")]
+pub mod anchoring;
+#[cfg(feature = "wallet")]
+pub mod config;
+#[cfg(feature = "wallet")]
+pub mod electrum;
+#[cfg(feature = "wallet")]
+pub mod store;
+#[cfg(feature = "wallet")]
+pub mod wallet;
+
 pub use bitcoin;

@@ -1,0 +1,641 @@
+//! The anchoring workflow: stamp records, anchor the queued batch in one
+//! transaction, bump it if stuck, upgrade proofs once confirmed, report
+//! status.
+//!
+//! Every step writes its state to the [`Store`] before the side effect it
+//! enables (see the store's documentation), and every step is safe to run
+//! again: after a crash, the next run finishes what was started instead of
+//! starting something new.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
+
+use crate::anchor::commitment_script;
+use crate::config::Config;
+use crate::electrum::{Electrum, ElectrumError, TxStatus};
+use crate::hash::RecordDigest;
+use crate::merkle::{record_leaf, MerkleError, Salt, Tree};
+use crate::proof::{Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER};
+use crate::store::{
+    write_atomic, BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord,
+    StoredTx,
+};
+use crate::wallet::{AnchorWallet, WalletError};
+
+/// How long a broadcast transaction may take to show in the server's
+/// mempool before the broadcast counts as failed.
+pub const BROADCAST_WAIT: Duration = Duration::from_secs(15);
+
+/// Errors of the workflow.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnchoringError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The wallet failed.
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    /// The server failed.
+    #[error(transparent)]
+    Electrum(#[from] ElectrumError),
+    /// The tree could not be built.
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+    /// Nothing is queued and nothing is waiting to be broadcast.
+    #[error("nothing to anchor: no record is queued")]
+    EmptyQueue,
+    /// No fee rate given and the server has no estimate.
+    #[error("the server has no fee estimate")]
+    NoFeeEstimate,
+    /// A fee rate outside what is sensible.
+    #[error("fee rate {0} sat/vB is out of range (1 to 10000)")]
+    BadFeeRate(f64),
+    /// Nothing unconfirmed to bump.
+    #[error("no broadcast batch is waiting for confirmation")]
+    NothingToBump,
+    /// A proof file could not be written.
+    #[error("cannot write proof {path}: {source}")]
+    WriteProof {
+        /// The proof file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A proof file exists for another record.
+    #[error("{path} already holds the proof of another record")]
+    ProofExists {
+        /// The proof file.
+        path: PathBuf,
+    },
+    /// The stored transaction does not commit to its batch root.
+    #[error("stored transaction {0} has no commitment to its batch root")]
+    NoCommitmentOutput(Txid),
+}
+
+/// A record to stamp.
+#[derive(Debug, Clone)]
+pub struct StampItem {
+    /// SHA-256 of the document.
+    pub digest: RecordDigest,
+    /// What it is (a path, or a label for a bare digest).
+    pub label: String,
+    /// Where its proof goes.
+    pub proof_path: PathBuf,
+}
+
+/// What a stamp did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StampSummary {
+    /// Records newly queued.
+    pub queued: usize,
+    /// Records already stamped with this digest and proof path (skipped).
+    pub already: usize,
+}
+
+/// A step of [`Anchoring::anchor`], reported as it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AnchorStep {
+    /// A batch was fixed (its root).
+    Batched {
+        /// The batch.
+        batch_id: i64,
+        /// Its number of records.
+        size: u64,
+    },
+    /// The transaction is signed and stored, not yet broadcast.
+    Signed {
+        /// The batch.
+        batch_id: i64,
+        /// The transaction.
+        txid: Txid,
+    },
+    /// A server accepted the transaction.
+    Broadcast {
+        /// The batch.
+        batch_id: i64,
+        /// The transaction.
+        txid: Txid,
+    },
+}
+
+/// Fee settings for one anchoring.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FeeOptions {
+    /// Fee rate in sat/vB; `None` asks the server.
+    pub fee_rate: Option<f64>,
+    /// Largest fee in satoshis; `None` takes the configuration's.
+    pub max_fee_sat: Option<u64>,
+}
+
+/// The result of anchoring one batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anchored {
+    /// The batch.
+    pub batch_id: i64,
+    /// Its number of records.
+    pub size: u64,
+    /// The transaction.
+    pub txid: Txid,
+    /// Fee paid.
+    pub fee: Amount,
+    /// Its virtual size.
+    pub vsize: u64,
+    /// Whether this run resumed a batch fixed by an earlier, interrupted run.
+    pub resumed: bool,
+}
+
+/// What an upgrade found for one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgraded {
+    /// The batch.
+    pub batch_id: i64,
+    /// Its state now.
+    pub state: BatchState,
+    /// Where it confirmed.
+    pub confirmation: Option<Confirmation>,
+    /// Proof files written.
+    pub proofs_written: usize,
+    /// Whether its block had left the best chain.
+    pub reorged: bool,
+}
+
+/// The status of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchStatus {
+    /// The batch.
+    pub batch: StoredBatch,
+    /// Its transactions, oldest first.
+    pub txs: Vec<StoredTx>,
+}
+
+/// The workflow over one data directory, holding its lock.
+#[derive(Debug)]
+pub struct Anchoring {
+    data_dir: PathBuf,
+    config: Config,
+    store: Store,
+    _lock: DataLock,
+}
+
+fn fee_rate_from(sat_per_vb: f64) -> Result<FeeRate, AnchoringError> {
+    if !(1.0..=10_000.0).contains(&sat_per_vb) {
+        return Err(AnchoringError::BadFeeRate(sat_per_vb));
+    }
+    Ok(FeeRate::from_sat_per_kwu((sat_per_vb * 250.0).ceil() as u64))
+}
+
+fn commitment_output(tx: &Transaction, root: &[u8; 32]) -> Option<u32> {
+    let script = commitment_script(root);
+    tx.output
+        .iter()
+        .position(|o| o.script_pubkey == script)
+        .map(|i| i as u32)
+}
+
+fn stripped(tx: &Transaction) -> Transaction {
+    let mut t = tx.clone();
+    for input in &mut t.input {
+        input.witness.clear();
+    }
+    t
+}
+
+impl Anchoring {
+    /// Opens the data directory, taking its lock (fails at once if another
+    /// command holds it).
+    pub fn open(data_dir: &Path, config: Config) -> Result<Anchoring, AnchoringError> {
+        let lock = DataLock::acquire(data_dir)?;
+        let store = Store::open(data_dir)?;
+        Ok(Anchoring {
+            data_dir: data_dir.to_path_buf(),
+            config,
+            store,
+            _lock: lock,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The store (read access).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn network(&self) -> Network {
+        self.config.network
+    }
+
+    /// Queues records and writes a queued proof for each. A record already
+    /// stamped with the same digest and proof path is skipped; a proof path
+    /// holding another record's proof is refused before anything is queued.
+    pub fn stamp(&mut self, items: &[StampItem]) -> Result<StampSummary, AnchoringError> {
+        let mut by_path: HashMap<PathBuf, RecordDigest> = HashMap::new();
+        for r in self.store.all_records()? {
+            by_path.insert(r.proof_path.clone(), r.digest);
+        }
+        let mut new = Vec::new();
+        let mut summary = StampSummary::default();
+        for item in items {
+            match by_path.get(&item.proof_path) {
+                Some(d) if *d == item.digest => summary.already += 1,
+                Some(_) => {
+                    return Err(AnchoringError::ProofExists {
+                        path: item.proof_path.clone(),
+                    })
+                }
+                None => {
+                    if item.proof_path.exists() {
+                        // A proof from another data directory, or an
+                        // older one: never overwrite it.
+                        let same = fs::read(&item.proof_path)
+                            .ok()
+                            .and_then(|b| Proof::from_json(&b).ok())
+                            .is_some_and(|p| p.record.digest == item.digest);
+                        if !same {
+                            return Err(AnchoringError::ProofExists {
+                                path: item.proof_path.clone(),
+                            });
+                        }
+                    }
+                    by_path.insert(item.proof_path.clone(), item.digest);
+                    new.push((item.digest, Salt::random()?, item.label.clone(), item.proof_path.clone()));
+                }
+            }
+        }
+        // Committed before any proof file is written: a crash here loses
+        // nothing, the proofs are rewritten when the batch moves on.
+        self.store.add_records(&new)?;
+        for (digest, salt, _, path) in &new {
+            let proof = Proof {
+                network: self.network(),
+                record: Record {
+                    digest: *digest,
+                    salt: salt.clone(),
+                },
+                batch: None,
+                anchor: None,
+            };
+            write_proof(path, &proof)?;
+        }
+        summary.queued = new.len();
+        Ok(summary)
+    }
+
+    fn fee_rate(&self, server: &Electrum, fees: &FeeOptions) -> Result<FeeRate, AnchoringError> {
+        if let Some(r) = fees.fee_rate {
+            return fee_rate_from(r);
+        }
+        if let Some(r) = server.estimate_fee_rate(self.config.fee_target_blocks)? {
+            return Ok(r);
+        }
+        match self.config.fallback_fee_rate {
+            Some(r) => fee_rate_from(r),
+            None => Err(AnchoringError::NoFeeEstimate),
+        }
+    }
+
+    fn max_fee(&self, fees: &FeeOptions) -> Amount {
+        Amount::from_sat(fees.max_fee_sat.unwrap_or(self.config.max_fee_sat))
+    }
+
+    /// Anchors: finishes any batch an interrupted run left unbroadcast, then
+    /// fixes one batch over everything queued and commits its root in one
+    /// transaction. `on_step` hears each step as it is made durable.
+    pub fn anchor(
+        &mut self,
+        wallet: &mut AnchorWallet,
+        server: &Electrum,
+        fees: &FeeOptions,
+        on_step: &mut dyn FnMut(AnchorStep),
+    ) -> Result<Vec<Anchored>, AnchoringError> {
+        let mut done = Vec::new();
+        // 1. Resume what an interrupted run left: batches fixed but not
+        //    accepted by a server.
+        for batch in self.store.batches_in(&[BatchState::Batched])? {
+            done.push(self.finish_batch(&batch, wallet, server, fees, on_step, true)?);
+        }
+        // 2. A new batch over the queue.
+        let queued = self.store.queued_records()?;
+        if queued.is_empty() {
+            if done.is_empty() {
+                return Err(AnchoringError::EmptyQueue);
+            }
+            return Ok(done);
+        }
+        // Check funds and fees before fixing the batch, so a wallet without
+        // funds leaves the records queued, as they were.
+        wallet.sync(server)?;
+        let fee_rate = self.fee_rate(server, fees)?;
+        let leaves = queued.iter().map(|r| record_leaf(&r.salt, &r.digest)).collect();
+        let tree = Tree::new(leaves)?;
+        let (tx, fee) = wallet.build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees))?;
+        let ids: Vec<i64> = queued.iter().map(|r| r.id).collect();
+        let batch_id = self.store.create_batch(&tree.root(), &ids)?;
+        on_step(AnchorStep::Batched {
+            batch_id,
+            size: tree.size(),
+        });
+        // Stored before it is broadcast (in `finish_batch`).
+        self.store
+            .add_tx(batch_id, &tx, fee.to_sat(), fee.to_sat() as f64 / tx.vsize() as f64)?;
+        let batch = self.store.batch(batch_id)?.ok_or(StoreError::Damaged {
+            what: "batch",
+            row: batch_id,
+        })?;
+        done.push(self.finish_batch(&batch, wallet, server, fees, on_step, false)?);
+        Ok(done)
+    }
+
+    fn finish_batch(
+        &mut self,
+        batch: &StoredBatch,
+        wallet: &mut AnchorWallet,
+        server: &Electrum,
+        fees: &FeeOptions,
+        on_step: &mut dyn FnMut(AnchorStep),
+        resumed: bool,
+    ) -> Result<Anchored, AnchoringError> {
+        let existing = self.store.batch_txs(batch.id)?;
+        let stored = match existing.last() {
+            // Signed by an earlier run: broadcast that very transaction,
+            // never a second one.
+            Some(t) => t.clone(),
+            None => {
+                wallet.sync(server)?;
+                let fee_rate = self.fee_rate(server, fees)?;
+                let (tx, fee) = wallet.build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees))?;
+                let rate = fee.to_sat() as f64 / tx.vsize() as f64;
+                self.store.add_tx(batch.id, &tx, fee.to_sat(), rate)?;
+                self.store.batch_txs(batch.id)?.pop().ok_or(StoreError::Damaged {
+                    what: "anchoring transaction",
+                    row: batch.id,
+                })?
+            }
+        };
+        on_step(AnchorStep::Signed {
+            batch_id: batch.id,
+            txid: stored.txid,
+        });
+        wallet.note_sent(&stored.tx)?;
+        server.broadcast(&stored.tx, BROADCAST_WAIT)?;
+        self.store.mark_broadcast(&stored.txid)?;
+        on_step(AnchorStep::Broadcast {
+            batch_id: batch.id,
+            txid: stored.txid,
+        });
+        self.write_batch_proofs(batch, Some(&stored.tx), None)?;
+        Ok(Anchored {
+            batch_id: batch.id,
+            size: batch.size,
+            txid: stored.txid,
+            fee: Amount::from_sat(stored.fee_sat),
+            vsize: stored.tx.vsize() as u64,
+            resumed,
+        })
+    }
+
+    /// Replaces the newest unconfirmed batch transaction (RBF) by one
+    /// paying `fees.fee_rate` (default: 1.5 times the old rate), committing
+    /// to the same root. This also serves a transaction that was signed but
+    /// never accepted by a server. Both stay in the store: proofs follow
+    /// whichever confirms.
+    pub fn bump(
+        &mut self,
+        wallet: &mut AnchorWallet,
+        server: &Electrum,
+        fees: &FeeOptions,
+    ) -> Result<Anchored, AnchoringError> {
+        let mut batch = None;
+        for b in self
+            .store
+            .batches_in(&[BatchState::Batched, BatchState::Broadcast])?
+        {
+            if !self.store.batch_txs(b.id)?.is_empty() {
+                batch = Some(b);
+            }
+        }
+        let batch = batch.ok_or(AnchoringError::NothingToBump)?;
+        let last = self
+            .store
+            .batch_txs(batch.id)?
+            .pop()
+            .ok_or(AnchoringError::NothingToBump)?;
+        wallet.sync(server)?;
+        wallet.note_sent(&last.tx)?;
+        let rate = match fees.fee_rate {
+            Some(r) => r,
+            None => (last.fee_rate * 1.5).max(last.fee_rate + 1.0),
+        };
+        let (tx, fee) = wallet.build_bump(last.txid, fee_rate_from(rate)?, self.max_fee(fees))?;
+        if commitment_output(&tx, &batch.root.0).is_none() {
+            return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
+        }
+        let vrate = fee.to_sat() as f64 / tx.vsize() as f64;
+        let txid = self.store.add_tx(batch.id, &tx, fee.to_sat(), vrate)?;
+        wallet.note_sent(&tx)?;
+        server.broadcast(&tx, BROADCAST_WAIT)?;
+        self.store.mark_broadcast(&txid)?;
+        self.write_batch_proofs(&batch, Some(&tx), None)?;
+        Ok(Anchored {
+            batch_id: batch.id,
+            size: batch.size,
+            txid,
+            fee,
+            vsize: tx.vsize() as u64,
+            resumed: false,
+        })
+    }
+
+    /// Follows every broadcast or shallowly confirmed batch: checks where
+    /// its transaction (or a replacement) confirmed, verifies the server's
+    /// merkle proof against the header, sends a batch whose block left the
+    /// best chain back to `broadcast`, and at the required depth writes
+    /// complete proofs carrying the headers after the block.
+    pub fn upgrade(&mut self, server: &Electrum) -> Result<Vec<Upgraded>, AnchoringError> {
+        let mut out = Vec::new();
+        let tip = server.tip_height()?;
+        for batch in self
+            .store
+            .batches_in(&[BatchState::Broadcast, BatchState::Confirmed])?
+        {
+            let mut reorged = false;
+            if let Some(c) = batch.confirmation {
+                let still = c.height <= tip
+                    && crate::anchor::header_hash(&server.header(c.height)?) == c.block_hash;
+                if !still {
+                    self.store.unconfirm(batch.id)?;
+                    reorged = true;
+                }
+            }
+            let txs = self.store.batch_txs(batch.id)?;
+            let mut found = None;
+            let mut any_known = false;
+            for t in txs.iter().rev() {
+                match server.status(&t.tx)? {
+                    TxStatus::Confirmed(h) => {
+                        found = Some((t, h));
+                        break;
+                    }
+                    TxStatus::Mempool => any_known = true,
+                    TxStatus::Unknown => {}
+                }
+            }
+            let Some((t, height)) = found else {
+                if !any_known {
+                    // Dropped (a reorg, a restarted server): send the
+                    // newest transaction again; a failure is not fatal.
+                    if let Some(last) = txs.last() {
+                        let _ = server.broadcast(&last.tx, Duration::from_secs(2));
+                    }
+                }
+                out.push(Upgraded {
+                    batch_id: batch.id,
+                    state: BatchState::Broadcast,
+                    confirmation: None,
+                    proofs_written: 0,
+                    reorged,
+                });
+                continue;
+            };
+            let inclusion = server.verified_inclusion(&t.txid, height)?;
+            let confirmations = tip.saturating_sub(height) + 1;
+            let c = Confirmation {
+                txid: t.txid,
+                height,
+                block_hash: crate::anchor::header_hash(&inclusion.header),
+                confirmations,
+            };
+            if confirmations < self.config.min_depth {
+                self.store.set_confirmation(batch.id, &c, BatchState::Confirmed)?;
+                out.push(Upgraded {
+                    batch_id: batch.id,
+                    state: BatchState::Confirmed,
+                    confirmation: Some(c),
+                    proofs_written: 0,
+                    reorged,
+                });
+                continue;
+            }
+            let after_count = (tip - height).min(MAX_HEADERS_AFTER as u32);
+            let headers_after = server.headers(height + 1, after_count, Some(&inclusion.header))?;
+            let block = BlockProof {
+                height,
+                header: inclusion.header,
+                tx_index: inclusion.pos,
+                branch: inclusion.branch,
+                headers_after,
+            };
+            let written = self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
+            self.store.set_confirmation(batch.id, &c, BatchState::Final)?;
+            out.push(Upgraded {
+                batch_id: batch.id,
+                state: BatchState::Final,
+                confirmation: Some(c),
+                proofs_written: written,
+                reorged,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the proofs of a batch from the store and writes them.
+    fn write_batch_proofs(
+        &self,
+        batch: &StoredBatch,
+        tx: Option<&Transaction>,
+        block: Option<BlockProof>,
+    ) -> Result<usize, AnchoringError> {
+        let records = self.store.batch_records(batch.id)?;
+        let proofs = self.batch_proofs(batch, &records, tx, block)?;
+        for (r, p) in records.iter().zip(&proofs) {
+            write_proof(&r.proof_path, p)?;
+        }
+        Ok(proofs.len())
+    }
+
+    fn batch_proofs(
+        &self,
+        batch: &StoredBatch,
+        records: &[StoredRecord],
+        tx: Option<&Transaction>,
+        block: Option<BlockProof>,
+    ) -> Result<Vec<Proof>, AnchoringError> {
+        let leaves = records.iter().map(|r| record_leaf(&r.salt, &r.digest)).collect();
+        let tree = Tree::new(leaves)?;
+        if tree.root() != batch.root {
+            return Err(StoreError::Damaged {
+                what: "batch (its records do not give its root)",
+                row: batch.id,
+            }
+            .into());
+        }
+        let anchor = match tx {
+            None => None,
+            Some(tx) => {
+                let output = commitment_output(tx, &batch.root.0)
+                    .ok_or_else(|| AnchoringError::NoCommitmentOutput(tx.compute_txid()))?;
+                Some(Anchor {
+                    tx: stripped(tx),
+                    output,
+                    block,
+                })
+            }
+        };
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Ok(Proof {
+                    network: self.network(),
+                    record: Record {
+                        digest: r.digest,
+                        salt: r.salt.clone(),
+                    },
+                    batch: Some(BatchPath {
+                        size: tree.size(),
+                        index: i as u64,
+                        path: tree.inclusion_proof(i as u64)?,
+                        root: tree.root(),
+                    }),
+                    anchor: anchor.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Every batch with its transactions, oldest first.
+    pub fn batches_status(&self) -> Result<Vec<BatchStatus>, AnchoringError> {
+        self.store
+            .batches()?
+            .into_iter()
+            .map(|b| {
+                Ok(BatchStatus {
+                    txs: self.store.batch_txs(b.id)?,
+                    batch: b,
+                })
+            })
+            .collect()
+    }
+}
+
+fn write_proof(path: &Path, proof: &Proof) -> Result<(), AnchoringError> {
+    write_atomic(path, proof.to_json().as_bytes()).map_err(|source| AnchoringError::WriteProof {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -218,10 +218,7 @@ impl Chain {
 
     /// Raw concatenated headers from height 0, as in a headers file.
     pub fn headers_file_bytes(&self) -> Vec<u8> {
-        self.headers
-            .iter()
-            .flat_map(consensus::serialize)
-            .collect()
+        self.headers.iter().flat_map(consensus::serialize).collect()
     }
 }
 

@@ -211,7 +211,7 @@ pub fn verify_commitment(
     output: u32,
     root: &[u8; 32],
 ) -> Result<Txid, AnchorError> {
-    let raw = consensus::serialize(tx);
+    let raw = stripped_bytes(tx);
     if raw.len() == 64 {
         return Err(AnchorError::Tx64Bytes);
     }
@@ -233,6 +233,19 @@ pub fn verify_commitment(
     }
     // The witness-stripped serialization, double SHA-256: the txid.
     Ok(Txid::from_byte_array(sha256d(&raw)))
+}
+
+/// The witness-stripped serialization of a transaction (the bytes its
+/// txid hashes), whether or not `tx` carries witness data.
+pub fn stripped_bytes(tx: &Transaction) -> Vec<u8> {
+    if tx.input.iter().all(|i| i.witness.is_empty()) {
+        return consensus::serialize(tx);
+    }
+    let mut t = tx.clone();
+    for input in &mut t.input {
+        input.witness.clear();
+    }
+    consensus::serialize(&t)
 }
 
 fn looks_like_transaction(bytes: &[u8; 64]) -> bool {

@@ -369,6 +369,9 @@ fn largest_power_of_two_below(n: u64) -> u64 {
 
 /// The length an inclusion path must have for `index` in a tree of `size`.
 pub fn inclusion_path_len(index: u64, size: u64) -> usize {
+    if size == 0 {
+        return 0;
+    }
     // Levels with a sibling: the number of bits in which index and size-1
     // still differ or the node is not the unpaired last one.
     let (mut i, mut last, mut len) = (index, size - 1, 0);

@@ -1,2 +1,120 @@
 //! The `btc-anchor` command-line program.
-fn main() {}
+//!
+//! Thin by design: it parses arguments, calls the library, renders what the
+//! library answers and maps the outcome to a stable exit code
+//! ([`outcome::Exit`]). Every check lives in the `btc_anchor` library.
+
+use std::process::ExitCode;
+
+use btc_anchor::bitcoin::Network;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+#[path = "btc_anchor_cli/info.rs"]
+mod info;
+#[path = "btc_anchor_cli/outcome.rs"]
+mod outcome;
+#[path = "btc_anchor_cli/render.rs"]
+mod render;
+#[path = "btc_anchor_cli/utc.rs"]
+mod utc;
+#[path = "btc_anchor_cli/verify.rs"]
+mod verify;
+
+/// Prove when a record existed by anchoring its hash in Bitcoin, and check
+/// such proofs offline.
+#[derive(Debug, Parser)]
+#[command(name = "btc-anchor", version, after_help = outcome::EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check that a document (or its SHA-256) existed by the time of the
+    /// block its proof names
+    #[command(
+        long_about = "Check that a document (or its SHA-256 digest) existed no later than the \
+                      block its proof names.\n\n\
+                      Offline by default: everything is checked from the proof file alone \
+                      (record in batch, commitment in the transaction, transaction in the \
+                      block, proof of work of the block and of the headers carried after it), \
+                      except that the block is in the best chain; --headers checks that too \
+                      against a local headers file. Nothing given is ever modified.",
+        after_help = outcome::EXIT_CODES_HELP
+    )]
+    Verify(verify::VerifyArgs),
+    /// Show what a proof file holds, without verifying it
+    #[command(after_help = "\
+Exit status:
+  0  the proof file was read
+  1  the proof file is malformed
+  2  usage error: missing, unknown or conflicting arguments
+  4  input/output error: the proof file is missing or unreadable")]
+    Info(info::InfoArgs),
+}
+
+/// A Bitcoin network, as named on the command line and in proofs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NetworkArg {
+    /// Bitcoin mainnet
+    Bitcoin,
+    /// Testnet3
+    Testnet,
+    /// Testnet4
+    Testnet4,
+    /// Signet
+    Signet,
+    /// Regression test network
+    Regtest,
+}
+
+impl From<NetworkArg> for Network {
+    fn from(n: NetworkArg) -> Network {
+        match n {
+            NetworkArg::Bitcoin => Network::Bitcoin,
+            NetworkArg::Testnet => Network::Testnet,
+            NetworkArg::Testnet4 => Network::Testnet4,
+            NetworkArg::Signet => Network::Signet,
+            NetworkArg::Regtest => Network::Regtest,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return outcome::from_clap(&e, named_command().as_deref()),
+    };
+    outcome::finish(match &cli.command {
+        Command::Verify(args) => verify::run(args),
+        Command::Info(args) => info::run(args),
+    })
+}
+
+/// The subcommand named on the command line, for usage hints.
+fn named_command() -> Option<String> {
+    let cli = Cli::command();
+    std::env::args_os().skip(1).find_map(|a| {
+        let a = a.to_str()?;
+        cli.find_subcommand(a).map(|c| c.get_name().to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn network_names_match_the_library() {
+        for n in NetworkArg::value_variants() {
+            let name = n.to_possible_value().map(|v| v.get_name().to_owned());
+            assert_eq!(name, Some(Network::from(*n).to_string()));
+        }
+    }
+}

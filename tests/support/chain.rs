@@ -12,8 +12,8 @@ use btc_anchor::bitcoin::{
     block::{Header, Version},
     consensus,
     hashes::Hash as _,
-    transaction, Amount, BlockHash, CompactTarget, Network, OutPoint, ScriptBuf, Sequence,
-    Target, Transaction, TxIn, TxMerkleNode, TxOut, Txid, Witness,
+    transaction, Amount, BlockHash, CompactTarget, Network, OutPoint, ScriptBuf, Sequence, Target,
+    Transaction, TxIn, TxMerkleNode, TxOut, Txid, Witness,
 };
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::merkle::{record_leaf, Salt, Tree};
@@ -218,10 +218,7 @@ impl Chain {
 
     /// Raw concatenated headers from height 0, as in a headers file.
     pub fn headers_file_bytes(&self) -> Vec<u8> {
-        self.headers
-            .iter()
-            .flat_map(|h| consensus::serialize(h))
-            .collect()
+        self.headers.iter().flat_map(consensus::serialize).collect()
     }
 }
 
@@ -333,4 +330,17 @@ pub fn complete(n: u64, i: u64, position: u32, total: u32, after: u32) -> (Batch
         Some((&placed, &chain, after as usize)),
     );
     (batch, chain, proof)
+}
+
+/// Mines a block holding a coinbase and then `txs` (as [`Chain::mine_block`]
+/// does) and returns the whole block, transactions included.
+pub fn mine_full_block(chain: &mut Chain, txs: Vec<Transaction>) -> bitcoin::Block {
+    let height = chain.tip_height() + 1;
+    let mut all = vec![coinbase(height)];
+    all.extend(txs.iter().cloned());
+    chain.mine_block(txs);
+    bitcoin::Block {
+        header: *chain.headers.last().unwrap(),
+        txdata: all,
+    }
 }

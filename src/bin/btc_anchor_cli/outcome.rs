@@ -1,0 +1,230 @@
+//! How a command ends: what goes to stdout, what goes to stderr, and the
+//! exit code.
+//!
+//! Every failure is reported as exactly two lines on stderr, `error: <cause>`
+//! then `hint: <what to do>`, whatever produced it (our checks, the library,
+//! or clap's argument parsing).
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use btc_anchor::proof::MAX_PROOF_BYTES;
+
+/// The stable exit codes, documented in `--help` ([`EXIT_CODES_HELP`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The proof is valid (for `info`: the proof was read).
+    Valid = 0,
+    /// The proof does not verify, or a proof or headers file is malformed.
+    Invalid = 1,
+    /// Bad or conflicting arguments.
+    Usage = 2,
+    /// Everything present checks out, but the proof is not complete yet.
+    Pending = 3,
+    /// A document, proof or headers file is missing or unreadable.
+    Io = 4,
+}
+
+/// The exit code table shown by `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit status:
+  0  valid: the document existed no later than the time shown
+  1  invalid: the proof does not verify, or a proof or headers file is malformed
+  2  usage error: missing, unknown or conflicting arguments
+  3  pending: the proof is not complete yet; upgrade it once its transaction confirms
+  4  input/output error: a document, proof or headers file is missing or unreadable";
+
+/// A failure to report on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The exit code.
+    pub exit: Exit,
+    /// What went wrong, one line.
+    pub error: String,
+    /// What to do about it, one line.
+    pub hint: String,
+}
+
+impl Failure {
+    /// A missing or unreadable input (exit 4).
+    pub fn io(error: impl Into<String>, hint: impl Into<String>) -> Failure {
+        Failure {
+            exit: Exit::Io,
+            error: error.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// An input that is readable but not acceptable (exit 1).
+    pub fn invalid(error: impl Into<String>, hint: impl Into<String>) -> Failure {
+        Failure {
+            exit: Exit::Invalid,
+            error: error.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// What a command that ran to a verdict produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// Text for stdout.
+    pub stdout: String,
+    /// The exit code.
+    pub exit: Exit,
+    /// For a negative verdict: the two stderr lines that go with it.
+    pub failure: Option<Failure>,
+}
+
+impl Done {
+    /// A successful result.
+    pub fn ok(stdout: String) -> Done {
+        Done {
+            stdout,
+            exit: Exit::Valid,
+            failure: None,
+        }
+    }
+}
+
+/// Reads a proof file, at most one byte more than the format allows so that
+/// an oversized file is refused by the parser without being read whole.
+pub fn read_proof_file(path: &Path, hint: &str) -> Result<Vec<u8>, Failure> {
+    let io_err = |e: io::Error| {
+        Failure::io(
+            format!("cannot read proof file {}: {e}", path.display()),
+            hint,
+        )
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PROOF_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    Ok(bytes)
+}
+
+/// Turns a clap error into the two-line form, or prints help and version
+/// text as clap would. `command` is the subcommand named on the command
+/// line, if any, for the hint.
+pub fn from_clap(err: &clap::Error, command: Option<&str>) -> ExitCode {
+    use clap::error::ErrorKind;
+    let help = match command {
+        Some(c) => format!("btc-anchor {c} --help"),
+        None => "btc-anchor --help".to_owned(),
+    };
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // Help and version text go to stdout; a closed pipe is not an error.
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            finish(Err(Failure {
+                exit: Exit::Usage,
+                error: "no command given".to_owned(),
+                hint: format!("usage: btc-anchor <COMMAND>; see {help} for the commands"),
+            }))
+        }
+        _ => finish(Err(usage_failure(&err.render().to_string(), &help))),
+    }
+}
+
+/// Condenses clap's rendered message (error paragraph, tips, usage) into
+/// one error line and one hint line.
+fn usage_failure(rendered: &str, help: &str) -> Failure {
+    let mut paragraphs = rendered.split("\n\n").map(|p| {
+        p.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let first = paragraphs.next().unwrap_or_default();
+    let error = first.strip_prefix("error: ").unwrap_or(&first).to_owned();
+    let rest: Vec<String> = paragraphs.collect();
+    let usage = rest.iter().find_map(|p| p.strip_prefix("Usage: "));
+    let tip = rest.iter().find_map(|p| p.strip_prefix("tip: "));
+    let hint = match (tip, usage) {
+        (Some(tip), _) => tip.to_owned(),
+        (None, Some(usage)) => format!("usage: {usage} (more with --help)"),
+        (None, None) => format!("see {help} for usage"),
+    };
+    Failure {
+        exit: Exit::Usage,
+        error: if error.is_empty() {
+            "invalid arguments".to_owned()
+        } else {
+            error
+        },
+        hint,
+    }
+}
+
+/// Writes a command's output and returns its exit code.
+pub fn finish(result: Result<Done, Failure>) -> ExitCode {
+    let (stdout, exit, failure) = match result {
+        Ok(done) => (done.stdout, done.exit, done.failure),
+        Err(failure) => (String::new(), failure.exit, Some(failure)),
+    };
+    let mut exit = exit;
+    if !stdout.is_empty() {
+        let mut out = io::stdout().lock();
+        if let Err(e) = out.write_all(stdout.as_bytes()).and_then(|()| out.flush()) {
+            // A reader that went away (`| head`) has what it wanted.
+            if e.kind() != io::ErrorKind::BrokenPipe && exit == Exit::Valid {
+                exit = Exit::Io;
+            }
+        }
+    }
+    if let Some(f) = failure {
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "error: {}", one_line(&f.error));
+        let _ = writeln!(err, "hint: {}", one_line(&f.hint));
+    }
+    ExitCode::from(exit as u8)
+}
+
+/// Keeps a message on one line whatever a nested error's text holds.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_messages_condensed() {
+        let rendered = "error: the following required arguments were not provided:\n  \
+                        <DOCUMENT>\n\nUsage: btc-anchor verify <DOCUMENT>\n\n\
+                        For more information, try '--help'.\n";
+        let f = usage_failure(rendered, "btc-anchor verify --help");
+        assert_eq!(f.exit, Exit::Usage);
+        assert_eq!(
+            f.error,
+            "the following required arguments were not provided: <DOCUMENT>"
+        );
+        assert_eq!(
+            f.hint,
+            "usage: btc-anchor verify <DOCUMENT> (more with --help)"
+        );
+
+        let rendered = "error: unexpected argument '--x' found\n\n  tip: to pass '--x' as a \
+                        value, use '-- --x'\n\nUsage: btc-anchor info PROOF\n";
+        let f = usage_failure(rendered, "btc-anchor verify --help");
+        assert_eq!(f.error, "unexpected argument '--x' found");
+        assert_eq!(f.hint, "to pass '--x' as a value, use '-- --x'");
+
+        let f = usage_failure("error: invalid value 'x' for '--digest <HEX>'\n", "H");
+        assert_eq!(f.error, "invalid value 'x' for '--digest <HEX>'");
+        assert_eq!(f.hint, "see H for usage");
+    }
+
+    #[test]
+    fn messages_stay_on_one_line() {
+        assert_eq!(one_line("a\nb  c\r\n"), "a b c");
+    }
+}

@@ -1,1 +1,0 @@
-//! OpenTimestamps interoperability.

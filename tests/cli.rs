@@ -1,0 +1,893 @@
+//! The `btc-anchor` program as a user sees it: arguments in; stdout, stderr
+//! and exit code out.
+//!
+//! Every test reads the fixtures in place and writes only inside its own
+//! temporary folder, so the tests run in parallel.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// The stable exit codes, as documented in `--help`.
+const VALID: i32 = 0;
+const INVALID: i32 = 1;
+const USAGE: i32 = 2;
+const PENDING: i32 = 3;
+const IO: i32 = 4;
+
+const EXAMPLE_DIGEST: &str = "5a530a97f98bb08cb3c50dcb2f90313bed4473e77084d6717d7d658078e97648";
+const EXAMPLE_TXID: &str = "ec691f3f0f7eb0926d93f9eb1848bf67b184a0cfd5dc126b11bb90ab083c538f";
+const EXAMPLE_BLOCK: &str = "66b89e5b2b600f4664c9d3321170d8064729cc1bea0a7558d8739ee805a8b18c";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// What one run of the program gave.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    /// Asserts the exit code, showing everything the run printed if it differs.
+    fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts stderr is exactly `error: ...` then `hint: ...`; returns the
+    /// two messages.
+    fn two_line_error(&self) -> (String, String) {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "stderr must be two lines:\n{}", self.stderr);
+        assert!(self.stderr.ends_with('\n'), "{:?}", self.stderr);
+        let error = lines[0]
+            .strip_prefix("error: ")
+            .unwrap_or_else(|| panic!("first line must start 'error: ': {}", lines[0]));
+        let hint = lines[1]
+            .strip_prefix("hint: ")
+            .unwrap_or_else(|| panic!("second line must start 'hint: ': {}", lines[1]));
+        assert!(!error.is_empty() && !hint.is_empty());
+        (error.to_owned(), hint.to_owned())
+    }
+}
+
+fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::cargo_bin("btc-anchor")
+        .unwrap()
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: status
+            .code()
+            .expect("the program was not killed by a signal"),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+/// `verify` on the example document, with more arguments.
+fn verify_example(more: &[&str]) -> Run {
+    let mut args = vec!["verify", "fixtures/example/record.txt"];
+    args.extend_from_slice(more);
+    run(args)
+}
+
+/// A file's bytes, for before/after comparisons.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let bytes = fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+// ---------------------------------------------------------------------------
+// verify: the example
+// ---------------------------------------------------------------------------
+
+#[test]
+fn example_is_valid_on_regtest() {
+    let r = verify_example(&["--network", "regtest"]);
+    r.expect_code(VALID);
+    assert_eq!(r.stderr, "");
+    let mut lines = r.stdout.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "VALID: this document existed no later than 2011-02-03 03:56:42 UTC \
+         (Bitcoin regtest block 16)"
+    );
+    for detail in lines {
+        assert!(
+            detail.starts_with("  "),
+            "detail lines are indented: {detail}"
+        );
+    }
+    for expected in [
+        EXAMPLE_DIGEST,
+        "3 records",
+        EXAMPLE_TXID,
+        "(output 0)",
+        EXAMPLE_BLOCK,
+        "2011-02-03 01:56:42 UTC (approximate",
+        "up to 2 hours ahead",
+        "6 carried in the proof",
+        "2^3.6",
+        "checked offline",
+        "membership in the best chain not checked",
+        "difficulty adjustments not checked",
+        "transaction scripts and signatures not checked",
+    ] {
+        assert!(
+            r.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn example_without_network_is_refused_with_a_hint() {
+    let r = verify_example(&[]);
+    r.expect_code(INVALID);
+    assert_eq!(
+        r.stdout,
+        "INVALID: the proof is for regtest, expected bitcoin\n"
+    );
+    let (error, hint) = r.two_line_error();
+    assert!(error.contains("wrong-network"), "{error}");
+    assert!(hint.contains("--network regtest"), "{hint}");
+
+    // The same with an explicit but wrong network, and as JSON.
+    let r = verify_example(&["--network", "signet", "--json"]);
+    r.expect_code(INVALID);
+    let j = r.json();
+    assert_eq!(j["result"], "invalid");
+    assert_eq!(j["reason"], "wrong-network");
+    assert_eq!(j["network"], "signet");
+    assert!(r.two_line_error().1.contains("--network regtest"));
+}
+
+#[test]
+fn example_with_headers_file_counts_confirmations_in_the_chain() {
+    let r = verify_example(&[
+        "--network",
+        "regtest",
+        "--headers",
+        "fixtures/example/headers.bin",
+    ]);
+    r.expect_code(VALID);
+    assert!(
+        r.stdout.contains(
+            "in the best chain of headers file fixtures/example/headers.bin: \
+             6 confirmations (tip at height 21)"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(!r
+        .stdout
+        .contains("membership in the best chain not checked"));
+
+    let r = verify_example(&[
+        "--network",
+        "regtest",
+        "--headers",
+        "fixtures/example/headers.bin",
+        "--json",
+    ]);
+    r.expect_code(VALID);
+    let chain = &r.json()["chain"];
+    assert_eq!(chain["source"], "headers-file");
+    assert_eq!(chain["location"], "fixtures/example/headers.bin");
+    assert_eq!(chain["checked"], true);
+    assert_eq!(chain["tip"], 21);
+    assert_eq!(chain["confirmations"], 6);
+}
+
+#[test]
+fn example_as_json() {
+    let r = verify_example(&["--network", "regtest", "--json"]);
+    r.expect_code(VALID);
+    assert_eq!(r.stderr, "");
+    assert_eq!(r.stdout.lines().count(), 1, "one JSON object on one line");
+    let j = r.json();
+    let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    for key in [
+        "result",
+        "reason",
+        "message",
+        "network",
+        "digest",
+        "stage",
+        "batch_size",
+        "root",
+        "txid",
+        "output",
+        "block",
+        "chain",
+        "not_checked",
+    ] {
+        assert!(keys.contains(&key), "missing {key} in {j}");
+    }
+    assert_eq!(j["result"], "valid");
+    assert_eq!(j["reason"], Value::Null);
+    assert_eq!(j["message"], Value::Null);
+    assert_eq!(j["network"], "regtest");
+    assert_eq!(j["digest"], EXAMPLE_DIGEST);
+    assert_eq!(j["stage"], "confirmed");
+    assert_eq!(j["batch_size"], 3);
+    assert_eq!(
+        j["root"],
+        "b71e6b01561583ae46446be9062763189145170826c62e785f5a15b07590df0d"
+    );
+    assert_eq!(j["txid"], EXAMPLE_TXID);
+    assert_eq!(j["output"], 0);
+    let b = &j["block"];
+    assert_eq!(b["height"], 16);
+    assert_eq!(b["hash"], EXAMPLE_BLOCK);
+    assert_eq!(b["time"], 1_296_698_202);
+    assert_eq!(b["time_utc"], "2011-02-03T01:56:42Z");
+    assert_eq!(b["not_later_than"], 1_296_698_202 + 7200);
+    assert_eq!(b["not_later_than_utc"], "2011-02-03T03:56:42Z");
+    assert_eq!(b["confirmations_in_proof"], 6);
+    let work = b["work_in_proof_log2"].as_f64().unwrap();
+    // Six regtest blocks of work 2 each.
+    assert!((work - 12f64.log2()).abs() < 0.001, "{work}");
+    assert_eq!(j["chain"]["source"], "embedded");
+    assert_eq!(j["chain"]["checked"], false);
+    assert_eq!(j["chain"]["tip"], Value::Null);
+    let not_checked = j["not_checked"].as_array().unwrap();
+    assert_eq!(not_checked.len(), 3);
+    assert!(not_checked[0].as_str().unwrap().contains("best chain"));
+}
+
+#[test]
+fn digest_instead_of_document() {
+    let proof = "fixtures/example/record.txt.anchor.json";
+    let r = run([
+        "verify",
+        "--digest",
+        EXAMPLE_DIGEST,
+        "--proof",
+        proof,
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(VALID);
+    assert!(
+        r.stdout
+            .starts_with("VALID: the document with this SHA-256 existed no later than"),
+        "{}",
+        r.stdout
+    );
+
+    // Digests are pasted from many tools: upper case and white space are fine.
+    let upper = format!(" {}\n", EXAMPLE_DIGEST.to_uppercase());
+    let r = run([
+        "verify",
+        "--digest",
+        &upper,
+        "--proof",
+        proof,
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(VALID);
+
+    // Another digest is refused.
+    let other = "00".repeat(32);
+    let r = run([
+        "verify",
+        "--digest",
+        &other,
+        "--proof",
+        proof,
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    r.expect_code(INVALID);
+    assert_eq!(r.json()["reason"], "digest-mismatch");
+    r.two_line_error();
+}
+
+#[test]
+fn default_proof_is_found_next_to_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("report.pdf");
+    fs::copy(fixture("example/record.txt"), &doc).unwrap();
+    fs::copy(
+        fixture("example/record.txt.anchor.json"),
+        dir.path().join("report.pdf.anchor.json"),
+    )
+    .unwrap();
+    run([
+        OsStr::new("verify"),
+        doc.as_os_str(),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+    ])
+    .expect_code(VALID);
+}
+
+#[test]
+fn altered_document_is_invalid_and_nothing_is_modified() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("record.txt");
+    let mut bytes = fs::read(fixture("example/record.txt")).unwrap();
+    bytes[0] ^= 1;
+    fs::write(&doc, &bytes).unwrap();
+    fs::copy(
+        fixture("example/record.txt.anchor.json"),
+        dir.path().join("record.txt.anchor.json"),
+    )
+    .unwrap();
+    let headers = fixture("example/headers.bin");
+    let before = snapshot(dir.path());
+    let headers_before = fs::read(&headers).unwrap();
+
+    for json in [false, true] {
+        let mut args = vec![
+            OsStr::new("verify"),
+            doc.as_os_str(),
+            OsStr::new("--network"),
+            OsStr::new("regtest"),
+            OsStr::new("--headers"),
+            headers.as_os_str(),
+        ];
+        if json {
+            args.push(OsStr::new("--json"));
+        }
+        let r = run(args);
+        r.expect_code(INVALID);
+        if json {
+            assert_eq!(r.json()["reason"], "digest-mismatch");
+        } else {
+            assert!(
+                r.stdout.starts_with("INVALID: the document's SHA-256 is "),
+                "{}",
+                r.stdout
+            );
+        }
+        let (error, _hint) = r.two_line_error();
+        assert!(error.contains("digest-mismatch"), "{error}");
+    }
+
+    // Same files, same bytes, nothing added next to them.
+    assert_eq!(snapshot(dir.path()), before);
+    assert_eq!(fs::read(&headers).unwrap(), headers_before);
+}
+
+#[test]
+fn valid_verification_modifies_nothing() {
+    let before = snapshot(&fixture("example"));
+    verify_example(&[
+        "--network",
+        "regtest",
+        "--headers",
+        "fixtures/example/headers.bin",
+    ])
+    .expect_code(VALID);
+    run(["info", "fixtures/example/record.txt.anchor.json"]).expect_code(VALID);
+    assert_eq!(snapshot(&fixture("example")), before);
+}
+
+// ---------------------------------------------------------------------------
+// verify: input/output and usage errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn missing_document_is_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-document.txt");
+    let r = run([OsStr::new("verify"), missing.as_os_str()]);
+    r.expect_code(IO);
+    assert_eq!(r.stdout, "");
+    let (error, _) = r.two_line_error();
+    assert!(error.contains("no-such-document.txt"), "{error}");
+
+    // A folder is not a document either.
+    let r = run([OsStr::new("verify"), dir.path().as_os_str()]);
+    r.expect_code(IO);
+    r.two_line_error();
+}
+
+#[test]
+fn missing_proof_is_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("lonely.txt");
+    fs::write(&doc, b"no proof next to me").unwrap();
+    let r = run([OsStr::new("verify"), doc.as_os_str()]);
+    r.expect_code(IO);
+    let (error, hint) = r.two_line_error();
+    assert!(error.contains("lonely.txt.anchor.json"), "{error}");
+    assert!(hint.contains("--proof"), "{hint}");
+
+    let missing = dir.path().join("elsewhere.json");
+    let r = run([
+        OsStr::new("verify"),
+        OsStr::new("--digest"),
+        OsStr::new(EXAMPLE_DIGEST),
+        OsStr::new("--proof"),
+        missing.as_os_str(),
+    ]);
+    r.expect_code(IO);
+    r.two_line_error();
+}
+
+#[test]
+fn missing_headers_file_is_an_io_error_and_a_bad_one_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("headers.bin");
+    let r = run([
+        OsStr::new("verify"),
+        OsStr::new("fixtures/example/record.txt"),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+        OsStr::new("--headers"),
+        missing.as_os_str(),
+    ]);
+    r.expect_code(IO);
+    r.two_line_error();
+
+    let r = verify_example(&[
+        "--network",
+        "regtest",
+        "--headers",
+        "fixtures/headers/regtest-truncated.bin",
+        "--json",
+    ]);
+    r.expect_code(INVALID);
+    assert_eq!(r.json()["reason"], "header-source");
+    r.two_line_error();
+}
+
+#[test]
+fn oversized_proof_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("huge.json");
+    fs::write(&proof, vec![b' '; (1 << 20) + 1]).unwrap();
+    let r = run([
+        OsStr::new("verify"),
+        OsStr::new("--digest"),
+        OsStr::new(EXAMPLE_DIGEST),
+        OsStr::new("--proof"),
+        proof.as_os_str(),
+        OsStr::new("--json"),
+    ]);
+    r.expect_code(INVALID);
+    assert_eq!(r.json()["reason"], "too-large");
+    r.two_line_error();
+}
+
+#[test]
+fn usage_errors_exit_2_with_two_lines() {
+    let proof = "fixtures/example/record.txt.anchor.json";
+    let cases: &[&[&str]] = &[
+        // Bad digest hex: too short, not hex.
+        &["verify", "--digest", "abc", "--proof", proof],
+        &["verify", "--digest", &"zz".repeat(32), "--proof", proof],
+        // Both a document and a digest.
+        &[
+            "verify",
+            "fixtures/example/record.txt",
+            "--digest",
+            EXAMPLE_DIGEST,
+            "--proof",
+            proof,
+        ],
+        // Neither.
+        &["verify", "--proof", proof],
+        &["verify"],
+        // A digest needs a proof.
+        &["verify", "--digest", EXAMPLE_DIGEST],
+        // Unknown network, option, command; no command.
+        &[
+            "verify",
+            "fixtures/example/record.txt",
+            "--network",
+            "mainnet",
+        ],
+        &["verify", "fixtures/example/record.txt", "--no-such-option"],
+        &["info"],
+        &["frobnicate"],
+        &[],
+    ];
+    for args in cases {
+        let r = run(*args);
+        assert_eq!(r.code, USAGE, "{args:?}\n{}{}", r.stdout, r.stderr);
+        assert_eq!(r.stdout, "", "{args:?}");
+        r.two_line_error();
+    }
+    let r = run(["verify", "--digest", "abc", "--proof", proof]);
+    assert!(
+        r.two_line_error().0.contains("64 hex characters"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    for args in [&["--help"][..], &["verify", "--help"][..]] {
+        let r = run(args);
+        r.expect_code(0);
+        for code in [
+            "0  valid",
+            "1  invalid",
+            "2  usage error",
+            "3  pending",
+            "4  input/output error",
+        ] {
+            assert!(
+                r.stdout.contains(code),
+                "{args:?} lacks {code:?}:\n{}",
+                r.stdout
+            );
+        }
+    }
+    run(["info", "--help"]).expect_code(0);
+    run(["--version"]).expect_code(0);
+}
+
+// ---------------------------------------------------------------------------
+// verify: every vector in fixtures/vectors/
+// ---------------------------------------------------------------------------
+
+/// Runs one vector through the program: the document (or its digest) and
+/// the proof written to a temporary folder, the headers file and network
+/// passed as options.
+fn run_vector(v: &Value, dir: &Path, json: bool) -> Run {
+    let proof_text = match (v.get("proof"), v.get("proof_text")) {
+        (Some(p), None) => serde_json::to_string_pretty(p).unwrap(),
+        (None, Some(Value::String(t))) => t.clone(),
+        _ => panic!("a vector has exactly one of proof, proof_text"),
+    };
+    let proof = dir.join("proof.json");
+    fs::write(&proof, proof_text).unwrap();
+    let mut args: Vec<PathBuf> = vec!["verify".into()];
+    match (v.get("document_text"), v.get("document_digest")) {
+        (Some(Value::String(text)), None) => {
+            let doc = dir.join("document.txt");
+            fs::write(&doc, text).unwrap();
+            args.push(doc);
+        }
+        (None, Some(Value::String(digest))) => {
+            args.extend(["--digest".into(), digest.into()]);
+        }
+        _ => panic!("a vector has exactly one of document_text, document_digest"),
+    }
+    args.extend(["--proof".into(), proof]);
+    args.extend(["--network".into(), v["network"].as_str().unwrap().into()]);
+    if let Some(Value::String(rel)) = v.get("headers_file") {
+        args.extend(["--headers".into(), fixture(rel)]);
+    }
+    if json {
+        args.push("--json".into());
+    }
+    run(args)
+}
+
+#[test]
+fn every_vector() {
+    let mut paths: Vec<PathBuf> = fs::read_dir(fixture("vectors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some(OsStr::new("json")))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 80, "found only {} vectors", paths.len());
+    let (mut valid, mut pending, mut invalid) = (0, 0, 0);
+    for path in &paths {
+        let name = path.file_name().unwrap().to_string_lossy();
+        let v: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+        let expect = v["expect"].as_str().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+
+        let text = run_vector(&v, dir.path(), false);
+        let json = run_vector(&v, dir.path(), true);
+        let j = json.json();
+        let context = format!("{name}: {}{}", json.stdout, json.stderr);
+        match expect {
+            "valid" => {
+                valid += 1;
+                text.expect_code(VALID);
+                json.expect_code(VALID);
+                assert!(
+                    text.stdout.starts_with("VALID: "),
+                    "{name}: {}",
+                    text.stdout
+                );
+                assert_eq!(text.stderr, "", "{name}");
+                assert_eq!(j["result"], "valid", "{context}");
+                assert_eq!(j["reason"], Value::Null, "{context}");
+                if let Some(h) = v.get("height") {
+                    assert_eq!(&j["block"]["height"], h, "{context}");
+                }
+                if let Some(c) = v.get("confirmations_in_proof") {
+                    assert_eq!(&j["block"]["confirmations_in_proof"], c, "{context}");
+                }
+                if let Some(c) = v.get("confirmations_in_chain") {
+                    assert_eq!(j["chain"]["checked"], true, "{context}");
+                    assert_eq!(&j["chain"]["confirmations"], c, "{context}");
+                }
+            }
+            "pending" => {
+                pending += 1;
+                text.expect_code(PENDING);
+                json.expect_code(PENDING);
+                assert!(
+                    text.stdout.starts_with("PENDING: "),
+                    "{name}: {}",
+                    text.stdout
+                );
+                assert!(text.stdout.contains("upgraded"), "{name}: {}", text.stdout);
+                assert_eq!(text.stderr, "", "{name}");
+                assert_eq!(j["result"], "pending", "{context}");
+                assert_eq!(&j["stage"], &v["stage"], "{context}");
+                assert_eq!(j["block"], Value::Null, "{context}");
+            }
+            reason => {
+                invalid += 1;
+                text.expect_code(INVALID);
+                json.expect_code(INVALID);
+                assert!(
+                    text.stdout.starts_with("INVALID: "),
+                    "{name}: {}",
+                    text.stdout
+                );
+                assert_eq!(text.stdout.lines().count(), 1, "{name}: {}", text.stdout);
+                let (error, _) = text.two_line_error();
+                assert!(error.contains(reason), "{name}: {error}");
+                json.two_line_error();
+                assert_eq!(j["result"], "invalid", "{context}");
+                assert_eq!(j["reason"], reason, "{context}");
+                let message = j["message"].as_str().unwrap();
+                assert_eq!(text.stdout, format!("INVALID: {message}\n"), "{name}");
+            }
+        }
+    }
+    assert!(valid > 0 && pending > 0, "vectors of every kind");
+    assert!(
+        invalid > valid + pending,
+        "negative vectors outnumber positive ones"
+    );
+}
+
+#[test]
+fn pending_proofs_say_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("pending-queued.json", "is queued for the next batch"),
+        ("pending-batched.json", "is in a batch of 5 records"),
+        ("pending-broadcast.json", "broadcast but not yet in a block"),
+    ];
+    for (name, expected) in cases {
+        let v: Value =
+            serde_json::from_slice(&fs::read(fixture("vectors").join(name)).unwrap()).unwrap();
+        let r = run_vector(&v, dir.path(), false);
+        r.expect_code(PENDING);
+        assert!(
+            r.stdout.starts_with("PENDING: this document "),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains(expected), "{name}: {}", r.stdout);
+    }
+    let v: Value =
+        serde_json::from_slice(&fs::read(fixture("vectors/pending-broadcast.json")).unwrap())
+            .unwrap();
+    let j = run_vector(&v, dir.path(), true).json();
+    let txid = j["txid"].as_str().unwrap();
+    assert_eq!(txid.len(), 64);
+    assert_eq!(j["output"], 0);
+    assert_eq!(j["batch_size"], 5);
+}
+
+// ---------------------------------------------------------------------------
+// info
+// ---------------------------------------------------------------------------
+
+#[test]
+fn info_on_the_example() {
+    let r = run(["info", "fixtures/example/record.txt.anchor.json"]);
+    r.expect_code(0);
+    assert_eq!(r.stderr, "");
+    assert!(
+        r.stdout.lines().next().unwrap().contains("not verified"),
+        "{}",
+        r.stdout
+    );
+    for expected in [
+        "format version 1",
+        "regtest",
+        "confirmed",
+        EXAMPLE_DIGEST,
+        "16 bytes",
+        "index 1 of 3 records",
+        "2 hashes",
+        EXAMPLE_TXID,
+        "0 of 2: commits to the batch root",
+        EXAMPLE_BLOCK,
+        "at height 16",
+        "2011-02-03 01:56:42 UTC",
+        "transaction 1 in the block, branch of 2 hashes",
+        "headers after:",
+        "5 (6 blocks carried",
+    ] {
+        assert!(
+            r.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            r.stdout
+        );
+    }
+
+    let r = run(["info", "fixtures/example/record.txt.anchor.json", "--json"]);
+    r.expect_code(0);
+    let j = r.json();
+    assert_eq!(j["verified"], false);
+    assert_eq!(j["format_version"], 1);
+    assert_eq!(j["network"], "regtest");
+    assert_eq!(j["stage"], "confirmed");
+    assert_eq!(j["digest"], EXAMPLE_DIGEST);
+    assert_eq!(j["salt_bytes"], 16);
+    assert_eq!(j["batch"]["size"], 3);
+    assert_eq!(j["batch"]["index"], 1);
+    assert_eq!(j["batch"]["path_length"], 2);
+    let a = &j["anchor"];
+    assert_eq!(a["txid"], EXAMPLE_TXID);
+    assert_eq!(a["output"], 0);
+    assert_eq!(a["commitment"]["matches_batch_root"], true);
+    assert_eq!(a["commitment"]["found"], j["batch"]["root"]);
+    assert_eq!(a["block"]["height"], 16);
+    assert_eq!(a["block"]["hash"], EXAMPLE_BLOCK);
+    assert_eq!(a["block"]["time_utc"], "2011-02-03T01:56:42Z");
+    assert_eq!(a["block"]["tx_index"], 1);
+    assert_eq!(a["block"]["branch_length"], 2);
+    assert_eq!(a["block"]["headers_after"], 5);
+
+    // The txid info computes is the one verify establishes.
+    let verified = verify_example(&["--network", "regtest", "--json"]).json();
+    assert_eq!(verified["txid"], a["txid"]);
+}
+
+#[test]
+fn info_describes_without_verifying() {
+    // A proof whose commitment is someone else's root still reads, and
+    // info says what its output holds.
+    let dir = tempfile::tempdir().unwrap();
+    let v: Value =
+        serde_json::from_slice(&fs::read(fixture("vectors/bad-output-is-change.json")).unwrap())
+            .unwrap();
+    let proof = dir.path().join("proof.json");
+    fs::write(&proof, serde_json::to_string(&v["proof"]).unwrap()).unwrap();
+    let r = run([OsStr::new("info"), proof.as_os_str(), OsStr::new("--json")]);
+    r.expect_code(0);
+    let c = &r.json()["anchor"]["commitment"];
+    assert_eq!(c["found"], Value::Null);
+    assert_eq!(c["matches_batch_root"], false);
+    assert!(c["problem"].as_str().unwrap().contains("OP_RETURN"), "{c}");
+
+    // A queued proof has neither batch nor anchor yet.
+    let v: Value =
+        serde_json::from_slice(&fs::read(fixture("vectors/pending-queued.json")).unwrap()).unwrap();
+    fs::write(&proof, serde_json::to_string(&v["proof"]).unwrap()).unwrap();
+    let r = run([OsStr::new("info"), proof.as_os_str(), OsStr::new("--json")]);
+    r.expect_code(0);
+    let j = r.json();
+    assert_eq!(j["stage"], "queued");
+    assert_eq!(j["batch"], Value::Null);
+    assert_eq!(j["anchor"], Value::Null);
+}
+
+#[test]
+fn info_on_a_malformed_proof() {
+    let r = run(["info", "fixtures/example/record.txt"]);
+    r.expect_code(INVALID);
+    assert_eq!(r.stdout, "");
+    let (error, _) = r.two_line_error();
+    assert!(error.starts_with("not a valid proof"), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("v2.json");
+    fs::write(&proof, br#"{"format": "btc-anchor-proof", "version": 2}"#).unwrap();
+    let r = run([OsStr::new("info"), proof.as_os_str(), OsStr::new("--json")]);
+    r.expect_code(INVALID);
+    assert_eq!(r.stdout, "");
+    let (error, hint) = r.two_line_error();
+    assert_eq!(error, "unsupported proof version 2");
+    assert!(hint.contains("upgrade btc-anchor"), "{hint}");
+
+    let r = run([
+        OsStr::new("info"),
+        dir.path().join("missing.json").as_os_str(),
+    ]);
+    r.expect_code(IO);
+    r.two_line_error();
+}
+
+// ---------------------------------------------------------------------------
+// Offline means offline
+// ---------------------------------------------------------------------------
+
+#[test]
+fn offline_verify_opens_no_network_socket() {
+    let strace_found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join("strace").is_file()))
+        .unwrap_or(false);
+    if !strace_found {
+        eprintln!("skipped: strace is not on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    let out = std::process::Command::new("strace")
+        .current_dir(root())
+        .arg("-f")
+        .args(["-e", "trace=socket,connect,execve"])
+        .arg("-o")
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_btc-anchor"))
+        .args([
+            "verify",
+            "fixtures/example/record.txt",
+            "--network",
+            "regtest",
+            "--headers",
+            "fixtures/example/headers.bin",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let log = fs::read_to_string(&trace).unwrap_or_default();
+    if !log.contains("execve(") {
+        // strace is there but may not trace here (no ptrace in some sandboxes).
+        eprintln!(
+            "skipped: strace could not trace the program: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    assert_eq!(out.status.code(), Some(VALID), "{log}");
+    for line in log.lines() {
+        assert!(
+            !line.contains("AF_INET"),
+            "offline verification touched the network: {line}\n{log}"
+        );
+    }
+}

@@ -116,7 +116,8 @@ pub enum AnchorStep {
         /// The transaction.
         txid: Txid,
     },
-    /// A server accepted the transaction.
+    /// A server accepted the transaction (proofs and state not yet
+    /// updated).
     Broadcast {
         /// The batch.
         batch_id: i64,
@@ -393,12 +394,15 @@ impl Anchoring {
         });
         wallet.note_sent(&stored.tx)?;
         server.broadcast(&stored.tx, BROADCAST_WAIT)?;
-        self.store.mark_broadcast(&stored.txid)?;
         on_step(AnchorStep::Broadcast {
             batch_id: batch.id,
             txid: stored.txid,
         });
+        // Proofs first, then the state: a crash in between leaves the batch
+        // `batched`, and the next run broadcasts the same transaction again
+        // (the server already has it) and finishes here.
         self.write_batch_proofs(batch, Some(&stored.tx), None)?;
+        self.store.mark_broadcast(&stored.txid)?;
         Ok(Anchored {
             batch_id: batch.id,
             size: batch.size,
@@ -449,8 +453,8 @@ impl Anchoring {
         let txid = self.store.add_tx(batch.id, &tx, fee.to_sat(), vrate)?;
         wallet.note_sent(&tx)?;
         server.broadcast(&tx, BROADCAST_WAIT)?;
-        self.store.mark_broadcast(&txid)?;
         self.write_batch_proofs(&batch, Some(&tx), None)?;
+        self.store.mark_broadcast(&txid)?;
         Ok(Anchored {
             batch_id: batch.id,
             size: batch.size,

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use btc_anchor::bitcoin::Network;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+#[path = "btc_anchor_cli/anchoring.rs"]
+mod anchoring;
 #[path = "btc_anchor_cli/info.rs"]
 mod info;
 #[path = "btc_anchor_cli/outcome.rs"]
@@ -52,11 +54,28 @@ Exit status:
   2  usage error: missing, unknown or conflicting arguments
   4  input/output error: the proof file is missing or unreadable")]
     Info(info::InfoArgs),
+    /// Hash files, folders or digests and queue them for the next batch;
+    /// writes a pending proof beside each file
+    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    Stamp(anchoring::StampArgs),
+    /// Commit everything queued to Bitcoin in one transaction (or raise
+    /// the fee of a stuck one with --bump)
+    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    Anchor(anchoring::AnchorArgs),
+    /// Complete the proofs of batches whose transaction has confirmed
+    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    Upgrade(anchoring::ReportArgs),
+    /// Show queued records and the state of each batch
+    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    Status(anchoring::ReportArgs),
+    /// Create, import, fund and inspect the wallet that pays for anchoring
+    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    Wallet(anchoring::WalletArgs),
 }
 
 /// A Bitcoin network, as named on the command line and in proofs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum NetworkArg {
+pub enum NetworkArg {
     /// Bitcoin mainnet
     Bitcoin,
     /// Testnet3
@@ -89,6 +108,11 @@ fn main() -> ExitCode {
     outcome::finish(match &cli.command {
         Command::Verify(args) => verify::run(args),
         Command::Info(args) => info::run(args),
+        Command::Stamp(args) => anchoring::stamp(args),
+        Command::Anchor(args) => anchoring::anchor(args),
+        Command::Upgrade(args) => anchoring::upgrade(args),
+        Command::Status(args) => anchoring::status(args),
+        Command::Wallet(args) => anchoring::wallet(args),
     })
 }
 

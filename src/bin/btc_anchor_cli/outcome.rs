@@ -25,6 +25,16 @@ pub enum Exit {
     Pending = 3,
     /// A document, proof or headers file is missing or unreadable.
     Io = 4,
+    /// The Electrum server is unreachable, refused, or sent data that does
+    /// not check out.
+    Network = 6,
+    /// The wallet is missing, cannot pay (funds, fee limit, no estimate) or
+    /// its files are damaged.
+    Wallet = 7,
+    /// Another command holds the data directory.
+    Busy = 8,
+    /// Nothing to do: no record queued, or no transaction to bump.
+    NothingToDo = 9,
 }
 
 /// The exit code table shown by `--help`.
@@ -34,7 +44,11 @@ Exit status:
   1  invalid: the proof does not verify, or a proof or headers file is malformed
   2  usage error: missing, unknown or conflicting arguments
   3  pending: the proof is not complete yet; upgrade it once its transaction confirms
-  4  input/output error: a document, proof or headers file is missing or unreadable";
+  4  input/output error: a document, proof or headers file is missing or unreadable
+  6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
+  7  wallet error: no wallet, not enough funds, fee above the limit, or no fee estimate
+  8  busy: another btc-anchor command is using the data directory
+  9  nothing to do: no record queued, or no transaction to bump";
 
 /// A failure to report on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +66,15 @@ impl Failure {
     pub fn io(error: impl Into<String>, hint: impl Into<String>) -> Failure {
         Failure {
             exit: Exit::Io,
+            error: error.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// Arguments or settings that do not fit together (exit 2).
+    pub fn usage(error: impl Into<String>, hint: impl Into<String>) -> Failure {
+        Failure {
+            exit: Exit::Usage,
             error: error.into(),
             hint: hint.into(),
         }

@@ -1,0 +1,246 @@
+//! The anchoring commands as a user runs them, against a real regtest stack
+//! (bcoin + ElectrumX), including crashes: the process is killed with
+//! SIGKILL right after signing and right after broadcasting, and the next
+//! run must neither lose the batch nor anchor it twice.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use support::regtest::Stack;
+
+struct Env {
+    stack: Stack,
+    data: tempfile::TempDir,
+    docs: tempfile::TempDir,
+}
+
+fn cmd(env: &Env) -> Command {
+    let mut c = Command::cargo_bin("btc-anchor").unwrap();
+    c.env("BTC_ANCHOR_DATA_DIR", env.data.path())
+        .env("BTC_ANCHOR_NETWORK", "regtest")
+        .env("BTC_ANCHOR_ELECTRUM", env.stack.electrum_url())
+        .env_remove("BTC_ANCHOR_PAUSE_AT");
+    c
+}
+
+fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
+    let out = cmd(env).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(env: &Env, args: &[&str]) -> String {
+    let (code, out, err) = run(env, args);
+    assert_eq!(code, 0, "btc-anchor {args:?}: {out}\n{err}");
+    out
+}
+
+fn json(env: &Env, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(env, args)).unwrap()
+}
+
+/// A stack and a data directory with a funded wallet, and some documents.
+fn setup(files: usize) -> Env {
+    let env = Env {
+        stack: Stack::start(),
+        data: tempfile::tempdir().unwrap(),
+        docs: tempfile::tempdir().unwrap(),
+    };
+    let out = ok(&env, &["wallet", "create"]);
+    assert!(out.contains("write down these 12 words"), "{out}");
+    let address = ok(&env, &["wallet", "address"]).trim().to_owned();
+    env.stack.fund(&address, 1);
+    env.stack.mine(2, None);
+    let dir = env.docs.path().join("records");
+    std::fs::create_dir_all(dir.join("2026/11")).unwrap();
+    for i in 0..files {
+        let sub = if i % 2 == 0 { "2026/11" } else { "" };
+        std::fs::write(dir.join(sub).join(format!("record-{i}.txt")), format!("patient record {i}\n")).unwrap();
+    }
+    std::fs::write(dir.join(".DS_Store"), b"hidden").unwrap();
+    env
+}
+
+fn records(env: &Env) -> std::path::PathBuf {
+    env.docs.path().join("records")
+}
+
+fn all_docs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let c = btc_anchor::hash::collect_files(&[dir], Default::default()).unwrap();
+    c.files
+        .into_iter()
+        .filter(|f| f.to_string_lossy().ends_with(".txt"))
+        .collect()
+}
+
+fn verify_all(env: &Env, expect: i32) {
+    for doc in all_docs(&records(env)) {
+        let (code, out, err) = run(env, &["verify", doc.to_str().unwrap(), "--network", "regtest"]);
+        assert_eq!(code, expect, "{}: {out}{err}", doc.display());
+    }
+}
+
+#[test]
+fn the_whole_story_from_the_command_line() {
+    let env = setup(12);
+    let out = ok(&env, &["stamp", records(&env).to_str().unwrap()]);
+    assert!(out.contains("queued 12 records"), "{out}");
+    assert!(out.contains(".DS_Store (hidden)"), "{out}");
+    verify_all(&env, 3);
+    let st = json(&env, &["status", "--json"]);
+    assert_eq!(st["queued"].as_array().unwrap().len(), 12);
+
+    let a = json(&env, &["anchor", "--json"]);
+    let txid = a["batches"][0]["txid"].as_str().unwrap().to_owned();
+    assert_eq!(a["batches"][0]["records"], 12);
+    assert!(a["batches"][0]["vsize"].as_u64().unwrap() <= 155);
+    env.stack.wait_mempool(&txid);
+    verify_all(&env, 3);
+    // Nothing queued now: a distinct exit code, nothing changed.
+    let (code, _, err) = run(&env, &["anchor"]);
+    assert_eq!(code, 9, "{err}");
+
+    env.stack.mine(1, None);
+    let up = json(&env, &["upgrade", "--json"]);
+    assert_eq!(up["batches"][0]["state"], "final");
+    assert_eq!(up["batches"][0]["proofs_written"], 12);
+    verify_all(&env, 0);
+    let st = json(&env, &["status", "--json"]);
+    assert_eq!(st["batches"][0]["state"], "final");
+    assert_eq!(st["batches"][0]["txids"].as_array().unwrap().len(), 1);
+}
+
+/// Runs `anchor` paused after `step`, kills it with SIGKILL there, and
+/// returns what it printed.
+fn anchor_killed_at(env: &Env, step: &str) {
+    let bin = assert_cmd::cargo::cargo_bin("btc-anchor");
+    let mut child = StdCommand::new(bin)
+        .arg("anchor")
+        .env("BTC_ANCHOR_DATA_DIR", env.data.path())
+        .env("BTC_ANCHOR_NETWORK", "regtest")
+        .env("BTC_ANCHOR_ELECTRUM", env.stack.electrum_url())
+        .env("BTC_ANCHOR_PAUSE_AT", step)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), format!("paused after {step}"));
+    // While it holds the data directory, other commands are turned away.
+    let (code, _, err) = run(env, &["status"]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("another btc-anchor command"), "{err}");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+fn crash_then_rerun(step: &str) {
+    let env = setup(5);
+    ok(&env, &["stamp", records(&env).to_str().unwrap()]);
+    anchor_killed_at(&env, step);
+    let st = json(&env, &["status", "--json"]);
+    let batch = &st["batches"][0];
+    let signed: Vec<String> = batch["txids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(signed.len(), 1, "{st}");
+    assert_eq!(st["queued"].as_array().unwrap().len(), 0);
+    // The next run finishes the same batch with the same transaction.
+    let out = ok(&env, &["anchor"]);
+    assert!(out.contains("finished an interrupted run"), "{out}");
+    assert!(out.contains(&signed[0]), "{out}");
+    env.stack.wait_mempool(&signed[0]);
+    // And one more run has nothing to do: no second transaction.
+    assert_eq!(run(&env, &["anchor"]).0, 9);
+    env.stack.mine(1, None);
+    ok(&env, &["upgrade"]);
+    let st = json(&env, &["status", "--json"]);
+    assert_eq!(st["batches"].as_array().unwrap().len(), 1);
+    assert_eq!(st["batches"][0]["txids"].as_array().unwrap().len(), 1);
+    assert_eq!(st["batches"][0]["state"], "final");
+    verify_all(&env, 0);
+}
+
+#[test]
+fn killed_after_signing_loses_nothing_and_anchors_once() {
+    crash_then_rerun("signed");
+}
+
+#[test]
+fn killed_after_broadcasting_loses_nothing_and_anchors_once() {
+    crash_then_rerun("broadcast");
+}
+
+#[test]
+fn faults_get_one_line_errors_and_distinct_exit_codes() {
+    let stack = Stack::start();
+    stack.mine(101, None);
+    let env = Env {
+        stack,
+        data: tempfile::tempdir().unwrap(),
+        docs: tempfile::tempdir().unwrap(),
+    };
+    // No wallet yet.
+    let (code, _, err) = run(&env, &["wallet", "address"]);
+    assert_eq!(code, 7, "{err}");
+    ok(&env, &["wallet", "create"]);
+    let doc = env.docs.path().join("a.txt");
+    std::fs::write(&doc, b"a").unwrap();
+    ok(&env, &["stamp", doc.to_str().unwrap()]);
+    // An unfunded wallet: exit 7, the record stays queued.
+    let (code, _, err) = run(&env, &["anchor"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.starts_with("error: insufficient funds"), "{err}");
+    assert_eq!(err.lines().count(), 2);
+    assert_eq!(json(&env, &["status", "--json"])["queued"].as_array().unwrap().len(), 1);
+    // A port nobody listens on, TLS to a plain TCP server, a server on
+    // another network, an unknown network, plain TCP outside regtest.
+    let port = env.stack.env["ELECTRUM_PORT"].clone();
+    for (args, code) in [
+        (vec!["anchor", "--electrum", "tcp://127.0.0.1:1"], 6),
+        (vec!["anchor", "--electrum", &format!("ssl://127.0.0.1:{port}")], 6),
+        (vec!["anchor", "--electrum", "127.0.0.1:50001"], 6),
+        (vec!["anchor", "--network", "mainnet"], 2),
+    ] {
+        let (got, _, err) = run(&env, &args);
+        assert_eq!(got, code, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 2, "{err}");
+        assert!(err.starts_with("error: ") && err.contains("\nhint: "), "{err}");
+    }
+    let signet = tempfile::tempdir().unwrap();
+    let (got, _, err) = {
+        let out = Command::cargo_bin("btc-anchor")
+            .unwrap()
+            .args(["wallet", "balance", "--network", "signet", "--electrum"])
+            .arg(env.stack.electrum_url())
+            .env("BTC_ANCHOR_DATA_DIR", signet.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(got, 6, "{err}");
+    assert!(err.contains("unencrypted"), "{err}");
+    // The record is still queued after all that.
+    assert_eq!(json(&env, &["status", "--json"])["queued"].as_array().unwrap().len(), 1);
+    // The secret file is owner-only and never printed by other commands.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(env.data.path().join("wallet.secret")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}

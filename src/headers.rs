@@ -10,6 +10,7 @@
 //!   whose linkage and proof of work are checked when it is opened;
 //! * an Electrum server (with the anchoring support).
 
+use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -83,6 +84,15 @@ pub enum HeaderSourceError {
     },
 }
 
+impl HeaderSourceError {
+    /// Whether the error is an input/output failure (a headers file that is
+    /// missing or unreadable) rather than a file or source that was read
+    /// and found wrong.
+    pub fn is_io(&self) -> bool {
+        matches!(self, HeaderSourceError::Read { .. })
+    }
+}
+
 /// Which kind of source answered, for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,6 +103,18 @@ pub enum SourceKind {
     HeadersFile(PathBuf),
     /// An Electrum server.
     Electrum(String),
+}
+
+impl fmt::Display for SourceKind {
+    /// A noun for messages: `proof file`, `headers file PATH` or
+    /// `Electrum server URL`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceKind::EmbeddedOnly => f.write_str("proof file"),
+            SourceKind::HeadersFile(p) => write!(f, "headers file {}", p.display()),
+            SourceKind::Electrum(url) => write!(f, "Electrum server {url}"),
+        }
+    }
 }
 
 /// Something that knows the best chain of headers.
@@ -260,9 +282,23 @@ mod tests {
             Err(HeaderSourceError::WrongGenesis { .. })
         ));
         fs::write(&p, [0u8; 81]).unwrap();
-        assert!(matches!(
-            HeadersFile::open(&p, Network::Bitcoin),
-            Err(HeaderSourceError::BadLength { len: 81, .. })
-        ));
+        let e = HeadersFile::open(&p, Network::Bitcoin).unwrap_err();
+        assert!(matches!(e, HeaderSourceError::BadLength { len: 81, .. }));
+        assert!(!e.is_io());
+        let e = HeadersFile::open(&dir.path().join("missing"), Network::Bitcoin).unwrap_err();
+        assert!(e.is_io(), "{e}");
+    }
+
+    #[test]
+    fn source_kinds_read_as_nouns() {
+        assert_eq!(SourceKind::EmbeddedOnly.to_string(), "proof file");
+        assert_eq!(
+            SourceKind::HeadersFile(PathBuf::from("a/h.bin")).to_string(),
+            "headers file a/h.bin"
+        );
+        assert_eq!(
+            SourceKind::Electrum("tcp://127.0.0.1:50001".to_owned()).to_string(),
+            "Electrum server tcp://127.0.0.1:50001"
+        );
     }
 }

@@ -31,6 +31,9 @@
 //! [`Proof::to_json`] writes the canonical form, which reads back equal.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use bitcoin::block::Header;
@@ -443,6 +446,48 @@ impl ProofError {
     }
 }
 
+/// Why [`read_proof_file`] gave no proof.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadProofError {
+    /// The file could not be opened or read.
+    #[error("cannot read proof file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file was read but is not a valid proof.
+    #[error(transparent)]
+    Format(#[from] ProofError),
+}
+
+impl ReadProofError {
+    /// Whether the file could not be read at all (missing, unreadable),
+    /// rather than read and found malformed.
+    pub fn is_io(&self) -> bool {
+        matches!(self, ReadProofError::Io { .. })
+    }
+}
+
+/// Reads and parses a proof file (§7, §8): at most [`MAX_PROOF_BYTES`] + 1
+/// bytes are read, so that an oversized file is refused by
+/// [`Proof::from_json`] without being read whole.
+pub fn read_proof_file(path: &Path) -> Result<Proof, ReadProofError> {
+    let io_err = |source| ReadProofError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PROOF_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    Ok(Proof::from_json(&bytes)?)
+}
+
 impl Proof {
     /// Reads a proof file (§8).
     pub fn from_json(bytes: &[u8]) -> Result<Proof, ProofError> {
@@ -668,6 +713,34 @@ mod tests {
             Proof::from_json(&vec![b' '; MAX_PROOF_BYTES + 1]),
             Err(ProofError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn read_proof_file_tells_io_from_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.anchor.json");
+        std::fs::write(&path, queued().to_json()).unwrap();
+        assert_eq!(read_proof_file(&path).unwrap(), queued());
+
+        let e = read_proof_file(&dir.path().join("missing.json")).unwrap_err();
+        assert!(e.is_io(), "{e}");
+        assert!(e.to_string().starts_with("cannot read proof file "), "{e}");
+
+        // A huge file is refused after reading one byte past the limit.
+        std::fs::write(&path, vec![b' '; MAX_PROOF_BYTES + 100]).unwrap();
+        let e = read_proof_file(&path).unwrap_err();
+        assert!(!e.is_io());
+        assert!(
+            matches!(e, ReadProofError::Format(ProofError::TooLarge { size }) if size == MAX_PROOF_BYTES + 1),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            ProofError::TooLarge {
+                size: MAX_PROOF_BYTES + 1
+            }
+            .to_string()
+        );
     }
 
     #[test]

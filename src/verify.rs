@@ -216,6 +216,9 @@ pub struct Report {
     pub batch_size: Option<u64>,
     /// The anchoring transaction, once broadcast.
     pub txid: Option<Txid>,
+    /// Index of the transaction's output that commits to the batch root,
+    /// once broadcast.
+    pub output: Option<u32>,
     /// The anchoring block, once confirmed.
     pub block: Option<BlockFacts>,
     /// What the header source said.
@@ -226,12 +229,18 @@ pub struct Report {
     pub not_checked: Vec<NotChecked>,
 }
 
-fn source_name(kind: &SourceKind) -> String {
-    match kind {
-        SourceKind::EmbeddedOnly => "proof file".to_owned(),
-        SourceKind::HeadersFile(p) => format!("headers file {}", p.display()),
-        SourceKind::Electrum(url) => format!("Electrum server {url}"),
+/// Checks that `proof` is on the network `options` asks for: the first
+/// step of [`verify`], public so that a caller can refuse a proof for
+/// another network before it opens a header source for the network asked
+/// for (whose genesis check would hide the clearer reason).
+pub fn check_network(proof: &Proof, options: &VerifyOptions) -> Result<(), VerifyError> {
+    if proof.network != options.network {
+        return Err(VerifyError::WrongNetwork {
+            expected: options.network,
+            found: proof.network,
+        });
     }
+    Ok(())
 }
 
 /// Verifies `proof` for a document whose SHA-256 is `document`, consulting
@@ -245,12 +254,7 @@ pub fn verify(
     source: &dyn HeaderSource,
     options: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
-    if proof.network != options.network {
-        return Err(VerifyError::WrongNetwork {
-            expected: options.network,
-            found: proof.network,
-        });
-    }
+    check_network(proof, options)?;
     if proof.record.digest != *document {
         return Err(VerifyError::DigestMismatch {
             document: *document,
@@ -264,6 +268,7 @@ pub fn verify(
         root: None,
         batch_size: None,
         txid: None,
+        output: None,
         block: None,
         chain: ChainCheck::NotChecked,
         source: source.kind(),
@@ -284,6 +289,7 @@ pub fn verify(
         let txid = anchor::verify_commitment(&anchor_part.tx, anchor_part.output, &batch.root.0)
             .map_err(VerifyError::Anchor)?;
         report.txid = Some(txid);
+        report.output = Some(anchor_part.output);
         return Ok(report);
     };
     let facts = anchor::verify_anchor(
@@ -295,6 +301,7 @@ pub fn verify(
     )
     .map_err(VerifyError::Anchor)?;
     report.txid = Some(facts.txid);
+    report.output = Some(anchor_part.output);
     report.block = Some(BlockFacts {
         txid: facts.txid,
         output: anchor_part.output,
@@ -315,7 +322,7 @@ pub fn verify(
                     height: facts.height,
                     block: facts.block_hash,
                     found,
-                    source_name: source_name(&source.kind()),
+                    source_name: source.kind().to_string(),
                 });
             }
             report.chain = ChainCheck::InBestChain {
@@ -327,7 +334,7 @@ pub fn verify(
             return Err(VerifyError::SourceTooShort {
                 height: facts.height,
                 tip,
-                source_name: source_name(&source.kind()),
+                source_name: source.kind().to_string(),
             })
         }
         (_, None) => report.not_checked.push(NotChecked::BestChainMembership),
@@ -335,4 +342,66 @@ pub fn verify(
     report.not_checked.push(NotChecked::DifficultyAdjustment);
     report.not_checked.push(NotChecked::TransactionValidity);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::headers::EmbeddedOnly;
+    use crate::proof::read_proof_file;
+
+    fn example() -> Proof {
+        read_proof_file(std::path::Path::new(
+            "fixtures/example/record.txt.anchor.json",
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn network_is_checked_first() {
+        let proof = example();
+        let regtest = VerifyOptions {
+            network: Network::Regtest,
+        };
+        assert!(check_network(&proof, &regtest).is_ok());
+        let e = check_network(&proof, &VerifyOptions::default()).unwrap_err();
+        assert_eq!(e.kind(), "wrong-network");
+        // `verify` refuses on the network before the digest.
+        let e = verify(
+            &proof,
+            &RecordDigest::of_bytes(b"other"),
+            &EmbeddedOnly,
+            &VerifyOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), "wrong-network");
+    }
+
+    #[test]
+    fn report_names_the_commitment_output() {
+        let proof = example();
+        let options = VerifyOptions {
+            network: Network::Regtest,
+        };
+        let report = verify(&proof, &proof.record.digest, &EmbeddedOnly, &options).unwrap();
+        assert_eq!(report.verdict, Verdict::Valid);
+        assert_eq!(report.output, Some(0));
+        assert_eq!(report.block.as_ref().map(|b| b.output), report.output);
+
+        // Broadcast, not yet in a block: the output is known, the block not.
+        let mut broadcast = proof.clone();
+        if let Some(a) = broadcast.anchor.as_mut() {
+            a.block = None;
+        }
+        let report = verify(&broadcast, &proof.record.digest, &EmbeddedOnly, &options).unwrap();
+        assert_eq!(report.verdict, Verdict::Pending(Stage::Broadcast));
+        assert_eq!(report.output, Some(0));
+
+        // Batched: no transaction, no output.
+        let mut batched = proof.clone();
+        batched.anchor = None;
+        let report = verify(&batched, &proof.record.digest, &EmbeddedOnly, &options).unwrap();
+        assert_eq!(report.output, None);
+        assert_eq!(report.txid, None);
+    }
 }

@@ -891,3 +891,695 @@ fn offline_verify_opens_no_network_socket() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// OpenTimestamps: export --ots, and .ots files in verify and info
+// ---------------------------------------------------------------------------
+
+/// Exit code of a .ots timestamp that cannot be checked without a header
+/// source.
+const UNVERIFIED: i32 = 5;
+
+const EXAMPLE_PROOF: &str = "fixtures/example/record.txt.anchor.json";
+const EXAMPLE_HEADERS: &str = "fixtures/example/headers.bin";
+
+/// `export --ots` of the example proof into `dir`, checked; returns the
+/// path written.
+fn export_example(dir: &Path) -> PathBuf {
+    let out = dir.join("record.ots");
+    let r = run([
+        OsStr::new("export"),
+        OsStr::new("--ots"),
+        OsStr::new(EXAMPLE_PROOF),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ]);
+    r.expect_code(VALID);
+    assert_eq!(r.stderr, "");
+    assert!(
+        r.stdout.starts_with(&format!("wrote {}", out.display())),
+        "{}",
+        r.stdout
+    );
+    out
+}
+
+fn os(args: &[&str]) -> Vec<PathBuf> {
+    args.iter().map(PathBuf::from).collect()
+}
+
+#[test]
+fn exported_ots_verifies_like_the_native_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = export_example(dir.path());
+    let bytes = fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"\x00OpenTimestamps\x00\x00Proof\x00"));
+
+    // The export says which block and merkle root the file reaches, on one line.
+    let again = dir.path().join("again.ots");
+    let r = run([
+        OsStr::new("export"),
+        OsStr::new("--ots"),
+        OsStr::new(EXAMPLE_PROOF),
+        OsStr::new("--out"),
+        again.as_os_str(),
+    ]);
+    let reach = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("block 16"))
+        .unwrap_or_else(|| panic!("no block line in\n{}", r.stdout));
+    assert!(reach.contains("merkle root"), "{reach}");
+    assert!(reach.contains("display order"), "{reach}");
+    assert_eq!(fs::read(&again).unwrap(), bytes, "export is deterministic");
+
+    // With the headers file: VALID, with the native proof's block and time.
+    let native = verify_example(&["--network", "regtest", "--headers", EXAMPLE_HEADERS]);
+    native.expect_code(VALID);
+    let mut args = os(&["verify", "fixtures/example/record.txt", "--proof"]);
+    args.push(out.clone());
+    args.extend(os(&["--network", "regtest", "--headers", EXAMPLE_HEADERS]));
+    let r = run(&args);
+    r.expect_code(VALID);
+    assert_eq!(r.stderr, "");
+    assert_eq!(
+        r.stdout.lines().next(),
+        native.stdout.lines().next(),
+        "same headline, height and UTC time\n{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .starts_with("VALID: this document existed no later than 2011-02-03 03:56:42 UTC"),
+        "{}",
+        r.stdout
+    );
+    for expected in [
+        EXAMPLE_BLOCK,
+        "confirmed",
+        "6 confirmations (tip at height 21)",
+    ] {
+        assert!(
+            r.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            r.stdout
+        );
+    }
+
+    // The same as JSON, against the native JSON.
+    args.push("--json".into());
+    let j = run(&args).expect_code(VALID).json();
+    let nj = verify_example(&[
+        "--network",
+        "regtest",
+        "--headers",
+        EXAMPLE_HEADERS,
+        "--json",
+    ])
+    .json();
+    assert_eq!(j["result"], "valid");
+    assert_eq!(j["format"], "ots");
+    assert_eq!(nj["format"], "btc-anchor");
+    assert_eq!(j["file_hash"], "sha256");
+    assert_eq!(j["digest"], EXAMPLE_DIGEST);
+    for key in ["height", "hash", "time", "time_utc", "not_later_than_utc"] {
+        assert_eq!(j["block"][key], nj["block"][key], "{key}");
+    }
+    let atts = j["attestations"].as_array().unwrap();
+    assert_eq!(atts.len(), 1);
+    assert_eq!(atts[0]["kind"], "bitcoin");
+    assert_eq!(atts[0]["height"], 16);
+    assert_eq!(atts[0]["result"], "confirmed");
+    assert_eq!(atts[0]["block_hash"], EXAMPLE_BLOCK);
+    assert_eq!(atts[0]["time"], 1_296_698_202);
+    assert_eq!(j["needed_heights"], serde_json::json!([]));
+
+    // Without a header source: UNVERIFIED, exit 5, naming the block.
+    let mut args = os(&["verify", "fixtures/example/record.txt", "--proof"]);
+    args.push(out.clone());
+    args.extend(os(&["--network", "regtest"]));
+    let r = run(&args);
+    r.expect_code(UNVERIFIED);
+    assert_eq!(r.stderr, "");
+    assert!(
+        r.stdout.starts_with(
+            "UNVERIFIED: the timestamp is attested in Bitcoin regtest block 16; a header source \
+             is needed to check it (pass --headers FILE)"
+        ),
+        "{}",
+        r.stdout
+    );
+    args.push("--json".into());
+    let j = run(&args).expect_code(UNVERIFIED).json();
+    assert_eq!(j["result"], "unverified");
+    assert_eq!(j["needed_heights"], serde_json::json!([16]));
+    assert_eq!(j["attestations"][0]["result"], "header-needed");
+    assert_eq!(j["block"], Value::Null);
+}
+
+#[test]
+fn info_on_an_exported_ots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = export_example(dir.path());
+    let r = run([OsStr::new("info"), out.as_os_str()]);
+    r.expect_code(VALID);
+    assert_eq!(r.stderr, "");
+    assert!(
+        r.stdout.lines().next().unwrap().contains("not verified"),
+        "{}",
+        r.stdout
+    );
+    for expected in [
+        "OpenTimestamps",
+        "sha256",
+        EXAMPLE_DIGEST,
+        "bitcoin block 16",
+        // The tree, as OpenTimestamps tools show it.
+        &format!("file sha256 hash: {EXAMPLE_DIGEST}"),
+        "prepend 00",
+        "verify bitcoin block 16",
+    ] {
+        assert!(
+            r.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            r.stdout
+        );
+    }
+
+    let r = run([OsStr::new("info"), out.as_os_str(), OsStr::new("--json")]);
+    r.expect_code(VALID);
+    let j = r.json();
+    assert_eq!(j["verified"], false);
+    assert_eq!(j["format"], "ots");
+    assert_eq!(j["major_version"], 1);
+    assert_eq!(j["file_hash"], "sha256");
+    assert_eq!(j["digest"], EXAMPLE_DIGEST);
+    assert_eq!(j["attestations"][0]["kind"], "bitcoin");
+    assert_eq!(j["attestations"][0]["height"], 16);
+    let tree = j["tree"].as_array().unwrap();
+    assert_eq!(tree.len() as u64, j["operations"].as_u64().unwrap() + 1);
+    assert_eq!(tree[0]["op"], "prepend");
+    assert_eq!(tree[0]["parent"], Value::Null);
+    assert_eq!(tree.last().unwrap()["attestation"], "bitcoin");
+
+    // Detected by content, not by name.
+    let renamed = dir.path().join("looks-like.json");
+    fs::copy(&out, &renamed).unwrap();
+    let r = run([
+        OsStr::new("info"),
+        renamed.as_os_str(),
+        OsStr::new("--json"),
+    ]);
+    assert_eq!(r.expect_code(VALID).json()["format"], "ots");
+    // And a native proof named .ots is still a native proof.
+    let native = dir.path().join("native.ots");
+    fs::copy(fixture("example/record.txt.anchor.json"), &native).unwrap();
+    let r = run([OsStr::new("info"), native.as_os_str(), OsStr::new("--json")]);
+    assert_eq!(r.expect_code(VALID).json()["format"], "btc-anchor");
+}
+
+#[test]
+fn ots_found_next_to_the_document_and_checked_against_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = export_example(dir.path());
+    let doc = dir.path().join("report.txt");
+    fs::copy(fixture("example/record.txt"), &doc).unwrap();
+    fs::rename(&out, dir.path().join("report.txt.ots")).unwrap();
+    let verify_doc = |more: &[&str]| {
+        let mut args = vec![PathBuf::from("verify"), doc.clone()];
+        args.extend(os(more));
+        run(&args)
+    };
+    // Only report.txt.ots exists: it is the proof.
+    let r = verify_doc(&["--network", "regtest", "--headers", EXAMPLE_HEADERS]);
+    r.expect_code(VALID);
+
+    // A report.txt.anchor.json next to it is preferred.
+    fs::copy(
+        fixture("example/record.txt.anchor.json"),
+        dir.path().join("report.txt.anchor.json"),
+    )
+    .unwrap();
+    let j = verify_doc(&["--network", "regtest", "--json"]).json();
+    assert_eq!(j["format"], "btc-anchor");
+    fs::remove_file(dir.path().join("report.txt.anchor.json")).unwrap();
+
+    // An attestation of another height is contradicted by the headers
+    // file: the block at 15 has another merkle root.
+    let ots = dir.path().join("report.txt.ots");
+    let mut bytes = fs::read(&ots).unwrap();
+    assert_eq!(bytes.last(), Some(&16));
+    *bytes.last_mut().unwrap() = 15;
+    fs::write(&ots, &bytes).unwrap();
+    let r = verify_doc(&["--network", "regtest", "--headers", EXAMPLE_HEADERS]);
+    r.expect_code(INVALID);
+    assert!(r.stdout.starts_with("INVALID: "), "{}", r.stdout);
+    assert!(r.stdout.contains("mismatch"), "{}", r.stdout);
+    let (error, _) = r.two_line_error();
+    assert!(error.contains("mismatch"), "{error}");
+    let r = verify_doc(&[
+        "--network",
+        "regtest",
+        "--headers",
+        EXAMPLE_HEADERS,
+        "--json",
+    ]);
+    r.expect_code(INVALID);
+    let j = r.json();
+    assert_eq!(j["result"], "invalid");
+    assert_eq!(j["reason"], "mismatch");
+    assert_eq!(j["attestations"][0]["result"], "mismatch");
+    assert_eq!(j["attestations"][0]["height"], 15);
+
+    // A missing headers file is an input/output error, a bad one invalid.
+    let r = verify_doc(&["--headers", "no/such/headers.bin"]);
+    r.expect_code(IO);
+    r.two_line_error();
+    let r = verify_doc(&[
+        "--network",
+        "regtest",
+        "--headers",
+        "fixtures/headers/regtest-truncated.bin",
+        "--json",
+    ]);
+    r.expect_code(INVALID);
+    assert_eq!(r.json()["reason"], "header-source");
+}
+
+#[test]
+fn export_refuses_to_overwrite_and_writes_next_to_the_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("record.txt.anchor.json");
+    fs::copy(fixture("example/record.txt.anchor.json"), &proof).unwrap();
+    let export = |more: &[&str]| {
+        let mut args = vec![
+            PathBuf::from("export"),
+            PathBuf::from("--ots"),
+            proof.clone(),
+        ];
+        args.extend(os(more));
+        run(&args)
+    };
+    // Default output: .anchor.json replaced by .ots.
+    let r = export(&[]);
+    r.expect_code(VALID);
+    let out = dir.path().join("record.txt.ots");
+    assert!(
+        r.stdout.contains(&out.display().to_string()),
+        "{}",
+        r.stdout
+    );
+    let written = fs::read(&out).unwrap();
+
+    // Not again over an existing file, which is left as it was.
+    fs::write(&out, b"someone else's file").unwrap();
+    let r = export(&[]);
+    r.expect_code(IO);
+    assert_eq!(r.stdout, "");
+    let (error, hint) = r.two_line_error();
+    assert!(error.contains("exists"), "{error}");
+    assert!(hint.contains("--force"), "{hint}");
+    assert_eq!(fs::read(&out).unwrap(), b"someone else's file");
+
+    // With --force it is replaced, whole.
+    export(&["--force"]).expect_code(VALID);
+    assert_eq!(fs::read(&out).unwrap(), written);
+
+    // Nothing but the proof and the .ots: no temporary file left over.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["record.txt.anchor.json", "record.txt.ots"]);
+
+    // Never over the proof itself, even with --force.
+    let r = export(&["--out", proof.to_str().unwrap(), "--force"]);
+    r.expect_code(USAGE);
+    r.two_line_error();
+    assert_eq!(
+        fs::read(&proof).unwrap(),
+        fs::read(fixture("example/record.txt.anchor.json")).unwrap()
+    );
+
+    // A proof named otherwise gets .ots appended.
+    let other = dir.path().join("proof.json");
+    fs::copy(&proof, &other).unwrap();
+    run([OsStr::new("export"), OsStr::new("--ots"), other.as_os_str()]).expect_code(VALID);
+    assert!(dir.path().join("proof.json.ots").is_file());
+
+    // --ots is required (the format to write).
+    let r = run([OsStr::new("export"), proof.as_os_str()]);
+    r.expect_code(USAGE);
+    r.two_line_error();
+}
+
+#[test]
+fn export_of_a_pending_proof_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    for (vector, stage) in [
+        ("pending-broadcast.json", "broadcast"),
+        ("pending-batched.json", "batched"),
+        ("pending-queued.json", "queued"),
+    ] {
+        let v: Value =
+            serde_json::from_slice(&fs::read(fixture("vectors").join(vector)).unwrap()).unwrap();
+        let proof = dir.path().join("pending.anchor.json");
+        fs::write(&proof, serde_json::to_string_pretty(&v["proof"]).unwrap()).unwrap();
+        let r = run([OsStr::new("export"), OsStr::new("--ots"), proof.as_os_str()]);
+        r.expect_code(INVALID);
+        assert_eq!(r.stdout, "");
+        let (error, hint) = r.two_line_error();
+        assert!(
+            error.starts_with(&format!("a {stage} proof has no .ots form")),
+            "{error}"
+        );
+        assert!(
+            hint.contains("run btc-anchor upgrade once the transaction confirms"),
+            "{hint}"
+        );
+        assert!(!dir.path().join("pending.ots").exists());
+    }
+
+    // A proof that does not verify is not exported either.
+    let v: Value =
+        serde_json::from_slice(&fs::read(fixture("vectors/bad-pow.json")).unwrap()).unwrap();
+    let proof = dir.path().join("bad.anchor.json");
+    fs::write(&proof, serde_json::to_string_pretty(&v["proof"]).unwrap()).unwrap();
+    let r = run([OsStr::new("export"), OsStr::new("--ots"), proof.as_os_str()]);
+    r.expect_code(INVALID);
+    assert!(
+        r.two_line_error().0.contains("does not verify"),
+        "{}",
+        r.stderr
+    );
+
+    // A missing proof is an input/output error; a .ots is not a proof to export.
+    let r = run([
+        OsStr::new("export"),
+        OsStr::new("--ots"),
+        dir.path().join("missing.anchor.json").as_os_str(),
+    ]);
+    r.expect_code(IO);
+    r.two_line_error();
+    let out = export_example(dir.path());
+    let r = run([OsStr::new("export"), OsStr::new("--ots"), out.as_os_str()]);
+    r.expect_code(INVALID);
+    assert!(r
+        .two_line_error()
+        .0
+        .contains("already an OpenTimestamps file"));
+}
+
+#[test]
+fn help_documents_exit_code_5_and_export() {
+    for args in [&["--help"][..], &["verify", "--help"][..]] {
+        let r = run(args);
+        r.expect_code(0);
+        assert!(
+            r.stdout.contains("5  unverified"),
+            "{args:?} lacks exit code 5:\n{}",
+            r.stdout
+        );
+    }
+    let r = run(["export", "--help"]);
+    r.expect_code(0);
+    for expected in [
+        "--ots",
+        "--out",
+        "--force",
+        "0  the .ots file was written",
+        "4  input/output error",
+    ] {
+        assert!(
+            r.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            r.stdout
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// OpenTimestamps: the reference examples
+// ---------------------------------------------------------------------------
+
+/// `../shared/data/ots-examples/`, or `None` (and a message) when absent.
+fn ots_examples() -> Option<PathBuf> {
+    let dir = root().join("../shared/data/ots-examples");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+const HELLO_ROOT_INTERNAL: &str =
+    "007ee445d23ad061af4a36b809501fab1ac4f2d7e7a739817dd0cbb7ec661b8a";
+const HELLO_ROOT_DISPLAY: &str = "8a1b66ecb7cbd07d8139a7e7d7f2c41aab1f5009b8364aaf61d03ad245e47e00";
+
+#[test]
+fn hello_world_needs_a_header_source() {
+    let Some(dir) = ots_examples() else { return };
+    let doc = dir.join("hello-world.txt");
+    let ots = dir.join("hello-world.txt.ots");
+    let r = run([
+        OsStr::new("verify"),
+        doc.as_os_str(),
+        OsStr::new("--proof"),
+        ots.as_os_str(),
+    ]);
+    r.expect_code(UNVERIFIED);
+    assert_eq!(r.stderr, "");
+    assert!(
+        r.stdout.starts_with(
+            "UNVERIFIED: the timestamp is attested in Bitcoin block 358391; a header source is \
+             needed to check it (pass --headers FILE)"
+        ),
+        "{}",
+        r.stdout
+    );
+    // The merkle root the block must have, in both byte orders, labelled.
+    for expected in [
+        format!("{HELLO_ROOT_DISPLAY} (display order"),
+        format!("{HELLO_ROOT_INTERNAL} (internal byte order"),
+        "height 358391".to_owned(),
+    ] {
+        assert!(
+            r.stdout.contains(&expected),
+            "missing {expected:?} in\n{}",
+            r.stdout
+        );
+    }
+
+    // Found next to the document without --proof (no .anchor.json there).
+    let r = run([OsStr::new("verify"), doc.as_os_str(), OsStr::new("--json")]);
+    r.expect_code(UNVERIFIED);
+    let j = r.json();
+    assert_eq!(j["result"], "unverified");
+    assert_eq!(j["reason"], Value::Null);
+    assert_eq!(j["format"], "ots");
+    assert_eq!(j["file_hash"], "sha256");
+    assert_eq!(
+        j["digest"],
+        "03ba204e50d126e4674c005e04d82e84c21366780af1f43bd54a37816b6ab340"
+    );
+    assert_eq!(j["needed_heights"], serde_json::json!([358391]));
+    let a = &j["attestations"][0];
+    assert_eq!(a["kind"], "bitcoin");
+    assert_eq!(a["height"], 358391);
+    assert_eq!(a["message"], HELLO_ROOT_INTERNAL);
+    assert_eq!(a["merkle_root"], HELLO_ROOT_DISPLAY);
+    assert_eq!(a["result"], "header-needed");
+    assert_eq!(a["path"], serde_json::json!([]));
+    assert_eq!(a["block_hash"], Value::Null);
+    assert_eq!(a["time"], Value::Null);
+
+    // The same from the digest.
+    let r = run([
+        OsStr::new("verify"),
+        OsStr::new("--digest"),
+        OsStr::new("03ba204e50d126e4674c005e04d82e84c21366780af1f43bd54a37816b6ab340"),
+        OsStr::new("--proof"),
+        ots.as_os_str(),
+    ]);
+    r.expect_code(UNVERIFIED);
+}
+
+#[test]
+fn incomplete_ots_is_pending() {
+    let Some(dir) = ots_examples() else { return };
+    let doc = dir.join("incomplete.txt");
+    let r = run([OsStr::new("verify"), doc.as_os_str()]);
+    r.expect_code(PENDING);
+    assert_eq!(r.stderr, "");
+    assert!(r.stdout.starts_with("PENDING: "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("pending at https://alice.btc.calendar.opentimestamps.org"),
+        "{}",
+        r.stdout
+    );
+    let r = run([OsStr::new("verify"), doc.as_os_str(), OsStr::new("--json")]);
+    r.expect_code(PENDING);
+    let j = r.json();
+    assert_eq!(j["result"], "pending");
+    assert_eq!(j["attestations"][0]["kind"], "pending");
+    assert_eq!(
+        j["attestations"][0]["uri"],
+        "https://alice.btc.calendar.opentimestamps.org"
+    );
+    assert_eq!(j["attestations"][0]["result"], "pending");
+
+    // Every attestation is listed, with its path through the forks.
+    let r = run([
+        OsStr::new("verify"),
+        dir.join("different-blockchains.txt").as_os_str(),
+        OsStr::new("--json"),
+    ]);
+    r.expect_code(UNVERIFIED);
+    let atts = r.json()["attestations"].as_array().unwrap().clone();
+    let shown: Vec<String> = atts
+        .iter()
+        .map(|a| format!("{} {}", a["kind"], a["path"]))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "\"pending\" [\"1/2\",\"1/2\"]",
+            "\"unknown\" [\"1/2\",\"2/2\"]",
+            "\"pending\" [\"2/2\",\"1/2\"]",
+            "\"bitcoin\" [\"2/2\",\"2/2\"]",
+        ]
+    );
+    assert_eq!(atts[1]["tag"], "30fe8087b5c7ead7");
+    assert_eq!(atts[1]["result"], "not-checked");
+}
+
+#[test]
+fn modified_document_fails_its_ots() {
+    let Some(dir) = ots_examples() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = tmp.path().join("hello-world.txt");
+    let mut bytes = fs::read(dir.join("hello-world.txt")).unwrap();
+    bytes[0] ^= 0x20;
+    fs::write(&doc, &bytes).unwrap();
+    let ots = dir.join("hello-world.txt.ots");
+    for json in [false, true] {
+        let mut args = vec![
+            OsStr::new("verify"),
+            doc.as_os_str(),
+            OsStr::new("--proof"),
+            ots.as_os_str(),
+        ];
+        if json {
+            args.push(OsStr::new("--json"));
+        }
+        let r = run(args);
+        r.expect_code(INVALID);
+        if json {
+            let j = r.json();
+            assert_eq!(j["result"], "invalid");
+            assert_eq!(j["reason"], "digest-mismatch");
+            assert_eq!(j["format"], "ots");
+        } else {
+            assert!(
+                r.stdout
+                    .starts_with("INVALID: the document's sha256 digest is "),
+                "{}",
+                r.stdout
+            );
+        }
+        let (error, hint) = r.two_line_error();
+        assert!(error.contains("digest-mismatch"), "{error}");
+        assert!(hint.contains("another document"), "{hint}");
+    }
+}
+
+#[test]
+fn malformed_ots_is_refused_with_a_hint() {
+    let Some(dir) = ots_examples() else { return };
+    let bad = dir.join("invalid/bad-major-version.ots");
+    let r = run([OsStr::new("info"), bad.as_os_str()]);
+    r.expect_code(INVALID);
+    assert_eq!(r.stdout, "");
+    let (error, hint) = r.two_line_error();
+    assert!(error.starts_with("unknown major version"), "{error}");
+    assert!(hint.contains("major version 1"), "{hint}");
+
+    let r = run([
+        OsStr::new("verify"),
+        dir.join("hello-world.txt").as_os_str(),
+        OsStr::new("--proof"),
+        bad.as_os_str(),
+        OsStr::new("--json"),
+    ]);
+    r.expect_code(INVALID);
+    let j = r.json();
+    assert_eq!(j["reason"], "unknown-major-version");
+    assert_eq!(j["format"], "ots");
+    assert!(r.two_line_error().0.contains("unknown major version"));
+
+    // A truncated file: every prefix past the magic is an error, never a crash.
+    let tmp = tempfile::tempdir().unwrap();
+    let good = fs::read(dir.join("hello-world.txt.ots")).unwrap();
+    let cut = tmp.path().join("cut.ots");
+    fs::write(&cut, &good[..good.len() - 3]).unwrap();
+    let r = run([OsStr::new("info"), cut.as_os_str()]);
+    r.expect_code(INVALID);
+    assert!(r.two_line_error().0.contains("ends early"), "{}", r.stderr);
+}
+
+#[test]
+fn info_on_a_sha1_ots() {
+    let Some(dir) = ots_examples() else { return };
+    let ots = dir.join("bitcoin.pdf.ots");
+    let r = run([OsStr::new("info"), ots.as_os_str()]);
+    r.expect_code(VALID);
+    for expected in [
+        "sha1",
+        "SHA-1 8de2fdb04edce612738eb51e14ecc426381f8ed8",
+        "file sha1 hash: 8de2fdb04edce612738eb51e14ecc426381f8ed8",
+        "bitcoin block 465751",
+    ] {
+        assert!(
+            r.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            r.stdout
+        );
+    }
+    let j = run([OsStr::new("info"), ots.as_os_str(), OsStr::new("--json")])
+        .expect_code(VALID)
+        .json();
+    assert_eq!(j["file_hash"], "sha1");
+    assert_eq!(j["digest"], "8de2fdb04edce612738eb51e14ecc426381f8ed8");
+
+    // --digest takes the file hash's length: 40 hex characters for SHA-1.
+    let verify_digest = |digest: &str| {
+        run([
+            OsStr::new("verify"),
+            OsStr::new("--digest"),
+            OsStr::new(digest),
+            OsStr::new("--proof"),
+            ots.as_os_str(),
+        ])
+    };
+    verify_digest("8de2fdb04edce612738eb51e14ecc426381f8ed8").expect_code(UNVERIFIED);
+    let r = verify_digest(EXAMPLE_DIGEST);
+    r.expect_code(USAGE);
+    assert!(
+        r.two_line_error().0.contains("40 hex characters"),
+        "{}",
+        r.stderr
+    );
+    // And a btc-anchor proof only takes a SHA-256.
+    let r = run([
+        "verify",
+        "--digest",
+        "8de2fdb04edce612738eb51e14ecc426381f8ed8",
+        "--proof",
+        EXAMPLE_PROOF,
+    ]);
+    r.expect_code(USAGE);
+    r.two_line_error();
+}

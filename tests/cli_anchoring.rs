@@ -116,6 +116,62 @@ fn the_whole_story_from_the_command_line() {
     let st = json(&env, &["status", "--json"]);
     assert_eq!(st["batches"][0]["state"], "final");
     assert_eq!(st["batches"][0]["txids"].as_array().unwrap().len(), 1);
+
+    // Online: the block is in the Electrum server's best chain.
+    let doc = all_docs(&records(&env)).remove(0);
+    let url = env.stack.electrum_url();
+    let out = ok(&env, &["verify", doc.to_str().unwrap(), "--network", "regtest", "--electrum", &url]);
+    assert!(out.contains("VALID"), "{out}");
+    assert!(out.contains("Electrum server"), "{out}");
+    env.stack.mine(2, None);
+    let v = json(&env, &["verify", doc.to_str().unwrap(), "--network", "regtest", "--electrum", &url, "--json"]);
+    assert_eq!(v["chain"]["confirmations"], 3, "{v}");
+
+    // OpenTimestamps: export, then check with the reference implementation.
+    export_and_cross_check(&env, &doc);
+}
+
+/// Exports `doc`'s proof as `.ots`, verifies it with our own `.ots`
+/// verifier online, and checks it with the OpenTimestamps reference
+/// library and client (`regtest/ots-venv.sh`).
+fn export_and_cross_check(env: &Env, doc: &Path) {
+    let proof_path = format!("{}.anchor.json", doc.display());
+    let ots = env.docs.path().join("exported.ots");
+    ok(env, &["export", "--ots", &proof_path, "--out", ots.to_str().unwrap()]);
+    let url = env.stack.electrum_url();
+    let out = ok(env, &["verify", doc.to_str().unwrap(), "--proof", ots.to_str().unwrap(), "--network", "regtest", "--electrum", &url]);
+    assert!(out.starts_with("VALID"), "{out}");
+    let native = json(env, &["verify", doc.to_str().unwrap(), "--network", "regtest", "--json"]);
+    let height = native["block"]["height"].as_u64().unwrap();
+    let proof: Value = serde_json::from_slice(&std::fs::read(&proof_path).unwrap()).unwrap();
+    let header = hex::decode(proof["anchor"]["block"]["header"].as_str().unwrap()).unwrap();
+    let merkle_root = hex::encode(&header[36..68]);
+
+    let venv = StdCommand::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("regtest/ots-venv.sh"))
+        .output()
+        .unwrap();
+    assert!(venv.status.success(), "{}", String::from_utf8_lossy(&venv.stderr));
+    let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&venv.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let check = StdCommand::new(&vars["OTS_PYTHON"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("regtest/ots_check.py"))
+        .args([ots.to_str().unwrap(), doc.to_str().unwrap(), &height.to_string(), &merkle_root])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "reference library: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let info = StdCommand::new(&vars["OTS_BIN"]).args(["info", ots.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(info.status.success(), "ots info: {text}{}", String::from_utf8_lossy(&info.stderr));
+    assert!(text.contains(&format!("BitcoinBlockHeaderAttestation({height})")), "{text}");
 }
 
 /// Runs `anchor` paused after `step`, kills it with SIGKILL there, and

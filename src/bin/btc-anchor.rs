@@ -11,8 +11,12 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 #[path = "btc_anchor_cli/anchoring.rs"]
 mod anchoring;
+#[path = "btc_anchor_cli/export.rs"]
+mod export;
 #[path = "btc_anchor_cli/info.rs"]
 mod info;
+#[path = "btc_anchor_cli/ots.rs"]
+mod ots;
 #[path = "btc_anchor_cli/outcome.rs"]
 mod outcome;
 #[path = "btc_anchor_cli/render.rs"]
@@ -33,20 +37,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check that a document (or its SHA-256) existed by the time of the
+    /// Check that a document (or its digest) existed by the time of the
     /// block its proof names
     #[command(
-        long_about = "Check that a document (or its SHA-256 digest) existed no later than the \
+        long_about = "Check that a document (or its digest) existed no later than the \
                       block its proof names.\n\n\
-                      Offline by default: everything is checked from the proof file alone \
-                      (record in batch, commitment in the transaction, transaction in the \
-                      block, proof of work of the block and of the headers carried after it), \
-                      except that the block is in the best chain; --headers checks that too \
-                      against a local headers file. Nothing given is ever modified.",
+                      The proof is a btc-anchor proof or an OpenTimestamps .ots file, told \
+                      apart by its content. A btc-anchor proof is checked offline by default, \
+                      from the proof file alone (record in batch, commitment in the \
+                      transaction, transaction in the block, proof of work of the block and of \
+                      the headers carried after it), except that the block is in the best \
+                      chain; --headers checks that too against a local headers file. A .ots \
+                      file carries no block header: its Bitcoin attestations are checked \
+                      against --headers, and without it the answer is UNVERIFIED (exit 5), \
+                      naming the blocks and the merkle roots they must have. Nothing given is \
+                      ever modified.",
         after_help = outcome::EXIT_CODES_HELP
     )]
     Verify(verify::VerifyArgs),
-    /// Show what a proof file holds, without verifying it
+    /// Show what a proof file (btc-anchor or .ots) holds, without verifying
+    /// it
     #[command(after_help = "\
 Exit status:
   0  the proof file was read
@@ -71,6 +81,16 @@ Exit status:
     /// Create, import, fund and inspect the wallet that pays for anchoring
     #[command(after_help = outcome::EXIT_CODES_HELP)]
     Wallet(anchoring::WalletArgs),
+    /// Write a complete proof in another format: --ots for an
+    /// OpenTimestamps .ots file
+    #[command(
+        long_about = "Write a complete (confirmed) proof as an OpenTimestamps detached \
+                      timestamp (.ots), which OpenTimestamps tools verify against their own \
+                      Bitcoin node. The proof is verified first (offline); the file is written \
+                      whole or not at all, and an existing file is only replaced with --force.",
+        after_help = export::EXIT_CODES_HELP
+    )]
+    Export(export::ExportArgs),
 }
 
 /// A Bitcoin network, as named on the command line and in proofs.
@@ -113,6 +133,7 @@ fn main() -> ExitCode {
         Command::Upgrade(args) => anchoring::upgrade(args),
         Command::Status(args) => anchoring::status(args),
         Command::Wallet(args) => anchoring::wallet(args),
+        Command::Export(args) => export::run(args),
     })
 }
 

@@ -12,6 +12,9 @@
 //!   attested height, in internal byte order.
 //! * [`export_ots`] writes a confirmed btc-anchor proof as a standard
 //!   `.ots` file that OpenTimestamps tools can check.
+//! * [`read_ots_file`] reads a file from disk with the size cap, and
+//!   [`is_ots_file`] tells a `.ots` file from a btc-anchor proof by its
+//!   magic bytes, whatever its name.
 //!
 //! ```
 //! use btc_anchor::headers::EmbeddedOnly;
@@ -31,10 +34,12 @@
 //! ```
 
 mod export;
+mod file;
 mod format;
 mod verify;
 
 pub use export::{export_ots, timestamp_from_proof, OtsExportError};
+pub use file::{has_ots_magic, is_ots_file, read_ots_file, ReadOtsError};
 pub use format::{
     display_path, Attestation, Branch, DetachedTimestamp, FileHashOp, FoundAttestation, Item, Op,
     OtsError, Timestamp, BITCOIN_TAG, LITECOIN_TAG, MAGIC, MAJOR_VERSION, MAX_ARG_LEN,

@@ -1,22 +1,29 @@
-//! `btc-anchor info`: what a proof file holds, read but not verified.
+//! `btc-anchor info`: what a proof file (a btc-anchor proof or an
+//! OpenTimestamps `.ots` file, told apart by content) holds, read but not
+//! verified.
 
 use std::path::PathBuf;
 
 use btc_anchor::anchor::{find_commitment, header_hash, sha256d};
 use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{consensus, Transaction, Txid};
-use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, ProofError, FORMAT_VERSION};
+use btc_anchor::ots::{is_ots_file, read_ots_file, ReadOtsError};
+use btc_anchor::proof::{
+    read_proof_file, Anchor, BatchPath, BlockProof, Proof, ProofError, ReadProofError,
+    FORMAT_VERSION,
+};
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::outcome::{read_proof_file, Done, Exit, Failure};
+use crate::outcome::{Done, Failure};
 use crate::render::{json_line, line};
-use crate::utc;
+use crate::{ots, utc};
 
 /// Arguments of `btc-anchor info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// The proof file to describe (read only)
+    /// The proof file to describe (read only): a btc-anchor proof or an
+    /// OpenTimestamps .ots file, told apart by content
     #[arg(value_name = "PROOF")]
     pub proof: PathBuf,
 
@@ -27,11 +34,28 @@ pub struct InfoArgs {
 
 /// Runs `info`.
 pub fn run(args: &InfoArgs) -> Result<Done, Failure> {
-    let bytes = read_proof_file(&args.proof, "check the path of the proof file")?;
-    let proof = Proof::from_json(&bytes).map_err(|e| Failure {
-        exit: Exit::Invalid,
-        error: e.to_string(),
-        hint: hint_for(&e),
+    const HINT: &str = "check the path of the proof file";
+    let path = &args.proof;
+    let is_ots = is_ots_file(path).map_err(|e| {
+        Failure::io(
+            format!("cannot read proof file {}: {e}", path.display()),
+            HINT,
+        )
+    })?;
+    if is_ots {
+        let ts = read_ots_file(path).map_err(|e| match e {
+            ReadOtsError::Format(e) => Failure::invalid(e.to_string(), ots::ots_error_hint(&e)),
+            e => Failure::io(e.to_string(), HINT),
+        })?;
+        return Ok(Done::ok(if args.json {
+            json_line(&ots::info_json(&ts))
+        } else {
+            ots::info_text(&ts)
+        }));
+    }
+    let proof = read_proof_file(path).map_err(|e| match e {
+        ReadProofError::Format(e) => Failure::invalid(e.to_string(), hint_for(&e)),
+        e => Failure::io(e.to_string(), HINT),
     })?;
     let stdout = if args.json {
         json_line(&info_json(&proof))
@@ -47,7 +71,8 @@ fn hint_for(e: &ProofError) -> String {
             "the proof was written by a newer btc-anchor: upgrade btc-anchor to read it".to_owned()
         }
         ProofError::NotAProof => {
-            "pass a proof file (<DOCUMENT>.anchor.json), not the document".to_owned()
+            "pass a proof file (<DOCUMENT>.anchor.json or <DOCUMENT>.ots), not the document"
+                .to_owned()
         }
         _ => "the file is damaged or is not a btc-anchor proof; use an intact copy of the proof"
             .to_owned(),
@@ -167,6 +192,7 @@ fn block_text(s: &mut String, b: &BlockProof) {
 fn info_json(p: &Proof) -> Value {
     json!({
         "verified": false,
+        "format": "btc-anchor",
         "format_version": FORMAT_VERSION,
         "network": p.network.to_string(),
         "stage": p.stage().to_string(),

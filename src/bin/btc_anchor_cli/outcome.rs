@@ -5,26 +5,36 @@
 //! then `hint: <what to do>`, whatever produced it (our checks, the library,
 //! or clap's argument parsing).
 
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::path::Path;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
-use btc_anchor::proof::MAX_PROOF_BYTES;
+// For the README: the exit codes below are stable, and `EXIT_CODES_HELP`
+// is the table to document there (with `export`'s and `info`'s own tables
+// in `btc-anchor.rs`). 0 valid (info: read; export: written), 1 invalid or
+// malformed (export: the proof is pending, invalid or malformed), 2 usage
+// error, 3 pending, 4 input/output error (export: also an output file that
+// exists without --force), 5 unverified: cannot be checked without a header
+// source.
 
 /// The stable exit codes, documented in `--help` ([`EXIT_CODES_HELP`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// The proof is valid (for `info`: the proof was read).
+    /// The proof is valid (for `info`: the proof was read; for `export`:
+    /// the file was written).
     Valid = 0,
-    /// The proof does not verify, or a proof or headers file is malformed.
+    /// The proof does not verify, or a proof, timestamp or headers file is
+    /// malformed.
     Invalid = 1,
     /// Bad or conflicting arguments.
     Usage = 2,
     /// Everything present checks out, but the proof is not complete yet.
     Pending = 3,
-    /// A document, proof or headers file is missing or unreadable.
+    /// A document, proof or headers file is missing or unreadable, or an
+    /// output file cannot be written.
     Io = 4,
+    /// An OpenTimestamps attestation that cannot be checked without a
+    /// header source: the block headers it needs are not known.
+    Unverified = 5,
     /// The Electrum server is unreachable, refused, or sent data that does
     /// not check out.
     Network = 6,
@@ -41,10 +51,11 @@ pub enum Exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  valid: the document existed no later than the time shown
-  1  invalid: the proof does not verify, or a proof or headers file is malformed
+  1  invalid: the proof does not verify, or a proof, timestamp or headers file is malformed
   2  usage error: missing, unknown or conflicting arguments
   3  pending: the proof is not complete yet; upgrade it once its transaction confirms
   4  input/output error: a document, proof or headers file is missing or unreadable
+  5  unverified: a .ots timestamp cannot be checked without a header source (--headers FILE)
   6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
   7  wallet error: no wallet, not enough funds, fee above the limit, or no fee estimate
   8  busy: another btc-anchor command is using the data directory
@@ -110,23 +121,6 @@ impl Done {
             failure: None,
         }
     }
-}
-
-/// Reads a proof file, at most one byte more than the format allows so that
-/// an oversized file is refused by the parser without being read whole.
-pub fn read_proof_file(path: &Path, hint: &str) -> Result<Vec<u8>, Failure> {
-    let io_err = |e: io::Error| {
-        Failure::io(
-            format!("cannot read proof file {}: {e}", path.display()),
-            hint,
-        )
-    };
-    let file = File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PROOF_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
-    Ok(bytes)
 }
 
 /// Turns a clap error into the two-line form, or prints help and version

@@ -1,6 +1,9 @@
 //! Small helpers shared by the commands' text and JSON output.
 
-use serde_json::Value;
+use btc_anchor::bitcoin::Network;
+use btc_anchor::headers::SourceKind;
+use btc_anchor::ots::FileHashOp;
+use serde_json::{json, Value};
 
 /// Appends one indented `label: value` detail line; an empty label
 /// continues the item above.
@@ -18,4 +21,64 @@ pub fn json_line(v: &Value) -> String {
     let mut s = v.to_string();
     s.push('\n');
     s
+}
+
+/// "Bitcoin" for mainnet, "Bitcoin regtest" and so on for the others.
+pub fn chain_name(network: Network) -> String {
+    match network {
+        Network::Bitcoin => "Bitcoin".to_owned(),
+        other => format!("Bitcoin {other}"),
+    }
+}
+
+/// The header source as named in text: "the proof file", "headers file
+/// PATH", "Electrum server URL".
+pub fn source_label(kind: &SourceKind) -> String {
+    match kind {
+        SourceKind::EmbeddedOnly => "the proof file".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The header source as named in JSON: a short kind and where it is.
+pub fn source_json(kind: &SourceKind) -> (&'static str, Value) {
+    match kind {
+        SourceKind::EmbeddedOnly => ("embedded", Value::Null),
+        SourceKind::HeadersFile(p) => ("headers-file", json!(p.display().to_string())),
+        SourceKind::Electrum(url) => ("electrum", json!(url)),
+        _ => ("other", Value::Null),
+    }
+}
+
+/// A hash's name as people write it: "SHA-256", "RIPEMD-160".
+pub fn hash_title(op: FileHashOp) -> &'static str {
+    match op {
+        FileHashOp::Sha1 => "SHA-1",
+        FileHashOp::Ripemd160 => "RIPEMD-160",
+        FileHashOp::Sha256 => "SHA-256",
+        FileHashOp::Keccak256 => "Keccak-256",
+        _ => op.name(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_names() {
+        assert_eq!(chain_name(Network::Bitcoin), "Bitcoin");
+        assert_eq!(chain_name(Network::Regtest), "Bitcoin regtest");
+        assert_eq!(chain_name(Network::Testnet4), "Bitcoin testnet4");
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(source_label(&SourceKind::EmbeddedOnly), "the proof file");
+        assert_eq!(
+            source_label(&SourceKind::HeadersFile("h.bin".into())),
+            "headers file h.bin"
+        );
+        assert_eq!(hash_title(FileHashOp::Ripemd160), "RIPEMD-160");
+    }
 }

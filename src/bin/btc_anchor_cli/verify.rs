@@ -1,28 +1,33 @@
-//! `btc-anchor verify`: gathers the inputs, calls
-//! [`btc_anchor::verify::verify`], and renders its answer.
+//! `btc-anchor verify`: gathers the inputs, tells a btc-anchor proof from
+//! an OpenTimestamps file by its content, calls
+//! [`btc_anchor::verify::verify`] (or, through [`crate::ots`],
+//! [`btc_anchor::ots::verify_ots`]) and renders the answer.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
-use btc_anchor::hash::{hash_file, RecordDigest};
-use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, HeadersFile, SourceKind};
+use btc_anchor::hash::{hash_reader, RecordDigest};
+use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, HeadersFile};
 use btc_anchor::merkle::NodeHash;
-use btc_anchor::proof::{Proof, ProofError, Stage};
+use btc_anchor::ots::is_ots_file;
+use btc_anchor::proof::{read_proof_file, Proof, ProofError, ReadProofError, Stage};
 use btc_anchor::verify::{
-    verify, BlockFacts, ChainCheck, Report, Verdict, VerifyError, VerifyOptions,
+    check_network, verify, BlockFacts, ChainCheck, Report, Verdict, VerifyError, VerifyOptions,
     MAX_FUTURE_BLOCK_TIME,
 };
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::outcome::{read_proof_file, Done, Exit, Failure};
-use crate::render::{json_line, line};
-use crate::{utc, NetworkArg};
+use crate::outcome::{Done, Exit, Failure};
+use crate::render::{chain_name, json_line, line, source_json, source_label};
+use crate::{ots, utc, NetworkArg};
 
 /// Arguments of `btc-anchor verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The document the proof is about (read only, hashed with SHA-256)
+    /// The document the proof is about (read only; hashed with SHA-256, or
+    /// with the hash a .ots file names)
     #[arg(
         value_name = "DOCUMENT",
         required_unless_present = "digest",
@@ -30,21 +35,33 @@ pub struct VerifyArgs {
     )]
     pub document: Option<PathBuf>,
 
-    /// The proof file [default: <DOCUMENT>.anchor.json]
+    /// The proof file: a btc-anchor proof or an OpenTimestamps .ots file,
+    /// told apart by content [default: <DOCUMENT>.anchor.json, or
+    /// <DOCUMENT>.ots if only that exists]
     #[arg(long, value_name = "FILE")]
     pub proof: Option<PathBuf>,
 
-    /// Check the document's SHA-256 digest (64 hex characters) instead of
-    /// the document itself; needs --proof
+    /// Check the document's digest instead of the document itself: its
+    /// SHA-256 (64 hex characters), or for a .ots file the digest under the
+    /// hash the file names (40 hex characters for SHA-1 and RIPEMD-160);
+    /// needs --proof
     #[arg(long, value_name = "HEX", value_parser = parse_digest, requires = "proof")]
-    pub digest: Option<RecordDigest>,
+    pub digest: Option<DigestArg>,
 
-    /// Also check that the block is in the best chain of this file of raw
-    /// 80-byte headers from the genesis block (e.g. a node's headers)
+    /// Also check the block against this file of raw 80-byte headers from
+    /// the genesis block (e.g. a node's headers): that it is in the file's
+    /// chain, and for a .ots file that its merkle root is the one attested
     #[arg(long, value_name = "FILE")]
     pub headers: Option<PathBuf>,
 
-    /// The network the proof must be on
+    /// Check online instead: the block must be in the best chain of this
+    /// Electrum server (ssl://host:port; tcp:// on regtest), and the
+    /// confirmations are counted there
+    #[arg(long, value_name = "URL", conflicts_with = "headers")]
+    pub electrum: Option<String>,
+
+    /// The network the proof must be on (for a .ots file, which names none:
+    /// the network of the --headers file)
     #[arg(long, value_name = "NAME", value_enum, default_value_t = NetworkArg::Bitcoin)]
     pub network: NetworkArg,
 
@@ -53,60 +70,117 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-fn parse_digest(s: &str) -> Result<RecordDigest, String> {
-    s.parse::<RecordDigest>().map_err(|e| e.to_string())
+/// A digest given with `--digest`: 20 or 32 bytes, whose length is checked
+/// against the proof once it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestArg(pub Vec<u8>);
+
+/// Parses 64 or 40 hex digits, upper or lower case, surrounding white space
+/// ignored (users paste digests from many tools).
+fn parse_digest(s: &str) -> Result<DigestArg, String> {
+    let s = s.trim();
+    if s.len() != 64 && s.len() != 40 {
+        return Err(format!(
+            "a digest is 64 hex characters (SHA-256), or 40 for a .ots file made with SHA-1 \
+             or RIPEMD-160; found {}",
+            s.chars().count()
+        ));
+    }
+    if let Some(position) = s.bytes().position(|b| !b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "a digest is hex, found a character that is not (position {position})"
+        ));
+    }
+    hex::decode(s)
+        .map(DigestArg)
+        .map_err(|e| format!("a digest is hex: {e}"))
+}
+
+/// What the proof is checked against.
+#[derive(Debug)]
+pub enum Input {
+    /// A document, opened (not yet read).
+    Document {
+        /// Its path, for messages.
+        path: PathBuf,
+        /// The open file.
+        file: File,
+    },
+    /// A digest given with `--digest`.
+    Digest(Vec<u8>),
 }
 
 /// What the proof is checked against, for wording.
 #[derive(Debug, Clone, Copy)]
-enum Subject {
+pub enum Subject {
+    /// A document.
     Document,
-    Digest,
+    /// A digest under the named hash ("SHA-256").
+    Digest(&'static str),
 }
 
 impl Subject {
-    fn noun(self) -> &'static str {
+    /// The subject of the headline.
+    pub fn noun(self) -> String {
         match self {
-            Subject::Document => "this document",
-            Subject::Digest => "the document with this SHA-256",
+            Subject::Document => "this document".to_owned(),
+            Subject::Digest(hash) => format!("the document with this {hash}"),
         }
     }
 }
 
+impl Input {
+    /// The wording for this input, digests named by `hash`.
+    pub fn subject(&self, hash: &'static str) -> Subject {
+        match self {
+            Input::Document { .. } => Subject::Document,
+            Input::Digest(_) => Subject::Digest(hash),
+        }
+    }
+}
+
+/// The hint for a document that cannot be read.
+pub const DOCUMENT_HINT: &str =
+    "check the document's path; to check a bare digest use --digest HEX --proof FILE";
+
 /// Runs `verify`.
 pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
     let network = Network::from(args.network);
-    let (digest, subject) = match (&args.document, &args.digest) {
-        (Some(path), None) => (hash_document(path)?, Subject::Document),
-        (None, Some(digest)) => (*digest, Subject::Digest),
-        // clap enforces exactly one of the two; kept total all the same.
-        _ => return Err(Failure {
-            exit: Exit::Usage,
-            error: "give either a DOCUMENT or --digest HEX".to_owned(),
-            hint:
-                "usage: btc-anchor verify DOCUMENT, or btc-anchor verify --digest HEX --proof FILE"
-                    .to_owned(),
-        }),
+    // The document is opened first, so that a missing document is reported
+    // as such rather than as a missing proof next to it.
+    let input =
+        match (&args.document, &args.digest) {
+            (Some(path), None) => Input::Document {
+                file: open_document(path)?,
+                path: path.clone(),
+            },
+            (None, Some(digest)) => Input::Digest(digest.0.clone()),
+            // clap enforces exactly one of the two; kept total all the same.
+            _ => return Err(Failure::usage(
+                "give either a DOCUMENT or --digest HEX",
+                "usage: btc-anchor verify DOCUMENT, or btc-anchor verify --digest HEX --proof FILE",
+            )),
+        };
+    let (proof_path, proof_hint) = locate_proof(args)?;
+    let read_failure = |e: std::io::Error| {
+        Failure::io(
+            format!("cannot read proof file {}: {e}", proof_path.display()),
+            proof_hint.as_str(),
+        )
     };
-    let (proof_path, proof_hint) = match (&args.proof, &args.document) {
-        (Some(p), _) => (p.clone(), "check the path given with --proof".to_owned()),
-        (None, Some(doc)) => (
-            default_proof_path(doc),
-            format!(
-                "the proof is looked for next to the document as {}; give its path with --proof FILE",
-                default_proof_path(doc).display()
-            ),
-        ),
-        (None, None) => {
-            return Err(Failure {
-                exit: Exit::Usage,
-                error: "--digest needs --proof".to_owned(),
-                hint: "usage: btc-anchor verify --digest HEX --proof FILE".to_owned(),
-            })
-        }
-    };
-    let bytes = read_proof_file(&proof_path, &proof_hint)?;
-
+    if is_ots_file(&proof_path).map_err(read_failure)? {
+        return ots::verify(ots::OtsCheck {
+            proof_path: &proof_path,
+            proof_hint: &proof_hint,
+            input,
+            headers: args.headers.as_deref(),
+            electrum: args.electrum.as_deref(),
+            network,
+            json: args.json,
+        });
+    }
+    let subject = input.subject("SHA-256");
+    let digest = sha256_of(input)?;
     let out = Rendering {
         subject,
         digest,
@@ -114,79 +188,135 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         headers: args.headers.as_deref(),
         json: args.json,
     };
-    let proof = match Proof::from_json(&bytes) {
+    let proof = match read_proof_file(&proof_path) {
         Ok(p) => p,
-        Err(e) => return Ok(out.malformed(&e)),
+        Err(ReadProofError::Format(e)) => return Ok(out.malformed(&e)),
+        Err(e) => return Err(Failure::io(e.to_string(), proof_hint)),
     };
 
     let options = VerifyOptions { network };
+    // A proof for another network is refused before a headers file is
+    // opened: opening it for the network asked for would only hide that
+    // clearer reason behind a genesis mismatch.
+    if let Err(e) = check_network(&proof, &options) {
+        return Ok(out.rejected(&proof, &e));
+    }
     let headers_file;
-    // A proof for another network is refused by `verify` before the source
-    // is asked anything; opening the headers file for the network asked for
-    // would only hide that clearer reason behind a genesis mismatch.
-    let source: &dyn HeaderSource = match &args.headers {
-        Some(path) if proof.network == network => match HeadersFile::open(path, network) {
+    let server;
+    let source: &dyn HeaderSource = match (&args.headers, &args.electrum) {
+        (Some(path), _) => match open_headers(path, network)? {
             Ok(f) => {
                 headers_file = f;
                 &headers_file
             }
-            Err(HeaderSourceError::Read { path, source }) => {
-                return Err(Failure::io(
-                    format!("cannot read headers file {}: {source}", path.display()),
-                    "check the path given with --headers",
-                ))
-            }
             Err(e) => return Ok(out.rejected(&proof, &VerifyError::from(e))),
         },
-        _ => &EmbeddedOnly,
+        (None, Some(url)) => {
+            server = connect_electrum(url, network)?;
+            &server
+        }
+        (None, None) => &EmbeddedOnly,
     };
 
     match verify(&proof, &digest, source, &options) {
-        Ok(report) => out.report(&proof, &report),
+        Ok(report) => out.report(&report),
         Err(e) => Ok(out.rejected(&proof, &e)),
     }
 }
 
-fn hash_document(path: &Path) -> Result<RecordDigest, Failure> {
-    hash_file(path).map_err(|e| {
+/// Opens the document, refusing a folder.
+fn open_document(path: &Path) -> Result<File, Failure> {
+    let fail = |why: String| {
         Failure::io(
-            e.to_string(),
-            "check the document's path; to check a bare SHA-256 digest use --digest HEX --proof FILE",
+            format!("cannot read {}: {why}", path.display()),
+            DOCUMENT_HINT,
         )
-    })
+    };
+    let file = File::open(path).map_err(|e| fail(e.to_string()))?;
+    match file.metadata() {
+        Ok(m) if m.is_dir() => Err(fail("it is a folder, not a document".to_owned())),
+        Ok(_) => Ok(file),
+        Err(e) => Err(fail(e.to_string())),
+    }
 }
 
-/// `<DOCUMENT>.anchor.json`, next to the document.
-fn default_proof_path(document: &Path) -> PathBuf {
+/// The document's SHA-256, or the `--digest` given, for a btc-anchor proof.
+fn sha256_of(input: Input) -> Result<RecordDigest, Failure> {
+    match input {
+        Input::Document { path, file } => hash_reader(file).map_err(|e| {
+            Failure::io(
+                format!("cannot read {}: {e}", path.display()),
+                DOCUMENT_HINT,
+            )
+        }),
+        Input::Digest(bytes) => match <[u8; 32]>::try_from(bytes.as_slice()) {
+            Ok(d) => Ok(RecordDigest(d)),
+            Err(_) => Err(Failure::usage(
+                format!(
+                    "--digest: a btc-anchor proof is about a SHA-256 digest of 64 hex characters, \
+                     found {}",
+                    bytes.len() * 2
+                ),
+                "give the document's SHA-256 (e.g. from sha256sum) with --digest",
+            )),
+        },
+    }
+}
+
+/// The proof's path and the hint for when it cannot be read.
+fn locate_proof(args: &VerifyArgs) -> Result<(PathBuf, String), Failure> {
+    match (&args.proof, &args.document) {
+        (Some(p), _) => Ok((p.clone(), "check the path given with --proof".to_owned())),
+        (None, Some(doc)) => {
+            let native = with_suffix(doc, ".anchor.json");
+            let ots = with_suffix(doc, ".ots");
+            let hint = format!(
+                "the proof is looked for next to the document as {}, then {}; give its path \
+                 with --proof FILE",
+                native.display(),
+                ots.display()
+            );
+            let path = if !native.exists() && ots.exists() {
+                ots
+            } else {
+                native
+            };
+            Ok((path, hint))
+        }
+        (None, None) => Err(Failure::usage(
+            "--digest needs --proof",
+            "usage: btc-anchor verify --digest HEX --proof FILE",
+        )),
+    }
+}
+
+/// Connects to an Electrum server for online verification (exit 6 if it
+/// cannot be used).
+pub fn connect_electrum(url: &str, network: Network) -> Result<btc_anchor::electrum::Electrum, Failure> {
+    btc_anchor::electrum::Electrum::connect(url, network, btc_anchor::electrum::ConnectOptions::default())
+        .map_err(|e| crate::anchoring::electrum_failure(&e))
+}
+
+/// Opens a headers file: an unreadable one is an input/output failure, one
+/// that is read and found wrong is handed back for the verdict.
+pub fn open_headers(
+    path: &Path,
+    network: Network,
+) -> Result<Result<HeadersFile, HeaderSourceError>, Failure> {
+    match HeadersFile::open(path, network) {
+        Err(e) if e.is_io() => Err(Failure::io(
+            e.to_string(),
+            "check the path given with --headers",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// `<DOCUMENT><suffix>`, next to the document.
+fn with_suffix(document: &Path, suffix: &str) -> PathBuf {
     let mut name = document.as_os_str().to_owned();
-    name.push(".anchor.json");
+    name.push(suffix);
     PathBuf::from(name)
-}
-
-/// "Bitcoin" for mainnet, "Bitcoin regtest" and so on for the others.
-fn chain_name(network: Network) -> String {
-    match network {
-        Network::Bitcoin => "Bitcoin".to_owned(),
-        other => format!("Bitcoin {other}"),
-    }
-}
-
-fn source_json(kind: &SourceKind) -> (&'static str, Value) {
-    match kind {
-        SourceKind::EmbeddedOnly => ("embedded", Value::Null),
-        SourceKind::HeadersFile(p) => ("headers-file", json!(p.display().to_string())),
-        SourceKind::Electrum(url) => ("electrum", json!(url)),
-        _ => ("other", Value::Null),
-    }
-}
-
-fn source_label(kind: &SourceKind) -> String {
-    match kind {
-        SourceKind::EmbeddedOnly => "the proof file".to_owned(),
-        SourceKind::HeadersFile(p) => format!("headers file {}", p.display()),
-        SourceKind::Electrum(url) => format!("Electrum server {url}"),
-        _ => "the header source".to_owned(),
-    }
 }
 
 /// What to tell the user to do about a rejected proof.
@@ -197,7 +327,7 @@ fn hint_for(e: &VerifyError, network: Network, subject: Subject) -> String {
         ),
         VerifyError::DigestMismatch { .. } => match subject {
             Subject::Document => "the proof is for another document, or the document has changed since it was stamped: check that you have the original file and its own proof".to_owned(),
-            Subject::Digest => "the proof is for another digest: check the digest and that the proof is the one made for that document".to_owned(),
+            Subject::Digest(_) => "the proof is for another digest: check the digest and that the proof is the one made for that document".to_owned(),
         },
         VerifyError::NotInChain { .. } => "the block is not in the headers file's chain: update the headers file from a node you trust, or the block was reorganised out and the record must be anchored again".to_owned(),
         VerifyError::SourceTooShort { height, .. } => format!(
@@ -216,7 +346,7 @@ fn proof_error_hint(e: &ProofError) -> String {
             "the proof was written by a newer btc-anchor: upgrade btc-anchor to check it".to_owned()
         }
         ProofError::NotAProof => {
-            "pass the proof file (<DOCUMENT>.anchor.json) with --proof, not the document".to_owned()
+            "pass the proof file (<DOCUMENT>.anchor.json or <DOCUMENT>.ots) with --proof, not the document".to_owned()
         }
         _ => "the proof file is damaged or is not a btc-anchor proof; use an intact copy of the proof".to_owned(),
     }
@@ -255,6 +385,7 @@ impl Rendering<'_> {
                 "result": "invalid",
                 "reason": kind,
                 "message": message,
+                "format": "btc-anchor",
                 "network": self.network.to_string(),
                 "digest": self.digest.to_hex(),
                 "stage": stage.map(|s| s.to_string()),
@@ -285,8 +416,8 @@ impl Rendering<'_> {
         }
     }
 
-    fn report(&self, proof: &Proof, report: &Report) -> Result<Done, Failure> {
-        let output = proof.anchor.as_ref().map(|a| a.output);
+    fn report(&self, report: &Report) -> Result<Done, Failure> {
+        let output = report.output;
         let (exit, stage, text) = match (report.verdict, &report.block) {
             (Verdict::Valid, Some(block)) => (
                 Exit::Valid,
@@ -369,8 +500,8 @@ impl Rendering<'_> {
                 confirmations,
                 tip
             ),
-            _ => "checked offline, from the proof file alone (--headers FILE also checks \
-                  the block is in the best chain)"
+            _ => "checked offline, from the proof file alone (--headers FILE or \
+                  --electrum URL also check the block is in the best chain)"
                 .to_owned(),
         };
         line(&mut s, "chain", &chain);
@@ -430,13 +561,14 @@ impl Rendering<'_> {
             "result": result,
             "reason": null,
             "message": null,
+            "format": "btc-anchor",
             "network": r.network.to_string(),
             "digest": r.digest.to_hex(),
             "stage": stage.to_string(),
             "batch_size": r.batch_size,
             "root": r.root.as_ref().map(|h| h.to_hex()),
             "txid": r.txid.map(|t| t.to_string()),
-            "output": r.txid.and(output),
+            "output": output,
             "block": r.block.as_ref().map(block_json),
             "chain": {
                 "source": source,
@@ -475,15 +607,28 @@ mod tests {
     #[test]
     fn default_proof_path_appends() {
         assert_eq!(
-            default_proof_path(Path::new("a/b.pdf")),
+            with_suffix(Path::new("a/b.pdf"), ".anchor.json"),
             PathBuf::from("a/b.pdf.anchor.json")
+        );
+        assert_eq!(
+            with_suffix(Path::new("b.pdf"), ".ots"),
+            PathBuf::from("b.pdf.ots")
         );
     }
 
     #[test]
-    fn chain_names() {
-        assert_eq!(chain_name(Network::Bitcoin), "Bitcoin");
-        assert_eq!(chain_name(Network::Regtest), "Bitcoin regtest");
-        assert_eq!(chain_name(Network::Testnet4), "Bitcoin testnet4");
+    fn digests_of_both_lengths() {
+        assert_eq!(parse_digest(&"AB".repeat(32)).unwrap().0, vec![0xab; 32]);
+        assert_eq!(
+            parse_digest(&format!(" {}\n", "0f".repeat(20))).unwrap().0,
+            vec![0x0f; 20]
+        );
+        assert!(parse_digest("abc")
+            .unwrap_err()
+            .contains("64 hex characters"));
+        assert!(parse_digest(&"ab".repeat(31)).is_err());
+        assert!(parse_digest(&"zz".repeat(32))
+            .unwrap_err()
+            .contains("position 0"));
     }
 }

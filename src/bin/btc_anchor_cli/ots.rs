@@ -1,0 +1,848 @@
+//! OpenTimestamps files on the command line: `verify` and `info` of a
+//! `.ots` file, rendered from what [`btc_anchor::ots`] answers.
+
+use std::path::Path;
+
+use btc_anchor::bitcoin::hashes::Hash as _;
+use btc_anchor::bitcoin::{BlockHash, Network, TxMerkleNode};
+use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeadersFile, SourceKind};
+use btc_anchor::ots::{
+    display_path, read_ots_file, verify_ots, Attestation, AttestationReport, BitcoinCheck, Branch,
+    DetachedTimestamp, FileHashOp, Item, OtsError, OtsReport, OtsVerdict, OtsVerifyError,
+    ReadOtsError, Timestamp, MAJOR_VERSION,
+};
+use btc_anchor::verify::MAX_FUTURE_BLOCK_TIME;
+use serde_json::{json, Value};
+
+use crate::outcome::{Done, Exit, Failure};
+use crate::render::{chain_name, hash_title, json_line, line, source_json, source_label};
+use crate::utc;
+use crate::verify::{open_headers, Input, Subject, DOCUMENT_HINT};
+
+/// What `verify` gathered for a `.ots` proof.
+pub struct OtsCheck<'a> {
+    /// The `.ots` file.
+    pub proof_path: &'a Path,
+    /// What to say if it cannot be read.
+    pub proof_hint: &'a str,
+    /// The document or its digest.
+    pub input: Input,
+    /// The headers file, if any.
+    pub headers: Option<&'a Path>,
+    /// The Electrum server, if any.
+    pub electrum: Option<&'a str>,
+    /// The network the headers file is for.
+    pub network: Network,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// Verifies a `.ots` file: reads it, hashes the document with the file's
+/// hash, opens the header source and calls [`verify_ots`].
+pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
+    let mut out = Rendering {
+        subject: c.input.subject("digest"),
+        network: c.network,
+        headers: c.headers,
+        json: c.json,
+        file_hash: None,
+        digest: None,
+    };
+    let ts = match read_ots_file(c.proof_path) {
+        Ok(ts) => ts,
+        Err(ReadOtsError::Format(e)) => return Ok(out.malformed(&e)),
+        Err(e) => return Err(Failure::io(e.to_string(), c.proof_hint)),
+    };
+    out.file_hash = Some(ts.file_hash);
+    out.subject = c.input.subject(hash_title(ts.file_hash));
+    let digest = match c.input {
+        Input::Document { path, file } => ts.file_hash.hash_reader(file).map_err(|e| {
+            Failure::io(
+                format!("cannot read {}: {e}", path.display()),
+                DOCUMENT_HINT,
+            )
+        })?,
+        Input::Digest(d) if d.len() == ts.file_hash.digest_len() => d,
+        Input::Digest(d) => {
+            return Err(Failure::usage(
+                format!(
+                    "--digest: the timestamp is for a {} digest of {} hex characters, found {}",
+                    hash_title(ts.file_hash),
+                    ts.file_hash.digest_len() * 2,
+                    d.len() * 2
+                ),
+                format!(
+                    "give the document's {} digest with --digest, or the document itself",
+                    hash_title(ts.file_hash)
+                ),
+            ))
+        }
+    };
+    out.digest = Some(digest.clone());
+
+    let headers_file: HeadersFile;
+    let server;
+    let source: &dyn HeaderSource = match c.headers {
+        None if c.electrum.is_some() => {
+            server = crate::verify::connect_electrum(c.electrum.unwrap_or_default(), c.network)?;
+            &server
+        }
+        Some(path) => match open_headers(path, c.network)? {
+            Ok(f) => {
+                headers_file = f;
+                &headers_file
+            }
+            Err(e) => {
+                let hint = format!(
+                    "--headers needs a file of raw 80-byte {} block headers starting at the \
+                     genesis block, as exported from a node (and --network for its network)",
+                    c.network
+                );
+                return Ok(out.invalid("header-source", &e.to_string(), hint));
+            }
+        },
+        None => &EmbeddedOnly,
+    };
+    match verify_ots(&ts, &digest, source) {
+        Ok(report) => {
+            let tip = source.best_height().ok().flatten();
+            out.report(&report, tip)
+        }
+        Err(e) => {
+            let hint = match &e {
+                OtsVerifyError::DigestMismatch { .. } => match out.subject {
+                    Subject::Document => "the timestamp is for another document, or the document \
+                                          has changed since it was stamped: check that you have \
+                                          the original file and its own timestamp"
+                        .to_owned(),
+                    Subject::Digest(_) => "the timestamp is for another digest: check the digest \
+                                           and that the timestamp is the one made for that \
+                                           document"
+                        .to_owned(),
+                },
+                _ => "check the header source given with --headers".to_owned(),
+            };
+            Ok(out.invalid(e.kind(), &e.to_string(), hint))
+        }
+    }
+}
+
+/// What to do about a malformed `.ots` file.
+pub fn ots_error_hint(e: &OtsError) -> String {
+    match e {
+        OtsError::UnknownMajorVersion { .. } => format!(
+            "this program reads OpenTimestamps files of major version {MAJOR_VERSION}; the file \
+             is of another version or damaged: use an intact copy"
+        ),
+        OtsError::BadMagic => {
+            "the file is not an OpenTimestamps timestamp; pass a .ots file or a btc-anchor proof"
+                .to_owned()
+        }
+        OtsError::TooLarge { .. } => {
+            "the file is far larger than any real timestamp: use the .ots file made for the \
+             document"
+                .to_owned()
+        }
+        _ => {
+            "the .ots file is damaged or truncated; use an intact copy of the timestamp".to_owned()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// verify: rendering
+// ---------------------------------------------------------------------------
+
+/// Renders the verdicts on a `.ots` file as text or JSON.
+struct Rendering<'a> {
+    subject: Subject,
+    network: Network,
+    headers: Option<&'a Path>,
+    json: bool,
+    /// Known once the file is read.
+    file_hash: Option<FileHashOp>,
+    /// The document's digest, once computed.
+    digest: Option<Vec<u8>>,
+}
+
+/// The four answers on a timestamp.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Valid,
+    Invalid,
+    Unverified,
+    Pending,
+}
+
+impl Answer {
+    fn name(self) -> &'static str {
+        match self {
+            Answer::Valid => "valid",
+            Answer::Invalid => "invalid",
+            Answer::Unverified => "unverified",
+            Answer::Pending => "pending",
+        }
+    }
+
+    fn exit(self) -> Exit {
+        match self {
+            Answer::Valid => Exit::Valid,
+            Answer::Invalid => Exit::Invalid,
+            Answer::Unverified => Exit::Unverified,
+            Answer::Pending => Exit::Pending,
+        }
+    }
+}
+
+impl Rendering<'_> {
+    fn malformed(&self, e: &OtsError) -> Done {
+        let message = e.to_string();
+        let stdout = if self.json {
+            self.json(Answer::Invalid, Some(e.kind()), Some(&message), None, None)
+        } else {
+            format!("INVALID: {message}\n")
+        };
+        Done {
+            stdout,
+            exit: Exit::Invalid,
+            failure: Some(Failure::invalid(
+                format!("malformed timestamp file ({}): {message}", e.kind()),
+                ots_error_hint(e),
+            )),
+        }
+    }
+
+    /// A timestamp that could not be checked to the end: a digest mismatch
+    /// or a header source that fails.
+    fn invalid(&self, kind: &str, message: &str, hint: String) -> Done {
+        let stdout = if self.json {
+            self.json(Answer::Invalid, Some(kind), Some(message), None, None)
+        } else {
+            format!("INVALID: {message}\n")
+        };
+        Done {
+            stdout,
+            exit: Exit::Invalid,
+            failure: Some(Failure::invalid(
+                format!("the timestamp does not verify ({kind})"),
+                hint,
+            )),
+        }
+    }
+
+    fn report(&self, r: &OtsReport, tip: Option<u32>) -> Result<Done, Failure> {
+        let (result, text, failure) = match &r.verdict {
+            OtsVerdict::Valid {
+                height,
+                block_hash,
+                time,
+            } => (
+                Answer::Valid,
+                self.valid_text(r, *height, block_hash, *time, tip),
+                None,
+            ),
+            OtsVerdict::Invalid { failures } => {
+                let (kind, text) = self.invalid_text(r, *failures);
+                let failure = Failure::invalid(
+                    format!("the timestamp does not verify ({kind})"),
+                    "the timestamp claims a block the header source contradicts: it proves \
+                     nothing (or the headers file is of another chain: check --network)",
+                );
+                (Answer::Invalid, text, Some(failure))
+            }
+            OtsVerdict::HeadersNeeded { heights } => (
+                Answer::Unverified,
+                self.unverified_text(r, heights, tip),
+                None,
+            ),
+            OtsVerdict::Pending => (Answer::Pending, self.pending_text(r), None),
+            _ => {
+                return Err(Failure::invalid(
+                    "the verifier gave an answer this program does not know how to show",
+                    "use the btc-anchor program built with the same library version",
+                ))
+            }
+        };
+        let stdout = if self.json {
+            let reason = match result {
+                Answer::Invalid => first_failure(r),
+                _ => None,
+            };
+            self.json(result, reason, None, Some(r), tip)
+        } else {
+            text
+        };
+        Ok(Done {
+            stdout,
+            exit: result.exit(),
+            failure,
+        })
+    }
+
+    fn digest_line(&self, s: &mut String) {
+        if let (Some(op), Some(d)) = (self.file_hash, &self.digest) {
+            line(
+                s,
+                "digest",
+                &format!("{} {}", hash_title(op), hex::encode(d)),
+            );
+        }
+    }
+
+    fn valid_text(
+        &self,
+        r: &OtsReport,
+        height: u32,
+        block_hash: &BlockHash,
+        time: u32,
+        tip: Option<u32>,
+    ) -> String {
+        let mut s = format!(
+            "VALID: {} existed no later than {} ({} block {height})\n",
+            self.subject.noun(),
+            utc::human(time.saturating_add(MAX_FUTURE_BLOCK_TIME)),
+            chain_name(self.network),
+        );
+        self.digest_line(&mut s);
+        line(&mut s, "block", &format!("{block_hash} at height {height}"));
+        let hours = MAX_FUTURE_BLOCK_TIME / 3600;
+        line(
+            &mut s,
+            "block time",
+            &format!(
+                "{} (approximate: consensus accepts block times up to {hours} hours ahead, \
+                 so the bound given is block time + {hours} h)",
+                utc::human(time),
+            ),
+        );
+        let mut chain = format!(
+            "block {height} of {} has the attested merkle root",
+            source_label(&r.source)
+        );
+        if let Some(tip) = tip {
+            chain.push_str(&format!(
+                ": {} confirmations (tip at height {tip})",
+                tip.saturating_sub(height).saturating_add(1)
+            ));
+        }
+        line(&mut s, "chain", &chain);
+        attestation_list(&mut s, &r.attestations);
+        line(
+            &mut s,
+            "not checked",
+            "difficulty adjustments (each header of the headers file meets its own target \
+             within the network limit)",
+        );
+        s
+    }
+
+    fn invalid_text(&self, r: &OtsReport, failures: usize) -> (&'static str, String) {
+        let kind = first_failure(r).unwrap_or("attestation-failed");
+        let what = r
+            .attestations
+            .iter()
+            .filter_map(|a| a.bitcoin.as_ref())
+            .find(|c| c.is_failure())
+            .map(check_text)
+            .unwrap_or_default();
+        let mut s = format!(
+            "INVALID: {failures} Bitcoin attestation(s) do not check out against {}: {what}\n",
+            source_label(&r.source)
+        );
+        self.digest_line(&mut s);
+        attestation_list(&mut s, &r.attestations);
+        (kind, s)
+    }
+
+    fn unverified_text(&self, r: &OtsReport, heights: &[u32], tip: Option<u32>) -> String {
+        let heights_text = heights
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let blocks = if heights.len() == 1 {
+            "block"
+        } else {
+            "blocks"
+        };
+        let chain = chain_name(self.network);
+        let headline = match (&r.source, tip) {
+            (SourceKind::HeadersFile(p), Some(tip)) => format!(
+                "the timestamp is attested in {chain} {blocks} {heights_text}, past the end of \
+                 headers file {} (height {tip}); a header source that reaches it is needed to \
+                 check it",
+                p.display()
+            ),
+            _ => format!(
+                "the timestamp is attested in {chain} {blocks} {heights_text}; a header source \
+                 is needed to check it (pass --headers FILE)"
+            ),
+        };
+        let mut s = format!("UNVERIFIED: {headline}\n");
+        self.digest_line(&mut s);
+        for a in &r.attestations {
+            if let Some(BitcoinCheck::HeaderNeeded {
+                height,
+                expected_merkle_root,
+            }) = &a.bitcoin
+            {
+                line(
+                    &mut s,
+                    "needed header",
+                    &format!("height {height}, with merkle root"),
+                );
+                line(
+                    &mut s,
+                    "",
+                    &format!(
+                        "{} (display order, as block explorers show it)",
+                        display_order(expected_merkle_root)
+                    ),
+                );
+                line(
+                    &mut s,
+                    "",
+                    &format!(
+                        "{} (internal byte order, as hashed)",
+                        hex::encode(expected_merkle_root)
+                    ),
+                );
+            }
+        }
+        attestation_list(&mut s, &r.attestations);
+        line(
+            &mut s,
+            "next step",
+            &format!(
+                "verify again with --headers FILE, a file of raw 80-byte {chain} headers from the \
+                 genesis block reaching height {} (e.g. exported from a node you trust)",
+                heights.last().copied().unwrap_or_default()
+            ),
+        );
+        s
+    }
+
+    fn pending_text(&self, r: &OtsReport) -> String {
+        let mut s = "PENDING: the timestamp has no Bitcoin attestation yet; nothing is proven \
+                     until a calendar's commitment is in a Bitcoin block\n"
+            .to_owned();
+        self.digest_line(&mut s);
+        attestation_list(&mut s, &r.attestations);
+        line(
+            &mut s,
+            "next step",
+            "upgrade the timestamp with the OpenTimestamps client (ots upgrade FILE) once the \
+             calendar has anchored it in Bitcoin, then verify again",
+        );
+        s
+    }
+
+    fn json(
+        &self,
+        result: Answer,
+        reason: Option<&str>,
+        message: Option<&str>,
+        report: Option<&OtsReport>,
+        tip: Option<u32>,
+    ) -> String {
+        let (source, location) = match report {
+            Some(r) => source_json(&r.source),
+            None => match self.headers {
+                Some(p) => ("headers-file", json!(p.display().to_string())),
+                None => ("embedded", Value::Null),
+            },
+        };
+        let block = match report.map(|r| &r.verdict) {
+            Some(OtsVerdict::Valid {
+                height,
+                block_hash,
+                time,
+            }) => {
+                let bound = time.saturating_add(MAX_FUTURE_BLOCK_TIME);
+                json!({
+                    "height": height,
+                    "hash": block_hash.to_string(),
+                    "time": time,
+                    "time_utc": utc::rfc3339(*time),
+                    "not_later_than": bound,
+                    "not_later_than_utc": utc::rfc3339(bound),
+                })
+            }
+            _ => Value::Null,
+        };
+        let attestations: Vec<Value> = report
+            .map(|r| r.attestations.iter().map(attestation_report_json).collect())
+            .unwrap_or_default();
+        let needed = report.map(needed_heights).unwrap_or_default();
+        json_line(&json!({
+            "result": result.name(),
+            "reason": reason,
+            "message": message,
+            "format": "ots",
+            "network": self.network.to_string(),
+            "file_hash": self.file_hash.map(FileHashOp::name),
+            "digest": self.digest.as_ref().map(hex::encode),
+            "block": block,
+            "chain": {
+                "source": source,
+                "location": location,
+                "tip": tip,
+            },
+            "attestations": attestations,
+            "needed_heights": needed,
+        }))
+    }
+}
+
+/// The short name of the first failing Bitcoin attestation.
+fn first_failure(r: &OtsReport) -> Option<&'static str> {
+    r.attestations
+        .iter()
+        .filter_map(|a| a.bitcoin.as_ref())
+        .find(|c| c.is_failure())
+        .map(BitcoinCheck::kind)
+}
+
+/// Heights of the headers still needed, ascending.
+fn needed_heights(r: &OtsReport) -> Vec<u32> {
+    let mut heights: Vec<u32> = r
+        .attestations
+        .iter()
+        .filter_map(|a| match &a.bitcoin {
+            Some(BitcoinCheck::HeaderNeeded { height, .. }) => Some(*height),
+            _ => None,
+        })
+        .collect();
+    heights.sort_unstable();
+    heights.dedup();
+    heights
+}
+
+// ---------------------------------------------------------------------------
+// Attestations, for verify and info
+// ---------------------------------------------------------------------------
+
+/// A 32-byte hash in display order (reversed), as block explorers show
+/// merkle roots.
+fn display_order(internal: &[u8; 32]) -> String {
+    TxMerkleNode::from_byte_array(*internal).to_string()
+}
+
+fn path_text(path: &[Branch]) -> String {
+    if path.is_empty() {
+        "no fork".to_owned()
+    } else {
+        format!("path {}", display_path(path))
+    }
+}
+
+fn path_json(path: &[Branch]) -> Vec<String> {
+    path.iter()
+        .map(|b| format!("{}/{}", b.taken + 1, b.of))
+        .collect()
+}
+
+fn kind_name(a: &Attestation) -> &'static str {
+    match a {
+        Attestation::Bitcoin { .. } => "bitcoin",
+        Attestation::Litecoin { .. } => "litecoin",
+        Attestation::Pending { .. } => "pending",
+        _ => "unknown",
+    }
+}
+
+/// The attestation's header line and its message (for a block attestation
+/// of 32 bytes: the merkle root in both byte orders).
+fn attestation_lines(
+    s: &mut String,
+    i: usize,
+    a: &Attestation,
+    path: &[Branch],
+    ops: usize,
+    msg: &[u8],
+) {
+    let operations = if ops == 1 { "operation" } else { "operations" };
+    line(
+        s,
+        &format!("attestation {i}"),
+        &format!("{a} ({}, {ops} {operations})", path_text(path)),
+    );
+    match (a, <[u8; 32]>::try_from(msg)) {
+        (Attestation::Bitcoin { .. } | Attestation::Litecoin { .. }, Ok(root)) => {
+            line(
+                s,
+                "",
+                &format!("merkle root {} (display order)", display_order(&root)),
+            );
+            line(
+                s,
+                "",
+                &format!("merkle root {} (internal byte order)", hex::encode(root)),
+            );
+        }
+        _ => line(s, "", &format!("message {}", hex::encode(msg))),
+    }
+}
+
+fn attestation_list(s: &mut String, reports: &[AttestationReport]) {
+    for (i, a) in reports.iter().enumerate() {
+        attestation_lines(s, i + 1, &a.attestation, &a.path, a.ops, &a.message);
+        line(s, "", &result_text(a));
+    }
+}
+
+/// What became of one attestation, one line.
+fn result_text(a: &AttestationReport) -> String {
+    match (&a.bitcoin, &a.attestation) {
+        (Some(check), _) => check_text(check),
+        (None, Attestation::Pending { .. }) => {
+            "not checked: pending at the calendar, which gives the complete timestamp later"
+                .to_owned()
+        }
+        (None, _) => "not checked: only Bitcoin attestations are checked".to_owned(),
+    }
+}
+
+fn check_text(check: &BitcoinCheck) -> String {
+    match check {
+        BitcoinCheck::Confirmed {
+            height,
+            block_hash,
+            time,
+            ..
+        } => format!(
+            "confirmed: block {block_hash} at height {height} has this merkle root; block time {}",
+            utc::human(*time)
+        ),
+        BitcoinCheck::Mismatch {
+            height,
+            block_hash,
+            header_merkle_root,
+        } => format!(
+            "mismatch: block {block_hash} at height {height} has merkle root {} (display order), \
+             not this one",
+            display_order(header_merkle_root)
+        ),
+        BitcoinCheck::HeaderNeeded { height, .. } => {
+            format!("header needed: the header at height {height} is not known")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn result_name(a: &AttestationReport) -> &'static str {
+    match (&a.bitcoin, &a.attestation) {
+        (Some(check), _) => check.kind(),
+        (None, Attestation::Pending { .. }) => "pending",
+        (None, _) => "not-checked",
+    }
+}
+
+/// The attestation's own fields: kind, and height, uri or tag.
+fn attestation_json(a: &Attestation, path: &[Branch], ops: usize, msg: &[u8]) -> Value {
+    let mut v = json!({
+        "path": path_json(path),
+        "ops": ops,
+        "kind": kind_name(a),
+        "message": hex::encode(msg),
+    });
+    match a {
+        Attestation::Bitcoin { height } | Attestation::Litecoin { height } => {
+            v["height"] = json!(height);
+            if let Ok(root) = <[u8; 32]>::try_from(msg) {
+                v["merkle_root"] = json!(display_order(&root));
+            }
+        }
+        Attestation::Pending { uri } => v["uri"] = json!(uri),
+        Attestation::Unknown { tag, payload } => {
+            v["tag"] = json!(hex::encode(tag));
+            v["payload"] = json!(hex::encode(payload));
+        }
+        _ => {}
+    }
+    v
+}
+
+fn attestation_report_json(a: &AttestationReport) -> Value {
+    let mut v = attestation_json(&a.attestation, &a.path, a.ops, &a.message);
+    v["result"] = json!(result_name(a));
+    let (block_hash, time, confirmations) = match &a.bitcoin {
+        Some(BitcoinCheck::Confirmed {
+            block_hash,
+            time,
+            confirmations,
+            ..
+        }) => (
+            json!(block_hash.to_string()),
+            json!(time),
+            json!(confirmations),
+        ),
+        Some(BitcoinCheck::Mismatch {
+            block_hash,
+            header_merkle_root,
+            ..
+        }) => {
+            v["header_merkle_root"] = json!(display_order(header_merkle_root));
+            (json!(block_hash.to_string()), Value::Null, Value::Null)
+        }
+        _ => (Value::Null, Value::Null, Value::Null),
+    };
+    v["block_hash"] = block_hash;
+    v["time"] = time;
+    v["confirmations"] = confirmations;
+    v
+}
+
+// ---------------------------------------------------------------------------
+// info
+// ---------------------------------------------------------------------------
+
+/// Operations and attestations in the tree.
+fn count(ts: &Timestamp) -> (usize, usize) {
+    ts.items()
+        .iter()
+        .fold((0, 0), |(ops, atts), item| match item {
+            Item::Attestation(_) => (ops, atts + 1),
+            Item::Op(_, next) => {
+                let (o, a) = count(next);
+                (ops + 1 + o, atts + a)
+            }
+            _ => (ops, atts),
+        })
+}
+
+/// `info FILE.ots` as text: a summary, the attestations with their
+/// messages, then the tree as OpenTimestamps tools show it.
+pub fn info_text(ts: &DetachedTimestamp) -> String {
+    let mut s = format!(
+        "OpenTimestamps detached timestamp, major version {MAJOR_VERSION}: described, not \
+         verified (btc-anchor verify checks it)\n"
+    );
+    line(&mut s, "file hash", ts.file_hash.name());
+    line(
+        &mut s,
+        "digest",
+        &format!("{} {}", hash_title(ts.file_hash), hex::encode(&ts.digest)),
+    );
+    let (ops, _) = count(&ts.timestamp);
+    let found = ts.attestations();
+    line(&mut s, "operations", &ops.to_string());
+    line(&mut s, "attestations", &found.len().to_string());
+    for (i, a) in found.iter().enumerate() {
+        attestation_lines(&mut s, i + 1, &a.attestation, &a.path, a.ops, &a.message);
+    }
+    s.push_str("\ntree:\n");
+    s.push_str(&ts.to_string());
+    s
+}
+
+/// `info FILE.ots --json`: the summary, the attestations, and the tree as
+/// a flat list in file order, each entry naming the index of the
+/// operation it follows (`null`: the file digest).
+pub fn info_json(ts: &DetachedTimestamp) -> Value {
+    let mut tree = Vec::new();
+    tree_json(&ts.timestamp, None, &mut tree);
+    let (ops, _) = count(&ts.timestamp);
+    let attestations: Vec<Value> = ts
+        .attestations()
+        .iter()
+        .map(|a| attestation_json(&a.attestation, &a.path, a.ops, &a.message))
+        .collect();
+    json!({
+        "verified": false,
+        "format": "ots",
+        "major_version": MAJOR_VERSION,
+        "file_hash": ts.file_hash.name(),
+        "digest": hex::encode(&ts.digest),
+        "operations": ops,
+        "attestations": attestations,
+        "tree": tree,
+    })
+}
+
+fn tree_json(ts: &Timestamp, parent: Option<usize>, out: &mut Vec<Value>) {
+    for item in ts.items() {
+        match item {
+            Item::Attestation(a) => {
+                let mut v = json!({
+                    "parent": parent,
+                    "attestation": kind_name(a),
+                });
+                match a {
+                    Attestation::Bitcoin { height } | Attestation::Litecoin { height } => {
+                        v["height"] = json!(height)
+                    }
+                    Attestation::Pending { uri } => v["uri"] = json!(uri),
+                    Attestation::Unknown { tag, payload } => {
+                        v["tag"] = json!(hex::encode(tag));
+                        v["payload"] = json!(hex::encode(payload));
+                    }
+                    _ => {}
+                }
+                out.push(v);
+            }
+            Item::Op(op, next) => {
+                let index = out.len();
+                out.push(json!({
+                    "parent": parent,
+                    "op": op.name(),
+                    "argument": op.argument().map(hex::encode),
+                }));
+                tree_json(next, Some(index), out);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btc_anchor::ots::Op;
+
+    fn forked() -> DetachedTimestamp {
+        let mut root = Timestamp::op(
+            Op::Append(vec![1]),
+            Timestamp::attestation(Attestation::Pending {
+                uri: "https://a.example".into(),
+            }),
+        );
+        root.push(Item::Op(
+            Op::Sha256,
+            Timestamp::attestation(Attestation::Bitcoin { height: 7 }),
+        ));
+        DetachedTimestamp {
+            file_hash: FileHashOp::Sha256,
+            digest: vec![0; 32],
+            timestamp: root,
+        }
+    }
+
+    #[test]
+    fn tree_as_a_flat_list() {
+        let j = info_json(&forked());
+        assert_eq!(j["operations"], 2);
+        let tree = j["tree"].as_array().unwrap();
+        assert_eq!(tree.len(), 4);
+        assert_eq!(tree[0]["op"], "append");
+        assert_eq!(tree[0]["argument"], "01");
+        assert_eq!(tree[0]["parent"], Value::Null);
+        assert_eq!(tree[1]["attestation"], "pending");
+        assert_eq!(tree[1]["parent"], 0);
+        assert_eq!(tree[2]["op"], "sha256");
+        assert_eq!(tree[2]["argument"], Value::Null);
+        assert_eq!(tree[3]["attestation"], "bitcoin");
+        assert_eq!(tree[3]["height"], 7);
+        assert_eq!(tree[3]["parent"], 2);
+        let atts = j["attestations"].as_array().unwrap();
+        assert_eq!(atts[1]["path"], json!(["2/2"]));
+        assert!(atts[1]["merkle_root"].is_string());
+    }
+
+    #[test]
+    fn merkle_roots_in_display_order() {
+        let mut root = [0u8; 32];
+        root[0] = 0xab;
+        assert!(display_order(&root).ends_with("ab"));
+    }
+}

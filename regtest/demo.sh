@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole story on a private regtest chain, each step printed: start the
+# stack, create and fund a wallet, stamp a sample folder, anchor it, mine a
+# block, upgrade the proofs and verify them offline and online.
+#
+# Usage: regtest/demo.sh            (builds the release binary first)
+#        BTC_ANCHOR_BIN=path regtest/demo.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BTC_ANCHOR_BIN:-}
+if [ -z "$bin" ]; then
+    echo "building btc-anchor (release)..."
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+    bin="$root/target/release/btc-anchor"
+fi
+work=$(mktemp -d)
+cleanup() { bash "$root/regtest/stop.sh" "$work/stack" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+start=$(date +%s)
+step() { printf '\n== %s\n' "$*"; }
+run() { printf '$ btc-anchor %s\n' "$*"; "$bin" "$@"; }
+
+step "starting a private regtest chain (bcoin + ElectrumX) in $work/stack"
+bash "$root/regtest/start.sh" "$work/stack" >/dev/null
+# shellcheck disable=SC1091
+. "$work/stack/env"
+export BTC_ANCHOR_DATA_DIR="$work/data" BTC_ANCHOR_NETWORK=regtest BTC_ANCHOR_ELECTRUM="$ELECTRUM_URL"
+
+step "creating a wallet"
+run wallet create
+addr=$("$bin" wallet address)
+
+step "funding it by mining coinbases to $addr"
+bash "$root/regtest/fund.sh" "$work/stack" "$addr" 1 >/dev/null
+run wallet balance
+
+step "stamping a sample folder"
+mkdir -p "$work/records/2026-11"
+for i in 1 2 3 4 5; do
+    printf 'Discharge summary %s, example clinic\n' "$i" > "$work/records/2026-11/summary-$i.txt"
+done
+printf 'Referral letter, example clinic\n' > "$work/records/referral.txt"
+run stamp "$work/records"
+
+step "anchoring the batch in one transaction"
+run anchor
+
+step "mining a block"
+bash "$root/regtest/mine.sh" "$work/stack" 1 >/dev/null
+echo "block $(bash "$root/regtest/tip.sh" "$work/stack") mined"
+
+step "upgrading the proofs"
+run upgrade
+run status
+
+step "verifying every record offline, from its proof file alone"
+for f in "$work/records/2026-11/"*.txt "$work/records/referral.txt"; do
+    "$bin" verify "$f" --network regtest | head -1
+done
+
+step "verifying one online, against the Electrum server's best chain"
+run verify "$work/records/referral.txt" --network regtest --electrum "$ELECTRUM_URL"
+
+step "exporting it as an OpenTimestamps file"
+run export --ots "$work/records/referral.txt.anchor.json"
+
+printf '\ndone in %s s\n' "$(( $(date +%s) - start ))"

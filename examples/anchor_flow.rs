@@ -29,7 +29,9 @@ use btc_anchor::verify::{verify, VerifyOptions};
 use btc_anchor::wallet::{AnchorWallet, KeySource};
 
 fn regtest(script: &str, args: &[&str]) -> Result<(), Box<dyn std::error::Error>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("regtest").join(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("regtest")
+        .join(script);
     let status = Command::new("bash").arg(path).args(args).status()?;
     if !status.success() {
         return Err(format!("regtest/{script} failed").into());
@@ -77,7 +79,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {step:?}")
     })?;
     for a in &anchored {
-        println!("batch {}: txid {} ({} vB, fee {})", a.batch_id, a.txid, a.vsize, a.fee);
+        println!(
+            "batch {}: txid {} ({} vB, fee {})",
+            a.batch_id, a.txid, a.vsize, a.fee
+        );
     }
 
     // 4. A block; the proofs are completed.

@@ -274,7 +274,12 @@ impl Anchoring {
                         }
                     }
                     by_path.insert(item.proof_path.clone(), item.digest);
-                    new.push((item.digest, Salt::random()?, item.label.clone(), item.proof_path.clone()));
+                    new.push((
+                        item.digest,
+                        Salt::random()?,
+                        item.label.clone(),
+                        item.proof_path.clone(),
+                    ));
                 }
             }
         }
@@ -342,7 +347,10 @@ impl Anchoring {
         // funds leaves the records queued, as they were.
         wallet.sync(server)?;
         let fee_rate = self.fee_rate(server, fees)?;
-        let leaves = queued.iter().map(|r| record_leaf(&r.salt, &r.digest)).collect();
+        let leaves = queued
+            .iter()
+            .map(|r| record_leaf(&r.salt, &r.digest))
+            .collect();
         let tree = Tree::new(leaves)?;
         let (tx, fee) = wallet.build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees))?;
         let ids: Vec<i64> = queued.iter().map(|r| r.id).collect();
@@ -352,8 +360,12 @@ impl Anchoring {
             size: tree.size(),
         });
         // Stored before it is broadcast (in `finish_batch`).
-        self.store
-            .add_tx(batch_id, &tx, fee.to_sat(), fee.to_sat() as f64 / tx.vsize() as f64)?;
+        self.store.add_tx(
+            batch_id,
+            &tx,
+            fee.to_sat(),
+            fee.to_sat() as f64 / tx.vsize() as f64,
+        )?;
         let batch = self.store.batch(batch_id)?.ok_or(StoreError::Damaged {
             what: "batch",
             row: batch_id,
@@ -379,13 +391,17 @@ impl Anchoring {
             None => {
                 wallet.sync(server)?;
                 let fee_rate = self.fee_rate(server, fees)?;
-                let (tx, fee) = wallet.build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees))?;
+                let (tx, fee) =
+                    wallet.build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees))?;
                 let rate = fee.to_sat() as f64 / tx.vsize() as f64;
                 self.store.add_tx(batch.id, &tx, fee.to_sat(), rate)?;
-                self.store.batch_txs(batch.id)?.pop().ok_or(StoreError::Damaged {
-                    what: "anchoring transaction",
-                    row: batch.id,
-                })?
+                self.store
+                    .batch_txs(batch.id)?
+                    .pop()
+                    .ok_or(StoreError::Damaged {
+                        what: "anchoring transaction",
+                        row: batch.id,
+                    })?
             }
         };
         on_step(AnchorStep::Signed {
@@ -525,7 +541,8 @@ impl Anchoring {
                 confirmations,
             };
             if confirmations < self.config.min_depth {
-                self.store.set_confirmation(batch.id, &c, BatchState::Confirmed)?;
+                self.store
+                    .set_confirmation(batch.id, &c, BatchState::Confirmed)?;
                 out.push(Upgraded {
                     batch_id: batch.id,
                     state: BatchState::Confirmed,
@@ -545,7 +562,8 @@ impl Anchoring {
                 headers_after,
             };
             let written = self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
-            self.store.set_confirmation(batch.id, &c, BatchState::Final)?;
+            self.store
+                .set_confirmation(batch.id, &c, BatchState::Final)?;
             out.push(Upgraded {
                 batch_id: batch.id,
                 state: BatchState::Final,
@@ -579,7 +597,10 @@ impl Anchoring {
         tx: Option<&Transaction>,
         block: Option<BlockProof>,
     ) -> Result<Vec<Proof>, AnchoringError> {
-        let leaves = records.iter().map(|r| record_leaf(&r.salt, &r.digest)).collect();
+        let leaves = records
+            .iter()
+            .map(|r| record_leaf(&r.salt, &r.digest))
+            .collect();
         let tree = Tree::new(leaves)?;
         if tree.root() != batch.root {
             return Err(StoreError::Damaged {

@@ -104,7 +104,11 @@ impl Config {
             network,
             electrum_url: None,
             min_depth: if network == Network::Bitcoin { 6 } else { 1 },
-            max_fee_sat: if network == Network::Bitcoin { 20_000 } else { 100_000 },
+            max_fee_sat: if network == Network::Bitcoin {
+                20_000
+            } else {
+                100_000
+            },
             fallback_fee_rate: (network == Network::Regtest).then_some(1.0),
             fee_target_blocks: 6,
             allow_insecure_tcp: false,
@@ -122,10 +126,12 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(c),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-            path: path.clone(),
-            reason: e.message().to_owned(),
-        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.clone(),
+                    reason: e.message().to_owned(),
+                })?;
         let bad = |key, expected| ConfigError::BadValue {
             path: path.clone(),
             key,
@@ -134,7 +140,9 @@ impl Config {
         for (key, value) in &table {
             match key.as_str() {
                 "network" => {
-                    let n = value.as_str().ok_or_else(|| bad("network", "must be a network name"))?;
+                    let n = value
+                        .as_str()
+                        .ok_or_else(|| bad("network", "must be a network name"))?;
                     if parse_network(n)? != network {
                         return Err(bad("network", "differs from the network asked for"));
                     }
@@ -165,7 +173,12 @@ impl Config {
                         .as_float()
                         .or_else(|| value.as_integer().map(|i| i as f64))
                         .filter(|v| *v >= 1.0 && *v <= 10_000.0)
-                        .ok_or_else(|| bad("fallback_fee_rate", "must be a fee rate from 1 to 10000 sat/vB"))?;
+                        .ok_or_else(|| {
+                            bad(
+                                "fallback_fee_rate",
+                                "must be a fee rate from 1 to 10000 sat/vB",
+                            )
+                        })?;
                     c.fallback_fee_rate = Some(v);
                 }
                 "fee_target_blocks" => {
@@ -173,7 +186,9 @@ impl Config {
                         .as_integer()
                         .and_then(|v| usize::try_from(v).ok())
                         .filter(|v| (1..=1008).contains(v))
-                        .ok_or_else(|| bad("fee_target_blocks", "must be a whole number from 1 to 1008"))?
+                        .ok_or_else(|| {
+                            bad("fee_target_blocks", "must be a whole number from 1 to 1008")
+                        })?
                 }
                 "allow_insecure_tcp" => {
                     c.allow_insecure_tcp = value

@@ -169,7 +169,11 @@ pub struct VerifiedInclusion {
 
 impl Electrum {
     /// Connects to `url` and checks the server follows `network`.
-    pub fn connect(url: &str, network: Network, options: ConnectOptions) -> Result<Electrum, ElectrumError> {
+    pub fn connect(
+        url: &str,
+        network: Network,
+        options: ConnectOptions,
+    ) -> Result<Electrum, ElectrumError> {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| ElectrumError::BadUrl(url.to_owned()))?;
@@ -235,7 +239,10 @@ impl Electrum {
 
     /// The server's tip height.
     pub fn tip_height(&self) -> Result<u32, ElectrumError> {
-        let n = self.api().block_headers_subscribe().map_err(|e| self.err(e))?;
+        let n = self
+            .api()
+            .block_headers_subscribe()
+            .map_err(|e| self.err(e))?;
         u32::try_from(n.height).map_err(|_| ElectrumError::Protocol {
             url: self.url.clone(),
             reason: "tip height out of range".to_owned(),
@@ -244,7 +251,10 @@ impl Electrum {
 
     /// The header at `height`, its work checked.
     pub fn header(&self, height: u32) -> Result<Header, ElectrumError> {
-        let h = self.api().block_header(height as usize).map_err(|e| self.err(e))?;
+        let h = self
+            .api()
+            .block_header(height as usize)
+            .map_err(|e| self.err(e))?;
         check_header_work(&h, height, self.network).map_err(|source| ElectrumError::BadHeader {
             url: self.url.clone(),
             source,
@@ -254,7 +264,12 @@ impl Electrum {
 
     /// `count` headers from `start`, each checked and linked to the one
     /// before (the first to the header at `start - 1` if `prev` is given).
-    pub fn headers(&self, start: u32, count: u32, prev: Option<&Header>) -> Result<Vec<Header>, ElectrumError> {
+    pub fn headers(
+        &self,
+        start: u32,
+        count: u32,
+        prev: Option<&Header>,
+    ) -> Result<Vec<Header>, ElectrumError> {
         let mut out = Vec::with_capacity(count as usize);
         let mut prev_hash = prev.map(header_hash);
         let mut next = start;
@@ -277,9 +292,11 @@ impl Electrum {
                         });
                     }
                 }
-                let hash = check_header_work(&h, height, self.network).map_err(|source| ElectrumError::BadHeader {
-                    url: self.url.clone(),
-                    source,
+                let hash = check_header_work(&h, height, self.network).map_err(|source| {
+                    ElectrumError::BadHeader {
+                        url: self.url.clone(),
+                        source,
+                    }
                 })?;
                 prev_hash = Some(hash);
                 out.push(h);
@@ -336,7 +353,10 @@ impl Electrum {
     /// Fee rate estimate for confirmation within `blocks`, `None` if the
     /// server has none (as on an empty regtest chain).
     pub fn estimate_fee_rate(&self, blocks: usize) -> Result<Option<FeeRate>, ElectrumError> {
-        let btc_per_kvb = self.api().estimate_fee(blocks, None).map_err(|e| self.err(e))?;
+        let btc_per_kvb = self
+            .api()
+            .estimate_fee(blocks, None)
+            .map_err(|e| self.err(e))?;
         if !(btc_per_kvb > 0.0) {
             return Ok(None);
         }
@@ -353,7 +373,10 @@ impl Electrum {
             if script.is_op_return() {
                 continue;
             }
-            let history = self.api().script_get_history(script).map_err(|e| self.err(e))?;
+            let history = self
+                .api()
+                .script_get_history(script)
+                .map_err(|e| self.err(e))?;
             if let Some(h) = history.iter().find(|h| h.tx_hash == txid) {
                 return Ok(if h.height > 0 {
                     TxStatus::Confirmed(h.height as u32)
@@ -367,7 +390,11 @@ impl Electrum {
 
     /// The merkle proof of `txid` in the block at `height`, checked against
     /// that block's header before it is returned.
-    pub fn verified_inclusion(&self, txid: &Txid, height: u32) -> Result<VerifiedInclusion, ElectrumError> {
+    pub fn verified_inclusion(
+        &self,
+        txid: &Txid,
+        height: u32,
+    ) -> Result<VerifiedInclusion, ElectrumError> {
         let res = self
             .api()
             .transaction_get_merkle(txid, height as usize)

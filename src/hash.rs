@@ -308,9 +308,10 @@ mod tests {
 
     #[test]
     fn digest_parsing() {
-        let d: RecordDigest = "  E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\n"
-            .parse()
-            .unwrap();
+        let d: RecordDigest =
+            "  E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\n"
+                .parse()
+                .unwrap();
         assert_eq!(d, RecordDigest::of_bytes(b""));
         assert_eq!(
             "abc".parse::<RecordDigest>(),
@@ -354,10 +355,16 @@ mod tests {
                 PathBuf::from("b/sub/z.txt")
             ]
         );
-        assert!(got.skipped.contains(&(root.join(".hidden"), SkipReason::Hidden)));
-        assert!(got.skipped.contains(&(root.join(".git"), SkipReason::Hidden)));
+        assert!(got
+            .skipped
+            .contains(&(root.join(".hidden"), SkipReason::Hidden)));
+        assert!(got
+            .skipped
+            .contains(&(root.join(".git"), SkipReason::Hidden)));
         #[cfg(unix)]
-        assert!(got.skipped.contains(&(root.join("link"), SkipReason::Symlink)));
+        assert!(got
+            .skipped
+            .contains(&(root.join("link"), SkipReason::Symlink)));
 
         let all = collect_files(
             &[root],
@@ -373,13 +380,7 @@ mod tests {
 
         let hashed = hash_files(&got.files, |_| {});
         assert_eq!(hashed.len(), 3);
-        assert_eq!(
-            *hashed[0].as_ref().unwrap(),
-            RecordDigest::of_bytes(b"a")
-        );
-        assert_eq!(
-            *hashed[2].as_ref().unwrap(),
-            RecordDigest::of_bytes(b"z")
-        );
+        assert_eq!(*hashed[0].as_ref().unwrap(), RecordDigest::of_bytes(b"a"));
+        assert_eq!(*hashed[2].as_ref().unwrap(), RecordDigest::of_bytes(b"z"));
     }
 }

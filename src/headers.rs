@@ -195,12 +195,11 @@ impl HeadersFile {
         let mut prev: Option<BlockHash> = None;
         for (height, chunk) in bytes.chunks_exact(HEADER_LEN).enumerate() {
             let height = height as u32;
-            let header: Header = consensus::deserialize(chunk).map_err(|_| {
-                HeaderSourceError::BadLength {
+            let header: Header =
+                consensus::deserialize(chunk).map_err(|_| HeaderSourceError::BadLength {
                     path: path.to_path_buf(),
                     len: bytes.len() as u64,
-                }
-            })?;
+                })?;
             let bad = |source| HeaderSourceError::BadHeader {
                 path: path.to_path_buf(),
                 source,

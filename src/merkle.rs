@@ -238,8 +238,7 @@ impl Tree {
         if n > MAX_TREE_SIZE {
             return Err(MerkleError::TreeTooLarge { found: n });
         }
-        let mut levels: Vec<Vec<NodeHash>> =
-            vec![leaves.into_iter().map(NodeHash::from).collect()];
+        let mut levels: Vec<Vec<NodeHash>> = vec![leaves.into_iter().map(NodeHash::from).collect()];
         while let Some(below) = levels.last().filter(|l| l.len() > 1) {
             let mut above = Vec::with_capacity(below.len().div_ceil(2));
             for pair in below.chunks(2) {
@@ -321,7 +320,10 @@ impl Tree {
             }
         }
         let k = largest_power_of_two_below(len);
-        node_hash(&self.subtree(start, start + k), &self.subtree(start + k, end))
+        node_hash(
+            &self.subtree(start, start + k),
+            &self.subtree(start + k, end),
+        )
     }
 
     /// A proof that the first `old_size` leaves of this tree form the tree

@@ -411,7 +411,9 @@ pub fn decode_stripped_tx(bytes: &[u8]) -> Result<Transaction, ProofError> {
     let tx = Transaction::consensus_decode(&mut cursor)
         .map_err(|e| ProofError::TxDecode(e.to_string()))?;
     if !cursor.is_empty() {
-        return Err(ProofError::TxNotCanonical("bytes left over after the transaction"));
+        return Err(ProofError::TxNotCanonical(
+            "bytes left over after the transaction",
+        ));
     }
     if tx.input.iter().any(|i| !i.witness.is_empty()) {
         return Err(ProofError::TxNotCanonical(
@@ -518,7 +520,9 @@ impl Proof {
             other => return Err(ProofError::UnknownNetwork(other.chars().take(32).collect())),
         };
         if w.hash != "sha256" {
-            return Err(ProofError::UnsupportedHash(w.hash.chars().take(32).collect()));
+            return Err(ProofError::UnsupportedHash(
+                w.hash.chars().take(32).collect(),
+            ));
         }
         // §4
         let digest = RecordDigest(hex32("record.digest", w.record.digest)?);
@@ -699,7 +703,9 @@ mod tests {
 
     #[test]
     fn version_and_identity() {
-        let s = queued().to_json().replace("\"version\": 1", "\"version\": 7");
+        let s = queued()
+            .to_json()
+            .replace("\"version\": 1", "\"version\": 7");
         assert_eq!(
             Proof::from_json(s.as_bytes()).unwrap_err().to_string(),
             "unsupported proof version 7"

@@ -340,7 +340,11 @@ impl Store {
         })
     }
 
-    fn records_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<StoredRecord>, StoreError> {
+    fn records_where(
+        &self,
+        clause: &str,
+        p: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<StoredRecord>, StoreError> {
         let sql = format!(
             "SELECT id, digest, salt, label, proof_path, stamped_at, batch_id, leaf_index
              FROM records WHERE {clause}"
@@ -363,7 +367,10 @@ impl Store {
     }
 
     /// Records with this digest.
-    pub fn records_with_digest(&self, digest: &RecordDigest) -> Result<Vec<StoredRecord>, StoreError> {
+    pub fn records_with_digest(
+        &self,
+        digest: &RecordDigest,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
         self.records_where("digest = ?1 ORDER BY id", &[&digest.as_bytes().as_slice()])
     }
 
@@ -399,7 +406,11 @@ impl Store {
         Ok(batch_id)
     }
 
-    fn batches_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<StoredBatch>, StoreError> {
+    fn batches_where(
+        &self,
+        clause: &str,
+        p: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<StoredBatch>, StoreError> {
         let sql = format!(
             "SELECT id, root, size, state, created_at, txid, height, block_hash, confirmations
              FROM batches WHERE {clause}"
@@ -421,28 +432,30 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
-            .map(|(id, root, size, state, created_at, txid, height, hash, conf)| {
-                let confirmation = match (txid, height, hash) {
-                    (Some(t), Some(h), Some(b)) => Some(Confirmation {
-                        txid: Txid::from_byte_array(blob32(t, "txid", id)?),
-                        height: h as u32,
-                        block_hash: BlockHash::from_byte_array(blob32(b, "block hash", id)?),
-                        confirmations: conf.unwrap_or(0) as u32,
-                    }),
-                    _ => None,
-                };
-                Ok(StoredBatch {
-                    id,
-                    root: NodeHash(blob32(root, "batch root", id)?),
-                    size: size as u64,
-                    state: BatchState::parse(&state).ok_or(StoreError::Damaged {
-                        what: "batch state",
-                        row: id,
-                    })?,
-                    created_at,
-                    confirmation,
-                })
-            })
+            .map(
+                |(id, root, size, state, created_at, txid, height, hash, conf)| {
+                    let confirmation = match (txid, height, hash) {
+                        (Some(t), Some(h), Some(b)) => Some(Confirmation {
+                            txid: Txid::from_byte_array(blob32(t, "txid", id)?),
+                            height: h as u32,
+                            block_hash: BlockHash::from_byte_array(blob32(b, "block hash", id)?),
+                            confirmations: conf.unwrap_or(0) as u32,
+                        }),
+                        _ => None,
+                    };
+                    Ok(StoredBatch {
+                        id,
+                        root: NodeHash(blob32(root, "batch root", id)?),
+                        size: size as u64,
+                        state: BatchState::parse(&state).ok_or(StoreError::Damaged {
+                            what: "batch state",
+                            row: id,
+                        })?,
+                        created_at,
+                        confirmation,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -466,7 +479,13 @@ impl Store {
     }
 
     /// Stores a signed transaction for a batch, before it is broadcast.
-    pub fn add_tx(&mut self, batch_id: i64, tx: &Transaction, fee_sat: u64, fee_rate: f64) -> Result<Txid, StoreError> {
+    pub fn add_tx(
+        &mut self,
+        batch_id: i64,
+        tx: &Transaction,
+        fee_sat: u64,
+        fee_rate: f64,
+    ) -> Result<Txid, StoreError> {
         let txid = tx.compute_txid();
         self.conn.execute(
             "INSERT OR IGNORE INTO anchor_txs (txid, batch_id, raw, fee_sat, fee_rate, created_at)
@@ -520,10 +539,11 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(txid, raw, fee, rate, created, broadcast)| {
-                let tx: Transaction = consensus::deserialize(&raw).map_err(|_| StoreError::Damaged {
-                    what: "anchoring transaction",
-                    row: batch_id,
-                })?;
+                let tx: Transaction =
+                    consensus::deserialize(&raw).map_err(|_| StoreError::Damaged {
+                        what: "anchoring transaction",
+                        row: batch_id,
+                    })?;
                 Ok(StoredTx {
                     txid: Txid::from_byte_array(blob32(txid, "txid", batch_id)?),
                     batch_id,
@@ -538,7 +558,12 @@ impl Store {
     }
 
     /// Records where a batch confirmed, and its new state.
-    pub fn set_confirmation(&mut self, batch_id: i64, c: &Confirmation, state: BatchState) -> Result<(), StoreError> {
+    pub fn set_confirmation(
+        &mut self,
+        batch_id: i64,
+        c: &Confirmation,
+        state: BatchState,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE batches SET state = ?2, txid = ?3, height = ?4, block_hash = ?5, confirmations = ?6 WHERE id = ?1",
             params![
@@ -607,8 +632,14 @@ impl RawRecord {
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// folder, flushed to disk, then renamed over the target.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
         let mut f = File::create(&tmp)?;
@@ -650,14 +681,20 @@ mod tests {
         assert_eq!(batch.state, BatchState::Batched);
         assert_eq!(batch.root, root);
         let recs = s.batch_records(b).unwrap();
-        assert_eq!(recs.iter().map(|r| r.batch.unwrap().1).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(
+            recs.iter().map(|r| r.batch.unwrap().1).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
     }
 
     #[test]
     fn lock_is_exclusive() {
         let dir = tempfile::tempdir().unwrap();
         let l = DataLock::acquire(dir.path()).unwrap();
-        assert!(matches!(DataLock::acquire(dir.path()), Err(StoreError::Locked(_))));
+        assert!(matches!(
+            DataLock::acquire(dir.path()),
+            Err(StoreError::Locked(_))
+        ));
         drop(l);
         DataLock::acquire(dir.path()).unwrap();
     }

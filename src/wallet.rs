@@ -148,7 +148,8 @@ fn descriptors_from_xprv(xprv: &Xpriv, network: Network) -> (String, String) {
 fn secret_from_source(source: KeySource, network: Network) -> Result<Secret, WalletError> {
     let from_mnemonic = |m: Mnemonic| -> Result<Secret, WalletError> {
         let seed = m.to_seed("");
-        let xprv = Xpriv::new_master(network, &seed).map_err(|e| WalletError::BadKey(e.to_string()))?;
+        let xprv =
+            Xpriv::new_master(network, &seed).map_err(|e| WalletError::BadKey(e.to_string()))?;
         let (external, internal) = descriptors_from_xprv(&xprv, network);
         Ok(Secret {
             network,
@@ -171,7 +172,8 @@ fn secret_from_source(source: KeySource, network: Network) -> Result<Secret, Wal
             from_mnemonic(m)
         }
         KeySource::Xprv(s) => {
-            let xprv = Xpriv::from_str(s.trim()).map_err(|e| WalletError::BadKey(format!("xprv: {e}")))?;
+            let xprv =
+                Xpriv::from_str(s.trim()).map_err(|e| WalletError::BadKey(format!("xprv: {e}")))?;
             let (external, internal) = descriptors_from_xprv(&xprv, network);
             Ok(Secret {
                 network,
@@ -258,7 +260,8 @@ impl Secret {
             opts.mode(0o600);
         }
         let mut f = opts.open(path).map_err(io_err)?;
-        f.write_all(self.to_file_text().as_bytes()).map_err(io_err)?;
+        f.write_all(self.to_file_text().as_bytes())
+            .map_err(io_err)?;
         f.sync_all().map_err(io_err)
     }
 }
@@ -342,7 +345,11 @@ impl AnchorWallet {
             .network(network)
             .create_wallet(&mut db)
             .map_err(db_err)?;
-        let mnemonic = if generated { secret.mnemonic.clone() } else { None };
+        let mnemonic = if generated {
+            secret.mnemonic.clone()
+        } else {
+            None
+        };
         Ok((
             AnchorWallet {
                 wallet,
@@ -433,7 +440,10 @@ impl AnchorWallet {
         Ok(())
     }
 
-    fn sign(&mut self, mut psbt: bdk_wallet::bitcoin::Psbt) -> Result<(Transaction, Amount), WalletError> {
+    fn sign(
+        &mut self,
+        mut psbt: bdk_wallet::bitcoin::Psbt,
+    ) -> Result<(Transaction, Amount), WalletError> {
         let signer = KeyMapWrapper::from(self.keymap.clone());
         psbt.sign(&signer, self.wallet.secp_ctx())
             .map_err(|(_, e)| WalletError::Build(format!("signing failed: {e:?}")))?;
@@ -442,10 +452,14 @@ impl AnchorWallet {
             .finalize_psbt(&mut psbt, SignOptions::default())
             .map_err(|e| WalletError::Build(e.to_string()))?;
         if !done {
-            return Err(WalletError::Build("the transaction could not be fully signed".to_owned()));
+            return Err(WalletError::Build(
+                "the transaction could not be fully signed".to_owned(),
+            ));
         }
         let fee = psbt.fee().map_err(|e| WalletError::Build(e.to_string()))?;
-        let tx = psbt.extract_tx().map_err(|e| WalletError::Build(e.to_string()))?;
+        let tx = psbt
+            .extract_tx()
+            .map_err(|e| WalletError::Build(e.to_string()))?;
         Ok((tx, fee))
     }
 
@@ -553,7 +567,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(SECRET_FILE)).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join(SECRET_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let mut w = AnchorWallet::open(dir.path(), Network::Regtest).unwrap();
@@ -592,7 +609,11 @@ mod tests {
     fn bad_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            AnchorWallet::create(dir.path(), Network::Regtest, KeySource::Mnemonic("not words".into())),
+            AnchorWallet::create(
+                dir.path(),
+                Network::Regtest,
+                KeySource::Mnemonic("not words".into())
+            ),
             Err(WalletError::BadKey(_))
         ));
         assert!(!dir.path().join(SECRET_FILE).exists());

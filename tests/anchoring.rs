@@ -86,8 +86,13 @@ fn check_all_valid(server: &Electrum, docs: &[(Vec<u8>, StampItem)]) {
     for (body, item) in docs {
         let proof = read_proof(&item.proof_path);
         let digest = RecordDigest::of_bytes(body);
-        let offline = verify(&proof, &digest, &EmbeddedOnly, &VerifyOptions { network: RT })
-            .unwrap_or_else(|e| panic!("{}: {e}", item.label));
+        let offline = verify(
+            &proof,
+            &digest,
+            &EmbeddedOnly,
+            &VerifyOptions { network: RT },
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", item.label));
         assert_eq!(offline.verdict, Verdict::Valid);
         let online = verify(&proof, &digest, server, &VerifyOptions { network: RT }).unwrap();
         assert!(matches!(online.chain, ChainCheck::InBestChain { .. }));
@@ -112,7 +117,9 @@ fn stamp_anchor_mine_upgrade_verify_1000() {
     let mut steps = Vec::new();
     let started = std::time::Instant::now();
     let anchored = flow
-        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |s| steps.push(s))
+        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |s| {
+            steps.push(s)
+        })
         .unwrap();
     assert_eq!(anchored.len(), 1);
     let a = &anchored[0];
@@ -145,25 +152,45 @@ fn two_batches_in_a_row_and_an_empty_queue() {
     let server = connect(&env.stack);
     let mut flow = Anchoring::open(env.data.path(), config(2)).unwrap();
     assert!(matches!(
-        flow.anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {}),
+        flow.anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {}
+        ),
         Err(AnchoringError::EmptyQueue)
     ));
     let first = items(env.docs.path(), 3, "first");
     let second = items(env.docs.path(), 5, "second");
-    flow.stamp(&first.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
-    let a1 = flow
-        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {})
+    flow.stamp(&first.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
         .unwrap();
-    flow.stamp(&second.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
+    let a1 = flow
+        .anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    flow.stamp(&second.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
     // The second spends the first's change while it is unconfirmed.
     let a2 = flow
-        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {})
+        .anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {},
+        )
         .unwrap();
     assert_ne!(a1[0].txid, a2[0].txid);
     env.stack.wait_mempool(&a2[0].txid.to_string());
     env.stack.mine(1, None);
     let up = flow.upgrade(&server).unwrap();
-    assert!(up.iter().all(|u| u.state == BatchState::Confirmed), "{up:?}");
+    assert!(
+        up.iter().all(|u| u.state == BatchState::Confirmed),
+        "{up:?}"
+    );
     env.stack.mine(1, None);
     let up = flow.upgrade(&server).unwrap();
     assert!(up.iter().all(|u| u.state == BatchState::Final), "{up:?}");
@@ -183,12 +210,16 @@ fn insufficient_funds_keeps_records_queued() {
     let server = connect(&stack);
     let mut flow = Anchoring::open(data.path(), config(1)).unwrap();
     let d = items(docs.path(), 4, "poor");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
+    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
     let err = flow
         .anchor(&mut wallet, &server, &FeeOptions::default(), &mut |_| {})
         .unwrap_err();
     assert!(
-        matches!(err, AnchoringError::Wallet(WalletError::InsufficientFunds { .. })),
+        matches!(
+            err,
+            AnchoringError::Wallet(WalletError::InsufficientFunds { .. })
+        ),
         "{err}"
     );
     assert_eq!(flow.store().queued_records().unwrap().len(), 4);
@@ -202,20 +233,44 @@ fn electrum_down_during_anchor_and_upgrade_then_recovers() {
     let server = connect(&env.stack);
     let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
     let d = items(env.docs.path(), 7, "down");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
+    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
     env.stack.pause_electrum();
     let err = flow
-        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {})
+        .anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {},
+        )
         .unwrap_err();
-    assert!(matches!(err, AnchoringError::Electrum(_) | AnchoringError::Wallet(WalletError::Electrum(_))), "{err}");
+    assert!(
+        matches!(
+            err,
+            AnchoringError::Electrum(_) | AnchoringError::Wallet(WalletError::Electrum(_))
+        ),
+        "{err}"
+    );
     // Nothing lost: still queued, or batched with its transaction stored.
     let queued = flow.store().queued_records().unwrap().len();
-    let batched = flow.store().batches_in(&[BatchState::Batched]).unwrap().len();
-    assert!(queued == 7 || batched == 1, "queued {queued}, batched {batched}");
+    let batched = flow
+        .store()
+        .batches_in(&[BatchState::Batched])
+        .unwrap()
+        .len();
+    assert!(
+        queued == 7 || batched == 1,
+        "queued {queued}, batched {batched}"
+    );
     env.stack.resume_electrum();
     let server = connect(&env.stack);
     let a = flow
-        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {})
+        .anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {},
+        )
         .unwrap();
     assert_eq!(a.len(), 1);
     env.stack.wait_mempool(&a[0].txid.to_string());
@@ -235,9 +290,15 @@ fn reorg_of_the_anchoring_block_is_followed() {
     let server = connect(&env.stack);
     let mut flow = Anchoring::open(env.data.path(), config(3)).unwrap();
     let d = items(env.docs.path(), 6, "reorg");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
+    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
     let a = flow
-        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {})
+        .anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {},
+        )
         .unwrap();
     env.stack.wait_mempool(&a[0].txid.to_string());
     env.stack.mine(1, None);
@@ -302,7 +363,8 @@ fn bumped_transaction_is_followed() {
     let mut env = funded();
     let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
     let d = items(env.docs.path(), 9, "bump");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
+    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
     let original = anchor_with_broadcast_cut_off(&mut env, &mut flow);
     let server = connect(&env.stack);
     let fast = FeeOptions {
@@ -311,7 +373,12 @@ fn bumped_transaction_is_followed() {
     };
     let b = flow.bump(&mut env.wallet, &server, &fast).unwrap();
     assert_ne!(original, b.txid);
-    assert!(b.fee.to_sat() as f64 >= 4.9 * b.vsize as f64, "{} sat for {} vB", b.fee, b.vsize);
+    assert!(
+        b.fee.to_sat() as f64 >= 4.9 * b.vsize as f64,
+        "{} sat for {} vB",
+        b.fee,
+        b.vsize
+    );
     env.stack.wait_mempool(&b.txid.to_string());
     // The batch's proofs now name the replacement.
     let p = read_proof(&d[0].1.proof_path);
@@ -323,7 +390,12 @@ fn bumped_transaction_is_followed() {
     check_all_valid(&server, &d);
     // A later anchor run has nothing to resume and nothing queued.
     assert!(matches!(
-        flow.anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {}),
+        flow.anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {}
+        ),
         Err(AnchoringError::EmptyQueue)
     ));
 }
@@ -333,7 +405,8 @@ fn proofs_follow_whichever_transaction_confirms() {
     let mut env = funded();
     let mut flow = Anchoring::open(env.data.path(), config(2)).unwrap();
     let d = items(env.docs.path(), 4, "either");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
+    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
     let original = anchor_with_broadcast_cut_off(&mut env, &mut flow);
     let server = connect(&env.stack);
     let bumped = flow
@@ -378,9 +451,15 @@ fn a_lying_server_is_caught_and_nothing_is_written() {
     let server = connect(&env.stack);
     let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
     let d = items(env.docs.path(), 3, "lie");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>()).unwrap();
+    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
     let a = flow
-        .anchor(&mut env.wallet, &server, &FeeOptions::default(), &mut |_| {})
+        .anchor(
+            &mut env.wallet,
+            &server,
+            &FeeOptions::default(),
+            &mut |_| {},
+        )
         .unwrap();
     env.stack.wait_mempool(&a[0].txid.to_string());
     env.stack.mine(1, None);

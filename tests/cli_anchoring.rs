@@ -63,7 +63,11 @@ fn setup(files: usize) -> Env {
     std::fs::create_dir_all(dir.join("2026/11")).unwrap();
     for i in 0..files {
         let sub = if i % 2 == 0 { "2026/11" } else { "" };
-        std::fs::write(dir.join(sub).join(format!("record-{i}.txt")), format!("patient record {i}\n")).unwrap();
+        std::fs::write(
+            dir.join(sub).join(format!("record-{i}.txt")),
+            format!("patient record {i}\n"),
+        )
+        .unwrap();
     }
     std::fs::write(dir.join(".DS_Store"), b"hidden").unwrap();
     env
@@ -83,7 +87,10 @@ fn all_docs(dir: &Path) -> Vec<std::path::PathBuf> {
 
 fn verify_all(env: &Env, expect: i32) {
     for doc in all_docs(&records(env)) {
-        let (code, out, err) = run(env, &["verify", doc.to_str().unwrap(), "--network", "regtest"]);
+        let (code, out, err) = run(
+            env,
+            &["verify", doc.to_str().unwrap(), "--network", "regtest"],
+        );
         assert_eq!(code, expect, "{}: {out}{err}", doc.display());
     }
 }
@@ -120,11 +127,32 @@ fn the_whole_story_from_the_command_line() {
     // Online: the block is in the Electrum server's best chain.
     let doc = all_docs(&records(&env)).remove(0);
     let url = env.stack.electrum_url();
-    let out = ok(&env, &["verify", doc.to_str().unwrap(), "--network", "regtest", "--electrum", &url]);
+    let out = ok(
+        &env,
+        &[
+            "verify",
+            doc.to_str().unwrap(),
+            "--network",
+            "regtest",
+            "--electrum",
+            &url,
+        ],
+    );
     assert!(out.contains("VALID"), "{out}");
     assert!(out.contains("Electrum server"), "{out}");
     env.stack.mine(2, None);
-    let v = json(&env, &["verify", doc.to_str().unwrap(), "--network", "regtest", "--electrum", &url, "--json"]);
+    let v = json(
+        &env,
+        &[
+            "verify",
+            doc.to_str().unwrap(),
+            "--network",
+            "regtest",
+            "--electrum",
+            &url,
+            "--json",
+        ],
+    );
     assert_eq!(v["chain"]["confirmations"], 3, "{v}");
 
     // OpenTimestamps: export, then check with the reference implementation.
@@ -137,11 +165,41 @@ fn the_whole_story_from_the_command_line() {
 fn export_and_cross_check(env: &Env, doc: &Path) {
     let proof_path = format!("{}.anchor.json", doc.display());
     let ots = env.docs.path().join("exported.ots");
-    ok(env, &["export", "--ots", &proof_path, "--out", ots.to_str().unwrap()]);
+    ok(
+        env,
+        &[
+            "export",
+            "--ots",
+            &proof_path,
+            "--out",
+            ots.to_str().unwrap(),
+        ],
+    );
     let url = env.stack.electrum_url();
-    let out = ok(env, &["verify", doc.to_str().unwrap(), "--proof", ots.to_str().unwrap(), "--network", "regtest", "--electrum", &url]);
+    let out = ok(
+        env,
+        &[
+            "verify",
+            doc.to_str().unwrap(),
+            "--proof",
+            ots.to_str().unwrap(),
+            "--network",
+            "regtest",
+            "--electrum",
+            &url,
+        ],
+    );
     assert!(out.starts_with("VALID"), "{out}");
-    let native = json(env, &["verify", doc.to_str().unwrap(), "--network", "regtest", "--json"]);
+    let native = json(
+        env,
+        &[
+            "verify",
+            doc.to_str().unwrap(),
+            "--network",
+            "regtest",
+            "--json",
+        ],
+    );
     let height = native["block"]["height"].as_u64().unwrap();
     let proof: Value = serde_json::from_slice(&std::fs::read(&proof_path).unwrap()).unwrap();
     let header = hex::decode(proof["anchor"]["block"]["header"].as_str().unwrap()).unwrap();
@@ -151,7 +209,11 @@ fn export_and_cross_check(env: &Env, doc: &Path) {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("regtest/ots-venv.sh"))
         .output()
         .unwrap();
-    assert!(venv.status.success(), "{}", String::from_utf8_lossy(&venv.stderr));
+    assert!(
+        venv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
     let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&venv.stdout)
         .lines()
         .filter_map(|l| l.split_once('='))
@@ -159,7 +221,12 @@ fn export_and_cross_check(env: &Env, doc: &Path) {
         .collect();
     let check = StdCommand::new(&vars["OTS_PYTHON"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("regtest/ots_check.py"))
-        .args([ots.to_str().unwrap(), doc.to_str().unwrap(), &height.to_string(), &merkle_root])
+        .args([
+            ots.to_str().unwrap(),
+            doc.to_str().unwrap(),
+            &height.to_string(),
+            &merkle_root,
+        ])
         .output()
         .unwrap();
     assert!(
@@ -168,10 +235,20 @@ fn export_and_cross_check(env: &Env, doc: &Path) {
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
-    let info = StdCommand::new(&vars["OTS_BIN"]).args(["info", ots.to_str().unwrap()]).output().unwrap();
+    let info = StdCommand::new(&vars["OTS_BIN"])
+        .args(["info", ots.to_str().unwrap()])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&info.stdout);
-    assert!(info.status.success(), "ots info: {text}{}", String::from_utf8_lossy(&info.stderr));
-    assert!(text.contains(&format!("BitcoinBlockHeaderAttestation({height})")), "{text}");
+    assert!(
+        info.status.success(),
+        "ots info: {text}{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    assert!(
+        text.contains(&format!("BitcoinBlockHeaderAttestation({height})")),
+        "{text}"
+    );
 }
 
 /// Runs `anchor` paused after `step`, kills it with SIGKILL there, and
@@ -189,7 +266,9 @@ fn anchor_killed_at(env: &Env, step: &str) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert_eq!(line.trim(), format!("paused after {step}"));
     // While it holds the data directory, other commands are turned away.
     let (code, _, err) = run(env, &["status"]);
@@ -260,20 +339,32 @@ fn faults_get_one_line_errors_and_distinct_exit_codes() {
     assert_eq!(code, 7, "{err}");
     assert!(err.starts_with("error: insufficient funds"), "{err}");
     assert_eq!(err.lines().count(), 2);
-    assert_eq!(json(&env, &["status", "--json"])["queued"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&env, &["status", "--json"])["queued"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // A port nobody listens on, TLS to a plain TCP server, a server on
     // another network, an unknown network, plain TCP outside regtest.
     let port = env.stack.env["ELECTRUM_PORT"].clone();
     for (args, code) in [
         (vec!["anchor", "--electrum", "tcp://127.0.0.1:1"], 6),
-        (vec!["anchor", "--electrum", &format!("ssl://127.0.0.1:{port}")], 6),
+        (
+            vec!["anchor", "--electrum", &format!("ssl://127.0.0.1:{port}")],
+            6,
+        ),
         (vec!["anchor", "--electrum", "127.0.0.1:50001"], 6),
         (vec!["anchor", "--network", "mainnet"], 2),
     ] {
         let (got, _, err) = run(&env, &args);
         assert_eq!(got, code, "{args:?}: {err}");
         assert_eq!(err.lines().count(), 2, "{err}");
-        assert!(err.starts_with("error: ") && err.contains("\nhint: "), "{err}");
+        assert!(
+            err.starts_with("error: ") && err.contains("\nhint: "),
+            "{err}"
+        );
     }
     let signet = tempfile::tempdir().unwrap();
     let (got, _, err) = {
@@ -293,10 +384,18 @@ fn faults_get_one_line_errors_and_distinct_exit_codes() {
     assert_eq!(got, 6, "{err}");
     assert!(err.contains("unencrypted"), "{err}");
     // The record is still queued after all that.
-    assert_eq!(json(&env, &["status", "--json"])["queued"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&env, &["status", "--json"])["queued"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // The secret file is owner-only and never printed by other commands.
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(env.data.path().join("wallet.secret")).unwrap().permissions(),
+        &std::fs::metadata(env.data.path().join("wallet.secret"))
+            .unwrap()
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
 }

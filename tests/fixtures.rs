@@ -93,7 +93,12 @@ fn all_vectors() {
         // Optional facts a valid vector pins down.
         if let Some(r) = report {
             if let Some(h) = v.get("height").and_then(Value::as_u64) {
-                assert_eq!(r.block.as_ref().unwrap().height as u64, h, "{}", path.display());
+                assert_eq!(
+                    r.block.as_ref().unwrap().height as u64,
+                    h,
+                    "{}",
+                    path.display()
+                );
             }
             if let Some(c) = v.get("confirmations_in_proof").and_then(Value::as_u64) {
                 assert_eq!(
@@ -119,11 +124,21 @@ fn all_vectors() {
             }
         }
     }
-    assert!(failures.is_empty(), "failing vectors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing vectors:\n{}",
+        failures.join("\n")
+    );
     assert!(positive >= 15, "only {positive} positive vectors");
     assert!(negative >= 40, "only {negative} negative vectors");
-    assert!(negative > positive, "negative vectors must outnumber positive ones");
-    println!("{} passed ({positive} valid or pending, {negative} invalid)", paths.len());
+    assert!(
+        negative > positive,
+        "negative vectors must outnumber positive ones"
+    );
+    println!(
+        "{} passed ({positive} valid or pending, {negative} invalid)",
+        paths.len()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -194,7 +209,7 @@ fn regenerate() {
     let b3 = Batch::numbered(3, 3);
     let tx3 = anchor_tx(&b3.tree.root().0, 3);
     let p3 = a.place(tx3.clone(), 6, 7); // height 11: last of an odd level
-    // Commitment in the second output, next to another OP_RETURN.
+                                         // Commitment in the second output, next to another OP_RETURN.
     let b7 = Batch::numbered(7, 7);
     let mut tx7 = anchor_tx(&b7.tree.root().0, 77);
     tx7.output.insert(
@@ -264,28 +279,52 @@ fn regenerate() {
     out.write("valid-batch5-leaf2-headers-file", with(base(&v5_2, 2), json!({
         "description": "record 2 checked against a local headers file holding the anchoring block: 15 blocks deep there",
         "expect": "valid", "headers_file": "headers/regtest-a.bin", "confirmations_in_chain": 15, "confirmations_in_proof": 1})));
-    out.write("valid-batch5-leaf3-no-headers", with(base(&b5.proof(rt, 3, Some(&tx5), Some((&p5, &a, 0))), 3), json!({
+    out.write(
+        "valid-batch5-leaf3-no-headers",
+        with(
+            base(&b5.proof(rt, 3, Some(&tx5), Some((&p5, &a, 0))), 3),
+            json!({
         "description": "record 3 with no following headers: one confirmation carried in the proof",
-        "expect": "valid", "confirmations_in_proof": 1})));
-    out.write("valid-single-record-batch", with(base(&b1.proof(rt, 0, Some(&tx1), Some((&p1, &a, 2))), 0), json!({
+        "expect": "valid", "confirmations_in_proof": 1}),
+        ),
+    );
+    out.write(
+        "valid-single-record-batch",
+        with(
+            base(&b1.proof(rt, 0, Some(&tx1), Some((&p1, &a, 2))), 0),
+            json!({
         "description": "a batch of one record: empty inclusion path, the leaf hash is the root",
-        "expect": "valid", "height": 8})));
+        "expect": "valid", "height": 8}),
+        ),
+    );
     for (i, name) in [(0u64, "first"), (511, "middle"), (999, "last")] {
         out.write(&format!("valid-batch1000-{name}"), with(base(&b1000.proof(rt, i, Some(&tx1000), Some((&p1000, &a, 1))), i), json!({
             "description": format!("record {i} of a 1000-record batch, its transaction the last of an odd block level (Bitcoin's tree duplicates it there)"),
             "expect": "valid", "height": 9})));
     }
-    out.write("valid-batch2-right-leaf", with(base(&b2.proof(rt, 1, Some(&tx2), Some((&p2, &a, 5))), 1), json!({
+    out.write(
+        "valid-batch2-right-leaf",
+        with(
+            base(&b2.proof(rt, 1, Some(&tx2), Some((&p2, &a, 5))), 1),
+            json!({
         "description": "the right leaf of a 2-record batch in a block of two transactions",
-        "expect": "valid", "height": 10, "confirmations_in_proof": 6})));
+        "expect": "valid", "height": 10, "confirmations_in_proof": 6}),
+        ),
+    );
     out.write("valid-batch3-last-tx-of-7", with(base(&b3.proof(rt, 2, Some(&tx3), Some((&p3, &a, 4))), 2), json!({
         "description": "the transaction is the 7th of 7: duplicated at the first level of the block tree",
         "expect": "valid", "height": 11, "headers_file": "headers/regtest-a.bin", "confirmations_in_chain": 5})));
     let mut v7 = b7.proof(rt, 6, Some(&tx7), Some((&p7, &a, 3)));
     v7.anchor.as_mut().unwrap().output = 1;
-    out.write("valid-commitment-in-second-output", with(base(&v7, 6), json!({
+    out.write(
+        "valid-commitment-in-second-output",
+        with(
+            base(&v7, 6),
+            json!({
         "description": "the commitment is output 1; output 0 is someone else's 8-byte OP_RETURN",
-        "expect": "valid", "height": 12})));
+        "expect": "valid", "height": 12}),
+        ),
+    );
     let mut vd = base(&v5_0, 0);
     vd.as_object_mut().unwrap().remove("document_text");
     vd["document_digest"] = json!(RecordDigest::of_bytes(doc(0).as_bytes()).to_hex());
@@ -293,72 +332,320 @@ fn regenerate() {
         "description": "verification from the bare SHA-256 digest of the document, without the document",
         "expect": "valid"})));
     let vs = bs.proof(Network::Signet, 3, Some(&txs), Some((&ps, &s, 2)));
-    out.write("valid-signet", with(base(&vs, 3), json!({
+    out.write(
+        "valid-signet",
+        with(
+            base(&vs, 3),
+            json!({
         "description": "a proof on signet, whose headers meet the signet proof-of-work limit",
-        "expect": "valid", "height": 1, "confirmations_in_proof": 3})));
-    out.write("valid-batch7-leaf0", with(base(&{ let mut p = b7.proof(rt, 0, Some(&tx7), Some((&p7, &a, 0))); p.anchor.as_mut().unwrap().output = 1; p }, 0), json!({
+        "expect": "valid", "height": 1, "confirmations_in_proof": 3}),
+        ),
+    );
+    out.write(
+        "valid-batch7-leaf0",
+        with(
+            base(
+                &{
+                    let mut p = b7.proof(rt, 0, Some(&tx7), Some((&p7, &a, 0)));
+                    p.anchor.as_mut().unwrap().output = 1;
+                    p
+                },
+                0,
+            ),
+            json!({
         "description": "record 0 of a 7-record batch, transaction at position 2 of 4",
-        "expect": "valid"})));
-    out.write("valid-headers-file-deep", with(base(&b1.proof(rt, 0, Some(&tx1), Some((&p1, &a, 0))), 0), json!({
+        "expect": "valid"}),
+        ),
+    );
+    out.write(
+        "valid-headers-file-deep",
+        with(
+            base(&b1.proof(rt, 0, Some(&tx1), Some((&p1, &a, 0))), 0),
+            json!({
         "description": "block 8 checked against the headers file: 8 confirmations there",
-        "expect": "valid", "headers_file": "headers/regtest-a.bin", "confirmations_in_chain": 8})));
+        "expect": "valid", "headers_file": "headers/regtest-a.bin", "confirmations_in_chain": 8}),
+        ),
+    );
     // Pending forms.
-    out.write("pending-queued", with(base(&b5.queued(rt, 1), 1), json!({
+    out.write(
+        "pending-queued",
+        with(
+            base(&b5.queued(rt, 1), 1),
+            json!({
         "description": "a queued record: no batch yet, only the digest and salt",
-        "expect": "pending", "stage": "queued"})));
-    out.write("pending-batched", with(base(&b5.proof(rt, 1, None, None), 1), json!({
+        "expect": "pending", "stage": "queued"}),
+        ),
+    );
+    out.write(
+        "pending-batched",
+        with(
+            base(&b5.proof(rt, 1, None, None), 1),
+            json!({
         "description": "a batched record: its tree root is fixed, not yet broadcast",
-        "expect": "pending", "stage": "batched"})));
-    out.write("pending-broadcast", with(base(&b5.proof(rt, 1, Some(&tx5), None), 1), json!({
+        "expect": "pending", "stage": "batched"}),
+        ),
+    );
+    out.write(
+        "pending-broadcast",
+        with(
+            base(&b5.proof(rt, 1, Some(&tx5), None), 1),
+            json!({
         "description": "broadcast but unconfirmed: the commitment in the transaction is checked",
-        "expect": "pending", "stage": "broadcast"})));
+        "expect": "pending", "stage": "broadcast"}),
+        ),
+    );
 
     // ---------------- invalid: parsing ----------------
     let good = pj(&v5_0);
     let good_text = v5_0.to_json();
-    let neg = |proof: Value, desc: &str, expect: &str| {
-        json!({"network": "regtest", "document_text": doc(0), "proof": proof, "description": desc, "expect": expect})
-    };
-    let neg_text = |text: String, desc: &str, expect: &str| {
-        json!({"network": "regtest", "document_text": doc(0), "proof_text": text, "description": desc, "expect": expect})
-    };
+    let neg = |proof: Value, desc: &str, expect: &str| json!({"network": "regtest", "document_text": doc(0), "proof": proof, "description": desc, "expect": expect});
+    let neg_text = |text: String, desc: &str, expect: &str| json!({"network": "regtest", "document_text": doc(0), "proof_text": text, "description": desc, "expect": expect});
     let edit = |f: &dyn Fn(&mut Value)| {
         let mut p = good.clone();
         f(&mut p);
         p
     };
-    out.write("bad-truncated-json", neg_text(good_text[..good_text.len() / 2].to_owned(), "the file is cut off half way", "malformed"));
-    out.write("bad-not-json", neg_text("%PDF-1.4 not a proof".into(), "a document passed where the proof was expected", "malformed"));
-    out.write("bad-no-format", neg(edit(&|p| { p.as_object_mut().unwrap().remove("format"); }), "JSON without the format field", "not-a-proof"));
-    out.write("bad-other-format", neg(edit(&|p| p["format"] = json!("chainpoint")), "JSON naming another format", "not-a-proof"));
-    out.write("bad-version-2", neg(edit(&|p| p["version"] = json!(2)), "a future format version must be refused by name", "unsupported-version"));
-    out.write("bad-version-0", neg(edit(&|p| p["version"] = json!(0)), "version 0 does not exist", "unsupported-version"));
-    out.write("bad-version-string", neg(edit(&|p| p["version"] = json!("1")), "the version must be a number", "not-a-proof"));
-    out.write("bad-network-name", neg(edit(&|p| p["network"] = json!("mainnet")), "an unknown network name (the spec says bitcoin)", "unknown-network"));
-    out.write("bad-hash-algorithm", neg(edit(&|p| p["hash"] = json!("sha512")), "an unsupported hash algorithm", "unsupported-hash"));
-    out.write("bad-uppercase-digest", neg(edit(&|p| p["record"]["digest"] = json!(p["record"]["digest"].as_str().unwrap().to_uppercase())), "upper-case hex is not canonical", "bad-hex"));
-    out.write("bad-short-digest", neg(edit(&|p| p["record"]["digest"] = json!(&p["record"]["digest"].as_str().unwrap()[..62])), "a digest of 31 bytes", "bad-hex"));
-    out.write("bad-odd-salt", neg(edit(&|p| p["record"]["salt"] = json!(format!("{}0", p["record"]["salt"].as_str().unwrap()))), "an odd number of hex characters", "bad-hex"));
-    out.write("bad-short-salt", neg(edit(&|p| p["record"]["salt"] = json!("00".repeat(15))), "a salt of 15 bytes, below the 16-byte minimum", "bad-salt"));
-    out.write("bad-long-salt", neg(edit(&|p| p["record"]["salt"] = json!("00".repeat(65))), "a salt of 65 bytes, above the 64-byte maximum", "bad-hex"));
-    out.write("bad-path-too-long", neg(edit(&|p| p["batch"]["path"] = json!(vec!["00".repeat(32); 33])), "an inclusion path of 33 hashes, above the limit of 32", "malformed"));
-    out.write("bad-branch-too-long", neg(edit(&|p| p["anchor"]["block"]["branch"] = json!(vec!["00".repeat(32); 33])), "a block merkle branch of 33 hashes, above the limit of 32", "malformed"));
-    out.write("bad-unknown-field", neg(edit(&|p| p["record"]["name"] = json!("patient 123")), "an unknown field (here one that would leak data) is refused", "malformed"));
-    out.write("bad-missing-salt", neg(edit(&|p| { p["record"].as_object_mut().unwrap().remove("salt"); }), "a record without its salt", "malformed"));
-    out.write("bad-tree-size-zero", neg(edit(&|p| p["batch"]["size"] = json!(0)), "a tree of no leaves", "bad-tree-size"));
-    out.write("bad-tree-size-huge", neg(edit(&|p| p["batch"]["size"] = json!(1u64 << 40)), "a tree larger than 2^32 leaves", "bad-tree-size"));
-    out.write("bad-negative-index", neg(edit(&|p| p["batch"]["index"] = json!(-1)), "a negative leaf index", "malformed"));
+    out.write(
+        "bad-truncated-json",
+        neg_text(
+            good_text[..good_text.len() / 2].to_owned(),
+            "the file is cut off half way",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-not-json",
+        neg_text(
+            "%PDF-1.4 not a proof".into(),
+            "a document passed where the proof was expected",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-no-format",
+        neg(
+            edit(&|p| {
+                p.as_object_mut().unwrap().remove("format");
+            }),
+            "JSON without the format field",
+            "not-a-proof",
+        ),
+    );
+    out.write(
+        "bad-other-format",
+        neg(
+            edit(&|p| p["format"] = json!("chainpoint")),
+            "JSON naming another format",
+            "not-a-proof",
+        ),
+    );
+    out.write(
+        "bad-version-2",
+        neg(
+            edit(&|p| p["version"] = json!(2)),
+            "a future format version must be refused by name",
+            "unsupported-version",
+        ),
+    );
+    out.write(
+        "bad-version-0",
+        neg(
+            edit(&|p| p["version"] = json!(0)),
+            "version 0 does not exist",
+            "unsupported-version",
+        ),
+    );
+    out.write(
+        "bad-version-string",
+        neg(
+            edit(&|p| p["version"] = json!("1")),
+            "the version must be a number",
+            "not-a-proof",
+        ),
+    );
+    out.write(
+        "bad-network-name",
+        neg(
+            edit(&|p| p["network"] = json!("mainnet")),
+            "an unknown network name (the spec says bitcoin)",
+            "unknown-network",
+        ),
+    );
+    out.write(
+        "bad-hash-algorithm",
+        neg(
+            edit(&|p| p["hash"] = json!("sha512")),
+            "an unsupported hash algorithm",
+            "unsupported-hash",
+        ),
+    );
+    out.write(
+        "bad-uppercase-digest",
+        neg(
+            edit(&|p| {
+                p["record"]["digest"] =
+                    json!(p["record"]["digest"].as_str().unwrap().to_uppercase())
+            }),
+            "upper-case hex is not canonical",
+            "bad-hex",
+        ),
+    );
+    out.write(
+        "bad-short-digest",
+        neg(
+            edit(&|p| {
+                p["record"]["digest"] = json!(&p["record"]["digest"].as_str().unwrap()[..62])
+            }),
+            "a digest of 31 bytes",
+            "bad-hex",
+        ),
+    );
+    out.write(
+        "bad-odd-salt",
+        neg(
+            edit(&|p| {
+                p["record"]["salt"] = json!(format!("{}0", p["record"]["salt"].as_str().unwrap()))
+            }),
+            "an odd number of hex characters",
+            "bad-hex",
+        ),
+    );
+    out.write(
+        "bad-short-salt",
+        neg(
+            edit(&|p| p["record"]["salt"] = json!("00".repeat(15))),
+            "a salt of 15 bytes, below the 16-byte minimum",
+            "bad-salt",
+        ),
+    );
+    out.write(
+        "bad-long-salt",
+        neg(
+            edit(&|p| p["record"]["salt"] = json!("00".repeat(65))),
+            "a salt of 65 bytes, above the 64-byte maximum",
+            "bad-hex",
+        ),
+    );
+    out.write(
+        "bad-path-too-long",
+        neg(
+            edit(&|p| p["batch"]["path"] = json!(vec!["00".repeat(32); 33])),
+            "an inclusion path of 33 hashes, above the limit of 32",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-branch-too-long",
+        neg(
+            edit(&|p| p["anchor"]["block"]["branch"] = json!(vec!["00".repeat(32); 33])),
+            "a block merkle branch of 33 hashes, above the limit of 32",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-unknown-field",
+        neg(
+            edit(&|p| p["record"]["name"] = json!("patient 123")),
+            "an unknown field (here one that would leak data) is refused",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-missing-salt",
+        neg(
+            edit(&|p| {
+                p["record"].as_object_mut().unwrap().remove("salt");
+            }),
+            "a record without its salt",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-tree-size-zero",
+        neg(
+            edit(&|p| p["batch"]["size"] = json!(0)),
+            "a tree of no leaves",
+            "bad-tree-size",
+        ),
+    );
+    out.write(
+        "bad-tree-size-huge",
+        neg(
+            edit(&|p| p["batch"]["size"] = json!(1u64 << 40)),
+            "a tree larger than 2^32 leaves",
+            "bad-tree-size",
+        ),
+    );
+    out.write(
+        "bad-negative-index",
+        neg(
+            edit(&|p| p["batch"]["index"] = json!(-1)),
+            "a negative leaf index",
+            "malformed",
+        ),
+    );
     let mut tx_w = tx5.clone();
     tx_w.input[0].witness.push([1u8; 72]);
-    out.write("bad-tx-with-witness", neg(edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_w))), "the transaction carries witness data; the format holds it stripped", "tx-not-canonical"));
-    out.write("bad-tx-trailing-bytes", neg(edit(&|p| p["anchor"]["tx"] = json!(format!("{}00", tx_hex(&tx5)))), "a byte after the end of the transaction", "tx-not-canonical"));
-    out.write("bad-tx-garbage", neg(edit(&|p| p["anchor"]["tx"] = json!("0200000001")), "a transaction cut short", "bad-tx"));
-    out.write("bad-header-length", neg(edit(&|p| p["anchor"]["block"]["header"] = json!(&p["anchor"]["block"]["header"].as_str().unwrap()[..158])), "a header of 79 bytes", "bad-hex"));
-    out.write("bad-anchor-without-batch", neg(edit(&|p| { p.as_object_mut().unwrap().remove("batch"); }), "an anchor with no batch to anchor", "anchor-without-batch"));
+    out.write(
+        "bad-tx-with-witness",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_w))),
+            "the transaction carries witness data; the format holds it stripped",
+            "tx-not-canonical",
+        ),
+    );
+    out.write(
+        "bad-tx-trailing-bytes",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(format!("{}00", tx_hex(&tx5)))),
+            "a byte after the end of the transaction",
+            "tx-not-canonical",
+        ),
+    );
+    out.write(
+        "bad-tx-garbage",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!("0200000001")),
+            "a transaction cut short",
+            "bad-tx",
+        ),
+    );
+    out.write(
+        "bad-header-length",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["header"] =
+                    json!(&p["anchor"]["block"]["header"].as_str().unwrap()[..158])
+            }),
+            "a header of 79 bytes",
+            "bad-hex",
+        ),
+    );
+    out.write(
+        "bad-anchor-without-batch",
+        neg(
+            edit(&|p| {
+                p.as_object_mut().unwrap().remove("batch");
+            }),
+            "an anchor with no batch to anchor",
+            "anchor-without-batch",
+        ),
+    );
     let d0 = RecordDigest::of_bytes(doc(0).as_bytes()).to_hex();
-    let escaped = good_text.replacen(&format!("\"digest\": \"{d0}"), &format!("\"digest\": \"\\u{:04x}{}", d0.as_bytes()[0], &d0[1..]), 1);
+    let escaped = good_text.replacen(
+        &format!("\"digest\": \"{d0}"),
+        &format!("\"digest\": \"\\u{:04x}{}", d0.as_bytes()[0], &d0[1..]),
+        1,
+    );
     assert_ne!(escaped, good_text);
-    out.write("bad-escaped-hex", neg_text(escaped, "a hex field written with a JSON escape is not canonical", "malformed"));
+    out.write(
+        "bad-escaped-hex",
+        neg_text(
+            escaped,
+            "a hex field written with a JSON escape is not canonical",
+            "malformed",
+        ),
+    );
 
     // ---------------- invalid: verification ----------------
     out.write("bad-other-document", json!({"network": "regtest", "document_text": "record 0 (amended)", "proof": good.clone(),
@@ -367,41 +654,215 @@ fn regenerate() {
         "description": "a regtest proof presented where a mainnet proof is required", "expect": "wrong-network"}));
     out.write("bad-signet-as-regtest", json!({"network": "regtest", "document_text": doc(3), "proof": pj(&vs),
         "description": "a signet proof presented where a regtest proof is required", "expect": "wrong-network"}));
-    out.write("bad-salt-changed", neg(edit(&|p| p["record"]["salt"] = json!(flip_hex_char(p["record"]["salt"].as_str().unwrap(), 0))), "the salt changed: the leaf no longer leads to the root", "root-mismatch"));
-    out.write("bad-path-hash-flipped", neg(edit(&|p| p["batch"]["path"][1] = json!(flip_hex_char(p["batch"]["path"][1].as_str().unwrap(), 63))), "one bit of an inclusion path hash changed", "root-mismatch"));
-    out.write("bad-path-short", neg(edit(&|p| { p["batch"]["path"].as_array_mut().unwrap().pop(); }), "an inclusion path missing its last hash", "path-length"));
-    out.write("bad-path-extra", neg(edit(&|p| { p["batch"]["path"].as_array_mut().unwrap().push(json!("11".repeat(32))); }), "an inclusion path with an extra hash", "path-length"));
-    out.write("bad-index-out-of-range", neg(edit(&|p| p["batch"]["index"] = json!(5)), "leaf index 5 in a tree of 5", "index-out-of-range"));
-    out.write("bad-index-changed", neg(edit(&|p| p["batch"]["index"] = json!(1)), "the leaf index changed: the path is hashed in the wrong order", "root-mismatch"));
+    out.write(
+        "bad-salt-changed",
+        neg(
+            edit(&|p| {
+                p["record"]["salt"] = json!(flip_hex_char(p["record"]["salt"].as_str().unwrap(), 0))
+            }),
+            "the salt changed: the leaf no longer leads to the root",
+            "root-mismatch",
+        ),
+    );
+    out.write(
+        "bad-path-hash-flipped",
+        neg(
+            edit(&|p| {
+                p["batch"]["path"][1] =
+                    json!(flip_hex_char(p["batch"]["path"][1].as_str().unwrap(), 63))
+            }),
+            "one bit of an inclusion path hash changed",
+            "root-mismatch",
+        ),
+    );
+    out.write(
+        "bad-path-short",
+        neg(
+            edit(&|p| {
+                p["batch"]["path"].as_array_mut().unwrap().pop();
+            }),
+            "an inclusion path missing its last hash",
+            "path-length",
+        ),
+    );
+    out.write(
+        "bad-path-extra",
+        neg(
+            edit(&|p| {
+                p["batch"]["path"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("11".repeat(32)));
+            }),
+            "an inclusion path with an extra hash",
+            "path-length",
+        ),
+    );
+    out.write(
+        "bad-index-out-of-range",
+        neg(
+            edit(&|p| p["batch"]["index"] = json!(5)),
+            "leaf index 5 in a tree of 5",
+            "index-out-of-range",
+        ),
+    );
+    out.write(
+        "bad-index-changed",
+        neg(
+            edit(&|p| p["batch"]["index"] = json!(1)),
+            "the leaf index changed: the path is hashed in the wrong order",
+            "root-mismatch",
+        ),
+    );
     let mut v5_4_resized = pj(&v5_4);
     v5_4_resized["batch"]["size"] = json!(6);
     out.write("bad-size-changed", json!({"network": "regtest", "document_text": doc(4), "proof": v5_4_resized,
         "description": "the tree size of the last record's proof changed from 5 to 6: the path no longer fits", "expect": "path-length"}));
-    out.write("bad-root-changed", neg(edit(&|p| p["batch"]["root"] = json!(flip_hex_char(p["batch"]["root"].as_str().unwrap(), 10))), "the batch root changed", "root-mismatch"));
-    out.write("bad-output-is-change", neg(edit(&|p| p["anchor"]["output"] = json!(1)), "the output named is the change output, not the commitment", "no-commitment"));
-    out.write("bad-output-out-of-range", neg(edit(&|p| p["anchor"]["output"] = json!(2)), "output 2 of a transaction with 2 outputs", "output-out-of-range"));
+    out.write(
+        "bad-root-changed",
+        neg(
+            edit(&|p| {
+                p["batch"]["root"] = json!(flip_hex_char(p["batch"]["root"].as_str().unwrap(), 10))
+            }),
+            "the batch root changed",
+            "root-mismatch",
+        ),
+    );
+    out.write(
+        "bad-output-is-change",
+        neg(
+            edit(&|p| p["anchor"]["output"] = json!(1)),
+            "the output named is the change output, not the commitment",
+            "no-commitment",
+        ),
+    );
+    out.write(
+        "bad-output-out-of-range",
+        neg(
+            edit(&|p| p["anchor"]["output"] = json!(2)),
+            "output 2 of a transaction with 2 outputs",
+            "output-out-of-range",
+        ),
+    );
     let mut tx_pd1 = tx5.clone();
-    tx_pd1.output[0].script_pubkey = btc_anchor::bitcoin::ScriptBuf::from_bytes([&[0x6a, 0x4c, 0x20][..], &b5.tree.root().0].concat());
-    out.write("bad-commitment-pushdata1", neg(edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_pd1))), "the root pushed with OP_PUSHDATA1: not the one canonical form", "no-commitment"));
+    tx_pd1.output[0].script_pubkey = btc_anchor::bitcoin::ScriptBuf::from_bytes(
+        [&[0x6a, 0x4c, 0x20][..], &b5.tree.root().0].concat(),
+    );
+    out.write(
+        "bad-commitment-pushdata1",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_pd1))),
+            "the root pushed with OP_PUSHDATA1: not the one canonical form",
+            "no-commitment",
+        ),
+    );
     let mut tx_33 = tx5.clone();
-    tx_33.output[0].script_pubkey = btc_anchor::bitcoin::ScriptBuf::from_bytes([&[0x6a, 0x21][..], &b5.tree.root().0, &[0]].concat());
-    out.write("bad-commitment-33-bytes", neg(edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_33))), "a 33-byte push holding the root and one more byte", "no-commitment"));
+    tx_33.output[0].script_pubkey = btc_anchor::bitcoin::ScriptBuf::from_bytes(
+        [&[0x6a, 0x21][..], &b5.tree.root().0, &[0]].concat(),
+    );
+    out.write(
+        "bad-commitment-33-bytes",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_33))),
+            "a 33-byte push holding the root and one more byte",
+            "no-commitment",
+        ),
+    );
     let mut tx_trail = tx5.clone();
-    tx_trail.output[0].script_pubkey = btc_anchor::bitcoin::ScriptBuf::from_bytes([&[0x6a, 0x20][..], &b5.tree.root().0, &[0x51]].concat());
-    out.write("bad-commitment-trailing-opcode", neg(edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_trail))), "an opcode after the 32-byte push", "no-commitment"));
-    out.write("bad-commitment-other-root", neg(edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx1))), "a transaction committing to another batch's root", "wrong-commitment"));
+    tx_trail.output[0].script_pubkey = btc_anchor::bitcoin::ScriptBuf::from_bytes(
+        [&[0x6a, 0x20][..], &b5.tree.root().0, &[0x51]].concat(),
+    );
+    out.write(
+        "bad-commitment-trailing-opcode",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_trail))),
+            "an opcode after the 32-byte push",
+            "no-commitment",
+        ),
+    );
+    out.write(
+        "bad-commitment-other-root",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx1))),
+            "a transaction committing to another batch's root",
+            "wrong-commitment",
+        ),
+    );
     let mut tx_val = tx5.clone();
-    tx_val.output[1].value = btc_anchor::bitcoin::Amount::from_sat(tx_val.output[1].value.to_sat() + 1);
-    out.write("bad-tx-changed", neg(edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_val))), "one satoshi more in the change output: another txid, not in the block", "merkle-root-mismatch"));
-    let tx64 = spend(64, vec![TxOut { value: btc_anchor::bitcoin::Amount::from_sat(1), script_pubkey: btc_anchor::bitcoin::ScriptBuf::from_bytes(vec![0x51, 0x51, 0x51, 0x51]) }]);
+    tx_val.output[1].value =
+        btc_anchor::bitcoin::Amount::from_sat(tx_val.output[1].value.to_sat() + 1);
+    out.write(
+        "bad-tx-changed",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx_val))),
+            "one satoshi more in the change output: another txid, not in the block",
+            "merkle-root-mismatch",
+        ),
+    );
+    let tx64 = spend(
+        64,
+        vec![TxOut {
+            value: btc_anchor::bitcoin::Amount::from_sat(1),
+            script_pubkey: btc_anchor::bitcoin::ScriptBuf::from_bytes(vec![0x51, 0x51, 0x51, 0x51]),
+        }],
+    );
     assert_eq!(consensus::serialize(&tx64).len(), 64);
-    out.write("bad-tx-64-bytes", neg(edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx64))), "a 64-byte transaction could be an inner merkle node passed off as a transaction", "tx-64-bytes"));
-    out.write("bad-branch-flipped", neg(edit(&|p| p["anchor"]["block"]["branch"][0] = json!(flip_hex_char(p["anchor"]["block"]["branch"][0].as_str().unwrap(), 5))), "one hash of the block merkle branch changed", "merkle-root-mismatch"));
-    out.write("bad-branch-short", neg(edit(&|p| { p["anchor"]["block"]["branch"].as_array_mut().unwrap().pop(); }), "a block merkle branch missing its last hash: it leads to another root", "merkle-root-mismatch"));
-    out.write("bad-tx-index-changed", neg(edit(&|p| p["anchor"]["block"]["tx_index"] = json!(2)), "the transaction's position changed from 3 to 2", "merkle-root-mismatch"));
-    out.write("bad-tx-index-out-of-range", neg(edit(&|p| p["anchor"]["block"]["tx_index"] = json!(8)), "position 8 with a branch of 3 hashes", "position-out-of-range"));
+    out.write(
+        "bad-tx-64-bytes",
+        neg(
+            edit(&|p| p["anchor"]["tx"] = json!(tx_hex(&tx64))),
+            "a 64-byte transaction could be an inner merkle node passed off as a transaction",
+            "tx-64-bytes",
+        ),
+    );
+    out.write(
+        "bad-branch-flipped",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["branch"][0] = json!(flip_hex_char(
+                    p["anchor"]["block"]["branch"][0].as_str().unwrap(),
+                    5
+                ))
+            }),
+            "one hash of the block merkle branch changed",
+            "merkle-root-mismatch",
+        ),
+    );
+    out.write(
+        "bad-branch-short",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["branch"].as_array_mut().unwrap().pop();
+            }),
+            "a block merkle branch missing its last hash: it leads to another root",
+            "merkle-root-mismatch",
+        ),
+    );
+    out.write(
+        "bad-tx-index-changed",
+        neg(
+            edit(&|p| p["anchor"]["block"]["tx_index"] = json!(2)),
+            "the transaction's position changed from 3 to 2",
+            "merkle-root-mismatch",
+        ),
+    );
+    out.write(
+        "bad-tx-index-out-of-range",
+        neg(
+            edit(&|p| p["anchor"]["block"]["tx_index"] = json!(8)),
+            "position 8 with a branch of 3 hashes",
+            "position-out-of-range",
+        ),
+    );
     let txid5 = btc_anchor::anchor::sha256d(&consensus::serialize(&tx5));
-    out.write("bad-duplicate-sibling", neg(edit(&|p| p["anchor"]["block"]["branch"][0] = json!(hex::encode(txid5))), "the transaction (a right node) paired with a copy of itself, as in CVE-2012-2459", "duplicate-sibling"));
+    out.write(
+        "bad-duplicate-sibling",
+        neg(
+            edit(&|p| p["anchor"]["block"]["branch"][0] = json!(hex::encode(txid5))),
+            "the transaction (a right node) paired with a copy of itself, as in CVE-2012-2459",
+            "duplicate-sibling",
+        ),
+    );
     // A step whose 64 bytes parse as a transaction: grind the anchoring
     // transaction until byte 4 of its txid reads as "one input", and craft
     // the sibling to complete a 64-byte transaction.
@@ -434,18 +895,57 @@ fn regenerate() {
         p["anchor"]["block"]["tx_index"] = json!(2);
         p["anchor"]["block"]["branch"][0] = json!(hex::encode(sibling));
     }), "the first branch step hashes 64 bytes that also parse as a transaction: an SPV proof must not allow that", "ambiguous-node"));
-    out.write("bad-header-from-other-block", neg(edit(&|p| p["anchor"]["block"]["header"] = json!(hex::encode(consensus::serialize(&a.headers[8])))), "the header of another block, valid in itself", "merkle-root-mismatch"));
+    out.write(
+        "bad-header-from-other-block",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["header"] =
+                    json!(hex::encode(consensus::serialize(&a.headers[8])))
+            }),
+            "the header of another block, valid in itself",
+            "merkle-root-mismatch",
+        ),
+    );
     let mut h_bad = a.headers[1];
-    while btc_anchor::bitcoin::Target::from_compact(h_bad.bits).is_met_by(btc_anchor::anchor::header_hash(&h_bad)) {
+    while btc_anchor::bitcoin::Target::from_compact(h_bad.bits)
+        .is_met_by(btc_anchor::anchor::header_hash(&h_bad))
+    {
         h_bad.nonce = h_bad.nonce.wrapping_add(1);
     }
-    out.write("bad-pow", neg(edit(&|p| p["anchor"]["block"]["header"] = json!(hex::encode(consensus::serialize(&h_bad)))), "the header's nonce changed so that its hash misses its target", "bad-pow"));
+    out.write(
+        "bad-pow",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["header"] = json!(hex::encode(consensus::serialize(&h_bad)))
+            }),
+            "the header's nonce changed so that its hash misses its target",
+            "bad-pow",
+        ),
+    );
     let mut h_neg = a.headers[1];
     h_neg.bits = btc_anchor::bitcoin::CompactTarget::from_consensus(0x2080_ffff);
-    out.write("bad-bits-negative", neg(edit(&|p| p["anchor"]["block"]["header"] = json!(hex::encode(consensus::serialize(&h_neg)))), "nBits with the sign bit set: a negative target", "bad-bits"));
+    out.write(
+        "bad-bits-negative",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["header"] = json!(hex::encode(consensus::serialize(&h_neg)))
+            }),
+            "nBits with the sign bit set: a negative target",
+            "bad-bits",
+        ),
+    );
     let mut h_zero = a.headers[1];
     h_zero.bits = btc_anchor::bitcoin::CompactTarget::from_consensus(0);
-    out.write("bad-bits-zero", neg(edit(&|p| p["anchor"]["block"]["header"] = json!(hex::encode(consensus::serialize(&h_zero)))), "nBits of zero: a target no hash can meet", "bad-bits"));
+    out.write(
+        "bad-bits-zero",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["header"] = json!(hex::encode(consensus::serialize(&h_zero)))
+            }),
+            "nBits of zero: a target no hash can meet",
+            "bad-bits",
+        ),
+    );
     // A signet block re-mined at the regtest limit: easy work on a network
     // that does not allow it.
     let mut vs_easy = vs.clone();
@@ -457,33 +957,149 @@ fn regenerate() {
     }
     out.write("bad-target-above-limit", json!({"network": "signet", "document_text": doc(3), "proof": pj(&vs_easy),
         "description": "a signet header whose target is easier than signet allows (mined at the regtest limit)", "expect": "target-above-limit"}));
-    out.write("bad-headers-after-gap", neg(edit(&|p| { p["anchor"]["block"]["headers_after"].as_array_mut().unwrap().remove(2); }), "a following header missing: the next one does not link", "not-linked"));
-    out.write("bad-headers-after-foreign", neg(edit(&|p| p["anchor"]["block"]["headers_after"][0] = json!(hex::encode(consensus::serialize(&b.headers[2])))), "a following header from another chain", "not-linked"));
+    out.write(
+        "bad-headers-after-gap",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["headers_after"]
+                    .as_array_mut()
+                    .unwrap()
+                    .remove(2);
+            }),
+            "a following header missing: the next one does not link",
+            "not-linked",
+        ),
+    );
+    out.write(
+        "bad-headers-after-foreign",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["headers_after"][0] =
+                    json!(hex::encode(consensus::serialize(&b.headers[2])))
+            }),
+            "a following header from another chain",
+            "not-linked",
+        ),
+    );
     let mut h_after_bad = a.headers[4];
-    while btc_anchor::bitcoin::Target::from_compact(h_after_bad.bits).is_met_by(btc_anchor::anchor::header_hash(&h_after_bad)) {
+    while btc_anchor::bitcoin::Target::from_compact(h_after_bad.bits)
+        .is_met_by(btc_anchor::anchor::header_hash(&h_after_bad))
+    {
         h_after_bad.nonce = h_after_bad.nonce.wrapping_add(1);
     }
-    out.write("bad-headers-after-pow", neg(edit(&|p| p["anchor"]["block"]["headers_after"][2] = json!(hex::encode(consensus::serialize(&h_after_bad)))), "a following header whose hash misses its target", "bad-pow"));
-    out.write("bad-not-in-chain", with(neg(good.clone(), "the anchoring block is not in the headers file's chain (a competing fork)", "not-in-chain"), json!({"headers_file": "headers/regtest-b.bin"})));
-    out.write("bad-headers-file-short", with(neg(good.clone(), "the headers file ends before the anchoring block", "source-too-short"), json!({"headers_file": "headers/regtest-genesis-only.bin"})));
-    out.write("bad-headers-file-unlinked", with(neg(good.clone(), "the headers file has a header that does not link to the one before", "header-source"), json!({"headers_file": "headers/regtest-unlinked.bin"})));
-    out.write("bad-headers-file-truncated", with(neg(good.clone(), "the headers file is not a whole number of headers", "header-source"), json!({"headers_file": "headers/regtest-truncated.bin"})));
-    out.write("bad-headers-file-other-network", with(neg(good.clone(), "a mainnet headers file used for a regtest proof", "header-source"), json!({"headers_file": "headers/bitcoin-genesis-only.bin"})));
+    out.write(
+        "bad-headers-after-pow",
+        neg(
+            edit(&|p| {
+                p["anchor"]["block"]["headers_after"][2] =
+                    json!(hex::encode(consensus::serialize(&h_after_bad)))
+            }),
+            "a following header whose hash misses its target",
+            "bad-pow",
+        ),
+    );
+    out.write(
+        "bad-not-in-chain",
+        with(
+            neg(
+                good.clone(),
+                "the anchoring block is not in the headers file's chain (a competing fork)",
+                "not-in-chain",
+            ),
+            json!({"headers_file": "headers/regtest-b.bin"}),
+        ),
+    );
+    out.write(
+        "bad-headers-file-short",
+        with(
+            neg(
+                good.clone(),
+                "the headers file ends before the anchoring block",
+                "source-too-short",
+            ),
+            json!({"headers_file": "headers/regtest-genesis-only.bin"}),
+        ),
+    );
+    out.write(
+        "bad-headers-file-unlinked",
+        with(
+            neg(
+                good.clone(),
+                "the headers file has a header that does not link to the one before",
+                "header-source",
+            ),
+            json!({"headers_file": "headers/regtest-unlinked.bin"}),
+        ),
+    );
+    out.write(
+        "bad-headers-file-truncated",
+        with(
+            neg(
+                good.clone(),
+                "the headers file is not a whole number of headers",
+                "header-source",
+            ),
+            json!({"headers_file": "headers/regtest-truncated.bin"}),
+        ),
+    );
+    out.write(
+        "bad-headers-file-other-network",
+        with(
+            neg(
+                good.clone(),
+                "a mainnet headers file used for a regtest proof",
+                "header-source",
+            ),
+            json!({"headers_file": "headers/bitcoin-genesis-only.bin"}),
+        ),
+    );
     out.write("bad-pending-other-document", json!({"network": "regtest", "document_text": "record 2", "proof": pj(&b5.queued(rt, 1)),
         "description": "a queued proof presented with another document", "expect": "digest-mismatch"}));
-    out.write("bad-broadcast-wrong-commitment", neg(pj(&{ let mut p = b5.proof(rt, 0, Some(&tx1), None); p.network = rt; p }), "a broadcast proof whose transaction commits to another root", "wrong-commitment"));
-    out.write("bad-batched-root-mismatch", neg(edit(&|p| { p.as_object_mut().unwrap().remove("anchor"); p["batch"]["root"] = json!("22".repeat(32)); }), "a batched proof whose path does not lead to its root", "root-mismatch"));
+    out.write(
+        "bad-broadcast-wrong-commitment",
+        neg(
+            pj(&{
+                let mut p = b5.proof(rt, 0, Some(&tx1), None);
+                p.network = rt;
+                p
+            }),
+            "a broadcast proof whose transaction commits to another root",
+            "wrong-commitment",
+        ),
+    );
+    out.write(
+        "bad-batched-root-mismatch",
+        neg(
+            edit(&|p| {
+                p.as_object_mut().unwrap().remove("anchor");
+                p["batch"]["root"] = json!("22".repeat(32));
+            }),
+            "a batched proof whose path does not lead to its root",
+            "root-mismatch",
+        ),
+    );
 
     // The README's example: a document and its proof.
-    let ex_docs = ["Discharge summary, example clinic, record 1\n", "Lab report, example clinic, record 2\n", "Referral letter, example clinic, record 3\n"];
-    let digests: Vec<_> = ex_docs.iter().map(|d| RecordDigest::of_bytes(d.as_bytes())).collect();
+    let ex_docs = [
+        "Discharge summary, example clinic, record 1\n",
+        "Lab report, example clinic, record 2\n",
+        "Referral letter, example clinic, record 3\n",
+    ];
+    let digests: Vec<_> = ex_docs
+        .iter()
+        .map(|d| RecordDigest::of_bytes(d.as_bytes()))
+        .collect();
     let bex = Batch::new(&digests, 2026);
     let txex = anchor_tx(&bex.tree.root().0, 2026);
     let mut c = a.clone();
     let pex = c.place(txex.clone(), 1, 3);
     c.mine_empty(5);
     fs::write(root.join("example/record.txt"), ex_docs[1]).unwrap();
-    fs::write(root.join("example/record.txt.anchor.json"), bex.proof(rt, 1, Some(&txex), Some((&pex, &c, 5))).to_json()).unwrap();
+    fs::write(
+        root.join("example/record.txt.anchor.json"),
+        bex.proof(rt, 1, Some(&txex), Some((&pex, &c, 5))).to_json(),
+    )
+    .unwrap();
     fs::write(root.join("example/headers.bin"), c.headers_file_bytes()).unwrap();
 
     println!("wrote {} vectors", out.written.len());

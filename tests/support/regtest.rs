@@ -22,7 +22,10 @@ fn run(name: &str, args: &[&str]) -> String {
     let out = Command::new("bash")
         .arg(script(name))
         .args(args)
-        .env("BTC_ANCHOR_REGTEST_WATCH_PID", std::process::id().to_string())
+        .env(
+            "BTC_ANCHOR_REGTEST_WATCH_PID",
+            std::process::id().to_string(),
+        )
         .output()
         .unwrap_or_else(|e| panic!("cannot run regtest/{name}: {e}"));
     if !out.status.success() {
@@ -182,7 +185,10 @@ impl Stack {
     pub fn proxy(&self) -> Proxy {
         use std::io::BufRead;
         use std::process::Stdio;
-        let mode_file = self.dir.path().join(format!("proxy-mode-{}", rand_suffix()));
+        let mode_file = self
+            .dir
+            .path()
+            .join(format!("proxy-mode-{}", rand_suffix()));
         let mut child = Command::new("python3")
             .arg(script("proxy.py"))
             .arg(&self.env["ELECTRUM_PORT"])
@@ -195,7 +201,11 @@ impl Stack {
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let port = line.trim().strip_prefix("PORT=").expect("proxy port").to_owned();
+        let port = line
+            .trim()
+            .strip_prefix("PORT=")
+            .expect("proxy port")
+            .to_owned();
         Proxy {
             child,
             url: format!("tcp://127.0.0.1:{port}"),

@@ -27,7 +27,13 @@ pub struct Common {
     #[arg(long, value_name = "DIR", env = "BTC_ANCHOR_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Bitcoin network to anchor on
-    #[arg(long, value_enum, default_value = "bitcoin", env = "BTC_ANCHOR_NETWORK", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "bitcoin",
+        env = "BTC_ANCHOR_NETWORK",
+        global = true
+    )]
     pub network: NetworkArg,
     /// Electrum server, ssl://host:port (tcp:// only on regtest unless
     /// allowed in config.toml) [default: electrum_url in config.toml]
@@ -297,10 +303,12 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
     let dir = c.data_dir();
     let network = c.network();
     let werr = |e| wallet_failure(e, &dir);
-    let _lock = btc_anchor::store::DataLock::acquire(&dir).map_err(|e| anchoring_failure(e.into()))?;
+    let _lock =
+        btc_anchor::store::DataLock::acquire(&dir).map_err(|e| anchoring_failure(e.into()))?;
     match &args.action {
         WalletAction::Create => {
-            let (mut w, mnemonic) = AnchorWallet::create(&dir, network, KeySource::Generate).map_err(werr)?;
+            let (mut w, mnemonic) =
+                AnchorWallet::create(&dir, network, KeySource::Generate).map_err(werr)?;
             let address = w.address().map_err(werr)?;
             let mut out = format!("created a {network} wallet in {}\n", dir.display());
             if let Some(m) = mnemonic {
@@ -314,8 +322,12 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
         }
         WalletAction::Import(i) => {
             let read = |p: &PathBuf| {
-                std::fs::read_to_string(p)
-                    .map_err(|e| Failure::io(format!("cannot read {}: {e}", p.display()), "check the path"))
+                std::fs::read_to_string(p).map_err(|e| {
+                    Failure::io(
+                        format!("cannot read {}: {e}", p.display()),
+                        "check the path",
+                    )
+                })
             };
             let source = if let Some(p) = &i.mnemonic_file {
                 KeySource::Mnemonic(read(p)?)
@@ -323,7 +335,11 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
                 KeySource::Xprv(read(p)?)
             } else if let Some(p) = &i.descriptors_file {
                 let text = read(p)?;
-                let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                let lines: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
                 let [external, internal] = lines.as_slice() else {
                     return Err(Failure::usage(
                         "the descriptors file must hold exactly two descriptors",
@@ -335,7 +351,10 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
                     internal: (*internal).to_owned(),
                 }
             } else {
-                return Err(Failure::usage("no key file given", "pass --mnemonic-file, --xprv-file or --descriptors-file"));
+                return Err(Failure::usage(
+                    "no key file given",
+                    "pass --mnemonic-file, --xprv-file or --descriptors-file",
+                ));
             };
             let (mut w, _) = AnchorWallet::create(&dir, network, source).map_err(werr)?;
             let address = w.address().map_err(werr)?;
@@ -380,20 +399,28 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
                 w.balance().confirmed.to_sat()
             )))
         }
-        WalletAction::Backup => Ok(Done::ok(btc_anchor::wallet::secret_backup(&dir).map_err(werr)?)),
+        WalletAction::Backup => Ok(Done::ok(
+            btc_anchor::wallet::secret_backup(&dir).map_err(werr)?,
+        )),
     }
 }
 
 fn proof_path_for(file: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
     let name = format!(
         "{}.anchor.json",
-        file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     );
     match out {
         None => file.with_file_name(name),
         Some(dir) => {
             // Keep the folder structure under --out so names cannot clash.
-            let rel = file.strip_prefix(root).ok().and_then(|r| r.parent()).unwrap_or(Path::new(""));
+            let rel = file
+                .strip_prefix(root)
+                .ok()
+                .and_then(|r| r.parent())
+                .unwrap_or(Path::new(""));
             dir.join(rel).join(name)
         }
     }
@@ -401,13 +428,19 @@ fn proof_path_for(file: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
 
 pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     if args.paths.is_empty() && args.digest.is_empty() {
-        return Err(Failure::usage("nothing to stamp", "give files or folders, or --digest HEX"));
+        return Err(Failure::usage(
+            "nothing to stamp",
+            "give files or folders, or --digest HEX",
+        ));
     }
     let mut items = Vec::new();
     for d in &args.digest {
-        let digest: RecordDigest = d
-            .parse()
-            .map_err(|e| Failure::usage(format!("--digest {d}: {e}"), "give the 64 hex digits of a SHA-256"))?;
+        let digest: RecordDigest = d.parse().map_err(|e| {
+            Failure::usage(
+                format!("--digest {d}: {e}"),
+                "give the 64 hex digits of a SHA-256",
+            )
+        })?;
         let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
         items.push(StampItem {
             digest,
@@ -426,7 +459,9 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     let files: Vec<PathBuf> = collected
         .files
         .into_iter()
-        .filter(|f| !f.to_string_lossy().ends_with(".anchor.json") && !f.to_string_lossy().ends_with(".ots"))
+        .filter(|f| {
+            !f.to_string_lossy().ends_with(".anchor.json") && !f.to_string_lossy().ends_with(".ots")
+        })
         .collect();
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -439,7 +474,12 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     let digests = hash::hash_files(&files, |_| bar.inc(1));
     bar.finish_and_clear();
     for (file, d) in files.iter().zip(digests) {
-        let digest = d.map_err(|e| Failure::io(e.to_string(), "nothing was queued; fix the file and stamp again"))?;
+        let digest = d.map_err(|e| {
+            Failure::io(
+                e.to_string(),
+                "nothing was queued; fix the file and stamp again",
+            )
+        })?;
         let root = args
             .paths
             .iter()
@@ -449,8 +489,12 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         if let Some(out) = &args.out {
             let target = proof_path_for(file, Some(out), &root);
             if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| Failure::io(format!("cannot create {}: {e}", parent.display()), "check --out"))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Failure::io(
+                        format!("cannot create {}: {e}", parent.display()),
+                        "check --out",
+                    )
+                })?;
             }
         }
         items.push(StampItem {
@@ -471,7 +515,12 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     }
     let mut out = String::new();
     for i in &items {
-        out += &format!("{}  {}  -> {}\n", i.digest.to_hex(), i.label, i.proof_path.display());
+        out += &format!(
+            "{}  {}  -> {}\n",
+            i.digest.to_hex(),
+            i.label,
+            i.proof_path.display()
+        );
     }
     for (p, r) in &collected.skipped {
         out += &format!("skipped {} ({r})\n", p.display());
@@ -493,13 +542,16 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
     let c = &args.common;
     let mut flow = c.open()?;
     let server = c.connect(flow.config())?;
-    let mut wallet = AnchorWallet::open(&c.data_dir(), c.network()).map_err(|e| wallet_failure(e, &c.data_dir()))?;
+    let mut wallet = AnchorWallet::open(&c.data_dir(), c.network())
+        .map_err(|e| wallet_failure(e, &c.data_dir()))?;
     let fees = FeeOptions {
         fee_rate: args.fee_rate,
         max_fee_sat: args.max_fee,
     };
     let done = if args.bump {
-        vec![flow.bump(&mut wallet, &server, &fees).map_err(anchoring_failure)?]
+        vec![flow
+            .bump(&mut wallet, &server, &fees)
+            .map_err(anchoring_failure)?]
     } else {
         flow.anchor(&mut wallet, &server, &fees, &mut |s| pause_hook(&s))
             .map_err(anchoring_failure)?
@@ -524,7 +576,11 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
             a.vsize,
             a.fee.to_sat(),
             a.fee.to_sat() as f64 / a.vsize as f64,
-            if a.resumed { " (finished an interrupted run)" } else { "" }
+            if a.resumed {
+                " (finished an interrupted run)"
+            } else {
+                ""
+            }
         );
     }
     out += "proofs now name the transaction; run btc-anchor upgrade once it confirms\n";
@@ -555,7 +611,10 @@ pub fn upgrade(args: &ReportArgs) -> Result<Done, Failure> {
     }
     for u in &ups {
         if u.reorged {
-            out += &format!("batch {}: its block left the best chain; following the transaction again\n", u.batch_id);
+            out += &format!(
+                "batch {}: its block left the best chain; following the transaction again\n",
+                u.batch_id
+            );
         }
         out += &match (u.state, u.confirmation) {
             (BatchState::Final, Some(c)) => format!(
@@ -571,7 +630,10 @@ pub fn upgrade(args: &ReportArgs) -> Result<Done, Failure> {
                 "batch {}: in block {}, {} of {min_depth} confirmations; run upgrade again later\n",
                 u.batch_id, c.height, c.confirmations
             ),
-            _ => format!("batch {}: not confirmed yet; run upgrade again later\n", u.batch_id),
+            _ => format!(
+                "batch {}: not confirmed yet; run upgrade again later\n",
+                u.batch_id
+            ),
         };
     }
     Ok(Done::ok(out))
@@ -580,7 +642,10 @@ pub fn upgrade(args: &ReportArgs) -> Result<Done, Failure> {
 pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
     let flow = args.common.open()?;
     let batches = flow.batches_status().map_err(anchoring_failure)?;
-    let queued = flow.store().queued_records().map_err(|e| anchoring_failure(e.into()))?;
+    let queued = flow
+        .store()
+        .queued_records()
+        .map_err(|e| anchoring_failure(e.into()))?;
     if args.json {
         let b: Vec<Value> = batches
             .iter()
@@ -600,18 +665,36 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
             "batches": b,
         }))));
     }
-    let mut out = format!("{} record{} queued\n", queued.len(), if queued.len() == 1 { "" } else { "s" });
+    let mut out = format!(
+        "{} record{} queued\n",
+        queued.len(),
+        if queued.len() == 1 { "" } else { "s" }
+    );
     for s in &batches {
         let detail = match (s.batch.state, s.batch.confirmation, s.txs.last()) {
-            (BatchState::Final, Some(c), _) => format!("final in block {} (txid {})", c.height, c.txid),
-            (BatchState::Confirmed, Some(c), _) => {
-                format!("confirmed {} in block {} (txid {})", c.confirmations, c.height, c.txid)
+            (BatchState::Final, Some(c), _) => {
+                format!("final in block {} (txid {})", c.height, c.txid)
             }
-            (BatchState::Broadcast, _, Some(t)) => format!("broadcast, unconfirmed (txid {})", t.txid),
-            (BatchState::Batched, _, Some(t)) => format!("signed, not yet broadcast (txid {}); run anchor", t.txid),
+            (BatchState::Confirmed, Some(c), _) => {
+                format!(
+                    "confirmed {} in block {} (txid {})",
+                    c.confirmations, c.height, c.txid
+                )
+            }
+            (BatchState::Broadcast, _, Some(t)) => {
+                format!("broadcast, unconfirmed (txid {})", t.txid)
+            }
+            (BatchState::Batched, _, Some(t)) => {
+                format!("signed, not yet broadcast (txid {}); run anchor", t.txid)
+            }
             _ => "batched; run anchor".to_owned(),
         };
-        out += &format!("batch {}: {} record{}: {detail}\n", s.batch.id, s.batch.size, if s.batch.size == 1 { "" } else { "s" });
+        out += &format!(
+            "batch {}: {} record{}: {detail}\n",
+            s.batch.id,
+            s.batch.size,
+            if s.batch.size == 1 { "" } else { "s" }
+        );
     }
     Ok(Done::ok(out))
 }

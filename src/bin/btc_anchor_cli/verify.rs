@@ -292,9 +292,16 @@ fn locate_proof(args: &VerifyArgs) -> Result<(PathBuf, String), Failure> {
 
 /// Connects to an Electrum server for online verification (exit 6 if it
 /// cannot be used).
-pub fn connect_electrum(url: &str, network: Network) -> Result<btc_anchor::electrum::Electrum, Failure> {
-    btc_anchor::electrum::Electrum::connect(url, network, btc_anchor::electrum::ConnectOptions::default())
-        .map_err(|e| crate::anchoring::electrum_failure(&e))
+pub fn connect_electrum(
+    url: &str,
+    network: Network,
+) -> Result<btc_anchor::electrum::Electrum, Failure> {
+    btc_anchor::electrum::Electrum::connect(
+        url,
+        network,
+        btc_anchor::electrum::ConnectOptions::default(),
+    )
+    .map_err(|e| crate::anchoring::electrum_failure(&e))
 }
 
 /// Opens a headers file: an unreadable one is an input/output failure, one

@@ -1,2 +1,321 @@
-//! Benchmark placeholder.
-fn main() {}
+//! Offline verification speed of complete proofs from a batch of 1,000,000
+//! records, carrying six headers after the anchoring block.
+//!
+//! * `verify()` on parsed proofs, with [`EmbeddedOnly`];
+//! * parsing the JSON bytes, then `verify()`.
+//!
+//! Both are measured on one core over 64 proofs of different leaves, taken
+//! in turn, and reported in proofs per second against the 50,000/s target.
+//! The same-run reference is the bare SHA-256 work a verification needs,
+//! over inputs of the same sizes: the leaf, every path node, the txid, the
+//! block merkle branch and the seven headers.
+//!
+//! `cargo bench --bench verify` prints criterion's report and the `RESULT`
+//! lines. Times are CPU time of the measuring thread (criterion is handed
+//! them too), steadier than the wall clock on a shared machine.
+//! Under `cargo test --benches` the same code runs once on a small batch.
+
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use btc_anchor::bitcoin::{consensus, Network};
+use btc_anchor::headers::EmbeddedOnly;
+use btc_anchor::proof::Proof;
+use btc_anchor::verify::{verify, Verdict, VerifyOptions};
+use criterion::{Criterion, SamplingMode, Throughput};
+use sha2::{Digest as _, Sha256};
+
+#[path = "../tests/support/chain.rs"]
+mod chain;
+
+use chain::{anchor_tx, Batch, Chain};
+
+/// The target rate of offline verification on one core.
+const TARGET_PER_SEC: f64 = 50_000.0;
+/// Different proofs verified in turn.
+const PROOFS: usize = 64;
+/// Headers carried after the anchoring block.
+const HEADERS_AFTER: u32 = 6;
+/// Transactions in the anchoring block (coinbase included).
+const BLOCK_TXS: u32 = 2000;
+
+/// Whether criterion runs each benchmark once as a test (`cargo test
+/// --benches`, or `--test`) rather than measuring; the same rule as
+/// criterion's own.
+fn test_mode() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--test")
+}
+
+/// CPU time the calling thread has run (Linux: `/proc/thread-self/schedstat`,
+/// nanoseconds, kernel time on its behalf included); `None` elsewhere.
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        s.split_whitespace().next()?.parse().ok()?,
+    ))
+}
+
+/// Wall-clock and CPU time of one timed stretch on the calling thread.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            cpu: thread_cpu(),
+            wall: Instant::now(),
+        }
+    }
+
+    /// (wall, CPU) elapsed. The kernel brings a thread's CPU time up to
+    /// date only at scheduler ticks (4 ms at 250 Hz), so for stretches too
+    /// short to resolve, or where it cannot be read, the wall clock stands
+    /// in.
+    fn stop(&self) -> (Duration, Duration) {
+        let wall = self.wall.elapsed();
+        let cpu = match (self.cpu, thread_cpu()) {
+            (Some(a), Some(b)) if wall >= Duration::from_millis(50) => b.saturating_sub(a),
+            _ => wall,
+        };
+        (wall, cpu)
+    }
+}
+
+/// Wall-clock and CPU time per iteration of every sample criterion takes,
+/// so the `RESULT` lines report the very samples criterion analyses.
+#[derive(Default)]
+struct Samples(RefCell<Vec<(f64, f64)>>);
+
+impl Samples {
+    /// Records a sample and returns its CPU time, which criterion then
+    /// analyses: on a shared machine the time the code actually ran is a
+    /// steadier measure of its cost than the wall clock.
+    fn record(&self, iters: u64, (wall, cpu): (Duration, Duration)) -> Duration {
+        let k = iters.max(1) as f64;
+        self.0
+            .borrow_mut()
+            .push((wall.as_secs_f64() / k, cpu.as_secs_f64() / k));
+        cpu
+    }
+
+    /// The last `n` samples: the measured ones (criterion's warm-up calls
+    /// come first).
+    fn last(&self, n: usize) -> Vec<(f64, f64)> {
+        let all = self.0.borrow();
+        all[all.len().saturating_sub(n)..].to_vec()
+    }
+
+    /// Median CPU seconds per iteration over the measured samples.
+    fn cpu(&self, n: usize) -> Option<f64> {
+        median(self.last(n).iter().map(|s| s.1).collect())
+    }
+
+    /// Median wall-clock seconds per iteration over the measured samples.
+    fn wall(&self, n: usize) -> Option<f64> {
+        median(self.last(n).iter().map(|s| s.0).collect())
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// One SHA-256 input of a verification, and whether it is hashed twice
+/// (Bitcoin's double SHA-256).
+struct Input {
+    bytes: Vec<u8>,
+    double: bool,
+}
+
+/// The SHA-256 inputs verifying `proof` needs, with their real sizes (and
+/// contents where they are at hand).
+fn hash_inputs(proof: &Proof) -> Vec<Input> {
+    let batch = proof.batch.as_ref().expect("a batched proof");
+    let anchor = proof.anchor.as_ref().expect("an anchored proof");
+    let block = anchor.block.as_ref().expect("a confirmed proof");
+    let mut out = Vec::new();
+    let mut leaf = vec![0u8];
+    leaf.extend_from_slice(proof.record.salt.as_bytes());
+    leaf.extend_from_slice(proof.record.digest.as_bytes());
+    out.push(Input {
+        bytes: leaf,
+        double: false,
+    });
+    for p in &batch.path {
+        let mut node = vec![1u8];
+        node.extend_from_slice(p.as_bytes());
+        node.extend_from_slice(p.as_bytes());
+        out.push(Input {
+            bytes: node,
+            double: false,
+        });
+    }
+    out.push(Input {
+        bytes: consensus::serialize(&anchor.tx),
+        double: true,
+    });
+    for b in &block.branch {
+        out.push(Input {
+            bytes: [*b, *b].concat(),
+            double: true,
+        });
+    }
+    for h in std::iter::once(&block.header).chain(&block.headers_after) {
+        out.push(Input {
+            bytes: consensus::serialize(h),
+            double: true,
+        });
+    }
+    out
+}
+
+/// SHA-256 compression-function calls for `len` bytes.
+fn blocks(len: usize) -> usize {
+    (len + 9).div_ceil(64)
+}
+
+fn compressions(inputs: &[Input]) -> usize {
+    inputs
+        .iter()
+        .map(|i| blocks(i.bytes.len()) + if i.double { 1 } else { 0 })
+        .sum()
+}
+
+fn bare_sha256(inputs: &[Input]) -> u8 {
+    let mut acc = 0u8;
+    for i in inputs {
+        let h = Sha256::digest(&i.bytes);
+        let h = if i.double { Sha256::digest(h) } else { h };
+        acc ^= h[0];
+    }
+    acc
+}
+
+fn main() {
+    let quick = test_mode();
+    let n: u64 = if quick { 1024 } else { 1_000_000 };
+    let label = if quick {
+        "verify_1024_test"
+    } else {
+        "verify_1m"
+    };
+
+    // A batch anchored at position 1234 of a 2000-transaction block, with
+    // six blocks on top; proofs of 64 leaves spread over the batch.
+    let batch = Batch::numbered(n, 1);
+    let mut chain = Chain::new(Network::Regtest);
+    let tx = anchor_tx(&batch.tree.root().0, 7);
+    let placed = chain.place(tx.clone(), 1234, BLOCK_TXS);
+    chain.mine_empty(HEADERS_AFTER);
+    let proofs: Vec<Proof> = (0..PROOFS as u64)
+        .map(|k| {
+            let i = (k * 0x9e37_79b9 + 17) % n;
+            batch.proof(
+                Network::Regtest,
+                i,
+                Some(&tx),
+                Some((&placed, &chain, HEADERS_AFTER as usize)),
+            )
+        })
+        .collect();
+    drop(batch);
+    let json: Vec<Vec<u8>> = proofs.iter().map(|p| p.to_json().into_bytes()).collect();
+    let options = VerifyOptions {
+        network: Network::Regtest,
+    };
+    for (p, j) in proofs.iter().zip(&json) {
+        let report = verify(p, &p.record.digest, &EmbeddedOnly, &options).expect("valid proof");
+        assert_eq!(report.verdict, Verdict::Valid);
+        assert_eq!(&Proof::from_json(j).expect("parses"), p);
+    }
+    let inputs: Vec<Vec<Input>> = proofs.iter().map(hash_inputs).collect();
+    let per_proof = compressions(&inputs[0]);
+    let path_len = proofs[0].batch.as_ref().map_or(0, |b| b.path.len());
+    let json_len = json.iter().map(Vec::len).sum::<usize>() / json.len();
+
+    let mut c = Criterion::default().configure_from_args();
+    let samples = 10;
+    let parsed = Samples::default();
+    let from_json = Samples::default();
+    let reference = Samples::default();
+    {
+        let mut g = c.benchmark_group("verify");
+        // Flat sampling: every sample long enough (~400 ms) for the CPU
+        // clock's 4 ms resolution.
+        g.sample_size(samples)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(if quick { 1 } else { 4 }))
+            .throughput(Throughput::Elements(1));
+        g.bench_function(format!("{label}/parsed"), |b| {
+            b.iter_custom(|iters| {
+                let watch = Stopwatch::start();
+                for k in 0..iters as usize {
+                    let p = &proofs[k % PROOFS];
+                    black_box(
+                        verify(black_box(p), &p.record.digest, &EmbeddedOnly, &options)
+                            .expect("valid proof"),
+                    );
+                }
+                parsed.record(iters, watch.stop())
+            })
+        });
+        g.bench_function(format!("{label}/parse_and_verify"), |b| {
+            b.iter_custom(|iters| {
+                let watch = Stopwatch::start();
+                for k in 0..iters as usize {
+                    let p = Proof::from_json(black_box(&json[k % PROOFS])).expect("parses");
+                    black_box(
+                        verify(&p, &p.record.digest, &EmbeddedOnly, &options).expect("valid proof"),
+                    );
+                }
+                from_json.record(iters, watch.stop())
+            })
+        });
+        g.bench_function(format!("{label}/bare_sha256"), |b| {
+            b.iter_custom(|iters| {
+                let watch = Stopwatch::start();
+                for k in 0..iters as usize {
+                    black_box(bare_sha256(black_box(&inputs[k % PROOFS])));
+                }
+                reference.record(iters, watch.stop())
+            })
+        });
+        g.finish();
+    }
+    c.final_summary();
+
+    let (Some(v), Some(j), Some(r), Some(vw), Some(jw)) = (
+        parsed.cpu(samples),
+        from_json.cpu(samples),
+        reference.cpu(samples),
+        parsed.wall(samples),
+        from_json.wall(samples),
+    ) else {
+        println!("RESULT {label}: skipped (filtered out)");
+        return;
+    };
+    println!(
+        "RESULT {label}_parsed: {:.0} proofs/s on one core vs target {TARGET_PER_SEC:.0}/s = {:.0}%; {:.1} us/proof vs bare SHA-256 {:.1} us ({per_proof} compressions, path {path_len}) = {:.1}x (CPU time; wall clock {:.0} proofs/s)",
+        1.0 / v,
+        100.0 / v / TARGET_PER_SEC,
+        v * 1e6,
+        r * 1e6,
+        v / r,
+        1.0 / vw
+    );
+    println!(
+        "RESULT {label}_parse_and_verify: {:.0} proofs/s on one core vs target {TARGET_PER_SEC:.0}/s = {:.0}%; {:.1} us/proof vs bare SHA-256 {:.1} us = {:.1}x (CPU time; wall clock {:.0} proofs/s; JSON {json_len} bytes)",
+        1.0 / j,
+        100.0 / j / TARGET_PER_SEC,
+        j * 1e6,
+        r * 1e6,
+        j / r,
+        1.0 / jw
+    );
+}

@@ -357,7 +357,7 @@ impl Electrum {
             .api()
             .estimate_fee(blocks, None)
             .map_err(|e| self.err(e))?;
-        if !(btc_per_kvb > 0.0) {
+        if btc_per_kvb.is_nan() || btc_per_kvb <= 0.0 {
             return Ok(None);
         }
         let sat_per_kwu = (btc_per_kvb * 100_000_000.0 / 4.0).ceil() as u64;

@@ -78,6 +78,33 @@ fn items(dir: &Path, n: usize, tag: &str) -> Vec<(Vec<u8>, StampItem)> {
         .collect()
 }
 
+/// Opens the workflow with `min_depth` and stamps `n` documents tagged `tag`.
+fn stamped(
+    env: &Env,
+    min_depth: u32,
+    n: usize,
+    tag: &str,
+) -> (Anchoring, Vec<(Vec<u8>, StampItem)>) {
+    let mut flow = Anchoring::open(env.data.path(), config(min_depth)).unwrap();
+    let d = items(env.docs.path(), n, tag);
+    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+        .unwrap();
+    (flow, d)
+}
+
+/// Anchors what is queued at the default fee and waits for the mempool.
+fn anchor_now(
+    env: &mut Env,
+    flow: &mut Anchoring,
+    server: &Electrum,
+) -> Vec<btc_anchor::anchoring::Anchored> {
+    let a = flow
+        .anchor(&mut env.wallet, server, &FeeOptions::default(), &mut |_| {})
+        .unwrap();
+    env.stack.wait_mempool(&a[0].txid.to_string());
+    a
+}
+
 fn read_proof(p: &PathBuf) -> Proof {
     Proof::from_json(&std::fs::read(p).unwrap()).unwrap()
 }
@@ -231,10 +258,7 @@ fn insufficient_funds_keeps_records_queued() {
 fn electrum_down_during_anchor_and_upgrade_then_recovers() {
     let mut env = funded();
     let server = connect(&env.stack);
-    let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
-    let d = items(env.docs.path(), 7, "down");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
-        .unwrap();
+    let (mut flow, d) = stamped(&env, 1, 7, "down");
     env.stack.pause_electrum();
     let err = flow
         .anchor(
@@ -288,19 +312,8 @@ fn electrum_down_during_anchor_and_upgrade_then_recovers() {
 fn reorg_of_the_anchoring_block_is_followed() {
     let mut env = funded();
     let server = connect(&env.stack);
-    let mut flow = Anchoring::open(env.data.path(), config(3)).unwrap();
-    let d = items(env.docs.path(), 6, "reorg");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
-        .unwrap();
-    let a = flow
-        .anchor(
-            &mut env.wallet,
-            &server,
-            &FeeOptions::default(),
-            &mut |_| {},
-        )
-        .unwrap();
-    env.stack.wait_mempool(&a[0].txid.to_string());
+    let (mut flow, d) = stamped(&env, 3, 6, "reorg");
+    anchor_now(&mut env, &mut flow, &server);
     env.stack.mine(1, None);
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Confirmed);
@@ -361,10 +374,7 @@ fn anchor_with_broadcast_cut_off(env: &mut Env, flow: &mut Anchoring) -> btc_anc
 #[test]
 fn bumped_transaction_is_followed() {
     let mut env = funded();
-    let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
-    let d = items(env.docs.path(), 9, "bump");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
-        .unwrap();
+    let (mut flow, d) = stamped(&env, 1, 9, "bump");
     let original = anchor_with_broadcast_cut_off(&mut env, &mut flow);
     let server = connect(&env.stack);
     let fast = FeeOptions {
@@ -403,10 +413,7 @@ fn bumped_transaction_is_followed() {
 #[test]
 fn proofs_follow_whichever_transaction_confirms() {
     let mut env = funded();
-    let mut flow = Anchoring::open(env.data.path(), config(2)).unwrap();
-    let d = items(env.docs.path(), 4, "either");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
-        .unwrap();
+    let (mut flow, d) = stamped(&env, 2, 4, "either");
     let original = anchor_with_broadcast_cut_off(&mut env, &mut flow);
     let server = connect(&env.stack);
     let bumped = flow
@@ -449,19 +456,8 @@ fn proofs_follow_whichever_transaction_confirms() {
 fn a_lying_server_is_caught_and_nothing_is_written() {
     let mut env = funded();
     let server = connect(&env.stack);
-    let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
-    let d = items(env.docs.path(), 3, "lie");
-    flow.stamp(&d.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
-        .unwrap();
-    let a = flow
-        .anchor(
-            &mut env.wallet,
-            &server,
-            &FeeOptions::default(),
-            &mut |_| {},
-        )
-        .unwrap();
-    env.stack.wait_mempool(&a[0].txid.to_string());
+    let (mut flow, d) = stamped(&env, 1, 3, "lie");
+    anchor_now(&mut env, &mut flow, &server);
     env.stack.mine(1, None);
     let proxy = env.stack.proxy();
     let liar = Electrum::connect(&proxy.url, RT, ConnectOptions::default()).unwrap();

@@ -296,7 +296,9 @@ impl Anchoring {
                 batch: None,
                 anchor: None,
             };
-            write_proof(path, &proof)?;
+            // Not flushed: the store holds the record, and the proof is
+            // written again when its batch moves on.
+            write_proof(path, &proof, false)?;
         }
         summary.queued = new.len();
         Ok(summary)
@@ -583,10 +585,27 @@ impl Anchoring {
         block: Option<BlockProof>,
     ) -> Result<usize, AnchoringError> {
         let records = self.store.batch_records(batch.id)?;
+        // Complete proofs carry what the store does not keep (the header,
+        // the branch, the headers after): they are flushed to disk before
+        // the batch is marked final. Pending ones are rewritten as the
+        // batch moves on and need not be.
+        let durable = block.is_some();
         let proofs = self.batch_proofs(batch, &records, tx, block)?;
-        for (r, p) in records.iter().zip(&proofs) {
-            write_proof(&r.proof_path, p)?;
-        }
+        // Flushing is latency-bound: many files in flight at once.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(PROOF_WRITERS)
+            .build()
+            .map_err(|e| AnchoringError::WriteProof {
+                path: self.data_dir.clone(),
+                source: std::io::Error::other(e),
+            })?;
+        pool.install(|| {
+            use rayon::prelude::*;
+            records
+                .par_iter()
+                .zip(proofs.par_iter())
+                .try_for_each(|(r, p)| write_proof(&r.proof_path, p, durable))
+        })?;
         Ok(proofs.len())
     }
 
@@ -658,9 +677,14 @@ impl Anchoring {
     }
 }
 
-fn write_proof(path: &Path, proof: &Proof) -> Result<(), AnchoringError> {
-    write_atomic(path, proof.to_json().as_bytes()).map_err(|source| AnchoringError::WriteProof {
-        path: path.to_path_buf(),
-        source,
+/// Threads writing proof files at once.
+const PROOF_WRITERS: usize = 16;
+
+fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), AnchoringError> {
+    write_atomic(path, proof.to_json().as_bytes(), durable).map_err(|source| {
+        AnchoringError::WriteProof {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }

@@ -630,8 +630,11 @@ impl RawRecord {
 }
 
 /// Writes `contents` to `path` atomically: a temporary file in the same
-/// folder, flushed to disk, then renamed over the target.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+/// folder, then renamed over the target, so a reader sees the old file or
+/// the new one, never a mix. With `durable`, the data is flushed to disk
+/// before the rename and the folder after it, so the new file survives a
+/// power cut once this returns.
+pub fn write_atomic(path: &Path, contents: &[u8], durable: bool) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -644,11 +647,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     {
         let mut f = File::create(&tmp)?;
         f.write_all(contents)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
     }
     fs::rename(&tmp, path)?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    if durable {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
     }
     Ok(())
 }

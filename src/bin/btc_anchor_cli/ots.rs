@@ -321,8 +321,11 @@ impl Rendering<'_> {
         );
         if let Some(tip) = tip {
             chain.push_str(&format!(
-                ": {} confirmations (tip at height {tip})",
-                tip.saturating_sub(height).saturating_add(1)
+                ": {} (tip at height {tip})",
+                crate::render::count(
+                    u64::from(tip.saturating_sub(height).saturating_add(1)),
+                    "confirmation"
+                )
             ));
         }
         line(&mut s, "chain", &chain);

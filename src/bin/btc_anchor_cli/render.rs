@@ -5,6 +5,15 @@ use btc_anchor::headers::SourceKind;
 use btc_anchor::ots::FileHashOp;
 use serde_json::{json, Value};
 
+/// `n` followed by `word`, pluralised with an `s` unless `n` is 1.
+pub fn count(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// Appends one indented `label: value` detail line; an empty label
 /// continues the item above.
 pub fn line(s: &mut String, label: &str, value: &str) {

@@ -502,9 +502,9 @@ impl Rendering<'_> {
         );
         let chain = match &r.chain {
             ChainCheck::InBestChain { tip, confirmations } => format!(
-                "in the best chain of {}: {} confirmations (tip at height {})",
+                "in the best chain of {}: {} (tip at height {})",
                 source_label(&r.source),
-                confirmations,
+                crate::render::count(u64::from(*confirmations), "confirmation"),
                 tip
             ),
             _ => "checked offline, from the proof file alone (--headers FILE or \

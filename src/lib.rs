@@ -8,7 +8,15 @@
 //! an OP_RETURN output of a Bitcoin transaction. Each record then gets a
 //! self-contained proof file ([`proof`], specified in `docs/proof-format.md`)
 //! that [`verify`] checks from the file alone, or against a header source
-//! ([`headers`]).
+//! ([`headers`]). Complete proofs also export as OpenTimestamps files, and
+//! `.ots` files verify against a header source ([`ots`]).
+//!
+//! With the `wallet` feature, the whole anchoring workflow is here too:
+//! `anchoring::Anchoring` stamps records, anchors a batch in one transaction
+//! paid by a self-custody BDK wallet (`wallet`) over an Electrum server
+//! (`electrum`), bumps it, follows it through reorganisations and completes
+//! the proofs, with every step made durable in an SQLite store (`store`)
+//! before its side effect. `examples/anchor_flow.rs` runs the whole flow.
 //!
 //! ## Verifying a proof
 //!
@@ -27,9 +35,13 @@
 //!
 //! ## Cargo features
 //!
-//! * `cli` (default): the `btc-anchor` command-line program and what only it
-//!   needs (`clap`, `anyhow`). Embed the library with
-//!   `default-features = false` to leave them out.
+//! * `wallet` (default): anchoring: the BDK wallet, the Electrum client
+//!   (TLS through the system's OpenSSL) and the SQLite store.
+//! * `cli` (default, implies `wallet`): the `btc-anchor` command-line program
+//!   and what only it needs (`clap`, `anyhow`, `indicatif`).
+//!
+//! Embed only hashing, proofs and verification with
+//! `default-features = false`.
 
 pub mod anchor;
 pub mod hash;
@@ -50,4 +62,5 @@ pub mod store;
 #[cfg(feature = "wallet")]
 pub mod wallet;
 
+/// The `bitcoin` crate this library's types come from.
 pub use bitcoin;

@@ -24,6 +24,7 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::mpsc;
 
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -129,9 +130,14 @@ pub enum HashError {
 }
 
 /// Streaming SHA-256 of everything a reader yields, in constant memory.
-pub fn hash_reader<R: Read>(mut reader: R) -> io::Result<RecordDigest> {
+pub fn hash_reader<R: Read>(reader: R) -> io::Result<RecordDigest> {
+    hash_reader_buffered(reader, READ_BUFFER_BYTES)
+}
+
+/// [`hash_reader`] with a read buffer of `capacity` bytes.
+fn hash_reader_buffered<R: Read>(mut reader: R, capacity: usize) -> io::Result<RecordDigest> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; READ_BUFFER_BYTES];
+    let mut buf = vec![0u8; capacity];
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -146,12 +152,86 @@ pub fn hash_reader<R: Read>(mut reader: R) -> io::Result<RecordDigest> {
 
 /// Streaming SHA-256 of a file of any size, without reading it whole.
 pub fn hash_file(path: &Path) -> Result<RecordDigest, HashError> {
+    hash_file_len(path).map(|(digest, _)| digest)
+}
+
+/// Files at least this large are read on a helper thread while the calling
+/// thread hashes, so that the copy out of the page cache overlaps SHA-256
+/// instead of taking turns with it (when a core is free).
+pub const OVERLAP_MIN_BYTES: u64 = 8 << 20;
+
+/// Smallest read buffer [`hash_file`] uses, however short the file.
+const MIN_READ_BUFFER_BYTES: usize = 16 * 1024;
+
+/// [`hash_file`], also giving the file's length as found on the open file
+/// (no second lookup of the path).
+fn hash_file_len(path: &Path) -> Result<(RecordDigest, u64), HashError> {
     let read_err = |source: io::Error| HashError::Read {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(read_err)?;
-    hash_reader(file).map_err(read_err)
+    let len = file.metadata().map_err(read_err)?.len();
+    // A buffer no larger than the file needs: zeroing 256 KiB to hash a
+    // 4 KiB file costs more than hashing it.
+    let capacity = usize::try_from(len)
+        .unwrap_or(usize::MAX)
+        .clamp(MIN_READ_BUFFER_BYTES, READ_BUFFER_BYTES);
+    let digest = if len >= OVERLAP_MIN_BYTES {
+        hash_reader_overlapped(file)
+    } else {
+        hash_reader_buffered(file, capacity)
+    }
+    .map_err(read_err)?;
+    Ok((digest, len))
+}
+
+/// Like [`hash_reader`], reading on a helper thread into one of two
+/// buffers while this thread hashes the other. Falls back to reading in
+/// turn if no thread can be started.
+fn hash_reader_overlapped<R: Read + Send>(mut reader: R) -> io::Result<RecordDigest> {
+    const BUFFERS: usize = 2;
+    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(BUFFERS);
+    let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        // Cannot fail: the receiver is alive and there is room.
+        let _ = empty_tx.send(vec![0u8; READ_BUFFER_BYTES]);
+    }
+    std::thread::scope(|s| {
+        let reader_ref = &mut reader;
+        let spawned = std::thread::Builder::new()
+            .name("hash-read".into())
+            .spawn_scoped(s, move || {
+                while let Ok(mut buf) = empty_rx.recv() {
+                    let read = loop {
+                        match reader_ref.read(&mut buf) {
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            other => break other,
+                        }
+                    };
+                    let last = !matches!(read, Ok(n) if n > 0);
+                    if full_tx.send(read.map(|n| (buf, n))).is_err() || last {
+                        break;
+                    }
+                }
+            });
+        if spawned.is_err() {
+            return None;
+        }
+        let mut hasher = Sha256::new();
+        Some(loop {
+            match full_rx.recv() {
+                Ok(Ok((buf, n))) if n > 0 => {
+                    hasher.update(&buf[..n]);
+                    let _ = empty_tx.send(buf);
+                }
+                Ok(Ok(_)) => break Ok(RecordDigest(hasher.finalize().into())),
+                Ok(Err(e)) => break Err(e),
+                Err(_) => break Err(io::Error::other("the reading thread stopped")),
+            }
+        })
+    })
+    .unwrap_or_else(|| hash_reader_buffered(&mut reader, READ_BUFFER_BYTES))
 }
 
 /// How [`collect_files`] walks folders.
@@ -282,8 +362,10 @@ where
         .par_iter()
         .map(|p| {
             let path = p.as_ref();
-            let result = hash_file(path);
-            let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let (result, size) = match hash_file_len(path) {
+                Ok((digest, len)) => (Ok(digest), len),
+                Err(e) => (Err(e), fs::metadata(path).map(|m| m.len()).unwrap_or(0)),
+            };
             progress(size);
             result
         })
@@ -304,6 +386,8 @@ mod tests {
         let data = vec![7u8; 3 * READ_BUFFER_BYTES + 11];
         let streamed = hash_reader(io::Cursor::new(&data)).unwrap();
         assert_eq!(streamed, RecordDigest::of_bytes(&data));
+        let overlapped = hash_reader_overlapped(io::Cursor::new(&data)).unwrap();
+        assert_eq!(overlapped, RecordDigest::of_bytes(&data));
     }
 
     #[test]

@@ -281,9 +281,7 @@ struct Envelope {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireProof<'a> {
-    #[allow(dead_code)]
     format: &'a str,
-    #[allow(dead_code)]
     version: u64,
     network: &'a str,
     hash: &'a str,
@@ -354,6 +352,42 @@ fn check_hex(field: &'static str, s: &str) -> Result<usize, ProofError> {
     Ok(s.len() / 2)
 }
 
+/// The value of each byte that is a lower-case hex digit, `0xff` for every
+/// other byte (§3).
+static LOWER_HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[b"0123456789abcdef"[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Decodes lower-case hex into `out`, which must be half as long as `s`,
+/// in one pass without branching on the input; [`check_hex`] names the
+/// first bad character if there is one.
+fn decode_hex(field: &'static str, s: &str, out: &mut [u8]) -> Result<(), ProofError> {
+    let mut bad = 0u8;
+    for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        let hi = LOWER_HEX[usize::from(pair[0])];
+        let lo = LOWER_HEX[usize::from(pair[1])];
+        bad |= hi | lo;
+        *byte = hi << 4 | lo;
+    }
+    if bad > 0x0f || s.len() != 2 * out.len() {
+        check_hex(field, s)?;
+        return Err(ProofError::Hex {
+            field,
+            problem: HexProblem::Length {
+                expected: 2 * out.len(),
+                found: s.len(),
+            },
+        });
+    }
+    Ok(())
+}
+
 fn hex32(field: &'static str, s: &str) -> Result<[u8; 32], ProofError> {
     if s.len() != 64 {
         return Err(ProofError::Hex {
@@ -364,12 +398,8 @@ fn hex32(field: &'static str, s: &str) -> Result<[u8; 32], ProofError> {
             },
         });
     }
-    check_hex(field, s)?;
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).map_err(|_| ProofError::Hex {
-        field,
-        problem: HexProblem::NotLowerHex(0),
-    })?;
+    decode_hex(field, s, &mut out)?;
     Ok(out)
 }
 
@@ -383,11 +413,12 @@ fn hex_bytes(field: &'static str, s: &str, max: usize) -> Result<Vec<u8>, ProofE
             },
         });
     }
-    check_hex(field, s)?;
-    hex::decode(s).map_err(|_| ProofError::Hex {
-        field,
-        problem: HexProblem::NotLowerHex(0),
-    })
+    if s.len() % 2 == 1 {
+        check_hex(field, s)?;
+    }
+    let mut out = vec![0u8; s.len() / 2];
+    decode_hex(field, s, &mut out)?;
+    Ok(out)
 }
 
 fn header(field: &'static str, s: &str) -> Result<Header, ProofError> {
@@ -400,7 +431,8 @@ fn header(field: &'static str, s: &str) -> Result<Header, ProofError> {
             },
         });
     }
-    let bytes = hex_bytes(field, s, 80)?;
+    let mut bytes = [0u8; 80];
+    decode_hex(field, s, &mut bytes)?;
     consensus::deserialize(&bytes).map_err(|_| ProofError::HeaderDecode { field })
 }
 
@@ -496,18 +528,36 @@ impl Proof {
         if bytes.len() > MAX_PROOF_BYTES {
             return Err(ProofError::TooLarge { size: bytes.len() });
         }
-        // §2: identify the file and its version before anything else.
-        let env: Envelope = serde_json::from_slice(bytes)?;
-        if env.format.as_ref().and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+        // §2: identify the file and its version before anything else. A
+        // well-formed file is read in one pass; only when that fails is it
+        // read again for the two fields alone, to give the right reason.
+        match serde_json::from_slice::<WireProof<'_>>(bytes) {
+            Ok(w) => {
+                Self::identify(Some(w.format), Some(w.version))?;
+                Self::from_wire(w)
+            }
+            Err(wire_error) => {
+                let env: Envelope = serde_json::from_slice(bytes)?;
+                Self::identify(
+                    env.format.as_ref().and_then(|v| v.as_str()),
+                    env.version.as_ref().and_then(|v| v.as_u64()),
+                )?;
+                Err(wire_error.into())
+            }
+        }
+    }
+
+    /// §2: the `format` must name this format and the `version` be one this
+    /// library reads.
+    fn identify(format: Option<&str>, version: Option<u64>) -> Result<(), ProofError> {
+        if format != Some(FORMAT_NAME) {
             return Err(ProofError::NotAProof);
         }
-        match env.version.as_ref().and_then(|v| v.as_u64()) {
-            Some(FORMAT_VERSION) => {}
-            Some(other) => return Err(ProofError::UnsupportedVersion(other)),
-            None => return Err(ProofError::NotAProof),
+        match version {
+            Some(FORMAT_VERSION) => Ok(()),
+            Some(other) => Err(ProofError::UnsupportedVersion(other)),
+            None => Err(ProofError::NotAProof),
         }
-        let w: WireProof<'_> = serde_json::from_slice(bytes)?;
-        Self::from_wire(w)
     }
 
     fn from_wire(w: WireProof<'_>) -> Result<Proof, ProofError> {

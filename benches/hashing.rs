@@ -15,7 +15,6 @@
 //! are wall clock, with the CPU time per file beside them. Under `cargo test --benches` the same code runs once on small
 //! inputs, so that it stays checked without taking minutes.
 
-use std::cell::RefCell;
 use std::fs::{self, File};
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -27,66 +26,10 @@ use btc_anchor::hash::{hash_file, hash_files, RecordDigest, READ_BUFFER_BYTES};
 use criterion::{Criterion, SamplingMode, Throughput};
 use sha2::{Digest as _, Sha256};
 
-/// Whether criterion runs each benchmark once as a test (`cargo test
-/// --benches`, or `--test`) rather than measuring; the same rule as
-/// criterion's own.
-fn test_mode() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--test")
-}
+#[path = "support/timing.rs"]
+mod timing;
 
-/// Wall-clock and CPU time per iteration of every sample criterion takes,
-/// so the `RESULT` lines report the very samples criterion analyses.
-#[derive(Default)]
-struct Samples(RefCell<Vec<(f64, f64)>>);
-
-impl Samples {
-    /// Records a sample and returns its CPU time, which criterion then
-    /// analyses: on a shared machine the time the code actually ran is a
-    /// steadier measure of its cost than the wall clock.
-    fn record(&self, iters: u64, (wall, cpu): (Duration, Duration)) -> Duration {
-        let k = iters.max(1) as f64;
-        self.0
-            .borrow_mut()
-            .push((wall.as_secs_f64() / k, cpu.as_secs_f64() / k));
-        cpu
-    }
-
-    /// The last `n` samples: the measured ones (criterion's warm-up calls
-    /// come first).
-    fn last(&self, n: usize) -> Vec<(f64, f64)> {
-        let all = self.0.borrow();
-        all[all.len().saturating_sub(n)..].to_vec()
-    }
-
-    /// Median CPU seconds per iteration over the measured samples.
-    fn cpu(&self, n: usize) -> Option<f64> {
-        median(self.last(n).iter().map(|s| s.1).collect())
-    }
-
-    /// Median wall-clock seconds per iteration over the measured samples.
-    fn wall(&self, n: usize) -> Option<f64> {
-        median(self.last(n).iter().map(|s| s.0).collect())
-    }
-}
-
-impl Samples {
-    /// Records a sample and returns its wall-clock time, which criterion
-    /// then analyses: what more threads buy is a wall-clock matter.
-    fn record_wall(&self, iters: u64, (wall, cpu): (Duration, Duration)) -> Duration {
-        self.record(iters, (wall, cpu));
-        wall
-    }
-
-    /// CPU time over wall-clock time of the measured samples: how many
-    /// CPUs the work had on average.
-    fn cpus(&self, n: usize) -> Option<f64> {
-        let last = self.last(n);
-        let wall: f64 = last.iter().map(|s| s.0).sum();
-        let cpu: f64 = last.iter().map(|s| s.1).sum();
-        (wall > 0.0).then(|| cpu / wall)
-    }
-}
+use timing::{test_mode, Samples};
 
 /// CPU time of the whole process, all threads (Linux: `/proc/self/stat`,
 /// user and system time in ticks of 1/100 s); `None` elsewhere.
@@ -123,11 +66,6 @@ impl ProcessStopwatch {
         };
         (wall, cpu)
     }
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
 }
 
 /// A small fast generator (xorshift64*): incompressible-looking bytes

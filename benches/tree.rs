@@ -16,15 +16,19 @@
 //! them too), steadier than the wall clock on a shared machine.
 //! Under `cargo test --benches` the same code runs once on a small tree.
 
-use std::cell::RefCell;
 use std::hint::black_box;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::merkle::{record_leaf, NodeHash, Salt, Tree, MAX_PATH_LEN};
 use criterion::{Criterion, SamplingMode, Throughput};
 use sha2::{Digest as _, Sha256};
+
+#[path = "support/timing.rs"]
+mod timing;
+
+use timing::{test_mode, Samples, Stopwatch};
 
 /// The variable that makes this binary the memory-measuring child.
 const CHILD_VAR: &str = "BTC_ANCHOR_BENCH_CHILD";
@@ -32,91 +36,6 @@ const CHILD_VAR: &str = "BTC_ANCHOR_BENCH_CHILD";
 const CHILD_LEAVES_VAR: &str = "BTC_ANCHOR_BENCH_LEAVES";
 /// Peak memory allowed for a million-leaf tree and all its proofs.
 const MEMORY_TARGET_MB: f64 = 200.0;
-
-/// Whether criterion runs each benchmark once as a test (`cargo test
-/// --benches`, or `--test`) rather than measuring; the same rule as
-/// criterion's own.
-fn test_mode() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--test")
-}
-
-/// CPU time the calling thread has run (Linux: `/proc/thread-self/schedstat`,
-/// nanoseconds, kernel time on its behalf included); `None` elsewhere.
-fn thread_cpu() -> Option<Duration> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(Duration::from_nanos(
-        s.split_whitespace().next()?.parse().ok()?,
-    ))
-}
-
-/// Wall-clock and CPU time of one timed stretch on the calling thread.
-struct Stopwatch {
-    wall: Instant,
-    cpu: Option<Duration>,
-}
-
-impl Stopwatch {
-    fn start() -> Stopwatch {
-        Stopwatch {
-            cpu: thread_cpu(),
-            wall: Instant::now(),
-        }
-    }
-
-    /// (wall, CPU) elapsed. The kernel brings a thread's CPU time up to
-    /// date only at scheduler ticks (4 ms at 250 Hz), so for stretches too
-    /// short to resolve, or where it cannot be read, the wall clock stands
-    /// in.
-    fn stop(&self) -> (Duration, Duration) {
-        let wall = self.wall.elapsed();
-        let cpu = match (self.cpu, thread_cpu()) {
-            (Some(a), Some(b)) if wall >= Duration::from_millis(50) => b.saturating_sub(a),
-            _ => wall,
-        };
-        (wall, cpu)
-    }
-}
-
-/// Wall-clock and CPU time per iteration of every sample criterion takes,
-/// so the `RESULT` lines report the very samples criterion analyses.
-#[derive(Default)]
-struct Samples(RefCell<Vec<(f64, f64)>>);
-
-impl Samples {
-    /// Records a sample and returns its CPU time, which criterion then
-    /// analyses: on a shared machine the time the code actually ran is a
-    /// steadier measure of its cost than the wall clock.
-    fn record(&self, iters: u64, (wall, cpu): (Duration, Duration)) -> Duration {
-        let k = iters.max(1) as f64;
-        self.0
-            .borrow_mut()
-            .push((wall.as_secs_f64() / k, cpu.as_secs_f64() / k));
-        cpu
-    }
-
-    /// The last `n` samples: the measured ones (criterion's warm-up calls
-    /// come first).
-    fn last(&self, n: usize) -> Vec<(f64, f64)> {
-        let all = self.0.borrow();
-        all[all.len().saturating_sub(n)..].to_vec()
-    }
-
-    /// Median CPU seconds per iteration over the measured samples.
-    fn cpu(&self, n: usize) -> Option<f64> {
-        median(self.last(n).iter().map(|s| s.1).collect())
-    }
-
-    /// Median wall-clock seconds per iteration over the measured samples.
-    fn wall(&self, n: usize) -> Option<f64> {
-        median(self.last(n).iter().map(|s| s.0).collect())
-    }
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
-}
 
 /// Made-up record digests, cheap to produce (splitmix64 output).
 fn digests(n: usize) -> Vec<RecordDigest> {

@@ -197,24 +197,28 @@ impl Answer {
 impl Rendering<'_> {
     fn malformed(&self, e: &OtsError) -> Done {
         let message = e.to_string();
-        let stdout = if self.json {
-            self.json(Answer::Invalid, Some(e.kind()), Some(&message), None, None)
-        } else {
-            format!("INVALID: {message}\n")
-        };
-        Done {
-            stdout,
-            exit: Exit::Invalid,
-            failure: Some(Failure::invalid(
-                format!("malformed timestamp file ({}): {message}", e.kind()),
-                ots_error_hint(e),
-            )),
-        }
+        self.reject(
+            e.kind(),
+            &message,
+            format!("malformed timestamp file ({}): {message}", e.kind()),
+            ots_error_hint(e),
+        )
     }
 
     /// A timestamp that could not be checked to the end: a digest mismatch
     /// or a header source that fails.
     fn invalid(&self, kind: &str, message: &str, hint: String) -> Done {
+        self.reject(
+            kind,
+            message,
+            format!("the timestamp does not verify ({kind})"),
+            hint,
+        )
+    }
+
+    /// An INVALID answer (exit 1): on stdout as text or JSON, and the two
+    /// stderr lines.
+    fn reject(&self, kind: &str, message: &str, error: String, hint: String) -> Done {
         let stdout = if self.json {
             self.json(Answer::Invalid, Some(kind), Some(message), None, None)
         } else {
@@ -223,10 +227,7 @@ impl Rendering<'_> {
         Done {
             stdout,
             exit: Exit::Invalid,
-            failure: Some(Failure::invalid(
-                format!("the timestamp does not verify ({kind})"),
-                hint,
-            )),
+            failure: Some(Failure::invalid(error, hint)),
         }
     }
 

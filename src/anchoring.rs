@@ -8,7 +8,6 @@
 //! starting something new.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -67,8 +66,9 @@ pub enum AnchoringError {
         #[source]
         source: std::io::Error,
     },
-    /// A proof file exists for another record.
-    #[error("{path} already holds the proof of another record")]
+    /// A proof file exists that this store did not write, or that belongs to
+    /// another record.
+    #[error("{path} already holds a proof, of another record or from another data directory")]
     ProofExists {
         /// The proof file.
         path: PathBuf,
@@ -243,37 +243,38 @@ impl Anchoring {
 
     /// Queues records and writes a queued proof for each. A record already
     /// stamped with the same digest and proof path is skipped; a proof path
-    /// holding another record's proof is refused before anything is queued.
+    /// holding another record's proof, or any file this store did not write,
+    /// is refused before anything is queued.
     pub fn stamp(&mut self, items: &[StampItem]) -> Result<StampSummary, AnchoringError> {
-        let mut by_path: HashMap<PathBuf, RecordDigest> = HashMap::new();
-        for r in self.store.all_records()? {
-            by_path.insert(r.proof_path.clone(), r.digest);
-        }
+        // Proof paths taken by earlier items of this same call.
+        let mut this_call: HashMap<&Path, RecordDigest> = HashMap::new();
         let mut new = Vec::new();
         let mut summary = StampSummary::default();
         for item in items {
-            match by_path.get(&item.proof_path) {
-                Some(d) if *d == item.digest => summary.already += 1,
+            let known = match this_call.get(item.proof_path.as_path()) {
+                Some(d) => Some(*d),
+                None => self
+                    .store
+                    .record_at_proof_path(&item.proof_path)?
+                    .map(|r| r.digest),
+            };
+            match known {
+                Some(d) if d == item.digest => summary.already += 1,
                 Some(_) => {
                     return Err(AnchoringError::ProofExists {
                         path: item.proof_path.clone(),
                     })
                 }
                 None => {
+                    // A file this store did not write (another data
+                    // directory's proof, complete perhaps): never
+                    // overwrite it.
                     if item.proof_path.exists() {
-                        // A proof from another data directory, or an
-                        // older one: never overwrite it.
-                        let same = fs::read(&item.proof_path)
-                            .ok()
-                            .and_then(|b| Proof::from_json(&b).ok())
-                            .is_some_and(|p| p.record.digest == item.digest);
-                        if !same {
-                            return Err(AnchoringError::ProofExists {
-                                path: item.proof_path.clone(),
-                            });
-                        }
+                        return Err(AnchoringError::ProofExists {
+                            path: item.proof_path.clone(),
+                        });
                     }
-                    by_path.insert(item.proof_path.clone(), item.digest);
+                    this_call.insert(&item.proof_path, item.digest);
                     new.push((
                         item.digest,
                         Salt::random()?,

@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bitcoin::consensus;
 use bitcoin::hashes::Hash as _;
 use bitcoin::{BlockHash, Transaction, Txid};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crate::hash::RecordDigest;
 use crate::merkle::{MerkleError, NodeHash, Salt};
@@ -296,6 +296,10 @@ impl Store {
                  COMMIT;",
             )?;
         }
+        // Stamping looks records up by proof path; one path, one record.
+        conn.execute_batch(
+            "CREATE UNIQUE INDEX IF NOT EXISTS records_proof_path ON records(proof_path);",
+        )?;
         Ok(Store { conn })
     }
 
@@ -366,17 +370,11 @@ impl Store {
         self.records_where("batch_id = ?1 ORDER BY leaf_index", &[&batch_id])
     }
 
-    /// Records with this digest.
-    pub fn records_with_digest(
-        &self,
-        digest: &RecordDigest,
-    ) -> Result<Vec<StoredRecord>, StoreError> {
-        self.records_where("digest = ?1 ORDER BY id", &[&digest.as_bytes().as_slice()])
-    }
-
-    /// All records, oldest first.
-    pub fn all_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
-        self.records_where("1 ORDER BY id", &[])
+    /// The record whose proof is written at `path`, if any.
+    pub fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(self
+            .records_where("proof_path = ?1", &[&path.to_string_lossy()])?
+            .pop())
     }
 
     /// Fixes a batch over `records` (in this leaf order) with `root`, in one
@@ -586,18 +584,6 @@ impl Store {
             params![batch_id],
         )?;
         Ok(())
-    }
-
-    /// The batch a stored transaction belongs to.
-    pub fn tx_batch(&self, txid: &Txid) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT batch_id FROM anchor_txs WHERE txid = ?1",
-                params![txid.to_byte_array().as_slice()],
-                |r| r.get(0),
-            )
-            .optional()?)
     }
 }
 

@@ -1583,3 +1583,48 @@ fn info_on_a_sha1_ots() {
     r.expect_code(USAGE);
     r.two_line_error();
 }
+
+/// `stamp` needs no server: it queues in the store and writes a queued
+/// proof. It never overwrites a proof file it did not write, nor the proof
+/// of another version of the document.
+#[test]
+fn stamp_never_overwrites_a_proof_it_did_not_write() {
+    let docs = tempfile::tempdir().unwrap();
+    let data_a = tempfile::tempdir().unwrap();
+    let data_b = tempfile::tempdir().unwrap();
+    let doc = docs.path().join("letter.txt");
+    std::fs::write(&doc, b"referral letter\n").unwrap();
+    let proof = docs.path().join("letter.txt.anchor.json");
+    let stamp = |data: &Path| {
+        Command::cargo_bin("btc-anchor")
+            .unwrap()
+            .args(["stamp", "--network", "regtest"])
+            .arg(&doc)
+            .env("BTC_ANCHOR_DATA_DIR", data)
+            .env_remove("BTC_ANCHOR_ELECTRUM")
+            .output()
+            .unwrap()
+    };
+    let out = stamp(data_a.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("queued 1 record;"));
+    let written = std::fs::read(&proof).unwrap();
+    // Again in the same data directory: nothing new.
+    let out = stamp(data_a.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(1 already stamped)"));
+    // Another data directory: the proof file is not its own.
+    let out = stamp(data_b.path());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("already holds a proof"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 2, "{err}");
+    // The document changed: its old proof is kept.
+    std::fs::write(&doc, b"referral letter, amended\n").unwrap();
+    let out = stamp(data_a.path());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(std::fs::read(&proof).unwrap(), written);
+}

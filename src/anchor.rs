@@ -241,11 +241,16 @@ pub fn stripped_bytes(tx: &Transaction) -> Vec<u8> {
     if tx.input.iter().all(|i| i.witness.is_empty()) {
         return consensus::serialize(tx);
     }
+    consensus::serialize(&without_witness(tx))
+}
+
+/// A copy of `tx` with its witness data removed: the form a proof holds.
+pub fn without_witness(tx: &Transaction) -> Transaction {
     let mut t = tx.clone();
     for input in &mut t.input {
         input.witness.clear();
     }
-    consensus::serialize(&t)
+    t
 }
 
 fn looks_like_transaction(bytes: &[u8; 64]) -> bool {

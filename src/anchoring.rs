@@ -200,14 +200,6 @@ fn commitment_output(tx: &Transaction, root: &[u8; 32]) -> Option<u32> {
         .map(|i| i as u32)
 }
 
-fn stripped(tx: &Transaction) -> Transaction {
-    let mut t = tx.clone();
-    for input in &mut t.input {
-        input.witness.clear();
-    }
-    t
-}
-
 impl Anchoring {
     /// Opens the data directory, taking its lock (fails at once if another
     /// command holds it).
@@ -635,7 +627,7 @@ impl Anchoring {
                 let output = commitment_output(tx, &batch.root.0)
                     .ok_or_else(|| AnchoringError::NoCommitmentOutput(tx.compute_txid()))?;
                 Some(Anchor {
-                    tx: stripped(tx),
+                    tx: crate::anchor::without_witness(tx),
                     output,
                     block,
                 })

@@ -441,10 +441,7 @@ fn check_commitment_end_to_end(
     network: Network,
 ) -> usize {
     let ids = txids(block);
-    let mut tx = block.txdata[tx_index].clone();
-    for input in &mut tx.input {
-        input.witness.clear();
-    }
+    let tx = btc_anchor::anchor::without_witness(&block.txdata[tx_index]);
     let root = find_commitment(tx.output[output as usize].script_pubkey.as_bytes()).unwrap();
     let proof = BlockProof {
         height,

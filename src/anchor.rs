@@ -382,6 +382,8 @@ pub struct AnchorFacts {
     pub confirmations_in_proof: u32,
     /// Proof of work of those blocks, added up.
     pub work_in_proof: Work,
+    /// The hashes of the anchoring header and of each header after it.
+    pub header_hashes: Vec<BlockHash>,
 }
 
 /// Checks that `root` is committed in output `output` of `tx`, that `tx`
@@ -412,12 +414,15 @@ pub fn verify_anchor(
     let mut work = block.header.work();
     let mut prev = block_hash;
     let mut height = block.height;
+    let mut header_hashes = Vec::with_capacity(1 + block.headers_after.len());
+    header_hashes.push(block_hash);
     for h in &block.headers_after {
         height = height.saturating_add(1);
         if h.prev_blockhash != prev {
             return Err(AnchorError::NotLinked { height });
         }
         prev = check_header_work(h, height, network)?;
+        header_hashes.push(prev);
         work = work + h.work();
     }
     Ok(AnchorFacts {
@@ -427,6 +432,7 @@ pub fn verify_anchor(
         time: block.header.time,
         confirmations_in_proof: 1 + block.headers_after.len() as u32,
         work_in_proof: work,
+        header_hashes,
     })
 }
 

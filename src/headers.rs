@@ -126,6 +126,19 @@ pub trait HeaderSource {
     fn header_at(&self, height: u32) -> Result<Option<Header>, HeaderSourceError>;
     /// The height of the source's best chain, `None` if it knows no chain.
     fn best_height(&self) -> Result<Option<u32>, HeaderSourceError>;
+    /// Up to `count` headers of the best chain from `start` on, fewer if
+    /// the chain ends first. Sources that can fetch many at once (an
+    /// Electrum server) override this one-by-one default.
+    fn header_range(&self, start: u32, count: u32) -> Result<Vec<Header>, HeaderSourceError> {
+        let mut out = Vec::new();
+        for h in start..start.saturating_add(count) {
+            match self.header_at(h)? {
+                Some(header) => out.push(header),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The source that knows no chain: verification from the proof file alone.

@@ -26,7 +26,7 @@
 //!
 //! let document = std::fs::read("fixtures/example/record.txt")?;
 //! let proof = Proof::from_json(&std::fs::read("fixtures/example/record.txt.anchor.json")?)?;
-//! let options = VerifyOptions { network: bitcoin::Network::Regtest };
+//! let options = VerifyOptions::new(bitcoin::Network::Regtest);
 //! let report = verify(&proof, &RecordDigest::of_bytes(&document), &EmbeddedOnly, &options)?;
 //! assert_eq!(report.verdict, Verdict::Valid);
 //! println!("existed no later than block {}", report.block.unwrap().height);
@@ -44,11 +44,13 @@
 //! `default-features = false`.
 
 pub mod anchor;
+pub mod checkpoints;
 pub mod hash;
 pub mod headers;
 pub mod merkle;
 pub mod ots;
 pub mod proof;
+pub mod rules;
 pub mod verify;
 
 #[cfg(feature = "wallet")]

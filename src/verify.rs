@@ -7,31 +7,77 @@
 //! what was not checked, or a [`VerifyError`] naming the first step that
 //! failed.
 
+use std::sync::Arc;
+
+use bitcoin::block::Header;
 use bitcoin::pow::Work;
 use bitcoin::{BlockHash, Network, Txid};
 
 use crate::anchor::{self, AnchorError};
+use crate::checkpoints::Checkpoints;
 use crate::hash::RecordDigest;
 use crate::headers::{HeaderSource, HeaderSourceError, SourceKind};
 use crate::merkle::{self, MerkleError, NodeHash};
 use crate::proof::{Proof, Stage};
+use crate::rules::{self, RuleError};
 
 /// Seconds a block's timestamp may run ahead of real time and still be
 /// accepted by nodes (Bitcoin's two-hour rule).
 pub const MAX_FUTURE_BLOCK_TIME: u32 = 2 * 60 * 60;
 
+/// Headers a proof must carry after its block for the work they hold to
+/// count as evidence offline (`docs/proof-format.md` §9.1).
+pub const MIN_HEADERS_AFTER: u32 = 6;
+
+/// The least work, as log2 of expected hashes, that forging a proof's
+/// carried headers must take for that work alone to make it valid offline
+/// (`docs/proof-format.md` §9.1): 2^80 hashes is about 20 minutes of the
+/// whole Bitcoin network of 2026 (some 10^21 hashes a second), some two
+/// blocks' rewards of rented hash power.
+pub const MIN_FORGERY_WORK_LOG2: f64 = 80.0;
+
+/// Seconds between blocks the network aims at (the unit of forgery time).
+pub const TARGET_BLOCK_SECONDS: u32 = 600;
+
 /// What the caller expects of a proof.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// The network the proof must be on.
     pub network: Network,
+    /// The checkpoint table to hold the proof's headers against; `None`
+    /// uses the table built into this library for the network.
+    pub checkpoints: Option<Arc<Checkpoints>>,
+}
+
+impl VerifyOptions {
+    /// Options for `network` with the built-in checkpoints.
+    pub fn new(network: Network) -> VerifyOptions {
+        VerifyOptions {
+            network,
+            checkpoints: None,
+        }
+    }
+
+    /// The same options holding the proof against `table` instead of the
+    /// built-in one (e.g. a table made from a validated headers file, or
+    /// a regtest chain's own).
+    pub fn with_checkpoints(mut self, table: Checkpoints) -> VerifyOptions {
+        self.checkpoints = Some(Arc::new(table));
+        self
+    }
+
+    /// The table in force.
+    pub fn table(&self) -> &Checkpoints {
+        match &self.checkpoints {
+            Some(t) => t,
+            None => Checkpoints::builtin(self.network),
+        }
+    }
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions {
-            network: Network::Bitcoin,
-        }
+        VerifyOptions::new(Network::Bitcoin)
     }
 }
 
@@ -62,6 +108,29 @@ pub enum VerifyError {
     /// The anchor does not check out.
     #[error("{0}")]
     Anchor(AnchorError),
+    /// A carried header breaks a chain rule (`docs/proof-format.md` §6.3).
+    #[error("{0}")]
+    Rule(RuleError),
+    /// The checkpoint table is for another network.
+    #[error("the checkpoint table is for {found}, not {expected}")]
+    TableNetwork {
+        /// The proof's network.
+        expected: Network,
+        /// The table's.
+        found: Network,
+    },
+    /// A header source's header differs from one the proof carries.
+    #[error("the proof carries header {carried} at height {height}, but the {source_name} has {found} there")]
+    CarriedHeaderMismatch {
+        /// The height.
+        height: u32,
+        /// The carried header's hash.
+        carried: BlockHash,
+        /// The source's header's hash.
+        found: BlockHash,
+        /// The source, for the message.
+        source_name: String,
+    },
     /// The header source's chain has another block at the proof's height.
     #[error("the proof's block {block} at height {height} is not in the best chain of the {source_name} (which has {found} there)")]
     NotInChain {
@@ -116,6 +185,16 @@ impl VerifyError {
                 A::BadProofOfWork { .. } => "bad-pow",
                 A::NotLinked { .. } => "not-linked",
             },
+            VerifyError::Rule(r) => match r {
+                RuleError::WrongEpochTarget { .. } => "wrong-epoch-target",
+                RuleError::TargetTooEasy { .. } => "target-too-easy",
+                RuleError::BitsChangedInEpoch { .. } => "bits-changed-in-epoch",
+                RuleError::RetargetStep { .. } => "retarget-step",
+                RuleError::TimeTooEarly { .. } => "time-too-early",
+                RuleError::CheckpointMismatch { .. } => "checkpoint-mismatch",
+            },
+            VerifyError::TableNetwork { .. } => "table-network",
+            VerifyError::CarriedHeaderMismatch { .. } => "not-in-chain",
             VerifyError::NotInChain { .. } => "not-in-chain",
             VerifyError::SourceTooShort { .. } => "source-too-short",
             VerifyError::Source(_) => "header-source",
@@ -127,10 +206,112 @@ impl VerifyError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
-    /// The document existed no later than the anchoring block.
+    /// The document existed no later than the anchoring block, on evidence
+    /// strong enough to say so ([`Report::evidence`] says which).
     Valid,
     /// Everything present checks out, but the proof is not complete yet.
     Pending(Stage),
+    /// Everything the proof carries checks out, but it is not enough to
+    /// tie its block to the real chain (`docs/proof-format.md` §9.1): a
+    /// forger could have made it. Check it against a header source, or
+    /// with a btc-anchor whose checkpoints cover the block.
+    Inconclusive(Shortfall),
+}
+
+/// Why a complete proof is [`Verdict::Inconclusive`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Shortfall {
+    /// Too few headers after the block, and no checkpoint reached.
+    FewHeaders {
+        /// Headers carried after the block.
+        carried: u32,
+        /// Headers needed.
+        needed: u32,
+    },
+    /// Enough headers, but forging them would take less work than the
+    /// threshold ([`MIN_FORGERY_WORK_LOG2`]).
+    LittleWork,
+}
+
+/// What made a proof [`Verdict::Valid`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Evidence {
+    /// The carried headers reach a built-in (or given) checkpoint: the
+    /// block is in the real best chain, from the file alone.
+    Checkpoint {
+        /// The epoch whose last block the headers reach.
+        epoch: u32,
+        /// That block's height.
+        height: u32,
+    },
+    /// A header source's validated best chain holds the block.
+    HeaderSource,
+    /// The headers carried after the block, at their epoch's target, hold
+    /// more work than [`MIN_FORGERY_WORK_LOG2`].
+    Work,
+    /// A test network: the proof checks out under its rules, and carries
+    /// no weight as evidence (anyone can mine such blocks).
+    TestNetwork,
+}
+
+/// The cost of forging a proof's block and the headers after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForgeryCost {
+    /// Expected hashes to mine the carried headers at their targets.
+    pub work: Work,
+    /// Expected hashes of the anchoring block alone: the network's hashes
+    /// per [`TARGET_BLOCK_SECONDS`] at that block's difficulty.
+    pub block_work: Work,
+}
+
+impl ForgeryCost {
+    /// Log2 of the expected hashes.
+    pub fn log2(&self) -> f64 {
+        self.work.log2()
+    }
+
+    /// Seconds the whole network would need at the block's difficulty.
+    pub fn network_seconds(&self) -> f64 {
+        let ratio = (self.work.log2() - self.block_work.log2()).exp2();
+        ratio * f64::from(TARGET_BLOCK_SECONDS)
+    }
+
+    /// Whether the cost reaches [`MIN_FORGERY_WORK_LOG2`].
+    pub fn is_above_threshold(&self) -> bool {
+        self.log2() >= MIN_FORGERY_WORK_LOG2
+    }
+
+    /// The cost in plain words: "about 2^82 hashes, roughly 70 minutes of
+    /// the whole Bitcoin network at that block's difficulty".
+    pub fn describe(&self) -> String {
+        format!(
+            "about 2^{:.0} hashes, roughly {} of the whole Bitcoin network at that block's difficulty",
+            self.log2(),
+            plain_duration(self.network_seconds())
+        )
+    }
+}
+
+/// A duration in the largest unit that keeps it above one: "70 minutes",
+/// "3 days".
+pub fn plain_duration(seconds: f64) -> String {
+    let units = [
+        (365.25 * 86_400.0, "year"),
+        (86_400.0, "day"),
+        (3_600.0, "hour"),
+        (60.0, "minute"),
+        (1.0, "second"),
+    ];
+    for (size, name) in units {
+        if seconds >= size {
+            let n = (seconds / size).round();
+            let plural = if n == 1.0 { "" } else { "s" };
+            return format!("{n:.0} {name}{plural}");
+        }
+    }
+    "less than a second".to_owned()
 }
 
 /// Facts established about the anchoring block.
@@ -142,8 +323,12 @@ pub struct BlockFacts {
     pub output: u32,
     /// The block's hash.
     pub block_hash: BlockHash,
-    /// The block's height.
+    /// The block's height: checked when [`BlockFacts::height_checked`],
+    /// else as the proof claims it (consistent with its target).
     pub height: u32,
+    /// Whether the height was established (by a checkpoint or a header
+    /// source) rather than taken from the proof.
+    pub height_checked: bool,
     /// The block's timestamp, seconds since 1970. Approximate: consensus
     /// lets it run up to two hours ahead of real time, and behind the
     /// times of earlier blocks.
@@ -151,10 +336,19 @@ pub struct BlockFacts {
     /// The latest moment the document can have come into existence:
     /// block time plus [`MAX_FUTURE_BLOCK_TIME`].
     pub not_later_than: u32,
-    /// Blocks carried in the proof, the anchoring block included.
+    /// Blocks carried in the proof, the anchoring block included
+    /// (counted, so checked).
     pub confirmations_in_proof: u32,
     /// Total proof of work of those blocks.
     pub work_in_proof: Work,
+    /// What forging the carried headers would take; `None` when they reach
+    /// a checkpoint (forging that needs a SHA-256d second preimage).
+    pub forgery: Option<ForgeryCost>,
+    /// The checkpoint epoch the carried headers reach, if any.
+    pub checkpoint_epoch: Option<u32>,
+    /// Whether every carried header's target was checked exactly against
+    /// its epoch's known target (rather than only bounded).
+    pub targets_exact: bool,
 }
 
 /// What the header source said about the chain.
@@ -176,27 +370,33 @@ pub enum ChainCheck {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NotChecked {
-    /// Offline: the block's membership in the best chain.
+    /// Offline, without a checkpoint: the block's membership in the best
+    /// chain.
     BestChainMembership,
-    /// Difficulty adjustments (each header is checked against its own
-    /// target, within the network's limit).
+    /// Difficulty adjustments past the checkpoint table (each header is
+    /// held to the retarget bound and its own target).
     DifficultyAdjustment,
     /// That the transaction is spendable or was relayed; not needed for a
     /// timestamp.
     TransactionValidity,
+    /// The batch size (for some leaves the path does not pin it).
+    BatchSize,
 }
 
 impl NotChecked {
     /// A sentence for reports.
     pub fn describe(&self) -> &'static str {
         match self {
-            NotChecked::BestChainMembership => "membership in the best chain not checked (offline)",
+            NotChecked::BestChainMembership => {
+                "membership in the best chain not checked (offline, no checkpoint reached)"
+            }
             NotChecked::DifficultyAdjustment => {
-                "difficulty adjustments not checked (each header meets its own target within the network limit)"
+                "difficulty past the built-in checkpoints only bounded (at most 4x easier per epoch)"
             }
             NotChecked::TransactionValidity => {
                 "transaction scripts and signatures not checked (not needed for a timestamp)"
             }
+            NotChecked::BatchSize => "batch size as the proof states it (the path does not pin it)",
         }
     }
 }
@@ -204,15 +404,17 @@ impl NotChecked {
 /// The result of verifying a proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
-    /// Valid, or pending at some stage.
+    /// Valid, pending at some stage, or inconclusive.
     pub verdict: Verdict,
+    /// What made the proof valid; `None` unless [`Verdict::Valid`].
+    pub evidence: Option<Evidence>,
     /// The proof's network.
     pub network: Network,
     /// The record digest.
     pub digest: RecordDigest,
     /// The batch root, once batched.
     pub root: Option<NodeHash>,
-    /// Records in the batch, once batched.
+    /// Records in the batch, once batched, as the proof states it.
     pub batch_size: Option<u64>,
     /// The anchoring transaction, once broadcast.
     pub txid: Option<Txid>,
@@ -229,10 +431,22 @@ pub struct Report {
     pub not_checked: Vec<NotChecked>,
 }
 
+impl Report {
+    /// Whether the proof's network is a test network, whose proofs carry
+    /// no weight as evidence.
+    pub fn is_test_network(&self) -> bool {
+        self.network != Network::Bitcoin
+    }
+}
+
 /// Checks that `proof` is on the network `options` asks for: the first
 /// step of [`verify`], public so that a caller can refuse a proof for
 /// another network before it opens a header source for the network asked
 /// for (whose genesis check would hide the clearer reason).
+///
+/// # Errors
+///
+/// [`VerifyError::WrongNetwork`].
 pub fn check_network(proof: &Proof, options: &VerifyOptions) -> Result<(), VerifyError> {
     if proof.network != options.network {
         return Err(VerifyError::WrongNetwork {
@@ -244,10 +458,16 @@ pub fn check_network(proof: &Proof, options: &VerifyOptions) -> Result<(), Verif
 }
 
 /// Verifies `proof` for a document whose SHA-256 is `document`, consulting
-/// `source` for the best chain.
+/// `source` for the best chain and holding the carried headers to the
+/// chain rules of `docs/proof-format.md` §6.3 with the checkpoint table of
+/// `options`.
 ///
-/// Returns a [`Report`] for a valid or pending proof, and the first failed
-/// step otherwise. Pure: no I/O but what `source` does.
+/// Returns a [`Report`] for a valid, pending or inconclusive proof. Pure:
+/// no I/O but what `source` does.
+///
+/// # Errors
+///
+/// The first step that failed.
 pub fn verify(
     proof: &Proof,
     document: &RecordDigest,
@@ -255,6 +475,13 @@ pub fn verify(
     options: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
     check_network(proof, options)?;
+    let table = options.table();
+    if table.network() != proof.network {
+        return Err(VerifyError::TableNetwork {
+            expected: proof.network,
+            found: table.network(),
+        });
+    }
     if proof.record.digest != *document {
         return Err(VerifyError::DigestMismatch {
             document: *document,
@@ -263,6 +490,7 @@ pub fn verify(
     }
     let mut report = Report {
         verdict: Verdict::Pending(proof.stage()),
+        evidence: None,
         network: proof.network,
         digest: *document,
         root: None,
@@ -300,6 +528,47 @@ pub fn verify(
         proof.network,
     )
     .map_err(VerifyError::Anchor)?;
+    let carried: Vec<&Header> = std::iter::once(&block.header)
+        .chain(&block.headers_after)
+        .collect();
+    let rules = rules::check_carried(table, block.height, &carried, &facts.header_hashes)
+        .map_err(VerifyError::Rule)?;
+
+    report.chain = check_source(source, block.height, &carried, &facts.header_hashes)?;
+    let in_source = matches!(report.chain, ChainCheck::InBestChain { .. });
+    let linked = rules.checkpoint_epoch;
+    let forgery = linked.is_none().then(|| ForgeryCost {
+        work: rules.work,
+        block_work: block.header.work(),
+    });
+    let after = block.headers_after.len() as u32;
+    let (verdict, evidence) = if proof.network != Network::Bitcoin {
+        (Verdict::Valid, Some(Evidence::TestNetwork))
+    } else if let Some(epoch) = linked {
+        (
+            Verdict::Valid,
+            Some(Evidence::Checkpoint {
+                epoch,
+                height: crate::checkpoints::epoch_end(epoch),
+            }),
+        )
+    } else if in_source {
+        (Verdict::Valid, Some(Evidence::HeaderSource))
+    } else if after < MIN_HEADERS_AFTER {
+        (
+            Verdict::Inconclusive(Shortfall::FewHeaders {
+                carried: after,
+                needed: MIN_HEADERS_AFTER,
+            }),
+            None,
+        )
+    } else if rules.work.log2() < MIN_FORGERY_WORK_LOG2 {
+        (Verdict::Inconclusive(Shortfall::LittleWork), None)
+    } else {
+        (Verdict::Valid, Some(Evidence::Work))
+    };
+    report.verdict = verdict;
+    report.evidence = evidence;
     report.txid = Some(facts.txid);
     report.output = Some(anchor_part.output);
     report.block = Some(BlockFacts {
@@ -307,41 +576,79 @@ pub fn verify(
         output: anchor_part.output,
         block_hash: facts.block_hash,
         height: facts.height,
+        height_checked: linked.is_some() || in_source,
         time: facts.time,
         not_later_than: facts.time.saturating_add(MAX_FUTURE_BLOCK_TIME),
         confirmations_in_proof: facts.confirmations_in_proof,
         work_in_proof: facts.work_in_proof,
+        forgery,
+        checkpoint_epoch: linked,
+        targets_exact: rules.targets_exact,
     });
-    report.verdict = Verdict::Valid;
-
-    match (source.header_at(facts.height)?, source.best_height()?) {
-        (Some(header), Some(tip)) => {
-            let found = anchor::header_hash(&header);
-            if found != facts.block_hash {
-                return Err(VerifyError::NotInChain {
-                    height: facts.height,
-                    block: facts.block_hash,
-                    found,
-                    source_name: source.kind().to_string(),
-                });
-            }
-            report.chain = ChainCheck::InBestChain {
-                tip,
-                confirmations: tip.saturating_sub(facts.height).saturating_add(1),
-            };
-        }
-        (None, Some(tip)) => {
-            return Err(VerifyError::SourceTooShort {
-                height: facts.height,
-                tip,
-                source_name: source.kind().to_string(),
-            })
-        }
-        (_, None) => report.not_checked.push(NotChecked::BestChainMembership),
+    if linked.is_none() && !in_source {
+        report.not_checked.push(NotChecked::BestChainMembership);
     }
-    report.not_checked.push(NotChecked::DifficultyAdjustment);
+    if !rules.targets_exact && linked.is_none() && !in_source {
+        report.not_checked.push(NotChecked::DifficultyAdjustment);
+    }
+    report.not_checked.push(NotChecked::BatchSize);
     report.not_checked.push(NotChecked::TransactionValidity);
     Ok(report)
+}
+
+/// Compares every carried header with the source's header at its height
+/// (`docs/proof-format.md` §9.2): the anchoring one must be there, the
+/// ones after it wherever the source reaches.
+fn check_source(
+    source: &dyn HeaderSource,
+    height: u32,
+    carried: &[&Header],
+    hashes: &[BlockHash],
+) -> Result<ChainCheck, VerifyError> {
+    let Some(tip) = source.best_height()? else {
+        return Ok(ChainCheck::NotChecked);
+    };
+    if tip < height {
+        return Err(VerifyError::SourceTooShort {
+            height,
+            tip,
+            source_name: source.kind().to_string(),
+        });
+    }
+    let reach = (tip - height).saturating_add(1).min(carried.len() as u32);
+    let theirs = source.header_range(height, reach)?;
+    for (i, hash) in hashes.iter().take(reach as usize).enumerate() {
+        let h = height + i as u32;
+        let Some(found) = theirs.get(i).map(Header::block_hash) else {
+            return Err(VerifyError::SourceTooShort {
+                height: h,
+                tip,
+                source_name: source.kind().to_string(),
+            });
+        };
+        if found != *hash {
+            let source_name = source.kind().to_string();
+            return Err(if i == 0 {
+                VerifyError::NotInChain {
+                    height: h,
+                    block: *hash,
+                    found,
+                    source_name,
+                }
+            } else {
+                VerifyError::CarriedHeaderMismatch {
+                    height: h,
+                    carried: *hash,
+                    found,
+                    source_name,
+                }
+            });
+        }
+    }
+    Ok(ChainCheck::InBestChain {
+        tip,
+        confirmations: tip.saturating_sub(height).saturating_add(1),
+    })
 }
 
 #[cfg(test)]
@@ -360,9 +667,7 @@ mod tests {
     #[test]
     fn network_is_checked_first() {
         let proof = example();
-        let regtest = VerifyOptions {
-            network: Network::Regtest,
-        };
+        let regtest = VerifyOptions::new(Network::Regtest);
         assert!(check_network(&proof, &regtest).is_ok());
         let e = check_network(&proof, &VerifyOptions::default()).unwrap_err();
         assert_eq!(e.kind(), "wrong-network");
@@ -380,9 +685,7 @@ mod tests {
     #[test]
     fn report_names_the_commitment_output() {
         let proof = example();
-        let options = VerifyOptions {
-            network: Network::Regtest,
-        };
+        let options = VerifyOptions::new(Network::Regtest);
         let report = verify(&proof, &proof.record.digest, &EmbeddedOnly, &options).unwrap();
         assert_eq!(report.verdict, Verdict::Valid);
         assert_eq!(report.output, Some(0));

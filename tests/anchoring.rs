@@ -113,15 +113,10 @@ fn check_all_valid(server: &Electrum, docs: &[(Vec<u8>, StampItem)]) {
     for (body, item) in docs {
         let proof = read_proof(&item.proof_path);
         let digest = RecordDigest::of_bytes(body);
-        let offline = verify(
-            &proof,
-            &digest,
-            &EmbeddedOnly,
-            &VerifyOptions { network: RT },
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", item.label));
+        let offline = verify(&proof, &digest, &EmbeddedOnly, &VerifyOptions::new(RT))
+            .unwrap_or_else(|e| panic!("{}: {e}", item.label));
         assert_eq!(offline.verdict, Verdict::Valid);
-        let online = verify(&proof, &digest, server, &VerifyOptions { network: RT }).unwrap();
+        let online = verify(&proof, &digest, server, &VerifyOptions::new(RT)).unwrap();
         assert!(matches!(online.chain, ChainCheck::InBestChain { .. }));
     }
 }

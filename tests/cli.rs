@@ -129,7 +129,7 @@ fn example_is_valid_on_regtest() {
     assert_eq!(
         lines.next().unwrap(),
         "VALID: this document existed no later than 2011-02-03 03:56:42 UTC \
-         (Bitcoin regtest block 16)"
+         (Bitcoin regtest block 16; a test network: no weight as evidence)"
     );
     for detail in lines {
         assert!(
@@ -146,10 +146,13 @@ fn example_is_valid_on_regtest() {
         "2011-02-03 01:56:42 UTC (approximate",
         "up to 2 hours ahead",
         "6 carried in the proof",
-        "2^3.6",
+        "(Bitcoin regtest block 16; a test network: no weight as evidence)",
+        "at height 16 (as the proof states it)",
+        "3 records (as the proof states it)",
+        "carries no weight as evidence",
         "checked offline",
         "membership in the best chain not checked",
-        "difficulty adjustments not checked",
+        "batch size as the proof states it",
         "transaction scripts and signatures not checked",
     ] {
         assert!(
@@ -271,8 +274,11 @@ fn example_as_json() {
     assert_eq!(j["chain"]["source"], "embedded");
     assert_eq!(j["chain"]["checked"], false);
     assert_eq!(j["chain"]["tip"], Value::Null);
+    assert_eq!(j["evidence"], "test-network");
+    assert_eq!(j["test_network"], true);
+    assert_eq!(b["height_checked"], false);
     let not_checked = j["not_checked"].as_array().unwrap();
-    assert_eq!(not_checked.len(), 3);
+    assert_eq!(not_checked.len(), 3, "{not_checked:?}");
     assert!(not_checked[0].as_str().unwrap().contains("best chain"));
 }
 

@@ -49,7 +49,7 @@ fn run_vector(v: &Value) -> (String, Option<btc_anchor::verify::Report>) {
         },
         _ => &EmbeddedOnly,
     };
-    match verify(&proof, &digest, source, &VerifyOptions { network }) {
+    match verify(&proof, &digest, source, &VerifyOptions::new(network)) {
         Ok(r) => {
             let answer = match r.verdict {
                 Verdict::Valid => "valid",

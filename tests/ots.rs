@@ -1181,9 +1181,7 @@ fn exported_proofs_verify_as_ots() {
             &proof,
             &proof.record.digest,
             &headers,
-            &VerifyOptions {
-                network: Network::Regtest,
-            },
+            &VerifyOptions::new(Network::Regtest),
         )
         .unwrap();
         let native_block = native.block.unwrap();
@@ -1301,9 +1299,7 @@ fn too_long_transaction_is_not_exported() {
         &proof,
         &proof.record.digest,
         &EmbeddedOnly,
-        &VerifyOptions {
-            network: Network::Regtest,
-        },
+        &VerifyOptions::new(Network::Regtest),
     )
     .unwrap();
     let e = export_ots(&proof).unwrap_err();

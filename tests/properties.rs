@@ -350,7 +350,9 @@ fn change_digit(v: &Value, pointer: &str, pos: usize, delta: usize) -> String {
 ///   fixes) or a following header's previous-block hash (which the header
 ///   before it fixes), or
 /// * another carried header follows the changed one (and must name it), or
-/// * the changed header no longer meets its own work on regtest.
+/// * the changed header no longer meets its own work on regtest, or
+/// * it changes a header's bits (regtest never retargets: every header
+///   carries the genesis block's, `docs/proof-format.md` §6.3).
 fn must_fail(proof: &Proof, pointer: &str, pos: usize, changed_hex: &str) -> bool {
     let block = proof.anchor.as_ref().and_then(|a| a.block.as_ref());
     let (followed, committed_range) = if pointer == "/anchor/block/header" {
@@ -363,9 +365,13 @@ fn must_fail(proof: &Proof, pointer: &str, pos: usize, changed_hex: &str) -> boo
     };
     let header: block::Header =
         bitcoin::consensus::deserialize(&hex::decode(changed_hex).unwrap()).unwrap();
+    let genesis_bits = bitcoin::constants::genesis_block(Network::Regtest)
+        .header
+        .bits;
     followed
         || committed_range.contains(&(pos / 2))
         || check_header_work(&header, 0, Network::Regtest).is_err()
+        || header.bits != genesis_bits
 }
 
 /// Counts of the changes tried.
@@ -396,9 +402,7 @@ fn check_change(
             &p,
             doc,
             &EmbeddedOnly,
-            &VerifyOptions {
-                network: Network::Regtest,
-            },
+            &VerifyOptions::new(Network::Regtest),
         )
         .map(|_| ())
         .map_err(|e| e.kind()),
@@ -478,9 +482,7 @@ fn every_hex_digit_of_two_proofs() {
             &proof,
             &document(i),
             &EmbeddedOnly,
-            &VerifyOptions {
-                network: Network::Regtest,
-            },
+            &VerifyOptions::new(Network::Regtest),
         )
         .unwrap();
         for pointer in hex_fields(&v) {
@@ -821,7 +823,7 @@ fn read_and_verify(bytes: &[u8]) -> bool {
                 &p,
                 &p.record.digest,
                 &EmbeddedOnly,
-                &VerifyOptions { network: p.network },
+                &VerifyOptions::new(p.network),
             );
             true
         }

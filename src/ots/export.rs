@@ -72,9 +72,7 @@ pub fn timestamp_from_proof(proof: &Proof) -> Result<DetachedTimestamp, OtsExpor
             stage: proof.stage(),
         });
     };
-    let options = VerifyOptions {
-        network: proof.network,
-    };
+    let options = VerifyOptions::new(proof.network);
     verify(proof, &proof.record.digest, &EmbeddedOnly, &options)?;
 
     if anchor.tx.input.iter().any(|i| !i.witness.is_empty()) {

@@ -299,10 +299,11 @@ impl Rendering<'_> {
         tip: Option<u32>,
     ) -> String {
         let mut s = format!(
-            "VALID: {} existed no later than {} ({} block {height})\n",
+            "VALID: {} existed no later than {} ({} block {height}{})\n",
             self.subject.noun(),
             utc::human(time.saturating_add(MAX_FUTURE_BLOCK_TIME)),
             chain_name(self.network),
+            crate::render::weight_note(self.network),
         );
         self.digest_line(&mut s);
         line(&mut s, "block", &format!("{block_hash} at height {height}"));

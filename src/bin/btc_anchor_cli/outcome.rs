@@ -45,6 +45,9 @@ pub enum Exit {
     Busy = 8,
     /// Nothing to do: no record queued, or no transaction to bump.
     NothingToDo = 9,
+    /// The proof checks out as far as it goes, but the file alone is not
+    /// enough evidence: check it against a header source.
+    Inconclusive = 10,
 }
 
 /// The exit code table shown by `--help`.
@@ -59,7 +62,8 @@ Exit status:
   6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
   7  wallet error: no wallet, not enough funds, fee above the limit, or no fee estimate
   8  busy: another btc-anchor command is using the data directory
-  9  nothing to do: no record queued, or no transaction to bump";
+  9  nothing to do: no record queued, or no transaction to bump
+ 10  inconclusive: the proof checks out, but the file alone is too weak evidence; check it with --headers FILE or --electrum URL";
 
 /// A failure to report on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,6 +40,16 @@ pub fn chain_name(network: Network) -> String {
     }
 }
 
+/// What the headline adds for a test network, whose proofs carry no
+/// weight as evidence ("" for mainnet).
+pub fn weight_note(network: Network) -> &'static str {
+    if network == Network::Bitcoin {
+        ""
+    } else {
+        "; a test network: no weight as evidence"
+    }
+}
+
 /// The header source as named in text: "the proof file", "headers file
 /// PATH", "Electrum server URL".
 pub fn source_label(kind: &SourceKind) -> String {

@@ -13,8 +13,8 @@ use btc_anchor::merkle::NodeHash;
 use btc_anchor::ots::is_ots_file;
 use btc_anchor::proof::{read_proof_file, Proof, ProofError, ReadProofError, Stage};
 use btc_anchor::verify::{
-    check_network, verify, BlockFacts, ChainCheck, Report, Verdict, VerifyError, VerifyOptions,
-    MAX_FUTURE_BLOCK_TIME,
+    check_network, verify, BlockFacts, ChainCheck, Evidence, Report, Shortfall, Verdict,
+    VerifyError, VerifyOptions, MAX_FUTURE_BLOCK_TIME, MIN_FORGERY_WORK_LOG2,
 };
 use clap::Args;
 use serde_json::{json, Value};
@@ -194,7 +194,7 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         Err(e) => return Err(Failure::io(e.to_string(), proof_hint)),
     };
 
-    let options = VerifyOptions { network };
+    let options = VerifyOptions::new(network);
     // A proof for another network is refused before a headers file is
     // opened: opening it for the network asked for would only hide that
     // clearer reason behind a genesis mismatch.
@@ -425,16 +425,31 @@ impl Rendering<'_> {
 
     fn report(&self, report: &Report) -> Result<Done, Failure> {
         let output = report.output;
-        let (exit, stage, text) = match (report.verdict, &report.block) {
+        let (exit, stage, text, failure) = match (report.verdict, &report.block) {
             (Verdict::Valid, Some(block)) => (
                 Exit::Valid,
                 Stage::Confirmed,
                 self.valid_text(report, block),
+                None,
+            ),
+            (Verdict::Inconclusive(shortfall), Some(block)) => (
+                Exit::Inconclusive,
+                Stage::Confirmed,
+                self.inconclusive_text(report, block, shortfall),
+                Some(Failure {
+                    exit: Exit::Inconclusive,
+                    error: format!(
+                        "the proof file alone does not show that block {} is in the real Bitcoin chain",
+                        block.height
+                    ),
+                    hint: inconclusive_hint(block),
+                }),
             ),
             (Verdict::Pending(stage), _) => (
                 Exit::Pending,
                 stage,
                 self.pending_text(report, stage, output),
+                None,
             ),
             _ => {
                 return Err(Failure::invalid(
@@ -451,35 +466,30 @@ impl Rendering<'_> {
         Ok(Done {
             stdout,
             exit,
-            failure: None,
+            failure,
         })
     }
 
-    fn valid_text(&self, r: &Report, b: &BlockFacts) -> String {
-        let mut s = format!(
-            "VALID: {} existed no later than {} ({} block {})\n",
-            self.subject.noun(),
-            utc::human(b.not_later_than),
-            chain_name(r.network),
-            b.height
-        );
-        line(&mut s, "record SHA-256", &r.digest.to_hex());
+    /// The detail lines shared by valid and inconclusive reports.
+    fn facts_text(&self, s: &mut String, r: &Report, b: &BlockFacts) {
+        line(s, "record SHA-256", &r.digest.to_hex());
         if let (Some(size), Some(root)) = (r.batch_size, &r.root) {
-            line(&mut s, "batch", &batch_text(size, root));
+            line(s, "batch", &batch_text(size, root));
         }
         line(
-            &mut s,
+            s,
             "transaction",
             &format!("{} (output {})", b.txid, b.output),
         );
-        line(
-            &mut s,
-            "block",
-            &format!("{} at height {}", b.block_hash, b.height),
-        );
+        let height = if b.height_checked {
+            format!("at height {}", b.height)
+        } else {
+            format!("at height {} (as the proof states it)", b.height)
+        };
+        line(s, "block", &format!("{} {height}", b.block_hash));
         let hours = MAX_FUTURE_BLOCK_TIME / 3600;
         line(
-            &mut s,
+            s,
             "block time",
             &format!(
                 "{} (approximate: consensus accepts block times up to {hours} hours ahead, \
@@ -488,18 +498,27 @@ impl Rendering<'_> {
             ),
         );
         line(
-            &mut s,
+            s,
             "confirmations",
             &format!("{} carried in the proof", b.confirmations_in_proof),
         );
-        line(
-            &mut s,
-            "work",
-            &format!(
-                "2^{:.1} expected hashes carried in the proof",
-                b.work_in_proof.log2()
-            ),
+        match &b.forgery {
+            Some(cost) if !r.is_test_network() => line(s, "forgery cost", &cost.describe()),
+            _ => {}
+        }
+    }
+
+    fn valid_text(&self, r: &Report, b: &BlockFacts) -> String {
+        let mut s = format!(
+            "VALID: {} existed no later than {} ({} block {}{})\n",
+            self.subject.noun(),
+            utc::human(b.not_later_than),
+            chain_name(r.network),
+            b.height,
+            crate::render::weight_note(r.network),
         );
+        self.facts_text(&mut s, r, b);
+        line(&mut s, "evidence", &evidence_text(r, b));
         let chain = match &r.chain {
             ChainCheck::InBestChain { tip, confirmations } => format!(
                 "in the best chain of {}: {} (tip at height {})",
@@ -507,18 +526,42 @@ impl Rendering<'_> {
                 crate::render::count(u64::from(*confirmations), "confirmation"),
                 tip
             ),
+            _ if b.checkpoint_epoch.is_some() => {
+                "checked offline against the checkpoints built into btc-anchor".to_owned()
+            }
             _ => "checked offline, from the proof file alone (--headers FILE or \
                   --electrum URL also check the block is in the best chain)"
                 .to_owned(),
         };
         line(&mut s, "chain", &chain);
-        for (i, item) in r.not_checked.iter().enumerate() {
-            line(
-                &mut s,
-                if i == 0 { "not checked" } else { "" },
-                item.describe(),
-            );
-        }
+        not_checked_text(&mut s, r);
+        s
+    }
+
+    fn inconclusive_text(&self, r: &Report, b: &BlockFacts, why: Shortfall) -> String {
+        let mut s = format!(
+            "INCONCLUSIVE: the proof checks out as far as it goes, but the file alone does not \
+             show that {} block {} is in the real chain, so it does not show that {} existed \
+             by then\n",
+            chain_name(r.network),
+            b.height,
+            self.subject.noun(),
+        );
+        self.facts_text(&mut s, r, b);
+        let reason = match why {
+            Shortfall::FewHeaders { carried, needed } => format!(
+                "{} after the block, {needed} needed, and no checkpoint reached",
+                crate::render::count(u64::from(carried), "header")
+            ),
+            Shortfall::LittleWork => format!(
+                "forging these headers takes less work than the 2^{MIN_FORGERY_WORK_LOG2:.0} \
+                 hashes btc-anchor requires"
+            ),
+            _ => "not enough evidence carried".to_owned(),
+        };
+        line(&mut s, "why", &reason);
+        line(&mut s, "next step", &inconclusive_hint(b));
+        not_checked_text(&mut s, r);
         s
     }
 
@@ -552,10 +595,10 @@ impl Rendering<'_> {
     }
 
     fn report_json(&self, r: &Report, exit: Exit, stage: Stage, output: Option<u32>) -> String {
-        let result = if exit == Exit::Valid {
-            "valid"
-        } else {
-            "pending"
+        let result = match exit {
+            Exit::Valid => "valid",
+            Exit::Inconclusive => "inconclusive",
+            _ => "pending",
         };
         let (source, location) = source_json(&r.source);
         let (checked, tip, confirmations) = match &r.chain {
@@ -577,6 +620,8 @@ impl Rendering<'_> {
             "txid": r.txid.map(|t| t.to_string()),
             "output": output,
             "block": r.block.as_ref().map(block_json),
+            "evidence": r.evidence.map(evidence_name),
+            "test_network": r.is_test_network(),
             "chain": {
                 "source": source,
                 "location": location,
@@ -591,12 +636,80 @@ impl Rendering<'_> {
 
 fn batch_text(size: u64, root: &NodeHash) -> String {
     let records = if size == 1 { "record" } else { "records" };
-    format!("{size} {records}, root {}", root.to_hex())
+    format!(
+        "{size} {records} (as the proof states it), root {}",
+        root.to_hex()
+    )
+}
+
+/// What made a valid proof valid, in words.
+fn evidence_text(r: &Report, b: &BlockFacts) -> String {
+    match r.evidence {
+        Some(Evidence::Checkpoint { height, .. }) => format!(
+            "its headers reach the {} block at height {height}, a checkpoint built into \
+             btc-anchor: the block is in the real chain (forging that would need a SHA-256d \
+             second preimage)",
+            chain_name(r.network)
+        ),
+        Some(Evidence::HeaderSource) => format!(
+            "the block is in the best chain of {}",
+            source_label(&r.source)
+        ),
+        Some(Evidence::Work) => format!(
+            "{} after the block, each at its difficulty epoch's target; forging them would \
+             take {}",
+            crate::render::count(u64::from(b.confirmations_in_proof - 1), "header"),
+            b.forgery
+                .as_ref()
+                .map_or_else(String::new, |c| c.describe())
+        ),
+        Some(Evidence::TestNetwork) => format!(
+            "{} is a test network, where anyone can mine blocks: the proof checks out under \
+             its rules and carries no weight as evidence",
+            chain_name(r.network)
+        ),
+        _ => "unknown".to_owned(),
+    }
+}
+
+/// The stable JSON name of the evidence.
+fn evidence_name(e: Evidence) -> &'static str {
+    match e {
+        Evidence::Checkpoint { .. } => "checkpoint",
+        Evidence::HeaderSource => "header-source",
+        Evidence::Work => "work",
+        Evidence::TestNetwork => "test-network",
+        _ => "other",
+    }
+}
+
+/// What to do about an inconclusive proof.
+fn inconclusive_hint(b: &BlockFacts) -> String {
+    format!(
+        "check it against the real chain: --headers FILE (made with btc-anchor headers sync) or \
+         --electrum URL; a newer btc-anchor whose checkpoints cover height {} also settles it offline",
+        b.height
+    )
+}
+
+fn not_checked_text(s: &mut String, r: &Report) {
+    for (i, item) in r.not_checked.iter().enumerate() {
+        line(s, if i == 0 { "not checked" } else { "" }, item.describe());
+    }
 }
 
 fn block_json(b: &BlockFacts) -> Value {
     json!({
         "height": b.height,
+        "height_checked": b.height_checked,
+        "checkpoint_epoch": b.checkpoint_epoch,
+        "targets_exact": b.targets_exact,
+        "forgery_cost": b.forgery.as_ref().map(|c| json!({
+            "work_log2": (c.log2() * 1000.0).round() / 1000.0,
+            "network_seconds": c.network_seconds().round(),
+            "above_threshold": c.is_above_threshold(),
+            "text": c.describe(),
+        })),
         "hash": b.block_hash.to_string(),
         "time": b.time,
         "time_utc": utc::rfc3339(b.time),

@@ -144,9 +144,7 @@ fn main() {
         .collect();
     drop(batch);
     let json: Vec<Vec<u8>> = proofs.iter().map(|p| p.to_json().into_bytes()).collect();
-    let options = VerifyOptions {
-        network: Network::Regtest,
-    };
+    let options = VerifyOptions::new(Network::Regtest);
     for (p, j) in proofs.iter().zip(&json) {
         let report = verify(p, &p.record.digest, &EmbeddedOnly, &options).expect("valid proof");
         assert_eq!(report.verdict, Verdict::Valid);

@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 5. Anyone can verify a proof offline, from the file and the document.
     let proof = Proof::from_json(&std::fs::read(&items[0].proof_path)?)?;
     let digest = hash_file(&work.path().join("report-1.txt"))?;
-    let report = verify(&proof, &digest, &EmbeddedOnly, &VerifyOptions { network })?;
+    let report = verify(&proof, &digest, &EmbeddedOnly, &VerifyOptions::new(network))?;
     let block = report.block.expect("a complete proof names its block");
     println!(
         "verified offline: existed no later than block {} (time {} + 2 h)",

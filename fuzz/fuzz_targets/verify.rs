@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let fixed = RecordDigest([0x42; 32]);
     for network in NETWORKS {
-        let options = VerifyOptions { network };
+        let options = VerifyOptions::new(network);
         for digest in [&fixed, &proof.record.digest] {
             let result = verify(&proof, digest, &EmbeddedOnly, &options);
             if proof.network != network {

@@ -253,8 +253,23 @@ pub fn without_witness(tx: &Transaction) -> Transaction {
     t
 }
 
+/// Whether 64 bytes deserialize as a transaction (rust-bitcoin's decoder,
+/// which requires every byte consumed).
+///
+/// Most 64-byte strings are ruled out from two bytes, without the decoder:
+/// an input takes at least 41 bytes (outpoint, script length, sequence), so
+/// a 64-byte transaction has at most one input. With none (byte 4 is 0)
+/// the decoder requires the segwit flag 1 next; with one, its script
+/// length (byte 41) must leave room for the sequence, an output count and
+/// the lock time: at most 13. Anything else is a count or length that
+/// cannot fit, or a non-canonical varint, both refused by the decoder.
 fn looks_like_transaction(bytes: &[u8; 64]) -> bool {
-    consensus::deserialize::<Transaction>(bytes).is_ok()
+    let possible = match bytes[4] {
+        0 => bytes[5] == 1,
+        1 => bytes[41] <= 13,
+        _ => false,
+    };
+    possible && consensus::deserialize::<Transaction>(bytes).is_ok()
 }
 
 /// Computes the block merkle root a branch leads to from `txid` at
@@ -324,9 +339,35 @@ pub fn block_merkle_branch(txids: &[Txid], index: usize) -> Option<Vec<[u8; 32]>
     Some(branch)
 }
 
+/// The 80 bytes of a header as serialized (and hashed), without
+/// allocating.
+pub fn header_bytes(header: &Header) -> [u8; 80] {
+    let mut b = [0u8; 80];
+    b[..4].copy_from_slice(&header.version.to_consensus().to_le_bytes());
+    b[4..36].copy_from_slice(header.prev_blockhash.as_byte_array());
+    b[36..68].copy_from_slice(header.merkle_root.as_byte_array());
+    b[68..72].copy_from_slice(&header.time.to_le_bytes());
+    b[72..76].copy_from_slice(&header.bits.to_consensus().to_le_bytes());
+    b[76..].copy_from_slice(&header.nonce.to_le_bytes());
+    b
+}
+
 /// The hash of a header, computed here with the SHA-256 used throughout.
 pub fn header_hash(header: &Header) -> BlockHash {
-    BlockHash::from_byte_array(sha256d(&consensus::serialize(header)))
+    BlockHash::from_byte_array(sha256d(&header_bytes(header)))
+}
+
+/// The expected hashes of a header's target, computed once per distinct
+/// nBits (a 256-bit division each time) through `cache`.
+pub fn cached_work(bits: bitcoin::CompactTarget, cache: &mut Option<(u32, Work)>) -> Work {
+    match cache {
+        Some((b, w)) if *b == bits.to_consensus() => *w,
+        _ => {
+            let w = Target::from_compact(bits).to_work();
+            *cache = Some((bits.to_consensus(), w));
+            w
+        }
+    }
 }
 
 /// Checks a header's proof of work: its compact target is well formed and
@@ -411,7 +452,8 @@ pub fn verify_anchor(
         });
     }
     let block_hash = check_header_work(&block.header, block.height, network)?;
-    let mut work = block.header.work();
+    let mut cache = None;
+    let mut work = cached_work(block.header.bits, &mut cache);
     let mut prev = block_hash;
     let mut height = block.height;
     let mut header_hashes = Vec::with_capacity(1 + block.headers_after.len());
@@ -423,7 +465,7 @@ pub fn verify_anchor(
         }
         prev = check_header_work(h, height, network)?;
         header_hashes.push(prev);
-        work = work + h.work();
+        work = work + cached_work(h.bits, &mut cache);
     }
     Ok(AnchorFacts {
         txid,

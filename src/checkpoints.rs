@@ -37,6 +37,9 @@ pub const TABLE_MAGIC: &str = "btc-anchor checkpoints 1";
 /// bound as headers files.
 pub const MAX_EPOCHS: usize = 8_000_000 / EPOCH_BLOCKS as usize;
 
+/// Largest checkpoint table file read, in bytes.
+pub const MAX_TABLE_BYTES: u64 = 1 << 20;
+
 /// The epoch a height belongs to.
 pub fn epoch_of(height: u32) -> u32 {
     height / EPOCH_BLOCKS
@@ -101,6 +104,46 @@ pub enum CheckpointsError {
         /// What is wrong.
         problem: &'static str,
     },
+}
+
+/// Why a checkpoint table file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadCheckpointsError {
+    /// The file could not be opened or read.
+    #[error("cannot read checkpoint table {path}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Larger than [`MAX_TABLE_BYTES`].
+    #[error("checkpoint table {path} is {size} bytes, the limit is {MAX_TABLE_BYTES}")]
+    TooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size.
+        size: u64,
+    },
+    /// Not UTF-8, or not a table.
+    #[error("checkpoint table {path} is malformed")]
+    Malformed {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        #[source]
+        source: CheckpointsError,
+    },
+}
+
+impl ReadCheckpointsError {
+    /// Whether the file could not be read at all (rather than read and
+    /// found wrong).
+    pub fn is_io(&self) -> bool {
+        matches!(self, ReadCheckpointsError::Io { .. })
+    }
 }
 
 /// What is wrong with one line of a table.
@@ -232,7 +275,50 @@ impl Checkpoints {
             .find_map(|e| self.epoch_bits(e).map(|b| (e, b)))
     }
 
+    /// Reads a table file in the text form of `docs/checkpoints.md` §1,
+    /// opened once and read up to [`MAX_TABLE_BYTES`].
+    ///
+    /// # Errors
+    ///
+    /// An unreadable, oversized or malformed file.
+    pub fn read_file(path: &std::path::Path) -> Result<Checkpoints, ReadCheckpointsError> {
+        use std::io::Read as _;
+        let io = |source| ReadCheckpointsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "it is a folder",
+            )));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_TABLE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_TABLE_BYTES {
+            return Err(ReadCheckpointsError::TooLarge {
+                path: path.to_path_buf(),
+                size: meta.len().max(bytes.len() as u64),
+            });
+        }
+        let malformed = |source| ReadCheckpointsError::Malformed {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| malformed(CheckpointsError::NotATable))?;
+        Checkpoints::parse(text).map_err(malformed)
+    }
+
     /// Reads a table in the text form of `docs/checkpoints.md` §1.
+    ///
+    /// # Errors
+    ///
+    /// The first line that is not of the form.
     pub fn parse(text: &str) -> Result<Checkpoints, CheckpointsError> {
         let mut lines = text
             .lines()

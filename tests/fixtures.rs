@@ -9,11 +9,13 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{consensus, Network, Transaction, TxOut};
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeadersFile};
+use btc_anchor::merkle::Salt;
 use btc_anchor::proof::Proof;
-use btc_anchor::verify::{verify, ChainCheck, Verdict, VerifyOptions};
+use btc_anchor::verify::{verify, ChainCheck, Evidence, Shortfall, Verdict, VerifyOptions};
 use serde_json::{json, Value};
 use support::chain::*;
 
@@ -54,6 +56,7 @@ fn run_vector(v: &Value) -> (String, Option<btc_anchor::verify::Report>) {
             let answer = match r.verdict {
                 Verdict::Valid => "valid",
                 Verdict::Pending(_) => "pending",
+                Verdict::Inconclusive(_) => "inconclusive",
                 _ => "unknown",
             };
             (answer.to_owned(), Some(r))
@@ -85,7 +88,7 @@ fn all_vectors() {
             failures.push(format!("{}: expected {expect}, got {got}", path.display()));
             continue;
         }
-        if matches!(expect, "valid" | "pending") {
+        if matches!(expect, "valid" | "pending" | "inconclusive") {
             positive += 1;
         } else {
             negative += 1;
@@ -115,6 +118,24 @@ fn all_vectors() {
                     }
                     other => panic!("{}: chain check {other:?}", path.display()),
                 }
+            }
+            if let Some(e) = v.get("evidence").and_then(Value::as_str) {
+                let got = match r.evidence {
+                    Some(Evidence::Checkpoint { .. }) => "checkpoint",
+                    Some(Evidence::HeaderSource) => "header-source",
+                    Some(Evidence::Work) => "work",
+                    Some(Evidence::TestNetwork) => "test-network",
+                    _ => "none",
+                };
+                assert_eq!(got, e, "{}", path.display());
+            }
+            if let Some(w) = v.get("shortfall").and_then(Value::as_str) {
+                let got = match r.verdict {
+                    Verdict::Inconclusive(Shortfall::FewHeaders { .. }) => "few-headers",
+                    Verdict::Inconclusive(Shortfall::LittleWork) => "little-work",
+                    _ => "none",
+                };
+                assert_eq!(got, w, "{}", path.display());
             }
             if let Some(stage) = v.get("stage").and_then(Value::as_str) {
                 match r.verdict {
@@ -1102,7 +1123,116 @@ fn regenerate() {
     .unwrap();
     fs::write(root.join("example/headers.bin"), c.headers_file_bytes()).unwrap();
 
+    forged_vectors(&root, &mut out);
     println!("wrote {} vectors", out.written.len());
+}
+
+/// One forgery mined by `fixtures/forge` (see its `src/main.rs`): a
+/// made-up transaction in a made-up two-transaction block, under headers
+/// mined at mainnet's easiest target.
+struct Forgery {
+    height: u32,
+    document_text: String,
+    proof: Value,
+}
+
+fn forgeries(root: &Path) -> Vec<(String, Forgery)> {
+    let mined: Value =
+        serde_json::from_slice(&fs::read(root.join("forge/mined.json")).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for f in mined["forgeries"].as_array().unwrap() {
+        let text = f["document_text"].as_str().unwrap().to_owned();
+        let salt = f["salt"].as_str().unwrap();
+        let digest = RecordDigest::of_bytes(text.as_bytes());
+        let salt_bytes = Salt::from_bytes(&hex::decode(salt).unwrap()).unwrap();
+        let leaf = btc_anchor::merkle::record_leaf(&salt_bytes, &digest);
+        let coinbase: Transaction =
+            consensus::deserialize(&hex::decode(f["coinbase"].as_str().unwrap()).unwrap()).unwrap();
+        let height = f["height"].as_u64().unwrap() as u32;
+        let proof = json!({
+            "format": "btc-anchor-proof", "version": 1, "network": "bitcoin", "hash": "sha256",
+            "record": {"digest": digest.to_hex(), "salt": salt},
+            "batch": {"size": 1, "index": 0, "path": [], "root": leaf.to_hex()},
+            "anchor": {
+                "tx": f["tx"], "output": 0,
+                "block": {
+                    "height": height, "header": f["header"], "tx_index": 1,
+                    "branch": [hex::encode(coinbase.compute_txid().to_byte_array())],
+                    "headers_after": f["headers_after"],
+                }
+            }
+        });
+        out.push((
+            f["name"].as_str().unwrap().to_owned(),
+            Forgery {
+                height,
+                document_text: text,
+                proof,
+            },
+        ));
+    }
+    out
+}
+
+/// The forged mainnet proofs of `docs/proof-format.md` §9: real mined
+/// minimum-difficulty headers, none of which may verify as valid.
+fn forged_vectors(root: &Path, out: &mut Out) {
+    let all = forgeries(root);
+    let get = |name: &str| {
+        &all.iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("fixtures/forge/mined.json lacks {name}"))
+            .1
+    };
+    let vector = |f: &Forgery, height: u32, description: &str, expect: &str| {
+        let mut proof = f.proof.clone();
+        proof["anchor"]["block"]["height"] = json!(height);
+        json!({"network": "bitcoin", "document_text": f.document_text, "proof": proof,
+               "description": description, "expect": expect})
+    };
+    let f900 = get("height-900000");
+    out.write("forged-mainnet-height-900000", vector(f900, f900.height,
+        "a forged mainnet proof: made-up transaction and block, one header mined at difficulty 1, claimed at height 900,000 (whose epoch's real target is some 10^14 times harder)",
+        "wrong-epoch-target"));
+    let f100 = get("backdated-100000");
+    out.write("forged-mainnet-backdated-100000", vector(f100, f100.height,
+        "a forged mainnet proof backdated to height 100,000 (2010-12-29): one header mined at difficulty 1, not that epoch's target",
+        "wrong-epoch-target"));
+    out.write(
+        "forged-mainnet-edited-height-plus-1000",
+        vector(
+            f900,
+            f900.height + 1000,
+            "the forged height-900,000 proof with its height edited by +1000",
+            "wrong-epoch-target",
+        ),
+    );
+    out.write("forged-mainnet-edited-height-0", vector(f900, 0,
+        "the forged proof with its height edited to 0: the only block at height 0 is the genesis block",
+        "checkpoint-mismatch"));
+    let mut v = vector(f900, 1_000,
+        "the forged one-header proof claimed in epoch 0, whose real target is difficulty 1: it meets the epoch rule, but one header is no evidence (about 2^32 hashes to forge)",
+        "inconclusive");
+    v["shortfall"] = json!("few-headers");
+    out.write("forged-mainnet-epoch0-one-header", v);
+    let fb = get("beyond-table");
+    let mut v = vector(fb, fb.height,
+        "a forged proof at height 1,300,000, past the built-in checkpoints, where the retarget bound allows difficulty 1: inconclusive, never valid",
+        "inconclusive");
+    v["shortfall"] = json!("few-headers");
+    out.write("forged-mainnet-beyond-checkpoints", v);
+    let f0 = get("epoch0-6-after");
+    let mut v = vector(f0, f0.height,
+        "a forged proof in epoch 0 with 6 mined headers after the block, each at the epoch's real target (difficulty 1): enough headers, but 2^35 hashes of work is far below the 2^80 threshold",
+        "inconclusive");
+    v["shortfall"] = json!("little-work");
+    out.write("forged-mainnet-epoch0-six-after", v);
+    out.write("forged-mainnet-six-after-across-checkpoint", vector(f0, 2_010,
+        "the six-after forgery moved to height 2,010, so that its headers pass height 2,015, whose real hash is built in: the forged header there is not it",
+        "checkpoint-mismatch"));
+    out.write("forged-mainnet-six-after-backdated-100000", vector(f0, 100_000,
+        "the six-after forgery moved to height 100,000, whose epoch's real target is some 14,000 times harder",
+        "wrong-epoch-target"));
 }
 
 #[test]

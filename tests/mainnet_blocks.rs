@@ -39,6 +39,10 @@ fn blocks_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/data/mainnet-blocks is missing, and CI must not skip these tests"
+        );
         eprintln!("skipping: ../shared/data not found");
         None
     }
@@ -539,4 +543,29 @@ fn commitment_in_a_transaction_with_witness_data() {
     };
     let facts = verify_anchor(&root, &block.txdata[1], 0, &proof, Network::Regtest).unwrap();
     assert_eq!(facts.txid, block.txdata[1].compute_txid());
+}
+
+/// The real headers carry exactly their epoch's target from the built-in
+/// checkpoint table; moved to the neighbouring epochs, they do not.
+#[test]
+fn real_headers_meet_the_epoch_target_rule() {
+    use btc_anchor::checkpoints::{Checkpoints, EPOCH_BLOCKS};
+    use btc_anchor::rules::{check_header_rules, RuleError};
+    let Some(blocks) = load_blocks() else { return };
+    let table = Checkpoints::builtin(Network::Bitcoin);
+    for b in &blocks {
+        let header = &b.block.header;
+        let hash = header_hash(header);
+        assert!(b.height > EPOCH_BLOCKS, "{}: BIP34 height", b.name);
+        check_header_rules(table, b.height, header, &hash)
+            .unwrap_or_else(|e| panic!("{} at {}: {e}", b.name, b.height));
+        for moved in [b.height - EPOCH_BLOCKS, b.height + EPOCH_BLOCKS] {
+            let e = check_header_rules(table, moved, header, &hash).unwrap_err();
+            assert!(
+                matches!(e, RuleError::WrongEpochTarget { .. }),
+                "{} moved to {moved}: {e}",
+                b.name
+            );
+        }
+    }
 }

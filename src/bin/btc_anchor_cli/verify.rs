@@ -7,6 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
+use btc_anchor::checkpoints::Checkpoints;
 use btc_anchor::hash::{hash_reader, RecordDigest};
 use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, HeadersFile};
 use btc_anchor::merkle::NodeHash;
@@ -59,6 +60,13 @@ pub struct VerifyArgs {
     /// confirmations are counted there
     #[arg(long, value_name = "URL", conflicts_with = "headers")]
     pub electrum: Option<String>,
+
+    /// Hold the proof's headers against this checkpoint table (the form
+    /// `btc-anchor headers checkpoints` writes, docs/checkpoints.md)
+    /// instead of the one built into btc-anchor: a newer table, or a
+    /// private chain's
+    #[arg(long, value_name = "FILE")]
+    pub checkpoints: Option<PathBuf>,
 
     /// The network the proof must be on (for a .ots file, which names none:
     /// the network of the --headers file)
@@ -194,7 +202,27 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         Err(e) => return Err(Failure::io(e.to_string(), proof_hint)),
     };
 
-    let options = VerifyOptions::new(network);
+    let mut options = VerifyOptions::new(network);
+    if let Some(path) = &args.checkpoints {
+        let table = Checkpoints::read_file(path).map_err(|e| {
+            let hint = "give a checkpoint table as written by btc-anchor headers checkpoints";
+            if e.is_io() {
+                Failure::io(error_chain(&e), hint)
+            } else {
+                Failure::invalid(error_chain(&e), hint)
+            }
+        })?;
+        if table.network() != network {
+            return Err(Failure::usage(
+                format!(
+                    "the checkpoint table is for {}, the proof is checked for {network}",
+                    table.network()
+                ),
+                "give the table of the proof's network, or --network to match",
+            ));
+        }
+        options = options.with_checkpoints(table);
+    }
     // A proof for another network is refused before a headers file is
     // opened: opening it for the network asked for would only hide that
     // clearer reason behind a genesis mismatch.
@@ -222,6 +250,18 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         Ok(report) => out.report(&report),
         Err(e) => Ok(out.rejected(&proof, &e)),
     }
+}
+
+/// An error and its sources, joined with ": ".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
 }
 
 /// Opens the document, refusing a folder.

@@ -18,6 +18,7 @@ const INVALID: i32 = 1;
 const USAGE: i32 = 2;
 const PENDING: i32 = 3;
 const IO: i32 = 4;
+const INCONCLUSIVE: i32 = 10;
 
 const EXAMPLE_DIGEST: &str = "5a530a97f98bb08cb3c50dcb2f90313bed4473e77084d6717d7d658078e97648";
 const EXAMPLE_TXID: &str = "ec691f3f0f7eb0926d93f9eb1848bf67b184a0cfd5dc126b11bb90ab083c538f";
@@ -618,7 +619,7 @@ fn every_vector() {
         .collect();
     paths.sort();
     assert!(paths.len() >= 80, "found only {} vectors", paths.len());
-    let (mut valid, mut pending, mut invalid) = (0, 0, 0);
+    let (mut valid, mut pending, mut invalid, mut inconclusive) = (0, 0, 0, 0);
     for path in &paths {
         let name = path.file_name().unwrap().to_string_lossy();
         let v: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
@@ -668,6 +669,30 @@ fn every_vector() {
                 assert_eq!(&j["stage"], &v["stage"], "{context}");
                 assert_eq!(j["block"], Value::Null, "{context}");
             }
+            "inconclusive" => {
+                inconclusive += 1;
+                text.expect_code(INCONCLUSIVE);
+                json.expect_code(INCONCLUSIVE);
+                assert!(
+                    text.stdout.starts_with("INCONCLUSIVE: "),
+                    "{name}: {}",
+                    text.stdout
+                );
+                assert!(!text.stdout.contains("VALID:"), "{name}");
+                assert!(text.stdout.contains("forgery cost:"), "{name}: {}", text.stdout);
+                assert!(text.stdout.contains("--electrum URL"), "{name}");
+                let (error, hint) = text.two_line_error();
+                assert!(error.contains("real Bitcoin chain"), "{name}: {error}");
+                assert!(hint.contains("--headers FILE"), "{name}: {hint}");
+                assert_eq!(j["result"], "inconclusive", "{context}");
+                assert_eq!(j["evidence"], Value::Null, "{context}");
+                assert_eq!(j["block"]["height_checked"], false, "{context}");
+                // Every inconclusive vector is a forgery mined at difficulty 1.
+                assert_eq!(
+                    j["block"]["forgery_cost"]["above_threshold"], false,
+                    "{context}"
+                );
+            }
             reason => {
                 invalid += 1;
                 text.expect_code(INVALID);
@@ -688,9 +713,12 @@ fn every_vector() {
             }
         }
     }
-    assert!(valid > 0 && pending > 0, "vectors of every kind");
     assert!(
-        invalid > valid + pending,
+        valid > 0 && pending > 0 && inconclusive > 0,
+        "vectors of every kind"
+    );
+    assert!(
+        invalid > valid + pending + inconclusive,
         "negative vectors outnumber positive ones"
     );
 }

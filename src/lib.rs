@@ -51,6 +51,7 @@ pub mod merkle;
 pub mod ots;
 pub mod proof;
 pub mod rules;
+pub mod text;
 pub mod verify;
 
 #[cfg(feature = "wallet")]

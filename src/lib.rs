@@ -45,6 +45,7 @@
 
 pub mod anchor;
 pub mod checkpoints;
+pub mod file;
 pub mod hash;
 pub mod headers;
 pub mod merkle;

@@ -31,8 +31,7 @@
 //! [`Proof::to_json`] writes the canonical form, which reads back equal.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -42,8 +41,10 @@ use bitcoin::{Network, Transaction};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::file::read_capped;
 use crate::hash::RecordDigest;
 use crate::merkle::{self, MerkleError, NodeHash, Salt, MAX_PATH_LEN, MAX_TREE_SIZE};
+use crate::text::escape_path;
 
 /// The value of the `format` field (§2).
 pub const FORMAT_NAME: &str = "btc-anchor-proof";
@@ -165,9 +166,11 @@ impl Proof {
 #[non_exhaustive]
 pub enum ProofError {
     /// The file is larger than [`MAX_PROOF_BYTES`].
-    #[error("proof file is {size} bytes, the limit is {MAX_PROOF_BYTES}")]
+    #[error("proof file {}", too_large(*size, MAX_PROOF_BYTES))]
     TooLarge {
-        /// Size found.
+        /// The file's size when known ([`crate::file::read_any`] and
+        /// [`read_proof_file`] ask the file system), else the bytes read:
+        /// the limit and one byte for a pipe, whose size is not known.
         size: usize,
     },
     /// Not JSON, or JSON not of the proof's shape.
@@ -484,8 +487,9 @@ impl ProofError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadProofError {
-    /// The file could not be opened or read.
-    #[error("cannot read proof file {path}: {source}")]
+    /// The file could not be opened or read (missing, unreadable, a
+    /// folder).
+    #[error("cannot read proof file {}: {source}", escape_path(path))]
     Io {
         /// The file.
         path: PathBuf,
@@ -506,20 +510,35 @@ impl ReadProofError {
     }
 }
 
-/// Reads and parses a proof file (§7, §8): at most [`MAX_PROOF_BYTES`] + 1
-/// bytes are read, so that an oversized file is refused by
-/// [`Proof::from_json`] without being read whole.
+/// Reads and parses a proof file (§7, §8): opened once, and at most
+/// [`MAX_PROOF_BYTES`] + 1 bytes read, so that an oversized file is refused
+/// without being read whole; a regular file's size is asked of the file
+/// system first, and reported in [`ProofError::TooLarge`].
+///
+/// [`crate::file::read_any`] reads a `.ots` file as well.
 pub fn read_proof_file(path: &Path) -> Result<Proof, ReadProofError> {
-    let io_err = |source| ReadProofError::Io {
+    let capped = read_capped(path, MAX_PROOF_BYTES, 0).map_err(|source| ReadProofError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let file = File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PROOF_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
-    Ok(Proof::from_json(&bytes)?)
+    })?;
+    if capped.over(MAX_PROOF_BYTES) {
+        return Err(ProofError::TooLarge {
+            size: capped.reported_size(),
+        }
+        .into());
+    }
+    Ok(Proof::from_json(&capped.bytes)?)
+}
+
+/// "is N bytes, the limit is L", or for a size of the limit and one byte,
+/// which is also what is known of a pipe over the limit, "is over the
+/// limit of L bytes".
+pub(crate) fn too_large(size: usize, limit: usize) -> String {
+    if size == limit.saturating_add(1) {
+        format!("is over the limit of {limit} bytes")
+    } else {
+        format!("is {size} bytes, the limit is {limit}")
+    }
 }
 
 impl Proof {
@@ -782,21 +801,33 @@ mod tests {
         assert!(e.is_io(), "{e}");
         assert!(e.to_string().starts_with("cannot read proof file "), "{e}");
 
-        // A huge file is refused after reading one byte past the limit.
+        // A huge file is refused unread, with its size.
         std::fs::write(&path, vec![b' '; MAX_PROOF_BYTES + 100]).unwrap();
         let e = read_proof_file(&path).unwrap_err();
         assert!(!e.is_io());
         assert!(
-            matches!(e, ReadProofError::Format(ProofError::TooLarge { size }) if size == MAX_PROOF_BYTES + 1),
+            matches!(e, ReadProofError::Format(ProofError::TooLarge { size }) if size == MAX_PROOF_BYTES + 100),
             "{e}"
         );
         assert_eq!(
             e.to_string(),
+            format!(
+                "proof file is {} bytes, the limit is {MAX_PROOF_BYTES}",
+                MAX_PROOF_BYTES + 100
+            )
+        );
+        // All that is known of a pipe is that it holds more than the limit.
+        assert_eq!(
             ProofError::TooLarge {
                 size: MAX_PROOF_BYTES + 1
             }
-            .to_string()
+            .to_string(),
+            format!("proof file is over the limit of {MAX_PROOF_BYTES} bytes")
         );
+        // A folder cannot be read.
+        let e = read_proof_file(dir.path()).unwrap_err();
+        assert!(e.is_io(), "{e}");
+        assert!(e.to_string().ends_with("it is a folder, not a file"), "{e}");
     }
 
     #[test]

@@ -92,8 +92,14 @@ mod tests {
             Cow::Borrowed(_)
         ));
         assert_eq!(escape_controls("a\u{202e}fdp.exe"), "a\\u{202e}fdp.exe");
-        assert_eq!(escape_controls("x\ny\r\t\u{1b}[2J"), "x\\u{a}y\\u{d}\\u{9}\\u{1b}[2J");
-        assert_eq!(escape_controls("\u{7f}\u{85}\u{9f}\u{a0}"), "\\u{7f}\\u{85}\\u{9f}\u{a0}");
+        assert_eq!(
+            escape_controls("x\ny\r\t\u{1b}[2J"),
+            "x\\u{a}y\\u{d}\\u{9}\\u{1b}[2J"
+        );
+        assert_eq!(
+            escape_controls("\u{7f}\u{85}\u{9f}\u{a0}"),
+            "\\u{7f}\\u{85}\\u{9f}\u{a0}"
+        );
         for c in [
             '\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}',
             '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{2028}', '\u{2029}',

@@ -7,9 +7,9 @@ use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{BlockHash, Network, TxMerkleNode};
 use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeadersFile, SourceKind};
 use btc_anchor::ots::{
-    display_path, read_ots_file, verify_ots, Attestation, AttestationReport, BitcoinCheck, Branch,
+    display_path, verify_ots, Attestation, AttestationReport, BitcoinCheck, Branch,
     DetachedTimestamp, FileHashOp, Item, OtsError, OtsReport, OtsVerdict, OtsVerifyError,
-    ReadOtsError, Timestamp, MAJOR_VERSION,
+    Timestamp, MAJOR_VERSION,
 };
 use btc_anchor::verify::MAX_FUTURE_BLOCK_TIME;
 use serde_json::{json, Value};
@@ -21,10 +21,9 @@ use crate::verify::{open_headers, Input, Subject, DOCUMENT_HINT};
 
 /// What `verify` gathered for a `.ots` proof.
 pub struct OtsCheck<'a> {
-    /// The `.ots` file.
-    pub proof_path: &'a Path,
-    /// What to say if it cannot be read.
-    pub proof_hint: &'a str,
+    /// The `.ots` file as read by [`btc_anchor::file::read_any`]: the
+    /// timestamp, or why the file is not a valid one.
+    pub timestamp: Result<DetachedTimestamp, OtsError>,
     /// The document or its digest.
     pub input: Input,
     /// The headers file, if any.
@@ -37,8 +36,8 @@ pub struct OtsCheck<'a> {
     pub json: bool,
 }
 
-/// Verifies a `.ots` file: reads it, hashes the document with the file's
-/// hash, opens the header source and calls [`verify_ots`].
+/// Verifies a `.ots` file: hashes the document with the file's hash, opens
+/// the header source and calls [`verify_ots`].
 pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
     let mut out = Rendering {
         subject: c.input.subject("digest"),
@@ -48,10 +47,9 @@ pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
         file_hash: None,
         digest: None,
     };
-    let ts = match read_ots_file(c.proof_path) {
+    let ts = match c.timestamp {
         Ok(ts) => ts,
-        Err(ReadOtsError::Format(e)) => return Ok(out.malformed(&e)),
-        Err(e) => return Err(Failure::io(e.to_string(), c.proof_hint)),
+        Err(e) => return Ok(out.malformed(&e)),
     };
     out.file_hash = Some(ts.file_hash);
     out.subject = c.input.subject(hash_title(ts.file_hash));

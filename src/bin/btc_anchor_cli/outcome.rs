@@ -5,6 +5,7 @@
 //! then `hint: <what to do>`, whatever produced it (our checks, the library,
 //! or clap's argument parsing).
 
+use std::error::Error;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -213,6 +214,24 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// An error's message followed by those of its sources, each once: errors
+/// that leave their source out of their own message (as
+/// [`btc_anchor::file::ReadAnyError`] does) get it appended, and those that
+/// repeat it do not get it twice.
+pub fn with_sources(e: &dyn Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(source) = next {
+        let text = source.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        next = source.source();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +266,18 @@ mod tests {
     #[test]
     fn messages_stay_on_one_line() {
         assert_eq!(one_line("a\nb  c\r\n"), "a b c");
+    }
+
+    #[test]
+    fn sources_are_named_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x")]
+        struct Quiet(#[source] io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x: {0}")]
+        struct Loud(#[source] io::Error);
+        let cause = || io::Error::other("gone");
+        assert_eq!(with_sources(&Quiet(cause())), "cannot read x: gone");
+        assert_eq!(with_sources(&Loud(cause())), "cannot read x: gone");
     }
 }

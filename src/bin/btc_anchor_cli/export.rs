@@ -11,6 +11,7 @@ use btc_anchor::bitcoin::{Network, TxMerkleNode};
 use btc_anchor::file::{read_any, ProofFile, ReadAnyError};
 use btc_anchor::ots::{timestamp_from_proof, Attestation, OtsExportError};
 use btc_anchor::proof::ProofError;
+use btc_anchor::text::escape_path;
 use clap::Args;
 
 use crate::outcome::{with_sources, Done, Failure};
@@ -83,7 +84,7 @@ pub fn run(args: &ExportArgs) -> Result<Done, Failure> {
     let bytes = ts.to_bytes();
     write_atomically(&out, &bytes, args.force)?;
 
-    let mut s = format!("wrote {} ({} bytes)\n", out.display(), bytes.len());
+    let mut s = format!("wrote {} ({} bytes)\n", escape_path(&out), bytes.len());
     let reached = ts
         .attestations()
         .into_iter()

@@ -11,6 +11,7 @@ use btc_anchor::ots::{
     DetachedTimestamp, FileHashOp, Item, OtsError, OtsReport, OtsVerdict, OtsVerifyError,
     Timestamp, MAJOR_VERSION,
 };
+use btc_anchor::text::escape_path;
 use btc_anchor::verify::MAX_FUTURE_BLOCK_TIME;
 use serde_json::{json, Value};
 
@@ -374,7 +375,7 @@ impl Rendering<'_> {
                 "the timestamp is attested in {chain} {blocks} {heights_text}, past the end of \
                  headers file {} (height {tip}); a header source that reaches it is needed to \
                  check it",
-                p.display()
+                escape_path(p)
             ),
             _ => format!(
                 "the timestamp is attested in {chain} {blocks} {heights_text}; a header source \

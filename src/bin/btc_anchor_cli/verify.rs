@@ -13,6 +13,7 @@ use btc_anchor::hash::{hash_reader, RecordDigest};
 use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, HeadersFile};
 use btc_anchor::merkle::NodeHash;
 use btc_anchor::proof::{Proof, ProofError, Stage};
+use btc_anchor::text::escape_path;
 use btc_anchor::verify::{
     check_network, verify, BlockFacts, ChainCheck, Evidence, Report, Shortfall, Verdict,
     VerifyError, VerifyOptions, MAX_FUTURE_BLOCK_TIME, MIN_FORGERY_WORK_LOG2,
@@ -361,8 +362,9 @@ pub fn connect_electrum(
     .map_err(|e| crate::anchoring::electrum_failure(&e))
 }
 
-/// Opens a headers file: an unreadable one is an input/output failure, one
-/// that is read and found wrong is handed back for the verdict.
+/// Opens a headers file: an unreadable one (missing, a folder) is an
+/// input/output failure, one that is read and found wrong is handed back
+/// for the verdict, with its path escaped for display.
 pub fn open_headers(
     path: &Path,
     network: Network,
@@ -372,7 +374,31 @@ pub fn open_headers(
             e.to_string(),
             "check the path given with --headers",
         )),
-        other => Ok(other),
+        other => Ok(other.map_err(shown_path)),
+    }
+}
+
+/// The error with the path it names escaped
+/// ([`btc_anchor::text::escape_path`]): its message goes into a one-line
+/// verdict, which a file name holding a line feed must not break. Only the
+/// message is shown of such an error, never the path used.
+fn shown_path(e: HeaderSourceError) -> HeaderSourceError {
+    let shown = |path: PathBuf| PathBuf::from(escape_path(&path));
+    match e {
+        HeaderSourceError::BadLength { path, len } => HeaderSourceError::BadLength {
+            path: shown(path),
+            len,
+        },
+        HeaderSourceError::TooLarge { path } => HeaderSourceError::TooLarge { path: shown(path) },
+        HeaderSourceError::WrongGenesis { path, network } => HeaderSourceError::WrongGenesis {
+            path: shown(path),
+            network,
+        },
+        HeaderSourceError::BadHeader { path, source } => HeaderSourceError::BadHeader {
+            path: shown(path),
+            source,
+        },
+        other => other,
     }
 }
 

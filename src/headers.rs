@@ -176,7 +176,16 @@ impl HeadersFile {
             source,
         };
         let file = fs::File::open(path).map_err(read_err)?;
-        let len = file.metadata().map_err(read_err)?.len();
+        let meta = file.metadata().map_err(read_err)?;
+        // A folder opens, and has a length, but is not a file to read:
+        // an input/output error, not a malformed headers file.
+        if meta.is_dir() {
+            return Err(read_err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "it is a folder, not a file",
+            )));
+        }
+        let len = meta.len();
         if len == 0 || len % HEADER_LEN as u64 != 0 {
             return Err(HeaderSourceError::BadLength {
                 path: path.to_path_buf(),
@@ -299,6 +308,9 @@ mod tests {
         assert!(!e.is_io());
         let e = HeadersFile::open(&dir.path().join("missing"), Network::Bitcoin).unwrap_err();
         assert!(e.is_io(), "{e}");
+        let e = HeadersFile::open(dir.path(), Network::Bitcoin).unwrap_err();
+        assert!(e.is_io(), "{e}");
+        assert!(e.to_string().ends_with("it is a folder, not a file"), "{e}");
     }
 
     #[test]

@@ -45,12 +45,14 @@
 
 pub mod anchor;
 pub mod checkpoints;
+pub mod file;
 pub mod hash;
 pub mod headers;
 pub mod merkle;
 pub mod ots;
 pub mod proof;
 pub mod rules;
+pub mod text;
 pub mod verify;
 
 #[cfg(feature = "wallet")]

@@ -1662,3 +1662,400 @@ fn stamp_never_overwrites_a_proof_it_did_not_write() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(std::fs::read(&proof).unwrap(), written);
 }
+
+// ---------------------------------------------------------------------------
+// Hostile input: pipes, folders, huge files, terminal controls, odd JSON,
+// fork bombs
+// ---------------------------------------------------------------------------
+
+/// Runs the program with `stdin` as its standard input, killed after a
+/// minute: a program that waits for input that never comes fails the test
+/// instead of hanging it.
+fn run_with_stdin<I, S>(args: I, stdin: Vec<u8>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::cargo_bin("btc-anchor")
+        .unwrap()
+        .current_dir(root())
+        .args(args)
+        .write_stdin(stdin)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    Run {
+        code: status
+            .code()
+            .expect("the program finished in time and was not killed"),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+#[test]
+fn proof_from_standard_input_is_read_once() {
+    let proof = fs::read(fixture("example/record.txt.anchor.json")).unwrap();
+    let r = run_with_stdin(
+        [
+            "verify",
+            "fixtures/example/record.txt",
+            "--proof",
+            "/dev/stdin",
+            "--network",
+            "regtest",
+        ],
+        proof.clone(),
+    );
+    r.expect_code(VALID);
+    assert!(r.stdout.starts_with("VALID: "), "{}", r.stdout);
+    assert_eq!(r.stderr, "");
+
+    let r = run_with_stdin(["info", "/dev/stdin", "--json"], proof);
+    r.expect_code(VALID);
+    assert_eq!(r.json()["format"], "btc-anchor");
+
+    // A .ots file too: the magic bytes read to tell the format are not
+    // lost to the parser.
+    let dir = tempfile::tempdir().unwrap();
+    let ots = fs::read(export_example(dir.path())).unwrap();
+    let r = run_with_stdin(["info", "/dev/stdin", "--json"], ots.clone());
+    r.expect_code(VALID);
+    assert_eq!(r.json()["format"], "ots");
+    let r = run_with_stdin(
+        [
+            "verify",
+            "fixtures/example/record.txt",
+            "--proof",
+            "/dev/stdin",
+            "--network",
+            "regtest",
+            "--headers",
+            EXAMPLE_HEADERS,
+        ],
+        ots,
+    );
+    r.expect_code(VALID);
+
+    // Export reads its proof once as well.
+    let out = dir.path().join("from-stdin.ots");
+    let r = run_with_stdin(
+        [
+            OsStr::new("export"),
+            OsStr::new("--ots"),
+            OsStr::new("/dev/stdin"),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+        fs::read(fixture("example/record.txt.anchor.json")).unwrap(),
+    );
+    r.expect_code(VALID);
+    assert_eq!(
+        fs::read(&out).unwrap(),
+        fs::read(dir.path().join("record.ots")).unwrap()
+    );
+}
+
+#[test]
+fn proof_from_a_fifo_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("proof.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo unavailable: skipped");
+        return;
+    }
+    for command in ["verify", "info"] {
+        // The writer blocks until the program opens the FIFO, writes the
+        // proof and closes it; a program that opened it twice would wait
+        // for a second writer that never comes, until the timeout.
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                fs::write(
+                    fifo,
+                    fs::read(fixture("example/record.txt.anchor.json")).unwrap(),
+                )
+            })
+        };
+        let mut args = vec![OsStr::new(command)];
+        if command == "verify" {
+            args.extend([
+                OsStr::new("fixtures/example/record.txt"),
+                OsStr::new("--network"),
+                OsStr::new("regtest"),
+                OsStr::new("--proof"),
+            ]);
+        }
+        args.push(fifo.as_os_str());
+        let r = run_with_stdin(args, Vec::new());
+        r.expect_code(VALID);
+        writer.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn folders_are_input_output_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // As the headers file.
+    let r = verify_example(&[
+        "--network",
+        "regtest",
+        "--headers",
+        dir.path().to_str().unwrap(),
+    ]);
+    r.expect_code(IO);
+    assert_eq!(r.stdout, "");
+    let (error, hint) = r.two_line_error();
+    assert!(error.contains("it is a folder, not a file"), "{error}");
+    assert!(hint.contains("--headers"), "{hint}");
+    // As the proof, for each command that reads one.
+    for args in [
+        vec!["verify", "fixtures/example/record.txt", "--proof"],
+        vec!["info"],
+        vec!["export", "--ots"],
+    ] {
+        let mut args: Vec<&OsStr> = args.into_iter().map(OsStr::new).collect();
+        args.push(dir.path().as_os_str());
+        let r = run(args);
+        r.expect_code(IO);
+        let (error, _) = r.two_line_error();
+        assert!(error.starts_with("cannot read proof file "), "{error}");
+        assert!(error.ends_with("it is a folder, not a file"), "{error}");
+    }
+}
+
+#[test]
+fn too_large_files_are_refused_with_their_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("huge.json");
+    let size = 3 << 20;
+    fs::write(&proof, vec![b' '; size]).unwrap();
+    let r = run([
+        OsStr::new("verify"),
+        OsStr::new("--digest"),
+        OsStr::new(EXAMPLE_DIGEST),
+        OsStr::new("--proof"),
+        proof.as_os_str(),
+    ]);
+    r.expect_code(INVALID);
+    assert_eq!(
+        r.stdout,
+        format!("INVALID: proof file is {size} bytes, the limit is 1048576\n")
+    );
+    // A .ots file by its magic, whatever its name.
+    let mut ots = fs::read(export_example(dir.path())).unwrap();
+    ots.resize(size, 0);
+    fs::write(&proof, ots).unwrap();
+    let r = run([OsStr::new("info"), proof.as_os_str()]);
+    r.expect_code(INVALID);
+    let (error, _) = r.two_line_error();
+    assert_eq!(
+        error,
+        format!("timestamp file is {size} bytes, the limit is 1048576")
+    );
+    // Through a pipe the size is not known, only that it is over the limit.
+    let r = run_with_stdin(["info", "/dev/stdin"], vec![b' '; size]);
+    r.expect_code(INVALID);
+    let (error, _) = r.two_line_error();
+    assert_eq!(error, "proof file is over the limit of 1048576 bytes");
+}
+
+/// Whether `s` holds a character that could steer a terminal.
+fn has_raw_controls(s: &str) -> bool {
+    s.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+#[test]
+fn controls_and_bidi_from_the_input_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = fs::read_to_string(fixture("example/record.txt.anchor.json")).unwrap();
+    // An unknown member named with a right-to-left override, DEL and CSI
+    // (U+009B, which starts a terminal escape sequence), all allowed raw
+    // in a JSON string.
+    let proof = dir.path().join("bidi.json");
+    fs::write(
+        &proof,
+        example.replacen(
+            "\"record\"",
+            "\"a\u{202e}b\u{7f}\u{9b}2J\": 1, \"record\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let args = [
+        OsStr::new("verify"),
+        OsStr::new("fixtures/example/record.txt"),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+        OsStr::new("--proof"),
+        proof.as_os_str(),
+    ];
+    let r = run(args);
+    r.expect_code(INVALID);
+    assert!(!has_raw_controls(&r.stdout), "{:?}", r.stdout);
+    assert!(
+        r.stdout.contains("a\\u{202e}b\\u{7f}\\u{9b}2J"),
+        "{}",
+        r.stdout
+    );
+    assert!(!has_raw_controls(&r.stderr), "{:?}", r.stderr);
+    r.two_line_error();
+    let r = run(args.iter().chain([&OsStr::new("--json")]));
+    r.expect_code(INVALID);
+    assert!(!has_raw_controls(&r.stdout), "{:?}", r.stdout);
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("a\\u{202e}b"));
+
+    // File names: a headers file whose name forges a second line, and a
+    // document whose name reverses itself.
+    let headers = dir.path().join("h\nVALID: forged\u{202e}.bin");
+    fs::write(&headers, b"not headers").unwrap();
+    let r = run([
+        OsStr::new("verify"),
+        OsStr::new("fixtures/example/record.txt"),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+        OsStr::new("--headers"),
+        headers.as_os_str(),
+    ]);
+    r.expect_code(INVALID);
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("h\\u{a}VALID: forged\\u{202e}.bin"),
+        "{}",
+        r.stdout
+    );
+    assert!(!has_raw_controls(&r.stdout), "{:?}", r.stdout);
+    r.two_line_error();
+
+    let document = dir.path().join("invoice\u{202e}fdp.exe");
+    let r = run([OsStr::new("verify"), document.as_os_str()]);
+    r.expect_code(IO);
+    let (error, hint) = r.two_line_error();
+    assert!(error.contains("invoice\\u{202e}fdp.exe"), "{error}");
+    assert!(!has_raw_controls(&error) && !has_raw_controls(&hint));
+}
+
+#[test]
+fn odd_json_gets_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = fs::read_to_string(fixture("example/record.txt.anchor.json")).unwrap();
+    let no_block = {
+        let start = example.find(",\n    \"block\"").unwrap();
+        let end = example.rfind("\n  }\n}").unwrap();
+        format!("{}{}", &example[..start], &example[end..])
+    };
+    let cases = [
+        (
+            example.replacen("\"version\": 1", "\"version\": 1.0", 1),
+            "field version: must be an integer such as 1, found the number 1.0",
+        ),
+        (
+            example.replacen("\"version\": 1", "\"version\": \"1\"", 1),
+            "field version: must be an integer such as 1, found a string",
+        ),
+        (
+            "null".to_owned(),
+            "not a valid proof: a proof is one JSON object, the file holds null",
+        ),
+        (
+            format!("\u{feff}{example}"),
+            "the file starts with a byte-order mark; proofs are UTF-8 JSON without one",
+        ),
+        (
+            example.replacen("\"regtest\"", "\"\\u0072egtest\"", 1),
+            "not a valid proof: field network: JSON escapes are not allowed \
+             (docs/proof-format.md §3)",
+        ),
+        (
+            no_block.replacen("\"output\": 0", "\"output\": 0, \"block\": null", 1),
+            "not a valid proof: field anchor.block: must not be null; a part that is absent \
+             is left out (docs/proof-format.md §3.2)",
+        ),
+    ];
+    let proof = dir.path().join("odd.json");
+    for (text, expected) in cases {
+        fs::write(&proof, &text).unwrap();
+        let r = run([OsStr::new("info"), proof.as_os_str()]);
+        r.expect_code(INVALID);
+        let (error, _) = r.two_line_error();
+        assert!(error.starts_with(expected), "{error}\nexpected {expected}");
+        for jargon in [
+            "u64",
+            "u32",
+            "borrowed",
+            "struct",
+            "floating point",
+            "invalid type",
+        ] {
+            assert!(!error.contains(jargon), "{jargon}: {error}");
+        }
+    }
+}
+
+#[test]
+fn info_on_a_fork_bomb_is_bounded() {
+    use btc_anchor::ots::{Attestation, DetachedTimestamp, FileHashOp, Item, Op, Timestamp};
+    // 1000 branches from the digest, each 200 operations long: some
+    // 200,000 lines of tree in a file of a fifth of a megabyte.
+    let chain = |height: u64| {
+        let mut t = Timestamp::attestation(Attestation::Bitcoin { height });
+        for _ in 0..200 {
+            t = Timestamp::op(Op::Sha256, t);
+        }
+        t
+    };
+    let mut root = Timestamp::op(Op::Sha256, chain(0));
+    for height in 1..1000 {
+        root.push(Item::Op(Op::Prepend(vec![0xee; 16]), chain(height)));
+    }
+    let ts = DetachedTimestamp {
+        file_hash: FileHashOp::Sha256,
+        digest: vec![1; 32],
+        timestamp: root,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.ots");
+    fs::write(&path, ts.to_bytes()).unwrap();
+    assert!(DetachedTimestamp::from_bytes(&ts.to_bytes()).is_ok());
+
+    let r = run([OsStr::new("info"), path.as_os_str()]);
+    r.expect_code(VALID);
+    assert!(r.stdout.len() < 256 * 1024, "{} bytes", r.stdout.len());
+    assert!(
+        r.stdout.lines().count() < 1000,
+        "{} lines",
+        r.stdout.lines().count()
+    );
+    assert!(
+        r.stdout.contains("  attestations:    1000\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("… and 950 more attestations (not shown)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("more lines (not shown)"), "{}", r.stdout);
+
+    let r = run([OsStr::new("info"), path.as_os_str(), OsStr::new("--json")]);
+    r.expect_code(VALID);
+    assert!(r.stdout.len() < 256 * 1024, "{} bytes", r.stdout.len());
+    let j = r.json();
+    assert_eq!(j["operations"], 201_000);
+    let shown = j["attestations"].as_array().unwrap().len();
+    assert_eq!(j["attestations_omitted"], 1000 - shown);
+    let tree = j["tree"].as_array().unwrap().len();
+    assert_eq!(j["tree_omitted"], 201_000 + 1000 - tree);
+}

@@ -668,6 +668,115 @@ fn regenerate() {
         ),
     );
 
+    // One spelling per proof, in plain words (§3): no byte-order mark, one
+    // object, integers without fraction, no JSON escape anywhere, absent
+    // parts left out rather than null.
+    out.write(
+        "bad-version-float",
+        neg(
+            edit(&|p| p["version"] = json!(1.0)),
+            "the version must be an integer, not 1.0",
+            "not-a-proof",
+        ),
+    );
+    out.write(
+        "bad-version-null",
+        neg(
+            edit(&|p| p["version"] = Value::Null),
+            "a null version is no version",
+            "not-a-proof",
+        ),
+    );
+    out.write(
+        "bad-height-float",
+        neg(
+            edit(&|p| p["anchor"]["block"]["height"] = json!(1.0)),
+            "a block height written with a fraction",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-top-level-null",
+        neg_text(
+            "null\n".into(),
+            "a file holding JSON null instead of an object",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-top-level-list",
+        neg_text(
+            format!("[{good_text}]"),
+            "the proof wrapped in a JSON list",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-byte-order-mark",
+        neg_text(
+            format!("\u{feff}{good_text}"),
+            "a proof preceded by a UTF-8 byte-order mark",
+            "malformed",
+        ),
+    );
+    let escaped_network = good_text.replacen("\"regtest\"", "\"\\u0072egtest\"", 1);
+    assert_ne!(escaped_network, good_text);
+    out.write(
+        "bad-escaped-network",
+        neg_text(
+            escaped_network,
+            "a network name written with a JSON escape",
+            "malformed",
+        ),
+    );
+    let escaped_slash = good_text.replacen("\"sha256\"", "\"sha256\\/\"", 1);
+    assert_ne!(escaped_slash, good_text);
+    out.write(
+        "bad-escaped-slash",
+        neg_text(
+            escaped_slash,
+            "a string with an escaped slash, which decodes to another value",
+            "malformed",
+        ),
+    );
+    let escaped_name = good_text.replacen("\"salt\"", "\"\\u0073alt\"", 1);
+    assert_ne!(escaped_name, good_text);
+    out.write(
+        "bad-escaped-member-name",
+        neg_text(
+            escaped_name,
+            "a member name written with a JSON escape, the proof otherwise valid",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-null-block",
+        neg(
+            edit(&|p| p["anchor"]["block"] = Value::Null),
+            "an unconfirmed proof must leave the block out, not set it to null",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-null-anchor",
+        neg(
+            edit(&|p| p["anchor"] = Value::Null),
+            "a batched proof must leave the anchor out, not set it to null",
+            "malformed",
+        ),
+    );
+    out.write(
+        "bad-null-batch",
+        neg(
+            edit(&|p| {
+                p.as_object_mut().unwrap().remove("anchor");
+                p["batch"] = Value::Null;
+            }),
+            "a queued proof must leave the batch out, not set it to null",
+            "malformed",
+        ),
+    );
+
     // ---------------- invalid: verification ----------------
     out.write("bad-other-document", json!({"network": "regtest", "document_text": "record 0 (amended)", "proof": good.clone(),
         "description": "a valid proof presented with an altered document", "expect": "digest-mismatch"}));

@@ -6,13 +6,16 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::format::{DetachedTimestamp, OtsError, MAGIC, MAX_OTS_BYTES};
+use crate::file::read_capped;
+use crate::text::escape_path;
 
 /// Why [`read_ots_file`] gave no timestamp.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadOtsError {
-    /// The file could not be opened or read.
-    #[error("cannot read timestamp file {path}: {source}")]
+    /// The file could not be opened or read (missing, unreadable, a
+    /// folder).
+    #[error("cannot read timestamp file {}: {source}", escape_path(path))]
     Io {
         /// The file.
         path: PathBuf,
@@ -41,6 +44,10 @@ pub fn has_ots_magic(bytes: &[u8]) -> bool {
 
 /// Whether the file at `path` starts with the detached timestamp magic.
 /// Reads at most the magic's 31 bytes.
+///
+/// The file is opened for this alone: to read it afterwards, which a pipe
+/// or a FIFO does not allow, use [`crate::file::read_any`], which opens it
+/// once, tells the format and parses it.
 pub fn is_ots_file(path: &Path) -> io::Result<bool> {
     let mut head = Vec::with_capacity(MAGIC.len());
     File::open(path)?
@@ -49,20 +56,24 @@ pub fn is_ots_file(path: &Path) -> io::Result<bool> {
     Ok(has_ots_magic(&head))
 }
 
-/// Reads and parses a detached timestamp file: at most one byte more than
-/// [`MAX_OTS_BYTES`] is read, so that an oversized file is refused by
-/// [`DetachedTimestamp::from_bytes`] without being read whole.
+/// Reads and parses a detached timestamp file: opened once, and at most
+/// one byte more than [`MAX_OTS_BYTES`] read, so that an oversized file is
+/// refused without being read whole; a regular file's size is asked of the
+/// file system first, and reported in [`OtsError::TooLarge`].
+///
+/// [`crate::file::read_any`] reads a btc-anchor proof as well.
 pub fn read_ots_file(path: &Path) -> Result<DetachedTimestamp, ReadOtsError> {
-    let io_err = |source| ReadOtsError::Io {
+    let capped = read_capped(path, MAX_OTS_BYTES, 0).map_err(|source| ReadOtsError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let file = File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_OTS_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
-    Ok(DetachedTimestamp::from_bytes(&bytes)?)
+    })?;
+    if capped.over(MAX_OTS_BYTES) {
+        return Err(OtsError::TooLarge {
+            size: capped.reported_size(),
+        }
+        .into());
+    }
+    Ok(DetachedTimestamp::from_bytes(&capped.bytes)?)
 }
 
 #[cfg(test)]
@@ -102,9 +113,16 @@ mod tests {
         std::fs::write(&ots, huge).unwrap();
         let e = read_ots_file(&ots).unwrap_err();
         assert!(!e.is_io());
+        // The file's size, not what was read.
         assert!(
-            matches!(e, ReadOtsError::Format(OtsError::TooLarge { size }) if size == MAX_OTS_BYTES + 1),
+            matches!(e, ReadOtsError::Format(OtsError::TooLarge { size }) if size == MAX_OTS_BYTES + 500),
             "{e}"
         );
+        assert!(
+            e.to_string().contains(&(MAX_OTS_BYTES + 500).to_string()),
+            "{e}"
+        );
+        let e = read_ots_file(dir.path()).unwrap_err();
+        assert!(e.is_io(), "{e}");
     }
 }

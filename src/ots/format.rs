@@ -50,9 +50,11 @@ const ATTESTATION: u8 = 0x00;
 #[non_exhaustive]
 pub enum OtsError {
     /// The file is larger than [`MAX_OTS_BYTES`].
-    #[error("timestamp file is {size} bytes, the limit is {MAX_OTS_BYTES}")]
+    #[error("timestamp file {}", crate::proof::too_large(*size, MAX_OTS_BYTES))]
     TooLarge {
-        /// Size found.
+        /// The file's size when known ([`crate::file::read_any`] and
+        /// [`crate::ots::read_ots_file`] ask the file system), else the
+        /// bytes read: the limit and one byte for a pipe.
         size: usize,
     },
     /// The file does not start with [`MAGIC`].

@@ -14,7 +14,9 @@
 //!   `.ots` file that OpenTimestamps tools can check.
 //! * [`read_ots_file`] reads a file from disk with the size cap, and
 //!   [`is_ots_file`] tells a `.ots` file from a btc-anchor proof by its
-//!   magic bytes, whatever its name.
+//!   magic bytes, whatever its name; [`crate::file::read_any`] does both
+//!   for a file of either kind, opening it once (a pipe can be read only
+//!   once).
 //!
 //! ```
 //! use btc_anchor::headers::EmbeddedOnly;

@@ -310,7 +310,10 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
             let (mut w, mnemonic) =
                 AnchorWallet::create(&dir, network, KeySource::Generate).map_err(werr)?;
             let address = w.address().map_err(werr)?;
-            let mut out = format!("created a {network} wallet in {}\n", dir.display());
+            let mut out = format!(
+                "created a {network} wallet in {}\n",
+                btc_anchor::text::escape_path(&dir)
+            );
             if let Some(m) = mnemonic {
                 out += &format!(
                     "write down these 12 words and keep them offline; they are shown only once \
@@ -360,7 +363,7 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
             let address = w.address().map_err(werr)?;
             Ok(Done::ok(format!(
                 "imported a {network} wallet into {}\nrun btc-anchor wallet sync to find its funds; receive address: {address}\n",
-                dir.display()
+                btc_anchor::text::escape_path(&dir)
             )))
         }
         WalletAction::Address => {
@@ -518,12 +521,16 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         out += &format!(
             "{}  {}  -> {}\n",
             i.digest.to_hex(),
-            i.label,
-            i.proof_path.display()
+            btc_anchor::text::escape_controls(&i.label),
+            btc_anchor::text::escape_path(&i.proof_path)
         );
     }
     for (p, r) in &collected.skipped {
-        out += &format!("skipped {} ({r})\n", p.display());
+        out += &format!(
+            "skipped {} ({})\n",
+            btc_anchor::text::escape_path(p),
+            btc_anchor::text::escape_controls(&r.to_string())
+        );
     }
     out += &format!(
         "queued {} record{}{}; run btc-anchor anchor to commit them to Bitcoin\n",

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{Network, TxMerkleNode};
-use btc_anchor::ots::{is_ots_file, timestamp_from_proof, Attestation, OtsExportError};
-use btc_anchor::proof::{read_proof_file, ProofError, ReadProofError};
+use btc_anchor::file::{read_any, ProofFile, ReadAnyError};
+use btc_anchor::ots::{timestamp_from_proof, Attestation, OtsExportError};
+use btc_anchor::proof::ProofError;
+use btc_anchor::text::escape_path;
 use clap::Args;
 
-use crate::outcome::{Done, Failure};
+use crate::outcome::{with_sources, Done, Failure};
 use crate::render::{chain_name, line};
 
 /// Arguments of `btc-anchor export`.
@@ -49,17 +51,28 @@ Exit status:
 pub fn run(args: &ExportArgs) -> Result<Done, Failure> {
     const HINT: &str = "check the path of the proof file";
     let path = &args.proof;
-    if is_ots_file(path).unwrap_or(false) {
-        return Err(Failure::invalid(
+    let already_ots = || {
+        Failure::invalid(
             format!("{} is already an OpenTimestamps file", path.display()),
             "export takes a btc-anchor proof (<DOCUMENT>.anchor.json); btc-anchor verify and \
              info read .ots files as they are",
-        ));
-    }
-    let proof = read_proof_file(path).map_err(|e| match e {
-        ReadProofError::Format(e) => Failure::invalid(e.to_string(), proof_error_hint(&e)),
-        e => Failure::io(e.to_string(), HINT),
-    })?;
+        )
+    };
+    // Opened and read once: a pipe or a FIFO can be read only once.
+    let proof = match read_any(path) {
+        Ok(ProofFile::Native(proof)) => proof,
+        Ok(ProofFile::Ots(_)) | Err(ReadAnyError::Ots(_)) => return Err(already_ots()),
+        Err(ReadAnyError::Proof(e)) => {
+            return Err(Failure::invalid(e.to_string(), proof_error_hint(&e)))
+        }
+        Err(e) if e.is_io() => return Err(Failure::io(with_sources(&e), HINT)),
+        Ok(_) | Err(_) => {
+            return Err(Failure::invalid(
+                "the proof file is in a format this program does not know how to export",
+                "use the btc-anchor program built with the same library version",
+            ))
+        }
+    };
     let ts = timestamp_from_proof(&proof).map_err(export_failure)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(path));
     if same_file(path, &out) {
@@ -71,7 +84,7 @@ pub fn run(args: &ExportArgs) -> Result<Done, Failure> {
     let bytes = ts.to_bytes();
     write_atomically(&out, &bytes, args.force)?;
 
-    let mut s = format!("wrote {} ({} bytes)\n", out.display(), bytes.len());
+    let mut s = format!("wrote {} ({} bytes)\n", escape_path(&out), bytes.len());
     let reached = ts
         .attestations()
         .into_iter()

@@ -7,15 +7,12 @@ use std::path::PathBuf;
 use btc_anchor::anchor::{find_commitment, header_hash, sha256d};
 use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{consensus, Transaction, Txid};
-use btc_anchor::ots::{is_ots_file, read_ots_file, ReadOtsError};
-use btc_anchor::proof::{
-    read_proof_file, Anchor, BatchPath, BlockProof, Proof, ProofError, ReadProofError,
-    FORMAT_VERSION,
-};
+use btc_anchor::file::{read_any, ProofFile, ReadAnyError};
+use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, ProofError, FORMAT_VERSION};
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::outcome::{Done, Failure};
+use crate::outcome::{with_sources, Done, Failure};
 use crate::render::{json_line, line};
 use crate::{ots, utc};
 
@@ -35,28 +32,29 @@ pub struct InfoArgs {
 /// Runs `info`.
 pub fn run(args: &InfoArgs) -> Result<Done, Failure> {
     const HINT: &str = "check the path of the proof file";
-    let path = &args.proof;
-    let is_ots = is_ots_file(path).map_err(|e| {
-        Failure::io(
-            format!("cannot read proof file {}: {e}", path.display()),
-            HINT,
-        )
-    })?;
-    if is_ots {
-        let ts = read_ots_file(path).map_err(|e| match e {
-            ReadOtsError::Format(e) => Failure::invalid(e.to_string(), ots::ots_error_hint(&e)),
-            e => Failure::io(e.to_string(), HINT),
-        })?;
-        return Ok(Done::ok(if args.json {
-            json_line(&ots::info_json(&ts))
-        } else {
-            ots::info_text(&ts)
-        }));
-    }
-    let proof = read_proof_file(path).map_err(|e| match e {
-        ReadProofError::Format(e) => Failure::invalid(e.to_string(), hint_for(&e)),
-        e => Failure::io(e.to_string(), HINT),
-    })?;
+    // Opened and read once, whatever it is: a pipe or a FIFO can be read
+    // only once.
+    let proof = match read_any(&args.proof) {
+        Ok(ProofFile::Native(proof)) => proof,
+        Ok(ProofFile::Ots(ts)) => {
+            return Ok(Done::ok(if args.json {
+                json_line(&ots::info_json(&ts))
+            } else {
+                ots::info_text(&ts)
+            }))
+        }
+        Err(ReadAnyError::Proof(e)) => return Err(Failure::invalid(e.to_string(), hint_for(&e))),
+        Err(ReadAnyError::Ots(e)) => {
+            return Err(Failure::invalid(e.to_string(), ots::ots_error_hint(&e)))
+        }
+        Err(e) if e.is_io() => return Err(Failure::io(with_sources(&e), HINT)),
+        Ok(_) | Err(_) => {
+            return Err(Failure::invalid(
+                "the proof file is in a format this program does not know how to show",
+                "use the btc-anchor program built with the same library version",
+            ))
+        }
+    };
     let stdout = if args.json {
         json_line(&info_json(&proof))
     } else {

@@ -7,10 +7,11 @@ use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{BlockHash, Network, TxMerkleNode};
 use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeadersFile, SourceKind};
 use btc_anchor::ots::{
-    display_path, read_ots_file, verify_ots, Attestation, AttestationReport, BitcoinCheck, Branch,
+    display_path, verify_ots, Attestation, AttestationReport, BitcoinCheck, Branch,
     DetachedTimestamp, FileHashOp, Item, OtsError, OtsReport, OtsVerdict, OtsVerifyError,
-    ReadOtsError, Timestamp, MAJOR_VERSION,
+    Timestamp, MAJOR_VERSION,
 };
+use btc_anchor::text::escape_path;
 use btc_anchor::verify::MAX_FUTURE_BLOCK_TIME;
 use serde_json::{json, Value};
 
@@ -21,10 +22,9 @@ use crate::verify::{open_headers, Input, Subject, DOCUMENT_HINT};
 
 /// What `verify` gathered for a `.ots` proof.
 pub struct OtsCheck<'a> {
-    /// The `.ots` file.
-    pub proof_path: &'a Path,
-    /// What to say if it cannot be read.
-    pub proof_hint: &'a str,
+    /// The `.ots` file as read by [`btc_anchor::file::read_any`]: the
+    /// timestamp, or why the file is not a valid one.
+    pub timestamp: Result<DetachedTimestamp, OtsError>,
     /// The document or its digest.
     pub input: Input,
     /// The headers file, if any.
@@ -37,8 +37,8 @@ pub struct OtsCheck<'a> {
     pub json: bool,
 }
 
-/// Verifies a `.ots` file: reads it, hashes the document with the file's
-/// hash, opens the header source and calls [`verify_ots`].
+/// Verifies a `.ots` file: hashes the document with the file's hash, opens
+/// the header source and calls [`verify_ots`].
 pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
     let mut out = Rendering {
         subject: c.input.subject("digest"),
@@ -48,10 +48,9 @@ pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
         file_hash: None,
         digest: None,
     };
-    let ts = match read_ots_file(c.proof_path) {
+    let ts = match c.timestamp {
         Ok(ts) => ts,
-        Err(ReadOtsError::Format(e)) => return Ok(out.malformed(&e)),
-        Err(e) => return Err(Failure::io(e.to_string(), c.proof_hint)),
+        Err(e) => return Ok(out.malformed(&e)),
     };
     out.file_hash = Some(ts.file_hash);
     out.subject = c.input.subject(hash_title(ts.file_hash));
@@ -376,7 +375,7 @@ impl Rendering<'_> {
                 "the timestamp is attested in {chain} {blocks} {heights_text}, past the end of \
                  headers file {} (height {tip}); a header source that reaches it is needed to \
                  check it",
-                p.display()
+                escape_path(p)
             ),
             _ => format!(
                 "the timestamp is attested in {chain} {blocks} {heights_text}; a header source \
@@ -702,6 +701,22 @@ fn attestation_report_json(a: &AttestationReport) -> Value {
 // info
 // ---------------------------------------------------------------------------
 
+// `info` shows what a file holds, and a hostile file can hold a great deal
+// within its 1 MiB: a thousand attestations, a quarter of a million
+// operations on paths 255 deep, arguments and payloads of kilobytes. What
+// it prints is bounded all the same, in text and in JSON alike: the first
+// attestations and the first part of the tree, in file order, then how
+// many were left out.
+
+/// Most attestations listed.
+const INFO_MAX_ATTESTATIONS: usize = 50;
+/// Most entries of the tree shown: lines of text, or JSON entries.
+const INFO_MAX_TREE_ENTRIES: usize = 500;
+/// Most bytes of each of the two lists, the attestations and the tree: an
+/// entry can be kilobytes of hex, and deep forks indent lines by up to a
+/// kilobyte. A list stops at the entry that crosses it.
+const INFO_MAX_LIST_BYTES: usize = 64 * 1024;
+
 /// Operations and attestations in the tree.
 fn count(ts: &Timestamp) -> (usize, usize) {
     ts.items()
@@ -716,8 +731,24 @@ fn count(ts: &Timestamp) -> (usize, usize) {
         })
 }
 
+/// What a list left out: "… and 12 more attestations (not shown)".
+fn omitted_line(s: &mut String, omitted: usize, what: &str) {
+    if omitted > 0 {
+        line(
+            s,
+            "",
+            &format!(
+                "… and {} (not shown)",
+                crate::render::count(omitted as u64, &format!("more {what}"))
+            ),
+        );
+    }
+}
+
 /// `info FILE.ots` as text: a summary, the attestations with their
-/// messages, then the tree as OpenTimestamps tools show it.
+/// messages, then the tree as OpenTimestamps tools show it, each list cut
+/// at [`INFO_MAX_ATTESTATIONS`] or [`INFO_MAX_TREE_ENTRIES`] entries and
+/// [`INFO_MAX_LIST_BYTES`].
 pub fn info_text(ts: &DetachedTimestamp) -> String {
     let mut s = format!(
         "OpenTimestamps detached timestamp, major version {MAJOR_VERSION}: described, not \
@@ -729,30 +760,103 @@ pub fn info_text(ts: &DetachedTimestamp) -> String {
         "digest",
         &format!("{} {}", hash_title(ts.file_hash), hex::encode(&ts.digest)),
     );
-    let (ops, _) = count(&ts.timestamp);
+    let (ops, atts) = count(&ts.timestamp);
     let found = ts.attestations();
     line(&mut s, "operations", &ops.to_string());
     line(&mut s, "attestations", &found.len().to_string());
+    let start = s.len();
+    let mut shown = 0;
     for (i, a) in found.iter().enumerate() {
+        if i == INFO_MAX_ATTESTATIONS || s.len() - start > INFO_MAX_LIST_BYTES {
+            break;
+        }
         attestation_lines(&mut s, i + 1, &a.attestation, &a.path, a.ops, &a.message);
+        shown += 1;
     }
+    omitted_line(&mut s, found.len() - shown, "attestation");
     s.push_str("\ntree:\n");
-    s.push_str(&ts.to_string());
+    s.push_str(&format!(
+        "file {} hash: {}\n",
+        ts.file_hash,
+        hex::encode(&ts.digest)
+    ));
+    let mut tree = TreeText {
+        out: String::new(),
+        lines: 0,
+    };
+    // Stops early once the list is full; the count says how far it got.
+    let _ = tree.show(&ts.timestamp, 0);
+    s.push_str(&tree.out);
+    let omitted = (ops + atts).saturating_sub(tree.lines);
+    if omitted > 0 {
+        s.push_str(&format!(
+            "… and {} (not shown)\n",
+            crate::render::count(omitted as u64, "more line")
+        ));
+    }
     s
+}
+
+/// The tree as `DetachedTimestamp`'s `Display` writes it (a fork's items
+/// each introduced by ` -> ` and indented), one line per operation or
+/// attestation, stopping when the list is full.
+struct TreeText {
+    out: String,
+    lines: usize,
+}
+
+impl TreeText {
+    fn show(&mut self, ts: &Timestamp, indent: usize) -> Result<(), ()> {
+        let fork = ts.items().len() > 1;
+        let (lead, inner) = if fork {
+            (" -> ", indent + 4)
+        } else {
+            ("", indent)
+        };
+        for item in ts.items() {
+            if self.lines == INFO_MAX_TREE_ENTRIES || self.out.len() > INFO_MAX_LIST_BYTES {
+                return Err(());
+            }
+            self.lines += 1;
+            match item {
+                Item::Attestation(a) => {
+                    self.out
+                        .push_str(&format!("{:indent$}{lead}verify {a}\n", ""));
+                }
+                Item::Op(op, next) => {
+                    self.out.push_str(&format!("{:indent$}{lead}{op}\n", ""));
+                    self.show(next, inner)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `info FILE.ots --json`: the summary, the attestations, and the tree as
 /// a flat list in file order, each entry naming the index of the
-/// operation it follows (`null`: the file digest).
+/// operation it follows (`null`: the file digest); both lists cut as in
+/// [`info_text`], with `attestations_omitted` and `tree_omitted` saying
+/// how many entries were left out.
 pub fn info_json(ts: &DetachedTimestamp) -> Value {
-    let mut tree = Vec::new();
-    tree_json(&ts.timestamp, None, &mut tree);
-    let (ops, _) = count(&ts.timestamp);
-    let attestations: Vec<Value> = ts
-        .attestations()
-        .iter()
-        .map(|a| attestation_json(&a.attestation, &a.path, a.ops, &a.message))
-        .collect();
+    let mut tree = TreeJson {
+        out: Vec::new(),
+        bytes: 0,
+    };
+    let _ = tree.walk(&ts.timestamp, None);
+    let (ops, atts) = count(&ts.timestamp);
+    let found = ts.attestations();
+    let mut attestations = Vec::new();
+    let mut bytes = 0;
+    for a in found.iter().take(INFO_MAX_ATTESTATIONS) {
+        if bytes > INFO_MAX_LIST_BYTES {
+            break;
+        }
+        let v = attestation_json(&a.attestation, &a.path, a.ops, &a.message);
+        bytes += v.to_string().len();
+        attestations.push(v);
+    }
     json!({
         "verified": false,
         "format": "ots",
@@ -760,43 +864,63 @@ pub fn info_json(ts: &DetachedTimestamp) -> Value {
         "file_hash": ts.file_hash.name(),
         "digest": hex::encode(&ts.digest),
         "operations": ops,
+        "attestations_omitted": found.len() - attestations.len(),
         "attestations": attestations,
-        "tree": tree,
+        "tree_omitted": (ops + atts).saturating_sub(tree.out.len()),
+        "tree": tree.out,
     })
 }
 
-fn tree_json(ts: &Timestamp, parent: Option<usize>, out: &mut Vec<Value>) {
-    for item in ts.items() {
-        match item {
-            Item::Attestation(a) => {
-                let mut v = json!({
-                    "parent": parent,
-                    "attestation": kind_name(a),
-                });
-                match a {
-                    Attestation::Bitcoin { height } | Attestation::Litecoin { height } => {
-                        v["height"] = json!(height)
-                    }
-                    Attestation::Pending { uri } => v["uri"] = json!(uri),
-                    Attestation::Unknown { tag, payload } => {
-                        v["tag"] = json!(hex::encode(tag));
-                        v["payload"] = json!(hex::encode(payload));
-                    }
-                    _ => {}
-                }
-                out.push(v);
-            }
-            Item::Op(op, next) => {
-                let index = out.len();
-                out.push(json!({
-                    "parent": parent,
-                    "op": op.name(),
-                    "argument": op.argument().map(hex::encode),
-                }));
-                tree_json(next, Some(index), out);
-            }
-            _ => {}
+/// The tree as a flat JSON list, stopping when the list is full.
+struct TreeJson {
+    out: Vec<Value>,
+    bytes: usize,
+}
+
+impl TreeJson {
+    fn push(&mut self, v: Value) -> Result<(), ()> {
+        if self.out.len() == INFO_MAX_TREE_ENTRIES || self.bytes > INFO_MAX_LIST_BYTES {
+            return Err(());
         }
+        self.bytes += v.to_string().len();
+        self.out.push(v);
+        Ok(())
+    }
+
+    fn walk(&mut self, ts: &Timestamp, parent: Option<usize>) -> Result<(), ()> {
+        for item in ts.items() {
+            match item {
+                Item::Attestation(a) => {
+                    let mut v = json!({
+                        "parent": parent,
+                        "attestation": kind_name(a),
+                    });
+                    match a {
+                        Attestation::Bitcoin { height } | Attestation::Litecoin { height } => {
+                            v["height"] = json!(height)
+                        }
+                        Attestation::Pending { uri } => v["uri"] = json!(uri),
+                        Attestation::Unknown { tag, payload } => {
+                            v["tag"] = json!(hex::encode(tag));
+                            v["payload"] = json!(hex::encode(payload));
+                        }
+                        _ => {}
+                    }
+                    self.push(v)?;
+                }
+                Item::Op(op, next) => {
+                    let index = self.out.len();
+                    self.push(json!({
+                        "parent": parent,
+                        "op": op.name(),
+                        "argument": op.argument().map(hex::encode),
+                    }))?;
+                    self.walk(next, Some(index))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -842,6 +966,91 @@ mod tests {
         let atts = j["attestations"].as_array().unwrap();
         assert_eq!(atts[1]["path"], json!(["2/2"]));
         assert!(atts[1]["merkle_root"].is_string());
+    }
+
+    /// A timestamp of `forks` branches from the digest, each `depth`
+    /// operations long before its Bitcoin attestation, nested `nest` forks
+    /// deep on the first branch.
+    fn hostile(forks: usize, depth: usize, nest: usize) -> DetachedTimestamp {
+        let chain = |height: u64, depth: usize| {
+            let mut t = Timestamp::attestation(Attestation::Bitcoin { height });
+            for _ in 0..depth {
+                t = Timestamp::op(Op::Sha256, t);
+            }
+            t
+        };
+        let mut nested = chain(0, 2);
+        for level in 0..nest {
+            let inner = Timestamp::op(Op::Sha256, nested);
+            let mut t = Timestamp::op(Op::Append(vec![0xaa; 64]), inner);
+            t.push(Item::Attestation(Attestation::Bitcoin {
+                height: level as u64,
+            }));
+            nested = t;
+        }
+        let mut root = Timestamp::op(Op::Sha256, nested);
+        for i in 1..forks {
+            root.push(Item::Op(Op::Sha256, chain(i as u64, depth)));
+        }
+        DetachedTimestamp {
+            file_hash: FileHashOp::Sha256,
+            digest: vec![0; 32],
+            timestamp: root,
+        }
+    }
+
+    #[test]
+    fn info_of_an_ordinary_file_is_whole() {
+        let ts = hostile(3, 2, 2);
+        let text = info_text(&ts);
+        let tree = text.split_once("\ntree:\n").unwrap().1;
+        assert_eq!(tree, ts.to_string());
+        assert!(!text.contains("(not shown)"), "{text}");
+        let j = info_json(&ts);
+        assert_eq!(j["attestations_omitted"], 0);
+        assert_eq!(j["tree_omitted"], 0);
+        assert_eq!(j["attestations"].as_array().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn info_of_a_hostile_file_is_bounded() {
+        // Thousands of forks, and forks nested far down one of them.
+        let ts = hostile(900, 200, 120);
+        let bytes = ts.to_bytes();
+        let ts = DetachedTimestamp::from_bytes(&bytes).expect("a file the reader accepts");
+        let (ops, atts) = count(&ts.timestamp);
+        assert!(ops > 180_000 && atts > 1000, "{ops} {atts}");
+
+        let text = info_text(&ts);
+        assert!(text.len() < 200 * 1024, "{} bytes of text", text.len());
+        assert!(
+            text.lines().count() < 1000,
+            "{} lines",
+            text.lines().count()
+        );
+        assert!(
+            text.contains(&format!(
+                "… and {} more attestations (not shown)",
+                atts - INFO_MAX_ATTESTATIONS
+            )),
+            "{text}"
+        );
+        assert!(text.contains("more lines (not shown)"), "{text}");
+        // The totals are still given.
+        assert!(
+            text.contains(&format!("  operations:      {ops}\n")),
+            "{text}"
+        );
+
+        let j = info_json(&ts);
+        let size = j.to_string().len();
+        assert!(size < 300 * 1024, "{size} bytes of JSON");
+        let shown = j["attestations"].as_array().unwrap().len();
+        assert!(shown <= INFO_MAX_ATTESTATIONS);
+        assert_eq!(j["attestations_omitted"], atts - shown);
+        let tree = j["tree"].as_array().unwrap().len();
+        assert!(tree <= INFO_MAX_TREE_ENTRIES);
+        assert_eq!(j["tree_omitted"], ops + atts - tree);
     }
 
     #[test]

@@ -4,9 +4,20 @@
 //! Every failure is reported as exactly two lines on stderr, `error: <cause>`
 //! then `hint: <what to do>`, whatever produced it (our checks, the library,
 //! or clap's argument parsing).
+//!
+//! Nothing reaches the terminal raw that came from an input and could
+//! steer it: [`finish`] escapes control and bidirectional characters
+//! ([`btc_anchor::text::escape_controls`]) in both stderr lines and, but
+//! for the line feeds between lines, in stdout. Text that quotes an input
+//! within a line escapes it where it is written (`render::line`, the
+//! paths in headlines), so that a file name holding a line feed cannot
+//! make a line of its own either; JSON is escaped by `render::json_line`.
 
+use std::error::Error;
 use std::io::{self, Write};
 use std::process::ExitCode;
+
+use btc_anchor::text::{escape_controls, escape_controls_keep_newlines};
 
 // For the README: the exit codes below are stable, and `EXIT_CODES_HELP`
 // is the table to document there (with `export`'s and `info`'s own tables
@@ -191,6 +202,7 @@ pub fn finish(result: Result<Done, Failure>) -> ExitCode {
         Err(failure) => (String::new(), failure.exit, Some(failure)),
     };
     let mut exit = exit;
+    let stdout = escape_controls_keep_newlines(&stdout);
     if !stdout.is_empty() {
         let mut out = io::stdout().lock();
         if let Err(e) = out.write_all(stdout.as_bytes()).and_then(|()| out.flush()) {
@@ -208,9 +220,29 @@ pub fn finish(result: Result<Done, Failure>) -> ExitCode {
     ExitCode::from(exit as u8)
 }
 
-/// Keeps a message on one line whatever a nested error's text holds.
+/// Keeps a message on one line whatever a nested error's text holds, with
+/// no character that could steer the terminal.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    escape_controls(&joined).into_owned()
+}
+
+/// An error's message followed by those of its sources, each once: errors
+/// that leave their source out of their own message (as
+/// [`btc_anchor::file::ReadAnyError`] does) get it appended, and those that
+/// repeat it do not get it twice.
+pub fn with_sources(e: &dyn Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(source) = next {
+        let text = source.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        next = source.source();
+    }
+    s
 }
 
 #[cfg(test)]
@@ -247,5 +279,22 @@ mod tests {
     #[test]
     fn messages_stay_on_one_line() {
         assert_eq!(one_line("a\nb  c\r\n"), "a b c");
+        assert_eq!(
+            one_line("file \u{202e}fdp.exe\u{1b}[2J\u{7f}"),
+            "file \\u{202e}fdp.exe\\u{1b}[2J\\u{7f}"
+        );
+    }
+
+    #[test]
+    fn sources_are_named_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x")]
+        struct Quiet(#[source] io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x: {0}")]
+        struct Loud(#[source] io::Error);
+        let cause = || io::Error::other("gone");
+        assert_eq!(with_sources(&Quiet(cause())), "cannot read x: gone");
+        assert_eq!(with_sources(&Loud(cause())), "cannot read x: gone");
     }
 }

@@ -1,8 +1,11 @@
 //! Small helpers shared by the commands' text and JSON output.
 
+use std::fmt::Write as _;
+
 use btc_anchor::bitcoin::Network;
 use btc_anchor::headers::SourceKind;
 use btc_anchor::ots::FileHashOp;
+use btc_anchor::text::{escape_controls, is_unsafe_char};
 use serde_json::{json, Value};
 
 /// `n` followed by `word`, pluralised with an `s` unless `n` is 1.
@@ -15,19 +18,37 @@ pub fn count(n: u64, word: &str) -> String {
 }
 
 /// Appends one indented `label: value` detail line; an empty label
-/// continues the item above.
+/// continues the item above. Control and bidirectional characters in
+/// either (a file name, a server's URL) are escaped, so that the line stays
+/// one line and reads as written.
 pub fn line(s: &mut String, label: &str, value: &str) {
     let label = if label.is_empty() {
         String::new()
     } else {
-        format!("{label}:")
+        format!("{}:", escape_controls(label))
     };
-    s.push_str(&format!("  {label:<16} {value}\n"));
+    s.push_str(&format!("  {label:<16} {}\n", escape_controls(value)));
 }
 
 /// One compact JSON object and a newline.
+///
+/// serde_json escapes the C0 controls, `"` and `\` in strings, but writes
+/// DEL, the C1 controls and the Unicode bidirectional controls raw; they
+/// are escaped here as `\uXXXX`, which every JSON reader decodes back to
+/// the same string, so that JSON printed on a terminal cannot steer it
+/// either. (Outside strings, compact JSON holds only ASCII.)
 pub fn json_line(v: &Value) -> String {
-    let mut s = v.to_string();
+    let compact = v.to_string();
+    let mut s = String::with_capacity(compact.len() + 1);
+    for c in compact.chars() {
+        if is_unsafe_char(c) {
+            // Every such character is in the Basic Multilingual Plane: one
+            // four-digit escape. Writing to a String cannot fail.
+            let _ = write!(s, "\\u{:04x}", u32::from(c));
+        } else {
+            s.push(c);
+        }
+    }
     s.push('\n');
     s
 }
@@ -83,6 +104,17 @@ pub fn hash_title(op: FileHashOp) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_and_json_escape_what_could_steer_a_terminal() {
+        let mut s = String::new();
+        line(&mut s, "file", "a\nb\u{202e}c");
+        assert_eq!(s, "  file:            a\\u{a}b\\u{202e}c\n");
+        let j = json_line(&json!({"name": "x\u{202e}\u{7f}\u{85}\ny"}));
+        assert_eq!(j, "{\"name\":\"x\\u202e\\u007f\\u0085\\ny\"}\n");
+        let back: Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(back["name"], "x\u{202e}\u{7f}\u{85}\ny");
+    }
 
     #[test]
     fn chain_names() {

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
 use btc_anchor::checkpoints::Checkpoints;
+use btc_anchor::file::{read_any, ProofFile, ReadAnyError};
 use btc_anchor::hash::{hash_reader, RecordDigest};
 use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, HeadersFile};
 use btc_anchor::merkle::NodeHash;
-use btc_anchor::ots::is_ots_file;
-use btc_anchor::proof::{read_proof_file, Proof, ProofError, ReadProofError, Stage};
+use btc_anchor::proof::{Proof, ProofError, Stage};
+use btc_anchor::text::escape_path;
 use btc_anchor::verify::{
     check_network, verify, BlockFacts, ChainCheck, Evidence, Report, Shortfall, Verdict,
     VerifyError, VerifyOptions, MAX_FUTURE_BLOCK_TIME, MIN_FORGERY_WORK_LOG2,
@@ -20,7 +21,7 @@ use btc_anchor::verify::{
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::outcome::{Done, Exit, Failure};
+use crate::outcome::{with_sources, Done, Exit, Failure};
 use crate::render::{chain_name, json_line, line, source_json, source_label};
 use crate::{ots, utc, NetworkArg};
 
@@ -170,23 +171,24 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
             )),
         };
     let (proof_path, proof_hint) = locate_proof(args)?;
-    let read_failure = |e: std::io::Error| {
-        Failure::io(
-            format!("cannot read proof file {}: {e}", proof_path.display()),
-            proof_hint.as_str(),
-        )
+    // Opened and read once, whatever it is: a pipe or a FIFO can be read
+    // only once.
+    let read = match read_any(&proof_path) {
+        Err(e) if e.is_io() => return Err(Failure::io(with_sources(&e), proof_hint)),
+        other => other,
     };
-    if is_ots_file(&proof_path).map_err(read_failure)? {
-        return ots::verify(ots::OtsCheck {
-            proof_path: &proof_path,
-            proof_hint: &proof_hint,
-            input,
-            headers: args.headers.as_deref(),
-            electrum: args.electrum.as_deref(),
-            network,
-            json: args.json,
-        });
-    }
+    let read = match read {
+        Ok(ProofFile::Native(proof)) => Ok(proof),
+        Err(ReadAnyError::Proof(e)) => Err(e),
+        Ok(ProofFile::Ots(ts)) => return ots_check(args, input, network, Ok(ts)),
+        Err(ReadAnyError::Ots(e)) => return ots_check(args, input, network, Err(e)),
+        Ok(_) | Err(_) => {
+            return Err(Failure::invalid(
+                "the proof file is in a format this program does not know how to check",
+                "use the btc-anchor program built with the same library version",
+            ))
+        }
+    };
     let subject = input.subject("SHA-256");
     let digest = sha256_of(input)?;
     let out = Rendering {
@@ -196,10 +198,9 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         headers: args.headers.as_deref(),
         json: args.json,
     };
-    let proof = match read_proof_file(&proof_path) {
+    let proof = match read {
         Ok(p) => p,
-        Err(ReadProofError::Format(e)) => return Ok(out.malformed(&e)),
-        Err(e) => return Err(Failure::io(e.to_string(), proof_hint)),
+        Err(e) => return Ok(out.malformed(&e)),
     };
 
     let mut options = VerifyOptions::new(network);
@@ -262,6 +263,23 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     s
+}
+
+/// Verifies a `.ots` file, read or refused by [`read_any`].
+fn ots_check(
+    args: &VerifyArgs,
+    input: Input,
+    network: Network,
+    timestamp: Result<btc_anchor::ots::DetachedTimestamp, btc_anchor::ots::OtsError>,
+) -> Result<Done, Failure> {
+    ots::verify(ots::OtsCheck {
+        timestamp,
+        input,
+        headers: args.headers.as_deref(),
+        electrum: args.electrum.as_deref(),
+        network,
+        json: args.json,
+    })
 }
 
 /// Opens the document, refusing a folder.
@@ -344,8 +362,9 @@ pub fn connect_electrum(
     .map_err(|e| crate::anchoring::electrum_failure(&e))
 }
 
-/// Opens a headers file: an unreadable one is an input/output failure, one
-/// that is read and found wrong is handed back for the verdict.
+/// Opens a headers file: an unreadable one (missing, a folder) is an
+/// input/output failure, one that is read and found wrong is handed back
+/// for the verdict, with its path escaped for display.
 pub fn open_headers(
     path: &Path,
     network: Network,
@@ -355,7 +374,31 @@ pub fn open_headers(
             e.to_string(),
             "check the path given with --headers",
         )),
-        other => Ok(other),
+        other => Ok(other.map_err(shown_path)),
+    }
+}
+
+/// The error with the path it names escaped
+/// ([`btc_anchor::text::escape_path`]): its message goes into a one-line
+/// verdict, which a file name holding a line feed must not break. Only the
+/// message is shown of such an error, never the path used.
+fn shown_path(e: HeaderSourceError) -> HeaderSourceError {
+    let shown = |path: PathBuf| PathBuf::from(escape_path(&path));
+    match e {
+        HeaderSourceError::BadLength { path, len } => HeaderSourceError::BadLength {
+            path: shown(path),
+            len,
+        },
+        HeaderSourceError::TooLarge { path } => HeaderSourceError::TooLarge { path: shown(path) },
+        HeaderSourceError::WrongGenesis { path, network } => HeaderSourceError::WrongGenesis {
+            path: shown(path),
+            network,
+        },
+        HeaderSourceError::BadHeader { path, source } => HeaderSourceError::BadHeader {
+            path: shown(path),
+            source,
+        },
+        other => other,
     }
 }
 

@@ -392,8 +392,7 @@ pub fn check_header_work(
     if negative || overflow || target == Target::ZERO {
         return Err(AnchorError::BadBits { height, bits });
     }
-    let limit = bitcoin::params::Params::new(network).max_attainable_target;
-    if target > limit {
+    if target > max_target(network) {
         return Err(AnchorError::TargetAboveLimit {
             height,
             bits,
@@ -405,6 +404,17 @@ pub fn check_header_work(
         return Err(AnchorError::BadProofOfWork { height });
     }
     Ok(hash)
+}
+
+/// The easiest target a network allows (its `max_attainable_target`),
+/// without building its whole parameter set.
+pub fn max_target(network: Network) -> Target {
+    match network {
+        Network::Bitcoin => Target::MAX_ATTAINABLE_MAINNET,
+        Network::Testnet | Network::Testnet4 => Target::MAX_ATTAINABLE_TESTNET,
+        Network::Signet => Target::MAX_ATTAINABLE_SIGNET,
+        Network::Regtest => Target::MAX_ATTAINABLE_REGTEST,
+    }
 }
 
 /// What a checked anchor establishes.
@@ -513,6 +523,23 @@ mod tests {
             find_commitment(&trailing),
             Err(CommitmentError::TrailingBytes(1))
         );
+    }
+
+    #[test]
+    fn max_targets_are_the_networks_limits() {
+        for n in [
+            Network::Bitcoin,
+            Network::Testnet,
+            Network::Testnet4,
+            Network::Signet,
+            Network::Regtest,
+        ] {
+            assert_eq!(
+                max_target(n),
+                bitcoin::params::Params::new(n).max_attainable_target,
+                "{n}"
+            );
+        }
     }
 
     #[test]

@@ -234,10 +234,10 @@ pub fn check_carried(
         }
         previous = Some((epoch_of(h), bits));
         if i >= MEDIAN_TIME_SPAN {
-            let mut times: Vec<u32> = headers[i - MEDIAN_TIME_SPAN..i]
-                .iter()
-                .map(|h| h.time)
-                .collect();
+            let mut times = [0u32; MEDIAN_TIME_SPAN];
+            for (t, h) in times.iter_mut().zip(&headers[i - MEDIAN_TIME_SPAN..i]) {
+                *t = h.time;
+            }
             times.sort_unstable();
             let median = times[MEDIAN_TIME_SPAN / 2];
             if header.time <= median {

@@ -36,6 +36,10 @@ pub const MIN_HEADERS_AFTER: u32 = 6;
 /// blocks' rewards of rented hash power.
 pub const MIN_FORGERY_WORK_LOG2: f64 = 80.0;
 
+/// Log2 of the hashes a second of one mining machine of 2026 (about 140
+/// TH/s), to put a forgery cost in proportion.
+pub const MINER_HASHES_PER_SECOND_LOG2: f64 = 47.0;
+
 /// Seconds between blocks the network aims at (the unit of forgery time).
 pub const TARGET_BLOCK_SECONDS: u32 = 600;
 
@@ -287,9 +291,11 @@ impl ForgeryCost {
     /// the whole Bitcoin network at that block's difficulty".
     pub fn describe(&self) -> String {
         format!(
-            "about 2^{:.0} hashes, roughly {} of the whole Bitcoin network at that block's difficulty",
+            "about 2^{:.0} hashes, roughly {} of the whole Bitcoin network at that block's \
+             difficulty, or {} of one 2026 mining machine",
             self.log2(),
-            plain_duration(self.network_seconds())
+            plain_duration(self.network_seconds()),
+            plain_duration((self.log2() - MINER_HASHES_PER_SECOND_LOG2).exp2()),
         )
     }
 }

@@ -528,7 +528,7 @@ fn usage_errors_exit_2_with_two_lines() {
             "verify",
             "fixtures/example/record.txt",
             "--network",
-            "mainnet",
+            "moonnet",
         ],
         &["verify", "fixtures/example/record.txt", "--no-such-option"],
         &["info"],
@@ -611,6 +611,19 @@ fn run_vector(v: &Value, dir: &Path, json: bool) -> Run {
 }
 
 #[test]
+fn mainnet_is_another_name_for_bitcoin() {
+    // The example is a regtest proof: both names ask for mainnet, and get
+    // the same refusal.
+    let a = verify_example(&["--network", "mainnet"]);
+    let b = verify_example(&["--network", "bitcoin"]);
+    assert_eq!(
+        (a.code, &a.stdout, &a.stderr),
+        (b.code, &b.stdout, &b.stderr)
+    );
+    a.expect_code(INVALID);
+}
+
+#[test]
 fn every_vector() {
     let mut paths: Vec<PathBuf> = fs::read_dir(fixture("vectors"))
         .unwrap()
@@ -679,7 +692,11 @@ fn every_vector() {
                     text.stdout
                 );
                 assert!(!text.stdout.contains("VALID:"), "{name}");
-                assert!(text.stdout.contains("forgery cost:"), "{name}: {}", text.stdout);
+                assert!(
+                    text.stdout.contains("forgery cost:"),
+                    "{name}: {}",
+                    text.stdout
+                );
                 assert!(text.stdout.contains("--electrum URL"), "{name}");
                 let (error, hint) = text.two_line_error();
                 assert!(error.contains("real Bitcoin chain"), "{name}: {error}");

@@ -1303,45 +1303,38 @@ fn forged_vectors(root: &Path, out: &mut Out) {
     out.write("forged-mainnet-height-900000", vector(f900, f900.height,
         "a forged mainnet proof: made-up transaction and block, one header mined at difficulty 1, claimed at height 900,000 (whose epoch's real target is some 10^14 times harder)",
         "wrong-epoch-target"));
-    let f100 = get("backdated-100000");
-    out.write("forged-mainnet-backdated-100000", vector(f100, f100.height,
-        "a forged mainnet proof backdated to height 100,000 (2010-12-29): one header mined at difficulty 1, not that epoch's target",
+    // The issue's own attack: the same mined header, claimed elsewhere.
+    out.write("forged-mainnet-backdated-100000", vector(f900, 100_000,
+        "the forged proof backdated to height 100,000 (\"existed no later than 2010-12-29\"): difficulty 1 is not that epoch's target",
         "wrong-epoch-target"));
     out.write(
         "forged-mainnet-edited-height-plus-1000",
         vector(
             f900,
             f900.height + 1000,
-            "the forged height-900,000 proof with its height edited by +1000",
+            "the forged height-900,000 proof with its height edited by +1000, into the next epoch",
             "wrong-epoch-target",
         ),
     );
     out.write("forged-mainnet-edited-height-0", vector(f900, 0,
         "the forged proof with its height edited to 0: the only block at height 0 is the genesis block",
         "checkpoint-mismatch"));
+    out.write("forged-mainnet-at-checkpoint-height", vector(f900, 2_015,
+        "the forged proof claimed at height 2,015, the last block of epoch 0, whose real hash is built in",
+        "checkpoint-mismatch"));
     let mut v = vector(f900, 1_000,
-        "the forged one-header proof claimed in epoch 0, whose real target is difficulty 1: it meets the epoch rule, but one header is no evidence (about 2^32 hashes to forge)",
+        "the forged proof claimed in epoch 0, whose real target is difficulty 1: it meets the epoch rule, but one header is no evidence (about 2^32 hashes to forge)",
         "inconclusive");
     v["shortfall"] = json!("few-headers");
     out.write("forged-mainnet-epoch0-one-header", v);
-    let fb = get("beyond-table");
-    let mut v = vector(fb, fb.height,
-        "a forged proof at height 1,300,000, past the built-in checkpoints, where the retarget bound allows difficulty 1: inconclusive, never valid",
+    let mut v = vector(f900, 1_300_000,
+        "the forged proof claimed at height 1,300,000, far past the built-in checkpoints, where the retarget bound allows difficulty 1: inconclusive, never valid",
         "inconclusive");
     v["shortfall"] = json!("few-headers");
     out.write("forged-mainnet-beyond-checkpoints", v);
-    let f0 = get("epoch0-6-after");
-    let mut v = vector(f0, f0.height,
-        "a forged proof in epoch 0 with 6 mined headers after the block, each at the epoch's real target (difficulty 1): enough headers, but 2^35 hashes of work is far below the 2^80 threshold",
-        "inconclusive");
-    v["shortfall"] = json!("little-work");
-    out.write("forged-mainnet-epoch0-six-after", v);
-    out.write("forged-mainnet-six-after-across-checkpoint", vector(f0, 2_010,
-        "the six-after forgery moved to height 2,010, so that its headers pass height 2,015, whose real hash is built in: the forged header there is not it",
-        "checkpoint-mismatch"));
-    out.write("forged-mainnet-six-after-backdated-100000", vector(f0, 100_000,
-        "the six-after forgery moved to height 100,000, whose epoch's real target is some 14,000 times harder",
-        "wrong-epoch-target"));
+    out.write("forged-mainnet-one-epoch-past-checkpoints", vector(f900, 953_568 + 2016,
+        "the forged proof claimed one epoch past the built-in checkpoints, where the target may be at most 4 times easier than the last known one",
+        "target-too-easy"));
 }
 
 #[test]

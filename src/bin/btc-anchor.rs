@@ -96,7 +96,8 @@ Exit status:
 /// A Bitcoin network, as named on the command line and in proofs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum NetworkArg {
-    /// Bitcoin mainnet
+    /// Bitcoin mainnet (also: mainnet)
+    #[value(alias = "mainnet")]
     Bitcoin,
     /// Testnet3
     Testnet,

@@ -525,7 +525,7 @@ impl Rendering<'_> {
                         "the proof file alone does not show that block {} is in the real Bitcoin chain",
                         block.height
                     ),
-                    hint: inconclusive_hint(block),
+                    hint: inconclusive_hint(self.network, block),
                 }),
             ),
             (Verdict::Pending(stage), _) => (
@@ -643,7 +643,7 @@ impl Rendering<'_> {
             _ => "not enough evidence carried".to_owned(),
         };
         line(&mut s, "why", &reason);
-        line(&mut s, "next step", &inconclusive_hint(b));
+        line(&mut s, "next step", &inconclusive_hint(r.network, b));
         not_checked_text(&mut s, r);
         s
     }
@@ -767,11 +767,22 @@ fn evidence_name(e: Evidence) -> &'static str {
 }
 
 /// What to do about an inconclusive proof.
-fn inconclusive_hint(b: &BlockFacts) -> String {
+fn inconclusive_hint(network: Network, b: &BlockFacts) -> String {
+    let offline = match Checkpoints::builtin(network).last_height() {
+        Some(last) if b.height <= last => format!(
+            "or have the proof sealed (btc-anchor seal), so that its headers reach the checkpoint \
+             at height {}",
+            btc_anchor::rules::epoch_last_height(b.height)
+        ),
+        _ => format!(
+            "or, once its epoch has closed, seal it and check it with a btc-anchor whose \
+             checkpoints cover height {}",
+            b.height
+        ),
+    };
     format!(
-        "check it against the real chain: --headers FILE (made with btc-anchor headers sync) or \
-         --electrum URL; a newer btc-anchor whose checkpoints cover height {} also settles it offline",
-        b.height
+        "check it against the real chain with --headers FILE (made with btc-anchor headers sync) \
+         or --electrum URL, {offline}"
     )
 }
 

@@ -435,6 +435,8 @@ pub struct AnchorFacts {
     pub work_in_proof: Work,
     /// The hashes of the anchoring header and of each header after it.
     pub header_hashes: Vec<BlockHash>,
+    /// Proof of work of the anchoring block alone.
+    pub block_work: Work,
 }
 
 /// Checks that `root` is committed in output `output` of `tx`, that `tx`
@@ -463,7 +465,8 @@ pub fn verify_anchor(
     }
     let block_hash = check_header_work(&block.header, block.height, network)?;
     let mut cache = None;
-    let mut work = cached_work(block.header.bits, &mut cache);
+    let block_work = cached_work(block.header.bits, &mut cache);
+    let mut work = block_work;
     let mut prev = block_hash;
     let mut height = block.height;
     let mut header_hashes = Vec::with_capacity(1 + block.headers_after.len());
@@ -485,6 +488,7 @@ pub fn verify_anchor(
         confirmations_in_proof: 1 + block.headers_after.len() as u32,
         work_in_proof: work,
         header_hashes,
+        block_work,
     })
 }
 

@@ -28,7 +28,6 @@
 //! the genesis nBits.
 
 use bitcoin::block::Header;
-use bitcoin::pow::Work;
 use bitcoin::{BlockHash, CompactTarget, Network, Target};
 
 use crate::checkpoints::{epoch_of, genesis_bits, Checkpoints, EPOCH_BLOCKS};
@@ -114,9 +113,6 @@ pub struct CarriedFacts {
     /// Whether every header's target was checked exactly against its
     /// epoch's known target (rather than bounded).
     pub targets_exact: bool,
-    /// The work a forger would have to redo: the expected hashes of every
-    /// carried header, at the targets they carry.
-    pub work: Work,
 }
 
 /// Whether a network allows minimum-difficulty blocks (testnet3, testnet4).
@@ -169,15 +165,12 @@ pub fn check_carried(
     let mut facts = CarriedFacts {
         checkpoint_epoch: None,
         targets_exact: no_retarget || !min_difficulty,
-        work: Work::from_be_bytes([0; 32]),
     };
     let mut previous: Option<(u32, CompactTarget)> = None;
-    let mut cache = None;
     for (i, (header, hash)) in headers.iter().zip(hashes).enumerate() {
         let h = height.saturating_add(i as u32);
         let bits = header.bits;
         let found = bits.to_consensus();
-        facts.work = facts.work + crate::anchor::cached_work(bits, &mut cache);
         if no_retarget {
             let expected = genesis_bits(network);
             if bits != expected {

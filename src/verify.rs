@@ -543,9 +543,9 @@ pub fn verify(
     report.chain = check_source(source, block.height, &carried, &facts.header_hashes)?;
     let in_source = matches!(report.chain, ChainCheck::InBestChain { .. });
     let linked = rules.checkpoint_epoch;
-    let forgery = linked.is_none().then(|| ForgeryCost {
-        work: rules.work,
-        block_work: block.header.work(),
+    let forgery = linked.is_none().then_some(ForgeryCost {
+        work: facts.work_in_proof,
+        block_work: facts.block_work,
     });
     let after = block.headers_after.len() as u32;
     let (verdict, evidence) = if proof.network != Network::Bitcoin {
@@ -568,7 +568,7 @@ pub fn verify(
             }),
             None,
         )
-    } else if rules.work.log2() < MIN_FORGERY_WORK_LOG2 {
+    } else if facts.work_in_proof.log2() < MIN_FORGERY_WORK_LOG2 {
         (Verdict::Inconclusive(Shortfall::LittleWork), None)
     } else {
         (Verdict::Valid, Some(Evidence::Work))

@@ -796,3 +796,504 @@ fn builtin_tables_are_canonical_and_agree_with_the_reference_data() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------
+
+const VALID: i32 = 0;
+const INVALID: i32 = 1;
+const USAGE: i32 = 2;
+const IO: i32 = 4;
+const SERVER: i32 = 6;
+
+/// What one run of the program gave.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts stderr is exactly `error: ...` then `hint: ...`.
+    fn two_line_error(&self) -> (String, String) {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "stderr must be two lines:\n{}", self.stderr);
+        let error = lines[0].strip_prefix("error: ").expect("error: line");
+        let hint = lines[1].strip_prefix("hint: ").expect("hint: line");
+        (error.to_owned(), hint.to_owned())
+    }
+}
+
+fn btc_anchor<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = assert_cmd::Command::cargo_bin("btc-anchor")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().expect("not killed by a signal"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn headers_info_describes_a_valid_file() {
+    let r = btc_anchor([
+        "headers",
+        "info",
+        "fixtures/headers/regtest-a.bin",
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    r.expect_code(VALID);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    let v = r.json();
+    let a = HeadersFile::open(&fixture("headers/regtest-a.bin"), Network::Regtest).unwrap();
+    assert_eq!(v["result"], "valid");
+    assert_eq!(v["network"], "regtest");
+    assert_eq!(v["start"], "genesis");
+    assert_eq!(v["first_height"], 0);
+    assert_eq!(v["last_height"], 15);
+    assert_eq!(v["headers"], 16);
+    assert_eq!(v["tip_hash"], a.tip_hash().to_string());
+    // Regtest blocks are worth two hashes each: 16 headers, 2^5.
+    assert_eq!(v["work_log2"], 5.0);
+    assert_eq!(v["checkpoints"]["agreed"], 0);
+
+    let r = btc_anchor([
+        "headers",
+        "info",
+        "fixtures/headers/regtest-a.bin",
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(VALID);
+    assert!(r
+        .stdout
+        .starts_with("VALID: headers file fixtures/headers/regtest-a.bin\n"));
+    assert!(
+        r.stdout
+            .contains("0 to 15 (16 headers, from the genesis block)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&a.tip_hash().to_string()));
+    assert!(r.stdout.contains("2^5.00 hashes"), "{}", r.stdout);
+
+    // Mainnet: the genesis block alone reaches no checkpoint.
+    let r = btc_anchor([
+        "headers",
+        "info",
+        "fixtures/headers/bitcoin-genesis-only.bin",
+    ]);
+    r.expect_code(VALID);
+    assert!(
+        r.stdout.contains("none reached (473 built-in"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn headers_info_on_bad_and_missing_files() {
+    for (file, network, reason) in [
+        (
+            "fixtures/headers/regtest-unlinked.bin",
+            "regtest",
+            "not-linked",
+        ),
+        (
+            "fixtures/headers/regtest-truncated.bin",
+            "regtest",
+            "bad-length",
+        ),
+        (
+            "fixtures/headers/bitcoin-genesis-only.bin",
+            "regtest",
+            "unknown-start",
+        ),
+        ("fixtures/headers/regtest-a.bin", "bitcoin", "unknown-start"),
+    ] {
+        let r = btc_anchor(["headers", "info", file, "--network", network, "--json"]);
+        r.expect_code(INVALID);
+        let v = r.json();
+        assert_eq!(v["result"], "invalid", "{file}");
+        assert_eq!(v["reason"], reason, "{file}");
+        let (error, hint) = r.two_line_error();
+        assert!(error.contains(reason), "{error}");
+        assert!(hint.contains("--network"), "{hint}");
+        let r = btc_anchor(["headers", "info", file, "--network", network]);
+        r.expect_code(INVALID);
+        assert!(
+            r.stdout.starts_with("INVALID: headers file"),
+            "{}",
+            r.stdout
+        );
+    }
+    let r = btc_anchor([
+        "headers",
+        "info",
+        "fixtures/headers/regtest-unlinked.bin",
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    assert_eq!(r.json()["height"], 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    for path in [dir.path().join("missing.bin"), dir.path().to_path_buf()] {
+        let r = btc_anchor(["headers", "info", p(&path), "--network", "regtest"]);
+        r.expect_code(IO);
+        assert!(r.stdout.is_empty());
+        r.two_line_error();
+    }
+}
+
+#[test]
+fn headers_checkpoints_prints_the_table_of_the_file() {
+    let c = regtest_chain(4100);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_headers(dir.path(), "h.bin", &c.headers);
+    for (flag, with_targets) in [(None, false), (Some("--with-targets"), true)] {
+        let mut args = vec!["headers", "checkpoints", p(&path), "--network", "regtest"];
+        args.extend(flag);
+        let r = btc_anchor(&args);
+        r.expect_code(VALID);
+        let table = Checkpoints::parse(&r.stdout).unwrap();
+        assert_eq!(
+            table,
+            Checkpoints::from_headers(Network::Regtest, &c.headers, with_targets)
+        );
+        assert_eq!(r.stdout, table.to_text());
+    }
+    let r = btc_anchor([
+        "headers",
+        "checkpoints",
+        "fixtures/headers/bitcoin-genesis-only.bin",
+        "--network",
+        "testnet",
+        "--with-targets",
+    ]);
+    r.expect_code(USAGE);
+    r.two_line_error();
+    let r = btc_anchor([
+        "headers",
+        "checkpoints",
+        "fixtures/headers/regtest-unlinked.bin",
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(INVALID);
+    assert!(r.stdout.is_empty());
+    r.two_line_error();
+    let r = btc_anchor(["headers", "checkpoints", p(&dir.path().join("nope"))]);
+    r.expect_code(IO);
+}
+
+/// A port on the loopback interface that nothing listens on.
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("tcp://127.0.0.1:{port}")
+}
+
+#[test]
+fn headers_sync_checks_the_file_before_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = closed_port();
+    // No server: a server error, and no file left behind.
+    let new = dir.path().join("new.bin");
+    let r = btc_anchor([
+        "headers",
+        "sync",
+        "--electrum",
+        &url,
+        "--out",
+        p(&new),
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(SERVER);
+    r.two_line_error();
+    assert!(!new.exists());
+    // A folder to write to.
+    let r = btc_anchor([
+        "headers",
+        "sync",
+        "--electrum",
+        &url,
+        "--out",
+        p(dir.path()),
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(IO);
+    r.two_line_error();
+    // A file that fails validation is refused before the server is asked.
+    let bad = dir.path().join("bad.bin");
+    fs::copy(fixture("headers/regtest-unlinked.bin"), &bad).unwrap();
+    let before = fs::read(&bad).unwrap();
+    let r = btc_anchor([
+        "headers",
+        "sync",
+        "--electrum",
+        &url,
+        "--out",
+        p(&bad),
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(INVALID);
+    let (error, _) = r.two_line_error();
+    assert!(error.contains("does not link"), "{error}");
+    assert_eq!(fs::read(&bad).unwrap(), before);
+    // A partial header at the end (an interrupted sync) is removed.
+    let torn = dir.path().join("torn.bin");
+    let mut bytes = fs::read(fixture("headers/regtest-a.bin")).unwrap();
+    let whole = bytes.len();
+    bytes.extend_from_slice(&[0xab; 37]);
+    fs::write(&torn, &bytes).unwrap();
+    let r = btc_anchor([
+        "headers",
+        "sync",
+        "--electrum",
+        &url,
+        "--out",
+        p(&torn),
+        "--network",
+        "regtest",
+    ]);
+    r.expect_code(SERVER);
+    assert_eq!(fs::read(&torn).unwrap().len(), whole);
+    // Usage: --out is required.
+    let r = btc_anchor(["headers", "sync", "--electrum", &url]);
+    r.expect_code(USAGE);
+    let (_, hint) = r.two_line_error();
+    assert!(hint.contains("btc-anchor headers sync"), "{hint}");
+}
+
+#[test]
+fn help_documents_the_headers_commands() {
+    let r = btc_anchor(["--help"]);
+    r.expect_code(VALID);
+    assert!(r.stdout.contains("headers"), "{}", r.stdout);
+    let r = btc_anchor(["headers", "sync", "--help"]);
+    r.expect_code(VALID);
+    for s in [
+        "--electrum",
+        "--out",
+        "--network",
+        "6  server error",
+        "8  busy",
+    ] {
+        assert!(r.stdout.contains(s), "{s}: {}", r.stdout);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// headers sync against a real regtest stack
+// ---------------------------------------------------------------------------
+
+struct StackEnv {
+    stack: support::regtest::Stack,
+    data: tempfile::TempDir,
+}
+
+impl StackEnv {
+    fn run(&self, args: &[&str]) -> Run {
+        let out = assert_cmd::Command::cargo_bin("btc-anchor")
+            .unwrap()
+            .env("BTC_ANCHOR_DATA_DIR", self.data.path())
+            .env("BTC_ANCHOR_NETWORK", "regtest")
+            .env("BTC_ANCHOR_ELECTRUM", self.stack.electrum_url())
+            .args(args)
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().expect("not killed by a signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        r.expect_code(VALID);
+        r
+    }
+
+    fn sync(&self, out: &Path) -> Run {
+        let url = self.stack.electrum_url();
+        self.run(&[
+            "headers",
+            "sync",
+            "--electrum",
+            &url,
+            "--out",
+            p(out),
+            "--network",
+            "regtest",
+            "--json",
+        ])
+    }
+}
+
+#[test]
+fn headers_sync_follows_a_regtest_stack() {
+    let env = StackEnv {
+        stack: support::regtest::Stack::start(),
+        data: tempfile::tempdir().unwrap(),
+    };
+    let url = env.stack.electrum_url();
+    // A complete proof of a document, anchored on this chain.
+    env.ok(&["wallet", "create"]);
+    let address = env.ok(&["wallet", "address"]).stdout.trim().to_owned();
+    env.stack.fund(&address, 1);
+    env.stack.mine(2, None);
+    let doc = env.data.path().join("record.txt");
+    fs::write(&doc, b"a record to anchor\n").unwrap();
+    env.ok(&["stamp", p(&doc)]);
+    let a: serde_json::Value = serde_json::from_str(&env.ok(&["anchor", "--json"]).stdout).unwrap();
+    env.stack
+        .wait_mempool(a["batches"][0]["txid"].as_str().unwrap());
+    env.stack.mine(1, None);
+    env.ok(&["upgrade"]);
+    let tip = env.stack.tip();
+
+    // A new file: every header from the genesis block.
+    let file = env.data.path().join("headers.bin");
+    let r = env.sync(&file);
+    r.expect_code(VALID);
+    let v = r.json();
+    assert_eq!(v["created"], true);
+    assert_eq!(v["appended"], u64::from(tip) + 1);
+    assert_eq!(v["last_height"], tip);
+    assert_eq!(
+        fs::metadata(&file).unwrap().len(),
+        80 * (u64::from(tip) + 1)
+    );
+    let verify = |expect: i32| {
+        let r = env.run(&[
+            "verify",
+            p(&doc),
+            "--network",
+            "regtest",
+            "--headers",
+            p(&file),
+            "--json",
+        ]);
+        r.expect_code(expect);
+        r.json()
+    };
+    let v = verify(VALID);
+    assert_eq!(v["chain"]["checked"], true, "{v}");
+
+    // The library's Electrum source serves the same chain, in batches.
+    let server = btc_anchor::electrum::Electrum::connect(
+        &url,
+        Network::Regtest,
+        btc_anchor::electrum::ConnectOptions::default(),
+    )
+    .unwrap();
+    let local = HeadersFile::open(&file, Network::Regtest).unwrap();
+    assert_eq!(
+        server.header_range(0, tip + 10).unwrap(),
+        local.header_range(0, tip + 10).unwrap()
+    );
+    assert_eq!(
+        server.header_at(tip).unwrap(),
+        local.header_at(tip).unwrap()
+    );
+    drop(local);
+
+    // Incremental: only the new headers.
+    env.stack.mine(5, None);
+    let v = env.sync(&file).json();
+    assert_eq!(
+        (v["appended"].as_u64(), v["rolled_back"].as_u64()),
+        (Some(5), Some(0))
+    );
+    assert_eq!(v["created"], false);
+    let v = env.sync(&file).json();
+    assert_eq!(v["appended"], 0);
+
+    // A reorganisation above the anchoring block: cut back to the fork,
+    // then the new branch.
+    let before = env.stack.tip();
+    env.stack.reorg(2, "remine");
+    let r = env.sync(&file);
+    r.expect_code(VALID);
+    let v = r.json();
+    assert_eq!(v["rolled_back"], 2, "{v}");
+    assert_eq!(v["fork_height"], before - 2);
+    assert_eq!(v["appended"], 3);
+    assert_eq!(v["last_height"], env.stack.tip());
+    let v = verify(VALID);
+    assert_eq!(
+        v["chain"]["confirmations"],
+        env.stack.tip() - tip + 1,
+        "{v}"
+    );
+
+    // What a sync killed mid-write leaves: a partial header, removed.
+    let whole = fs::read(&file).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&whole[80..117]);
+    fs::write(&file, &torn).unwrap();
+    let v = env.sync(&file).json();
+    assert_eq!(
+        (v["trimmed_bytes"].as_u64(), v["appended"].as_u64()),
+        (Some(37), Some(0))
+    );
+    assert_eq!(fs::read(&file).unwrap(), whole);
+
+    // A file on a branch with more blocks than the server's is kept.
+    let mut longer = regtest_chain(env.stack.tip() + 10);
+    longer.headers.truncate(env.stack.tip() as usize + 11);
+    let other = write_headers(env.data.path(), "other.bin", &longer.headers);
+    let before = fs::read(&other).unwrap();
+    let r = env.sync(&other);
+    r.expect_code(SERVER);
+    let (error, _) = r.two_line_error();
+    assert!(error.contains("less work"), "{error}");
+    assert_eq!(fs::read(&other).unwrap(), before);
+
+    // The file is what info and verify expect.
+    let r = env.run(&[
+        "headers",
+        "info",
+        p(&file),
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    r.expect_code(VALID);
+    assert_eq!(r.json()["last_height"], env.stack.tip());
+}

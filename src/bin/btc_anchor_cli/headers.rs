@@ -70,8 +70,9 @@ pub enum HeadersCommand {
     #[command(
         long_about = "Validate a headers file and print, on stdout, the checkpoint table of every \
                       difficulty epoch it closes, in the text form of docs/checkpoints.md: the \
-                      form of the built-in tables in src/checkpoints/NETWORK.txt, and of \
-                      verify --checkpoints FILE.",
+                      form of the built-in tables in src/checkpoints/NETWORK.txt. For a file \
+                      that starts after a checkpoint, the epochs before it are copied from the \
+                      built-in table.",
         after_help = EXIT_CODES_HELP
     )]
     Checkpoints(CheckpointsArgs),

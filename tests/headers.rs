@@ -1282,7 +1282,7 @@ fn headers_sync_follows_a_regtest_stack() {
     let r = env.sync(&other);
     r.expect_code(SERVER);
     let (error, _) = r.two_line_error();
-    assert!(error.contains("less work"), "{error}");
+    assert!(error.contains("no more work"), "{error}");
     assert_eq!(fs::read(&other).unwrap(), before);
 
     // The file is what info and verify expect.

@@ -365,15 +365,18 @@ impl Out<'_> {
         HeadersFile::open(self.path, self.network)
             .map(Some)
             .map_err(|e| {
-                let mut f = file_failure(&e, self.network);
-                if !e.is_io() {
-                    f.hint = format!(
-                        "the file is not a valid chain of {} headers (another network, or \
-                         changed since it was written): move it aside and sync again",
-                        self.network
-                    );
+                if e.is_io() {
+                    Failure::io(e.to_string(), "check the path given with --out")
+                } else {
+                    Failure::invalid(
+                        e.to_string(),
+                        format!(
+                            "the file is not a valid chain of {} headers (another network, or \
+                             changed since it was written): move it aside and sync again",
+                            self.network
+                        ),
+                    )
                 }
-                f
             })
     }
 }
@@ -495,7 +498,9 @@ fn sync(args: &SyncArgs) -> Result<Done, Failure> {
         out.truncate(len - torn)?;
         progress.trimmed = torn;
     }
-    out.validated()?;
+    // The file as validated now, for the first attempt; later attempts
+    // validate it again as they find it.
+    let mut checked = Some(out.validated()?);
     let server = match early {
         Some(s) => s,
         None => crate::verify::connect_electrum(&args.electrum, network)?,
@@ -505,7 +510,11 @@ fn sync(args: &SyncArgs) -> Result<Done, Failure> {
     let mut server_tip = 0;
     for _ in 0..ATTEMPTS {
         server_tip = server.tip_height().map_err(|e| electrum(&e))?;
-        let file = match out.validated()? {
+        let current = match checked.take() {
+            Some(c) => c,
+            None => out.validated()?,
+        };
+        let file = match current {
             Some(f) => f,
             None => {
                 // A new file: the genesis block (the server's was checked
@@ -562,7 +571,7 @@ fn sync(args: &SyncArgs) -> Result<Done, Failure> {
                 return Err(Failure {
                     exit: Exit::Network,
                     error: format!(
-                        "Electrum server {} follows a branch that forks from the file's chain after height {fork} with less work than the file's; the file is kept",
+                        "Electrum server {} follows a branch that forks from the file's chain after height {fork} with no more work than the file's; the file is kept",
                         server.url()
                     ),
                         hint: "use a server that follows the best chain".to_owned(),

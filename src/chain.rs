@@ -681,7 +681,8 @@ impl<'a> ChainValidator<'a> {
     pub fn push(&mut self, raw: &[u8; HEADER_LEN]) -> Result<BlockHash, ChainError> {
         let hash = sha256d(raw);
         let version = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
-        let prev: [u8; 32] = raw[4..36].try_into().unwrap_or([0; 32]);
+        let mut prev = [0u8; 32];
+        prev.copy_from_slice(&raw[4..36]);
         let time = u32::from_le_bytes([raw[68], raw[69], raw[70], raw[71]]);
         let bits = u32::from_le_bytes([raw[72], raw[73], raw[74], raw[75]]);
         let fields = Fields {

@@ -1,8 +1,11 @@
 //! The Electrum adapter: headers, merkle proofs, broadcasts and fee
 //! estimates from an Electrum server, each checked before it is trusted.
 //!
-//! * Headers are checked for proof of work within the network's limit and
-//!   for linkage; the server's genesis block must be the network's.
+//! * Headers are checked for proof of work within the network's limit, for
+//!   linkage, and against the chain rules of [`crate::rules`] with the
+//!   built-in checkpoints (so a lying server cannot serve a header at a
+//!   covered mainnet height below its epoch's real difficulty); the
+//!   server's genesis block must be the network's.
 //! * A merkle proof from the server is checked against the header it names
 //!   before anything is built on it, so a lying server is caught.
 //! * Outside regtest, plain `tcp://` is refused unless explicitly allowed:
@@ -14,10 +17,12 @@ use bdk_electrum::electrum_client::{self, Client, ConfigBuilder, ElectrumApi};
 use bdk_electrum::BdkElectrumClient;
 use bitcoin::block::Header;
 use bitcoin::hashes::Hash as _;
-use bitcoin::{FeeRate, Network, Script, Transaction, Txid};
+use bitcoin::{BlockHash, FeeRate, Network, Script, Transaction, Txid};
 
 use crate::anchor::{check_header_work, header_hash, merkle_root_from_branch, AnchorError};
+use crate::checkpoints::{Checkpoints, EPOCH_BLOCKS};
 use crate::headers::{HeaderSource, HeaderSourceError, SourceKind};
+use crate::rules::{check_header_rules, RuleError};
 
 /// Errors talking to an Electrum server.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +66,15 @@ pub enum ElectrumError {
         /// What is wrong.
         #[source]
         source: AnchorError,
+    },
+    /// The server sent a header that breaks a chain rule against the
+    /// built-in checkpoints (`docs/proof-format.md` §6.3).
+    #[error("Electrum server {url} sent a header that breaks a chain rule: {rule}")]
+    BadChain {
+        /// The server.
+        url: String,
+        /// The rule broken, and where.
+        rule: RuleError,
     },
     /// The server's merkle proof does not lead to the header's merkle root.
     #[error("Electrum server {url} sent a merkle proof for {txid} that does not match block {height}'s header")]
@@ -249,21 +263,41 @@ impl Electrum {
         })
     }
 
-    /// The header at `height`, its work checked.
+    /// Checks a header the server sent for `height`: its own proof of work
+    /// within the network's limit, then the chain rules with the built-in
+    /// checkpoints (its epoch's target, or the retarget bound past the
+    /// table; the checkpoint's hash at a checkpoint height). Returns its
+    /// hash.
+    fn check_served(&self, header: &Header, height: u32) -> Result<BlockHash, ElectrumError> {
+        let hash = check_header_work(header, height, self.network).map_err(|source| {
+            ElectrumError::BadHeader {
+                url: self.url.clone(),
+                source,
+            }
+        })?;
+        check_header_rules(Checkpoints::builtin(self.network), height, header, &hash).map_err(
+            |rule| ElectrumError::BadChain {
+                url: self.url.clone(),
+                rule,
+            },
+        )?;
+        Ok(hash)
+    }
+
+    /// The header at `height`, its work and chain rules checked.
     pub fn header(&self, height: u32) -> Result<Header, ElectrumError> {
         let h = self
             .api()
             .block_header(height as usize)
             .map_err(|e| self.err(e))?;
-        check_header_work(&h, height, self.network).map_err(|source| ElectrumError::BadHeader {
-            url: self.url.clone(),
-            source,
-        })?;
+        self.check_served(&h, height)?;
         Ok(h)
     }
 
-    /// `count` headers from `start`, each checked and linked to the one
-    /// before (the first to the header at `start - 1` if `prev` is given).
+    /// `count` headers from `start`, fetched in batches of at most 2016,
+    /// each checked (work and chain rules) and linked to the one before
+    /// (the first to the header at `start - 1` if `prev` is given). Fewer
+    /// if the server's chain ends first.
     pub fn headers(
         &self,
         start: u32,
@@ -274,7 +308,7 @@ impl Electrum {
         let mut prev_hash = prev.map(header_hash);
         let mut next = start;
         while out.len() < count as usize {
-            let want = (count as usize - out.len()).min(2016);
+            let want = (count as usize - out.len()).min(EPOCH_BLOCKS as usize);
             let res = self
                 .api()
                 .block_headers(next as usize, want)
@@ -292,12 +326,7 @@ impl Electrum {
                         });
                     }
                 }
-                let hash = check_header_work(&h, height, self.network).map_err(|source| {
-                    ElectrumError::BadHeader {
-                        url: self.url.clone(),
-                        source,
-                    }
-                })?;
+                let hash = self.check_served(&h, height)?;
                 prev_hash = Some(hash);
                 out.push(h);
                 next += 1;
@@ -450,6 +479,14 @@ impl HeaderSource for Electrum {
     fn best_height(&self) -> Result<Option<u32>, HeaderSourceError> {
         self.tip_height()
             .map(Some)
+            .map_err(|e| HeaderSourceError::Remote(Box::new(e)))
+    }
+
+    /// Batched `blockchain.block.headers` calls (at most 2016 headers
+    /// each) instead of one call per header; every header checked for its
+    /// work and the chain rules, and each linked to the one before.
+    fn header_range(&self, start: u32, count: u32) -> Result<Vec<Header>, HeaderSourceError> {
+        self.headers(start, count, None)
             .map_err(|e| HeaderSourceError::Remote(Box::new(e)))
     }
 }

@@ -6,20 +6,26 @@
 //!
 //! * [`EmbeddedOnly`]: knows nothing beyond the proof file itself (offline
 //!   verification from the file alone);
-//! * [`HeadersFile`]: a local file of raw 80-byte headers from height 0,
-//!   whose linkage and proof of work are checked when it is opened;
-//! * an Electrum server (with the anchoring support).
+//! * [`HeadersFile`]: a local file of raw 80-byte headers from the genesis
+//!   block (or from right after a built-in checkpoint), whose whole chain is
+//!   validated when it is opened ([`crate::chain`]);
+//! * an Electrum server (with the anchoring support), each header it serves
+//!   held to the chain rules of [`crate::rules`].
 
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bitcoin::block::Header;
 use bitcoin::consensus;
-use bitcoin::{BlockHash, Network};
+use bitcoin::pow::Work;
+use bitcoin::{BlockHash, CompactTarget, Network};
 
-use crate::anchor::{check_header_work, AnchorError};
+use crate::chain::{ChainError, ChainParams, ChainState, ChainValidator, CheckpointBuilder};
+use crate::checkpoints::Checkpoints;
 
 /// Size of a serialized block header.
 pub const HEADER_LEN: usize = 80;
@@ -54,22 +60,13 @@ pub enum HeaderSourceError {
         /// The file.
         path: PathBuf,
     },
-    /// The first header is not the network's genesis block.
-    #[error("headers file {path} does not start with the {network} genesis block")]
-    WrongGenesis {
+    /// The chain in the file breaks a rule (`docs/headers-file.md` §3).
+    #[error("headers file {path} fails validation: {error}")]
+    Invalid {
         /// The file.
         path: PathBuf,
-        /// The network expected.
-        network: Network,
-    },
-    /// A header in the file fails its checks.
-    #[error("headers file {path}: {source}")]
-    BadHeader {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        #[source]
-        source: AnchorError,
+        /// The rule broken, and where.
+        error: ChainError,
     },
     /// A remote source (an Electrum server) failed.
     #[error("{0}")]
@@ -157,23 +154,95 @@ impl HeaderSource for EmbeddedOnly {
     }
 }
 
-/// A local file of raw, concatenated 80-byte headers starting at height 0.
+/// A local file of raw, concatenated 80-byte headers: from the network's
+/// genesis block, or from the block right after a built-in checkpoint
+/// (`docs/headers-file.md`).
 ///
-/// Opening it checks that the first header is the network's genesis block,
-/// that each header names the one before it, and that each meets its own
-/// proof-of-work target within the network's limit.
+/// Opening it validates the whole chain it holds, streaming, in constant
+/// memory ([`crate::chain`]: linkage, proof of work, difficulty
+/// retargeting, median time past, block versions, every checkpoint it
+/// reaches). The file stays open: headers are then read from it at their
+/// offsets, so it must not be changed while in use.
 #[derive(Debug, Clone)]
 pub struct HeadersFile {
     path: PathBuf,
-    bytes: Vec<u8>,
+    file: Arc<fs::File>,
+    network: Network,
+    state: ChainState,
 }
 
+/// Bytes read at a time while validating a file.
+const READ_BUFFER: usize = 1 << 20;
+
+/// Most headers [`HeadersFile`] reads in one positioned read.
+const RANGE_CHUNK: u32 = 16_384;
+
 impl HeadersFile {
-    /// Opens and checks a headers file for `network`.
+    /// Opens and validates a headers file for `network`, with the
+    /// network's consensus parameters and built-in checkpoints.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read (a folder included: [`HeaderSourceError::is_io`]),
+    /// is not a whole number of headers, is too large, or breaks a chain
+    /// rule ([`HeaderSourceError::Invalid`]).
     pub fn open(path: &Path, network: Network) -> Result<HeadersFile, HeaderSourceError> {
+        Self::open_with(
+            path,
+            &ChainParams::new(network),
+            Checkpoints::builtin(network),
+        )
+    }
+
+    /// Opens and validates a headers file with the given parameters and
+    /// checkpoint table.
+    ///
+    /// # Errors
+    ///
+    /// As [`HeadersFile::open`].
+    pub fn open_with(
+        path: &Path,
+        params: &ChainParams,
+        table: &Checkpoints,
+    ) -> Result<HeadersFile, HeaderSourceError> {
+        Self::open_observed(path, params, table, &mut |_, _, _| {})
+    }
+
+    /// Opens and validates a headers file as [`HeadersFile::open_with`]
+    /// does, and builds the checkpoint table of every epoch it closes
+    /// ([`CheckpointBuilder`]; `with_targets` records each epoch's bits).
+    ///
+    /// # Errors
+    ///
+    /// As [`HeadersFile::open`].
+    pub fn open_with_checkpoints(
+        path: &Path,
+        params: &ChainParams,
+        table: &Checkpoints,
+        with_targets: bool,
+    ) -> Result<(HeadersFile, Checkpoints), HeaderSourceError> {
+        let mut builder = CheckpointBuilder::new(params.network(), with_targets);
+        let file = Self::open_observed(path, params, table, &mut |height, hash, bits| {
+            builder.observe(table, height, hash, bits)
+        })?;
+        Ok((file, builder.finish()))
+    }
+
+    /// Opens and validates, calling `observe(height, hash, bits)` for every
+    /// header once it has passed.
+    fn open_observed(
+        path: &Path,
+        params: &ChainParams,
+        table: &Checkpoints,
+        observe: &mut dyn FnMut(u32, &BlockHash, CompactTarget),
+    ) -> Result<HeadersFile, HeaderSourceError> {
         let read_err = |source| HeaderSourceError::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let invalid = |error| HeaderSourceError::Invalid {
+            path: path.to_path_buf(),
+            error,
         };
         let file = fs::File::open(path).map_err(read_err)?;
         let meta = file.metadata().map_err(read_err)?;
@@ -192,79 +261,144 @@ impl HeadersFile {
                 len,
             });
         }
-        if len / HEADER_LEN as u64 > MAX_HEADERS_FILE_HEADERS {
+        let count = len / HEADER_LEN as u64;
+        if count > MAX_HEADERS_FILE_HEADERS {
             return Err(HeaderSourceError::TooLarge {
                 path: path.to_path_buf(),
             });
         }
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.take(len).read_to_end(&mut bytes).map_err(read_err)?;
-        if bytes.len() as u64 != len {
-            return Err(HeaderSourceError::BadLength {
-                path: path.to_path_buf(),
-                len: bytes.len() as u64,
-            });
-        }
-        Self::from_bytes(path, bytes, network)
-    }
-
-    fn from_bytes(
-        path: &Path,
-        bytes: Vec<u8>,
-        network: Network,
-    ) -> Result<HeadersFile, HeaderSourceError> {
-        let genesis = bitcoin::constants::genesis_block(network).header;
-        let mut prev: Option<BlockHash> = None;
-        for (height, chunk) in bytes.chunks_exact(HEADER_LEN).enumerate() {
-            let height = height as u32;
-            let header: Header =
-                consensus::deserialize(chunk).map_err(|_| HeaderSourceError::BadLength {
-                    path: path.to_path_buf(),
-                    len: bytes.len() as u64,
-                })?;
-            let bad = |source| HeaderSourceError::BadHeader {
-                path: path.to_path_buf(),
-                source,
-            };
-            match prev {
-                None => {
-                    if header != genesis {
-                        return Err(HeaderSourceError::WrongGenesis {
-                            path: path.to_path_buf(),
-                            network,
-                        });
+        let mut validator = ChainValidator::new(params, table).map_err(invalid)?;
+        let mut reader = io::BufReader::with_capacity(READ_BUFFER, &file);
+        let mut raw = [0u8; HEADER_LEN];
+        // The first header decides the start (genesis or checkpoint) before
+        // anything else is read.
+        for i in 0..count {
+            reader.read_exact(&mut raw).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    // The file shrank while it was read.
+                    HeaderSourceError::BadLength {
+                        path: path.to_path_buf(),
+                        len: i * HEADER_LEN as u64,
                     }
+                } else {
+                    read_err(e)
                 }
-                Some(p) => {
-                    if header.prev_blockhash != p {
-                        return Err(bad(AnchorError::NotLinked { height }));
-                    }
-                }
+            })?;
+            let hash = validator.push(&raw).map_err(invalid)?;
+            if let Some(s) = validator.state() {
+                observe(s.tip_height(), &hash, s.tip_bits());
             }
-            prev = Some(check_header_work(&header, height, network).map_err(bad)?);
         }
+        let state = validator.into_state().ok_or(HeaderSourceError::BadLength {
+            path: path.to_path_buf(),
+            len: 0,
+        })?;
         Ok(HeadersFile {
             path: path.to_path_buf(),
-            bytes,
+            file: Arc::new(file),
+            network: params.network(),
+            state,
         })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The network the file was validated for.
+    pub fn network(&self) -> Network {
+        self.network
     }
 
     /// Number of headers in the file.
     pub fn len(&self) -> u32 {
-        (self.bytes.len() / HEADER_LEN) as u32
+        self.state.len()
     }
 
     /// Whether the file holds no header (never, once opened).
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.state.is_empty()
+    }
+
+    /// The height of the first header (0 unless the file starts after a
+    /// checkpoint).
+    pub fn start_height(&self) -> u32 {
+        self.state.start_height()
+    }
+
+    /// The height of the last header.
+    pub fn tip_height(&self) -> u32 {
+        self.state.tip_height()
     }
 
     /// The hash of the last header.
-    pub fn tip_hash(&self) -> Option<BlockHash> {
-        self.header_at(self.len().checked_sub(1)?)
-            .ok()
-            .flatten()
-            .map(|h| crate::anchor::header_hash(&h))
+    pub fn tip_hash(&self) -> BlockHash {
+        self.state.tip_hash()
+    }
+
+    /// The work of the file's headers, added up.
+    pub fn total_work(&self) -> Work {
+        self.state.total_work()
+    }
+
+    /// Everything the validation established, from which a
+    /// [`ChainValidator`] can go on ([`ChainValidator::resume`]).
+    pub fn state(&self) -> &ChainState {
+        &self.state
+    }
+
+    /// Validates the file's headers again, from its first up to `height`
+    /// (at most its tip), and returns the validator there: the state a
+    /// chain that forks after `height` goes on from.
+    ///
+    /// # Errors
+    ///
+    /// A read failure, or a file changed since it was opened.
+    pub fn validator_at<'a>(
+        &self,
+        params: &'a ChainParams,
+        table: &'a Checkpoints,
+        height: u32,
+    ) -> Result<ChainValidator<'a>, HeaderSourceError> {
+        let invalid = |error| HeaderSourceError::Invalid {
+            path: self.path.clone(),
+            error,
+        };
+        let mut validator = ChainValidator::new(params, table).map_err(invalid)?;
+        let last = height.min(self.tip_height());
+        let mut next = self.start_height();
+        while next <= last {
+            let n = (last - next + 1).min(RANGE_CHUNK);
+            let bytes = self.read_raw(next, n)?;
+            for raw in bytes.chunks_exact(HEADER_LEN) {
+                let mut h = [0u8; HEADER_LEN];
+                h.copy_from_slice(raw);
+                validator.push(&h).map_err(invalid)?;
+            }
+            next += n;
+        }
+        Ok(validator)
+    }
+
+    /// `count` headers' raw bytes from `height` on, all within the file.
+    fn read_raw(&self, height: u32, count: u32) -> Result<Vec<u8>, HeaderSourceError> {
+        let offset = u64::from(height - self.start_height()) * HEADER_LEN as u64;
+        let mut bytes = vec![0u8; count as usize * HEADER_LEN];
+        self.file
+            .read_exact_at(&mut bytes, offset)
+            .map_err(|source| HeaderSourceError::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(bytes)
+    }
+
+    fn decode(&self, raw: &[u8]) -> Result<Header, HeaderSourceError> {
+        consensus::deserialize(raw).map_err(|_| HeaderSourceError::BadLength {
+            path: self.path.clone(),
+            len: raw.len() as u64,
+        })
     }
 }
 
@@ -273,14 +407,31 @@ impl HeaderSource for HeadersFile {
         SourceKind::HeadersFile(self.path.clone())
     }
     fn header_at(&self, height: u32) -> Result<Option<Header>, HeaderSourceError> {
-        let start = height as usize * HEADER_LEN;
-        Ok(self
-            .bytes
-            .get(start..start + HEADER_LEN)
-            .and_then(|b| consensus::deserialize(b).ok()))
+        if height < self.start_height() || height > self.tip_height() {
+            return Ok(None);
+        }
+        let raw = self.read_raw(height, 1)?;
+        self.decode(&raw).map(Some)
     }
     fn best_height(&self) -> Result<Option<u32>, HeaderSourceError> {
-        Ok(self.len().checked_sub(1))
+        Ok(Some(self.tip_height()))
+    }
+    fn header_range(&self, start: u32, count: u32) -> Result<Vec<Header>, HeaderSourceError> {
+        if start < self.start_height() || start > self.tip_height() {
+            return Ok(Vec::new());
+        }
+        let count = count.min(self.tip_height() - start + 1);
+        let mut out = Vec::with_capacity(count.min(RANGE_CHUNK) as usize);
+        let mut next = start;
+        while next < start + count {
+            let n = (start + count - next).min(RANGE_CHUNK);
+            let bytes = self.read_raw(next, n)?;
+            for raw in bytes.chunks_exact(HEADER_LEN) {
+                out.push(self.decode(raw)?);
+            }
+            next += n;
+        }
+        Ok(out)
     }
 }
 
@@ -298,9 +449,15 @@ mod tests {
         assert_eq!(f.best_height().unwrap(), Some(0));
         assert_eq!(f.header_at(0).unwrap(), Some(g));
         assert_eq!(f.header_at(1).unwrap(), None);
+        assert_eq!(f.start_height(), 0);
+        assert_eq!(f.tip_hash(), g.block_hash());
+        assert_eq!(f.header_range(0, 5).unwrap(), vec![g]);
         assert!(matches!(
             HeadersFile::open(&p, Network::Regtest),
-            Err(HeaderSourceError::WrongGenesis { .. })
+            Err(HeaderSourceError::Invalid {
+                error: ChainError::UnknownStart { .. },
+                ..
+            })
         ));
         fs::write(&p, [0u8; 81]).unwrap();
         let e = HeadersFile::open(&p, Network::Bitcoin).unwrap_err();

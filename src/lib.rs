@@ -44,6 +44,7 @@
 //! `default-features = false`.
 
 pub mod anchor;
+pub mod chain;
 pub mod checkpoints;
 pub mod file;
 pub mod hash;

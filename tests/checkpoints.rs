@@ -1,4 +1,4 @@
-//! The built-in checkpoint tables are exactly what the real chain data in
+//! The built-in checkpoint tables begin with exactly what the real chain data in
 //! `../shared/data/checkpoints/` (Electrum's per-network `checkpoints.json`)
 //! gives, written in the table form of `docs/checkpoints.md`.
 //!
@@ -48,14 +48,23 @@ fn builtin_tables_equal_the_real_data() {
         if write {
             fs::write(&committed, generated.to_text()).unwrap();
         }
-        assert_eq!(
-            fs::read_to_string(&committed).unwrap(),
-            generated.to_text(),
-            "{} differs from what {} gives",
+        let text = fs::read_to_string(&committed).unwrap();
+        let table = Checkpoints::parse(&text).unwrap();
+        // Generated, never edited: exactly the form `to_text` writes.
+        assert_eq!(table.to_text(), text, "{}", committed.display());
+        assert_eq!(Checkpoints::builtin(network), &table, "{network}");
+        // What the real data gives, as the table's beginning: a refresh
+        // from a newer headers file (docs/checkpoints.md §3) only adds
+        // epochs at the end.
+        assert!(
+            text.starts_with(&generated.to_text()),
+            "{} does not begin with what {} gives",
             committed.display(),
             path.display()
         );
-        assert_eq!(Checkpoints::builtin(network), &generated, "{network}");
+        if btc_anchor::rules::allows_min_difficulty(network) {
+            assert!(table.entries().iter().all(|c| c.next_bits.is_none()));
+        }
     }
 }
 

@@ -13,6 +13,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 mod anchoring;
 #[path = "btc_anchor_cli/export.rs"]
 mod export;
+#[path = "btc_anchor_cli/headers.rs"]
+mod headers;
 #[path = "btc_anchor_cli/info.rs"]
 mod info;
 #[path = "btc_anchor_cli/ots.rs"]
@@ -91,6 +93,10 @@ Exit status:
         after_help = export::EXIT_CODES_HELP
     )]
     Export(export::ExportArgs),
+    /// Keep a local file of validated block headers up to date from an
+    /// Electrum server, describe one, or print its checkpoint table
+    #[command(after_help = headers::EXIT_CODES_HELP)]
+    Headers(headers::HeadersArgs),
 }
 
 /// A Bitcoin network, as named on the command line and in proofs.
@@ -135,6 +141,7 @@ fn main() -> ExitCode {
         Command::Status(args) => anchoring::status(args),
         Command::Wallet(args) => anchoring::wallet(args),
         Command::Export(args) => export::run(args),
+        Command::Headers(args) => headers::run(args),
     })
 }
 

@@ -207,7 +207,9 @@ pub fn electrum_failure(e: &ElectrumError) -> Failure {
             "check the server address and your network; for ssl://, the server's certificate must be valid"
         }
         ElectrumError::WrongChain { .. } => "the server follows another network: check --network and --electrum",
-        ElectrumError::BadHeader { .. } | ElectrumError::BadMerkleProof { .. } => {
+        ElectrumError::BadHeader { .. }
+        | ElectrumError::BadChain { .. }
+        | ElectrumError::BadMerkleProof { .. } => {
             "the server sent data that does not check out; nothing was written: try another server"
         }
         ElectrumError::NotSeen { .. } | ElectrumError::Rejected { .. } => {

@@ -51,8 +51,10 @@ pub struct VerifyArgs {
     pub digest: Option<DigestArg>,
 
     /// Also check the block against this file of raw 80-byte headers from
-    /// the genesis block (e.g. a node's headers): that it is in the file's
-    /// chain, and for a .ots file that its merkle root is the one attested
+    /// the genesis block or a built-in checkpoint (made with `btc-anchor
+    /// headers sync`, or a node's), validated whole when it is opened: that
+    /// the block and every header carried are in the file's chain, and for
+    /// a .ots file that its merkle root is the one attested
     #[arg(long, value_name = "FILE")]
     pub headers: Option<PathBuf>,
 
@@ -390,13 +392,9 @@ fn shown_path(e: HeaderSourceError) -> HeaderSourceError {
             len,
         },
         HeaderSourceError::TooLarge { path } => HeaderSourceError::TooLarge { path: shown(path) },
-        HeaderSourceError::WrongGenesis { path, network } => HeaderSourceError::WrongGenesis {
+        HeaderSourceError::Invalid { path, error } => HeaderSourceError::Invalid {
             path: shown(path),
-            network,
-        },
-        HeaderSourceError::BadHeader { path, source } => HeaderSourceError::BadHeader {
-            path: shown(path),
-            source,
+            error,
         },
         other => other,
     }
@@ -424,7 +422,7 @@ fn hint_for(e: &VerifyError, network: Network, subject: Subject) -> String {
             "update the headers file so that it reaches at least height {height}"
         ),
         VerifyError::Source(_) => format!(
-            "--headers needs a file of raw 80-byte {network} block headers starting at the genesis block, as exported from a node"
+            "--headers needs a file of raw 80-byte {network} block headers from the genesis block (or from right after a built-in checkpoint), e.g. made with btc-anchor headers sync"
         ),
         _ => "the proof has been altered or damaged and proves nothing; use an intact copy of the proof".to_owned(),
     }

@@ -512,7 +512,13 @@ impl fmt::Display for Checkpoints {
 
 /// The nBits of a network's genesis block (its epoch-0 target).
 pub fn genesis_bits(network: Network) -> CompactTarget {
-    bitcoin::constants::genesis_block(network).header.bits
+    // The genesis blocks' nBits, without building the blocks (a test
+    // checks them against `bitcoin::constants::genesis_block`).
+    CompactTarget::from_consensus(match network {
+        Network::Signet => 0x1e03_77ae,
+        Network::Regtest => 0x207f_ffff,
+        _ => 0x1d00_ffff,
+    })
 }
 
 fn parse_lower_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
@@ -631,6 +637,23 @@ mod tests {
         let easy = format!("[[\"{}\", {}]]", "00".repeat(32), "9".repeat(70));
         assert!(Checkpoints::from_electrum_json(Network::Bitcoin, &easy).is_err());
         assert_eq!(decimal_to_u256(&"9".repeat(78)), None);
+    }
+
+    #[test]
+    fn genesis_bits_are_the_genesis_blocks() {
+        for n in [
+            Network::Bitcoin,
+            Network::Testnet,
+            Network::Testnet4,
+            Network::Signet,
+            Network::Regtest,
+        ] {
+            assert_eq!(
+                genesis_bits(n),
+                bitcoin::constants::genesis_block(n).header.bits,
+                "{n}"
+            );
+        }
     }
 
     #[test]

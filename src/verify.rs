@@ -157,6 +157,15 @@ pub enum VerifyError {
         /// The source, for the message.
         source_name: String,
     },
+    /// The header source has no header at a height below its tip (a
+    /// headers file that starts after it).
+    #[error("the {source_name} holds no header at height {height} (it starts after it)")]
+    SourceLacksHeight {
+        /// The height.
+        height: u32,
+        /// The source, for the message.
+        source_name: String,
+    },
     /// The header source failed.
     #[error("{0}")]
     Source(#[from] HeaderSourceError),
@@ -200,7 +209,9 @@ impl VerifyError {
             VerifyError::TableNetwork { .. } => "table-network",
             VerifyError::CarriedHeaderMismatch { .. } => "not-in-chain",
             VerifyError::NotInChain { .. } => "not-in-chain",
-            VerifyError::SourceTooShort { .. } => "source-too-short",
+            VerifyError::SourceTooShort { .. } | VerifyError::SourceLacksHeight { .. } => {
+                "source-too-short"
+            }
             VerifyError::Source(_) => "header-source",
         }
     }
@@ -626,9 +637,8 @@ fn check_source(
     for (i, hash) in hashes.iter().take(reach as usize).enumerate() {
         let h = height + i as u32;
         let Some(found) = theirs.get(i).map(Header::block_hash) else {
-            return Err(VerifyError::SourceTooShort {
+            return Err(VerifyError::SourceLacksHeight {
                 height: h,
-                tip,
                 source_name: source.kind().to_string(),
             });
         };

@@ -418,6 +418,9 @@ fn hint_for(e: &VerifyError, network: Network, subject: Subject) -> String {
             Subject::Digest(_) => "the proof is for another digest: check the digest and that the proof is the one made for that document".to_owned(),
         },
         VerifyError::NotInChain { .. } => "the block is not in the headers file's chain: update the headers file from a node you trust, or the block was reorganised out and the record must be anchored again".to_owned(),
+        VerifyError::SourceLacksHeight { height, .. } => format!(
+            "use a headers file that starts at or before height {height} (e.g. from the genesis block)"
+        ),
         VerifyError::SourceTooShort { height, .. } => format!(
             "update the headers file so that it reaches at least height {height}"
         ),

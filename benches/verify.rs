@@ -194,6 +194,7 @@ fn measure(c: &mut Criterion, s: &Scenario, quick: bool) {
     let parsed = Samples::default();
     let from_json = Samples::default();
     let reference = Samples::default();
+    let skim = Samples::default();
     {
         let mut g = c.benchmark_group("verify");
         // Flat sampling: every sample long enough (~400 ms) for the CPU
@@ -237,7 +238,27 @@ fn measure(c: &mut Criterion, s: &Scenario, quick: bool) {
                 reference.record(iters, watch.stop())
             })
         });
+        g.bench_function(format!("{label}/json_skim"), |b| {
+            b.iter_custom(|iters| {
+                let watch = Stopwatch::start();
+                for k in 0..iters as usize {
+                    black_box(
+                        serde_json::from_slice::<serde::de::IgnoredAny>(black_box(
+                            &json[k % PROOFS],
+                        ))
+                        .expect("JSON"),
+                    );
+                }
+                skim.record(iters, watch.stop())
+            })
+        });
         g.finish();
+    }
+    if let Some(k) = skim.cpu(samples) {
+        println!(
+            "RESULT {label}_json_skim: {:.1} us/proof to scan the same JSON with serde_json and keep nothing (the floor of any serde-based parse)",
+            k * 1e6
+        );
     }
 
     let (Some(v), Some(j), Some(r), Some(vw), Some(jw)) = (

@@ -14,12 +14,14 @@ use std::time::Duration;
 use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
 
 use crate::anchor::commitment_script;
+use crate::checkpoints::{epoch_end, epoch_of};
 use crate::config::Config;
 use crate::electrum::{Electrum, ElectrumError, TxStatus};
 use crate::hash::RecordDigest;
 use crate::headers::EmbeddedOnly;
 use crate::merkle::{record_leaf, MerkleError, Salt, Tree};
 use crate::proof::{Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER};
+use crate::seal::{block_is_sealed, seal, SealError, Sealed};
 use crate::store::{
     write_atomic, BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord,
     StoredTx,
@@ -88,6 +90,15 @@ pub enum AnchoringError {
         /// Why it does not verify.
         #[source]
         source: Box<VerifyError>,
+    },
+    /// A final batch's proofs could not be sealed.
+    #[error("cannot seal the proofs of batch {batch_id}")]
+    Seal {
+        /// The batch.
+        batch_id: i64,
+        /// Why.
+        #[source]
+        source: SealError,
     },
 }
 
@@ -187,6 +198,38 @@ pub struct BatchStatus {
     pub batch: StoredBatch,
     /// Its transactions, oldest first.
     pub txs: Vec<StoredTx>,
+}
+
+/// What [`Anchoring::seal_final`] did for one final batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBatch {
+    /// The batch.
+    pub batch_id: i64,
+    /// Its block's height.
+    pub height: u32,
+    /// The block's difficulty epoch.
+    pub epoch: u32,
+    /// The epoch's last block's height.
+    pub epoch_end: u32,
+    /// What happened.
+    pub outcome: BatchSeal,
+}
+
+/// The outcome of sealing one final batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchSeal {
+    /// Its proofs were rewritten, carrying every header up to the epoch's
+    /// last block.
+    Sealed {
+        /// Proof files written.
+        proofs_written: usize,
+    },
+    /// Its epoch has not closed yet; nothing was written.
+    EpochOpen {
+        /// Blocks still to be mined before the epoch closes.
+        blocks_to_go: u32,
+    },
 }
 
 /// The workflow over one data directory, holding its lock.
@@ -576,9 +619,14 @@ impl Anchoring {
                 branch: inclusion.branch,
                 headers_after,
             };
+            // Upgraded after the epoch closed, the proofs are sealed already.
+            let sealed = block_is_sealed(&block);
             let written = self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
             self.store
                 .set_confirmation(batch.id, &c, BatchState::Final)?;
+            if sealed {
+                self.store.mark_sealed(batch.id, &c.block_hash)?;
+            }
             out.push(Upgraded {
                 batch_id: batch.id,
                 state: BatchState::Final,
@@ -586,6 +634,109 @@ impl Anchoring {
                 proofs_written: written,
                 reorged,
             });
+        }
+        Ok(out)
+    }
+
+    /// Seals the proofs of every final batch whose block's difficulty
+    /// epoch has closed on `server`'s chain and that is not sealed yet:
+    /// rewrites each of its proof files to carry every header up to the
+    /// epoch's last block ([`crate::seal`]), which a checkpoint table pins,
+    /// so that the proof places its block in the real chain from the file
+    /// alone. Batches whose epoch is still open are reported with the
+    /// blocks to go; sealed batches are not looked at again.
+    ///
+    /// Opt-in, and mind the size: a sealed proof carries up to 2,015 more
+    /// headers, about 330 KB of hex, so sealing every proof of a
+    /// 100,000-record batch writes some 33 GB. Seal the batches whose
+    /// proofs must stand alone for years (or seal single proof files with
+    /// [`crate::seal::seal`] when they are handed out), not all of them by
+    /// default.
+    ///
+    /// The block and its merkle branch are fetched again and checked
+    /// against the header the store recorded; the sealed proofs are
+    /// verified, like every proof the workflow writes, before any is
+    /// written, and flushed to disk before the batch counts as sealed.
+    pub fn seal_final(&mut self, server: &Electrum) -> Result<Vec<SealedBatch>, AnchoringError> {
+        let tip = server.tip_height()?;
+        let mut out = Vec::new();
+        for batch in self.store.batches_in(&[BatchState::Final])? {
+            let Some(c) = batch.confirmation else {
+                continue;
+            };
+            if self.store.is_sealed(&batch)? {
+                continue;
+            }
+            let epoch = epoch_of(c.height);
+            let end = epoch_end(epoch);
+            let mut done = SealedBatch {
+                batch_id: batch.id,
+                height: c.height,
+                epoch,
+                epoch_end: end,
+                outcome: BatchSeal::EpochOpen {
+                    blocks_to_go: end.saturating_sub(tip),
+                },
+            };
+            if tip < end {
+                out.push(done);
+                continue;
+            }
+            let seal_err = |source| AnchoringError::Seal {
+                batch_id: batch.id,
+                source,
+            };
+            let tx = self
+                .store
+                .batch_txs(batch.id)?
+                .into_iter()
+                .find(|t| t.txid == c.txid)
+                .ok_or(StoreError::Damaged {
+                    what: "batch (its confirmed transaction is not stored)",
+                    row: batch.id,
+                })?;
+            let inclusion = server.verified_inclusion(&c.txid, c.height)?;
+            let found = crate::anchor::header_hash(&inclusion.header);
+            if found != c.block_hash {
+                return Err(seal_err(SealError::NotInChain {
+                    height: c.height,
+                    expected: c.block_hash,
+                    found,
+                }));
+            }
+            let block = BlockProof {
+                height: c.height,
+                header: inclusion.header,
+                tx_index: inclusion.pos,
+                branch: inclusion.branch,
+                headers_after: Vec::new(),
+            };
+            // Sealed once, on the first record's proof: every proof of the
+            // batch shares the block.
+            let records = self.store.batch_records(batch.id)?;
+            let first = self
+                .batch_proofs(&batch, &records, Some(&tx.tx), Some(block))?
+                .proof(0, true)?;
+            let options = VerifyOptions::new(self.network());
+            let sealed = match seal(&first, server, &options).map_err(seal_err)? {
+                Sealed::Extended { proof, .. } => proof,
+                Sealed::EpochOpen { blocks_to_go, .. } => {
+                    // The server's tip went back between the two calls.
+                    done.outcome = BatchSeal::EpochOpen { blocks_to_go };
+                    out.push(done);
+                    continue;
+                }
+                // A block at its epoch's last height needs no header after
+                // it: rewritten as it is.
+                _ => Box::new(first),
+            };
+            let block = sealed.anchor.and_then(|a| a.block);
+            let written = self.write_batch_proofs(&batch, Some(&tx.tx), block)?;
+            self.store.mark_sealed(batch.id, &c.block_hash)?;
+            done.outcome = BatchSeal::Sealed {
+                proofs_written: written,
+            };
+            out.push(done);
         }
         Ok(out)
     }

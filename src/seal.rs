@@ -20,7 +20,7 @@ use bitcoin::{BlockHash, Network};
 
 use crate::checkpoints::{epoch_end, epoch_of};
 use crate::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError};
-use crate::proof::{Proof, Stage};
+use crate::proof::{BlockProof, Proof, Stage};
 use crate::verify::{verify, Report, VerifyError, VerifyOptions};
 
 /// Why a proof could not be sealed.
@@ -196,10 +196,14 @@ pub fn is_sealed(proof: &Proof) -> bool {
         .anchor
         .as_ref()
         .and_then(|a| a.block.as_ref())
-        .is_some_and(|b| {
-            let carried = u32::try_from(b.headers_after.len()).unwrap_or(u32::MAX);
-            b.height.saturating_add(carried) >= epoch_end(epoch_of(b.height))
-        })
+        .is_some_and(block_is_sealed)
+}
+
+/// Whether a block proof carries headers up to the last block of its
+/// difficulty epoch.
+pub fn block_is_sealed(block: &BlockProof) -> bool {
+    let carried = u32::try_from(block.headers_after.len()).unwrap_or(u32::MAX);
+    block.height.saturating_add(carried) >= epoch_end(epoch_of(block.height))
 }
 
 /// Seals a complete proof from `source`: once the anchoring block's
@@ -247,7 +251,7 @@ pub fn seal(
     if tip < height {
         return Err(SealError::SourceTooShort { height, tip });
     }
-    let sealed_already = carried >= needed;
+    let sealed_already = block_is_sealed(block);
     // What the source is asked for: the block and the headers carried as
     // far as its chain reaches, and, once the epoch closed, every header
     // up to its end.

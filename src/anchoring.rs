@@ -14,15 +14,19 @@ use std::time::Duration;
 use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
 
 use crate::anchor::commitment_script;
+use crate::checkpoints::{epoch_end, epoch_of};
 use crate::config::Config;
 use crate::electrum::{Electrum, ElectrumError, TxStatus};
 use crate::hash::RecordDigest;
+use crate::headers::EmbeddedOnly;
 use crate::merkle::{record_leaf, MerkleError, Salt, Tree};
 use crate::proof::{Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER};
+use crate::seal::{block_is_sealed, seal, SealError, Sealed};
 use crate::store::{
     write_atomic, BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord,
     StoredTx,
 };
+use crate::verify::{verify, VerifyError, VerifyOptions};
 use crate::wallet::{AnchorWallet, WalletError};
 
 /// How long a broadcast transaction may take to show in the server's
@@ -76,6 +80,26 @@ pub enum AnchoringError {
     /// The stored transaction does not commit to its batch root.
     #[error("stored transaction {0} has no commitment to its batch root")]
     NoCommitmentOutput(Txid),
+    /// A proof built for writing does not pass the library's own verifier,
+    /// so no proof of its batch (or stamp) was written: a bug, or data
+    /// from the server that slipped past the adapter's checks.
+    #[error("the proof built for {path} does not verify; no proof was written")]
+    ProofInvalid {
+        /// Where the proof was to be written.
+        path: PathBuf,
+        /// Why it does not verify.
+        #[source]
+        source: Box<VerifyError>,
+    },
+    /// A final batch's proofs could not be sealed.
+    #[error("cannot seal the proofs of batch {batch_id}")]
+    Seal {
+        /// The batch.
+        batch_id: i64,
+        /// Why.
+        #[source]
+        source: SealError,
+    },
 }
 
 /// A record to stamp.
@@ -174,6 +198,38 @@ pub struct BatchStatus {
     pub batch: StoredBatch,
     /// Its transactions, oldest first.
     pub txs: Vec<StoredTx>,
+}
+
+/// What [`Anchoring::seal_final`] did for one final batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBatch {
+    /// The batch.
+    pub batch_id: i64,
+    /// Its block's height.
+    pub height: u32,
+    /// The block's difficulty epoch.
+    pub epoch: u32,
+    /// The epoch's last block's height.
+    pub epoch_end: u32,
+    /// What happened.
+    pub outcome: BatchSeal,
+}
+
+/// The outcome of sealing one final batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchSeal {
+    /// Its proofs were rewritten, carrying every header up to the epoch's
+    /// last block.
+    Sealed {
+        /// Proof files written.
+        proofs_written: usize,
+    },
+    /// Its epoch has not closed yet; nothing was written.
+    EpochOpen {
+        /// Blocks still to be mined before the epoch closes.
+        blocks_to_go: u32,
+    },
 }
 
 /// The workflow over one data directory, holding its lock.
@@ -276,11 +332,9 @@ impl Anchoring {
                 }
             }
         }
-        // Committed before any proof file is written: a crash here loses
-        // nothing, the proofs are rewritten when the batch moves on.
-        self.store.add_records(&new)?;
-        for (digest, salt, _, path) in &new {
-            let proof = Proof {
+        let proofs: Vec<Proof> = new
+            .iter()
+            .map(|(digest, salt, _, _)| Proof {
                 network: self.network(),
                 record: Record {
                     digest: *digest,
@@ -288,10 +342,19 @@ impl Anchoring {
                 },
                 batch: None,
                 anchor: None,
-            };
+            })
+            .collect();
+        // Verified before anything is stored or written.
+        for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
+            check_proof(proof, path)?;
+        }
+        // Committed before any proof file is written: a crash here loses
+        // nothing, the proofs are rewritten when the batch moves on.
+        self.store.add_records(&new)?;
+        for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
             // Not flushed: the store holds the record, and the proof is
             // written again when its batch moves on.
-            write_proof(path, &proof, false)?;
+            write_proof(path, proof, false)?;
         }
         summary.queued = new.len();
         Ok(summary)
@@ -556,9 +619,14 @@ impl Anchoring {
                 branch: inclusion.branch,
                 headers_after,
             };
+            // Upgraded after the epoch closed, the proofs are sealed already.
+            let sealed = block_is_sealed(&block);
             let written = self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
             self.store
                 .set_confirmation(batch.id, &c, BatchState::Final)?;
+            if sealed {
+                self.store.mark_sealed(batch.id, &c.block_hash)?;
+            }
             out.push(Upgraded {
                 batch_id: batch.id,
                 state: BatchState::Final,
@@ -570,7 +638,111 @@ impl Anchoring {
         Ok(out)
     }
 
-    /// Rebuilds the proofs of a batch from the store and writes them.
+    /// Seals the proofs of every final batch whose block's difficulty
+    /// epoch has closed on `server`'s chain and that is not sealed yet:
+    /// rewrites each of its proof files to carry every header up to the
+    /// epoch's last block ([`crate::seal`]), which a checkpoint table pins,
+    /// so that the proof places its block in the real chain from the file
+    /// alone. Batches whose epoch is still open are reported with the
+    /// blocks to go; sealed batches are not looked at again.
+    ///
+    /// Opt-in, and mind the size: a sealed proof carries up to 2,015 more
+    /// headers, about 330 KB of hex, so sealing every proof of a
+    /// 100,000-record batch writes some 33 GB. Seal the batches whose
+    /// proofs must stand alone for years (or seal single proof files with
+    /// [`crate::seal::seal`] when they are handed out), not all of them by
+    /// default.
+    ///
+    /// The block and its merkle branch are fetched again and checked
+    /// against the header the store recorded; the sealed proofs are
+    /// verified, like every proof the workflow writes, before any is
+    /// written, and flushed to disk before the batch counts as sealed.
+    pub fn seal_final(&mut self, server: &Electrum) -> Result<Vec<SealedBatch>, AnchoringError> {
+        let tip = server.tip_height()?;
+        let mut out = Vec::new();
+        for batch in self.store.batches_in(&[BatchState::Final])? {
+            let Some(c) = batch.confirmation else {
+                continue;
+            };
+            if self.store.is_sealed(&batch)? {
+                continue;
+            }
+            let epoch = epoch_of(c.height);
+            let end = epoch_end(epoch);
+            let mut done = SealedBatch {
+                batch_id: batch.id,
+                height: c.height,
+                epoch,
+                epoch_end: end,
+                outcome: BatchSeal::EpochOpen {
+                    blocks_to_go: end.saturating_sub(tip),
+                },
+            };
+            if tip < end {
+                out.push(done);
+                continue;
+            }
+            let seal_err = |source| AnchoringError::Seal {
+                batch_id: batch.id,
+                source,
+            };
+            let tx = self
+                .store
+                .batch_txs(batch.id)?
+                .into_iter()
+                .find(|t| t.txid == c.txid)
+                .ok_or(StoreError::Damaged {
+                    what: "batch (its confirmed transaction is not stored)",
+                    row: batch.id,
+                })?;
+            let inclusion = server.verified_inclusion(&c.txid, c.height)?;
+            let found = crate::anchor::header_hash(&inclusion.header);
+            if found != c.block_hash {
+                return Err(seal_err(SealError::NotInChain {
+                    height: c.height,
+                    expected: c.block_hash,
+                    found,
+                }));
+            }
+            let block = BlockProof {
+                height: c.height,
+                header: inclusion.header,
+                tx_index: inclusion.pos,
+                branch: inclusion.branch,
+                headers_after: Vec::new(),
+            };
+            // Sealed once, on the first record's proof: every proof of the
+            // batch shares the block.
+            let records = self.store.batch_records(batch.id)?;
+            let first = self
+                .batch_proofs(&batch, &records, Some(&tx.tx), Some(block))?
+                .proof(0, true)?;
+            let options = VerifyOptions::new(self.network());
+            let sealed = match seal(&first, server, &options).map_err(seal_err)? {
+                Sealed::Extended { proof, .. } => proof,
+                Sealed::EpochOpen { blocks_to_go, .. } => {
+                    // The server's tip went back between the two calls.
+                    done.outcome = BatchSeal::EpochOpen { blocks_to_go };
+                    out.push(done);
+                    continue;
+                }
+                // A block at its epoch's last height needs no header after
+                // it: rewritten as it is.
+                _ => Box::new(first),
+            };
+            let block = sealed.anchor.and_then(|a| a.block);
+            let written = self.write_batch_proofs(&batch, Some(&tx.tx), block)?;
+            self.store.mark_sealed(batch.id, &c.block_hash)?;
+            done.outcome = BatchSeal::Sealed {
+                proofs_written: written,
+            };
+            out.push(done);
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the proofs of a batch from the store, verifies them all
+    /// ([`BatchProofs::verify_all`]) and only then writes them.
     fn write_batch_proofs(
         &self,
         batch: &StoredBatch,
@@ -594,21 +766,24 @@ impl Anchoring {
             })?;
         pool.install(|| {
             use rayon::prelude::*;
-            records
-                .par_iter()
-                .zip(proofs.par_iter())
-                .try_for_each(|(r, p)| write_proof(&r.proof_path, p, durable))
+            proofs.verify_all()?;
+            // Each proof is built as it is written: a batch's proofs share
+            // their anchor (up to 2,016 headers), which is not held once
+            // per record in memory.
+            (0..records.len()).into_par_iter().try_for_each(|i| {
+                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, durable)
+            })
         })?;
-        Ok(proofs.len())
+        Ok(records.len())
     }
 
-    fn batch_proofs(
+    fn batch_proofs<'r>(
         &self,
         batch: &StoredBatch,
-        records: &[StoredRecord],
+        records: &'r [StoredRecord],
         tx: Option<&Transaction>,
         block: Option<BlockProof>,
-    ) -> Result<Vec<Proof>, AnchoringError> {
+    ) -> Result<BatchProofs<'r>, AnchoringError> {
         let leaves = records
             .iter()
             .map(|r| record_leaf(&r.salt, &r.digest))
@@ -633,26 +808,12 @@ impl Anchoring {
                 })
             }
         };
-        records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                Ok(Proof {
-                    network: self.network(),
-                    record: Record {
-                        digest: r.digest,
-                        salt: r.salt.clone(),
-                    },
-                    batch: Some(BatchPath {
-                        size: tree.size(),
-                        index: i as u64,
-                        path: tree.inclusion_proof(i as u64)?,
-                        root: tree.root(),
-                    }),
-                    anchor: anchor.clone(),
-                })
-            })
-            .collect()
+        Ok(BatchProofs {
+            network: self.network(),
+            tree,
+            records,
+            anchor,
+        })
     }
 
     /// Every batch with its transactions, oldest first.
@@ -673,6 +834,79 @@ impl Anchoring {
 /// Threads writing proof files at once.
 const PROOF_WRITERS: usize = 16;
 
+/// The proofs of one batch, built one at a time from what they share (the
+/// tree, the anchor) and what each has (its record and place).
+struct BatchProofs<'r> {
+    network: Network,
+    tree: Tree,
+    records: &'r [StoredRecord],
+    anchor: Option<Anchor>,
+}
+
+impl BatchProofs<'_> {
+    /// Record `i`'s proof, with the batch's anchor or without it.
+    fn proof(&self, i: usize, with_anchor: bool) -> Result<Proof, AnchoringError> {
+        let r = &self.records[i];
+        Ok(Proof {
+            network: self.network,
+            record: Record {
+                digest: r.digest,
+                salt: r.salt.clone(),
+            },
+            batch: Some(BatchPath {
+                size: self.tree.size(),
+                index: i as u64,
+                path: self.tree.inclusion_proof(i as u64)?,
+                root: self.tree.root(),
+            }),
+            anchor: if with_anchor {
+                self.anchor.clone()
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Verifies every proof of the batch with the library's verifier,
+    /// offline, before any is written; any error refuses them all.
+    ///
+    /// The proofs of a batch differ only in their record and its place in
+    /// the tree; the anchor (transaction, block, headers after it) is the
+    /// same value in each and commits to the same root. The verifier's
+    /// answer for record `i`'s proof is therefore the answer for the first
+    /// proof's anchor together with that for record `i`'s inclusion: the
+    /// first proof is verified whole, and every proof without its anchor
+    /// (digest, leaf, path to the shared root). That keeps a batch of
+    /// 100,000 proofs carrying 2,016 headers to about one inclusion check
+    /// per proof, instead of 2,016 header checks each.
+    fn verify_all(&self) -> Result<(), AnchoringError> {
+        use rayon::prelude::*;
+        if self.records.is_empty() {
+            return Ok(());
+        }
+        check_proof(&self.proof(0, true)?, &self.records[0].proof_path)?;
+        // Without an anchor, the first proof was just verified as it is.
+        let rest = if self.anchor.is_some() { 0 } else { 1 };
+        (rest..self.records.len())
+            .into_par_iter()
+            .try_for_each(|i| check_proof(&self.proof(i, false)?, &self.records[i].proof_path))
+    }
+}
+
+/// Verifies a proof about to be written, offline with the network's
+/// built-in checkpoints: valid, pending and inconclusive verdicts pass
+/// (a fresh mainnet proof with few headers is inconclusive from the file
+/// alone), an error refuses it.
+fn check_proof(proof: &Proof, path: &Path) -> Result<(), AnchoringError> {
+    let options = VerifyOptions::new(proof.network);
+    verify(proof, &proof.record.digest, &EmbeddedOnly, &options)
+        .map(|_| ())
+        .map_err(|source| AnchoringError::ProofInvalid {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+}
+
 fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), AnchoringError> {
     write_atomic(path, proof.to_json().as_bytes(), durable).map_err(|source| {
         AnchoringError::WriteProof {
@@ -680,4 +914,119 @@ fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), Anchorin
             source,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::absolute::LockTime;
+    use bitcoin::{transaction, Amount, OutPoint, ScriptBuf, Sequence, TxIn, TxOut, Witness};
+
+    fn records(n: usize) -> Vec<StoredRecord> {
+        (0..n)
+            .map(|i| StoredRecord {
+                id: i as i64 + 1,
+                digest: RecordDigest::of_bytes(format!("record {i}").as_bytes()),
+                salt: Salt::from_bytes(&[i as u8; 16]).unwrap(),
+                label: format!("r{i}"),
+                proof_path: PathBuf::from(format!("r{i}.anchor.json")),
+                stamped_at: 0,
+                batch: Some((1, i as u64)),
+            })
+            .collect()
+    }
+
+    fn tree(records: &[StoredRecord]) -> Tree {
+        Tree::new(
+            records
+                .iter()
+                .map(|r| record_leaf(&r.salt, &r.digest))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn tx_committing_to(root: &[u8; 32]) -> Transaction {
+        Transaction {
+            version: transaction::Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::null(),
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
+            output: vec![TxOut {
+                value: Amount::ZERO,
+                script_pubkey: commitment_script(root),
+            }],
+        }
+    }
+
+    #[test]
+    fn every_proof_is_verified_before_any_is_written() {
+        let recs = records(5);
+        let t = tree(&recs);
+        let root = t.root();
+        let broadcast = BatchProofs {
+            network: Network::Regtest,
+            tree: t,
+            records: &recs,
+            anchor: Some(Anchor {
+                tx: tx_committing_to(&root.0),
+                output: 0,
+                block: None,
+            }),
+        };
+        broadcast.verify_all().unwrap();
+
+        // A transaction committing to another root: refused on the first
+        // proof, whose anchor is checked whole.
+        let wrong = BatchProofs {
+            anchor: Some(Anchor {
+                tx: tx_committing_to(&[9; 32]),
+                output: 0,
+                block: None,
+            }),
+            ..broadcast
+        };
+        let e = wrong.verify_all().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the proof built for r0.anchor.json does not verify; no proof was written"
+        );
+        match e {
+            AnchoringError::ProofInvalid { path, source } => {
+                assert_eq!(path, PathBuf::from("r0.anchor.json"));
+                assert_eq!(source.kind(), "wrong-commitment");
+            }
+            other => panic!("{other}"),
+        }
+
+        // A record that is not the one the tree was built over: its own
+        // inclusion is checked, with or without an anchor.
+        let mut changed = recs.clone();
+        changed[3].digest = RecordDigest::of_bytes(b"another");
+        for anchor in [
+            None,
+            wrong.anchor.clone().map(|mut a| {
+                a.tx = tx_committing_to(&root.0);
+                a
+            }),
+        ] {
+            let proofs = BatchProofs {
+                network: Network::Regtest,
+                tree: tree(&recs),
+                records: &changed,
+                anchor,
+            };
+            match proofs.verify_all().unwrap_err() {
+                AnchoringError::ProofInvalid { path, source } => {
+                    assert_eq!(path, PathBuf::from("r3.anchor.json"));
+                    assert_eq!(source.kind(), "root-mismatch");
+                }
+                other => panic!("{other}"),
+            }
+        }
+    }
 }

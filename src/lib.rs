@@ -9,7 +9,10 @@
 //! self-contained proof file ([`proof`], specified in `docs/proof-format.md`)
 //! that [`verify`] checks from the file alone, or against a header source
 //! ([`headers`]). Complete proofs also export as OpenTimestamps files, and
-//! `.ots` files verify against a header source ([`ots`]).
+//! `.ots` files verify against a header source ([`ots`]). Once the
+//! anchoring block's difficulty epoch has closed, [`seal`] extends a
+//! complete proof's headers to the epoch's last block, which a checkpoint
+//! table pins: such a proof places its block in the real chain offline.
 //!
 //! With the `wallet` feature, the whole anchoring workflow is here too:
 //! `anchoring::Anchoring` stamps records, anchors a batch in one transaction
@@ -53,6 +56,7 @@ pub mod merkle;
 pub mod ots;
 pub mod proof;
 pub mod rules;
+pub mod seal;
 pub mod text;
 pub mod verify;
 

@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bitcoin::consensus;
 use bitcoin::hashes::Hash as _;
 use bitcoin::{BlockHash, Transaction, Txid};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::hash::RecordDigest;
 use crate::merkle::{MerkleError, NodeHash, Salt};
@@ -300,6 +300,16 @@ impl Store {
         conn.execute_batch(
             "CREATE UNIQUE INDEX IF NOT EXISTS records_proof_path ON records(proof_path);",
         )?;
+        // Batches whose proofs were sealed, and on which block. A table of
+        // its own, created when missing: stores of schema 1 without it
+        // open as they are, and programs that do not know it ignore it.
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS sealed_batches (
+                 batch_id INTEGER PRIMARY KEY REFERENCES batches(id),
+                 block_hash BLOB NOT NULL,
+                 sealed_at INTEGER NOT NULL
+             );",
+        )?;
         Ok(Store { conn })
     }
 
@@ -576,6 +586,33 @@ impl Store {
         Ok(())
     }
 
+    /// Records that a batch's proofs now carry headers to the last block
+    /// of their epoch, sealed on the block `block_hash`.
+    pub fn mark_sealed(&mut self, batch_id: i64, block_hash: &BlockHash) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sealed_batches (batch_id, block_hash, sealed_at) VALUES (?1, ?2, ?3)",
+            params![batch_id, block_hash.to_byte_array().as_slice(), now()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a batch's proofs were sealed on the block it is confirmed
+    /// in now (a seal on a block the batch has since left does not count).
+    pub fn is_sealed(&self, batch: &StoredBatch) -> Result<bool, StoreError> {
+        let Some(c) = batch.confirmation else {
+            return Ok(false);
+        };
+        let found: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT block_hash FROM sealed_batches WHERE batch_id = ?1",
+                params![batch.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.as_deref() == Some(c.block_hash.to_byte_array().as_slice()))
+    }
+
     /// Sends a batch back to `broadcast` (its block left the best chain).
     pub fn unconfirm(&mut self, batch_id: i64) -> Result<(), StoreError> {
         self.conn.execute(
@@ -678,6 +715,41 @@ mod tests {
             recs.iter().map(|r| r.batch.unwrap().1).collect::<Vec<_>>(),
             vec![0, 1, 2]
         );
+    }
+
+    #[test]
+    fn sealed_marks_follow_the_block() {
+        let mut s = Store::in_memory().unwrap();
+        let ids = s
+            .add_records(&[(
+                RecordDigest::of_bytes(b"s"),
+                Salt::from_bytes(&[1; 16]).unwrap(),
+                "s".to_owned(),
+                PathBuf::from("s.anchor.json"),
+            )])
+            .unwrap();
+        let b = s.create_batch(&NodeHash([1; 32]), &ids).unwrap();
+        let batch = s.batch(b).unwrap().unwrap();
+        // Not confirmed: never sealed.
+        assert!(!s.is_sealed(&batch).unwrap());
+        let c = Confirmation {
+            txid: Txid::from_byte_array([2; 32]),
+            height: 500,
+            block_hash: BlockHash::from_byte_array([3; 32]),
+            confirmations: 6,
+        };
+        s.set_confirmation(b, &c, BatchState::Final).unwrap();
+        let batch = s.batch(b).unwrap().unwrap();
+        assert!(!s.is_sealed(&batch).unwrap());
+        s.mark_sealed(b, &c.block_hash).unwrap();
+        assert!(s.is_sealed(&batch).unwrap());
+        // Confirmed in another block since: the seal does not count.
+        let moved = Confirmation {
+            block_hash: BlockHash::from_byte_array([4; 32]),
+            ..c
+        };
+        s.set_confirmation(b, &moved, BatchState::Final).unwrap();
+        assert!(!s.is_sealed(&s.batch(b).unwrap().unwrap()).unwrap());
     }
 
     #[test]

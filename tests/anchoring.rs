@@ -7,15 +7,20 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use btc_anchor::anchoring::{AnchorStep, Anchoring, AnchoringError, FeeOptions, StampItem};
+use btc_anchor::anchoring::{
+    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem,
+};
+use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::Network;
+use btc_anchor::checkpoints::{Checkpoint, Checkpoints};
 use btc_anchor::config::Config;
 use btc_anchor::electrum::{ConnectOptions, Electrum};
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::proof::{Proof, Stage};
+use btc_anchor::seal::{is_sealed, seal, SealError, Sealed};
 use btc_anchor::store::BatchState;
-use btc_anchor::verify::{verify, ChainCheck, Verdict, VerifyOptions};
+use btc_anchor::verify::{verify, ChainCheck, Evidence, Verdict, VerifyError, VerifyOptions};
 use btc_anchor::wallet::{AnchorWallet, KeySource, WalletError};
 use support::regtest::Stack;
 
@@ -475,4 +480,167 @@ fn a_lying_server_is_caught_and_nothing_is_written() {
     let up = flow.upgrade(&liar).unwrap();
     assert_eq!(up[0].state, BatchState::Final);
     check_all_valid(&server, &d);
+}
+
+/// The stack's own checkpoint table: every epoch closed on its chain, from
+/// the headers 0..=tip fetched through the Electrum adapter.
+fn stack_table(server: &Electrum) -> Checkpoints {
+    let tip = server.tip_height().unwrap();
+    let headers = server.headers(0, tip + 1, None).unwrap();
+    assert_eq!(headers.len() as u32, tip + 1);
+    Checkpoints::from_headers(RT, &headers, false)
+}
+
+fn block_height(p: &Proof) -> u32 {
+    p.anchor.as_ref().unwrap().block.as_ref().unwrap().height
+}
+
+fn with_height(p: &Proof, height: u32) -> Proof {
+    let mut p = p.clone();
+    p.anchor.as_mut().unwrap().block.as_mut().unwrap().height = height;
+    p
+}
+
+#[test]
+fn sealed_once_the_epoch_closes_and_verified_on_the_stacks_checkpoint() {
+    let started = std::time::Instant::now();
+    let mut env = funded();
+    let server = connect(&env.stack);
+    let (mut flow, d) = stamped(&env, 1, 3, "seal");
+    anchor_now(&mut env, &mut flow, &server);
+    env.stack.mine(1, None);
+    let up = flow.upgrade(&server).unwrap();
+    assert_eq!(up[0].state, BatchState::Final);
+    let proof = read_proof(&d[0].1.proof_path);
+    let height = block_height(&proof);
+    assert!(height < 2015, "{height}");
+    assert!(!is_sealed(&proof));
+
+    // Before the epoch closes: how far to go, and nothing written.
+    env.stack.mine(10, None);
+    let tip = env.stack.tip();
+    let early = VerifyOptions::new(RT);
+    match seal(&proof, &server, &early).unwrap() {
+        Sealed::EpochOpen {
+            epoch: 0,
+            epoch_end: 2015,
+            tip: t,
+            blocks_to_go,
+        } => {
+            assert_eq!(t, tip);
+            assert_eq!(blocks_to_go, 2015 - tip);
+        }
+        other => panic!("{other:?}"),
+    }
+    let open = flow.seal_final(&server).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        open[0].outcome,
+        BatchSeal::EpochOpen {
+            blocks_to_go: 2015 - tip
+        }
+    );
+    assert_eq!(read_proof(&d[0].1.proof_path), proof);
+
+    // Mine past the epoch's end (mine.sh waits for ElectrumX).
+    env.stack.mine(2015 - tip + 3, None);
+    assert_eq!(server.tip_height().unwrap(), 2018);
+    let table = stack_table(&server);
+    assert_eq!(table.len(), 1);
+    let options = VerifyOptions::new(RT).with_checkpoints(table.clone());
+    let t = std::time::Instant::now();
+    let sealed = seal(&proof, &server, &options).unwrap();
+    println!("seal over Electrum: {:?}", t.elapsed());
+    let Sealed::Extended {
+        proof: sealed,
+        added,
+        report,
+        ..
+    } = sealed
+    else {
+        panic!("not extended");
+    };
+    assert_eq!(added, 2015 - height);
+    assert!(is_sealed(&sealed));
+
+    // Offline, against the stack's own table: valid, on its checkpoint.
+    let digest = RecordDigest::of_bytes(&d[0].0);
+    let r = verify(&sealed, &digest, &EmbeddedOnly, &options).unwrap();
+    assert_eq!(r, *report);
+    assert_eq!(r.verdict, Verdict::Valid);
+    let block = r.block.as_ref().unwrap();
+    assert!(block.height_checked);
+    assert_eq!(block.checkpoint_epoch, Some(0));
+    // The verifier names a test network's evidence before the checkpoint
+    // (src/verify.rs); the link itself is `checkpoint_epoch` above.
+    assert!(
+        matches!(
+            r.evidence,
+            Some(
+                Evidence::Checkpoint {
+                    epoch: 0,
+                    height: 2015
+                } | Evidence::TestNetwork
+            )
+        ),
+        "{:?}",
+        r.evidence
+    );
+    // Online too.
+    let online = verify(&sealed, &digest, &server, &options).unwrap();
+    assert!(matches!(online.chain, ChainCheck::InBestChain { .. }));
+
+    // The height edited: one up lands the block before the checkpoint on
+    // its height; one down stops a header short of it, so nothing places
+    // the block offline, and the server refuses it.
+    let e = verify(
+        &with_height(&sealed, height + 1),
+        &digest,
+        &EmbeddedOnly,
+        &options,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), "checkpoint-mismatch", "{e}");
+    let down = with_height(&sealed, height - 1);
+    let r = verify(&down, &digest, &EmbeddedOnly, &options).unwrap();
+    let b = r.block.as_ref().unwrap();
+    assert_eq!(b.checkpoint_epoch, None);
+    assert!(!b.height_checked);
+    assert!(!matches!(r.evidence, Some(Evidence::Checkpoint { .. })));
+    let e = verify(&down, &digest, &server, &options).unwrap_err();
+    assert!(matches!(e, VerifyError::NotInChain { .. }), "{e}");
+    let e = seal(&down, &server, &options).unwrap_err();
+    assert!(matches!(e, SealError::NotInChain { .. }), "{e}");
+
+    // A table whose checkpoint names another block.
+    let mut entries = table.entries().to_vec();
+    entries[0] = Checkpoint {
+        hash: btc_anchor::bitcoin::BlockHash::from_byte_array([5; 32]),
+        next_bits: None,
+    };
+    let forged = VerifyOptions::new(RT).with_checkpoints(Checkpoints::new(RT, entries));
+    let e = verify(&sealed, &digest, &EmbeddedOnly, &forged).unwrap_err();
+    assert_eq!(e.kind(), "checkpoint-mismatch", "{e}");
+
+    // Already sealed: nothing to do.
+    assert!(matches!(
+        seal(&sealed, &server, &options).unwrap(),
+        Sealed::AlreadySealed { .. }
+    ));
+
+    // The workflow seals the whole batch, once.
+    let done = flow.seal_final(&server).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].epoch_end, 2015);
+    assert_eq!(done[0].outcome, BatchSeal::Sealed { proofs_written: 3 });
+    for (body, item) in &d {
+        let p = read_proof(&item.proof_path);
+        assert!(is_sealed(&p), "{}", item.label);
+        let r = verify(&p, &RecordDigest::of_bytes(body), &EmbeddedOnly, &options).unwrap();
+        assert_eq!(r.block.as_ref().unwrap().checkpoint_epoch, Some(0));
+    }
+    assert_eq!(read_proof(&d[0].1.proof_path), *sealed);
+    assert!(flow.seal_final(&server).unwrap().is_empty());
+    check_all_valid(&server, &d);
+    println!("sealing test: {:?}", started.elapsed());
 }

@@ -399,3 +399,202 @@ fn faults_get_one_line_errors_and_distinct_exit_codes() {
     );
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// The stack's chain as a raw headers file and as a checkpoint table, from
+/// headers 0..=tip fetched through the Electrum adapter.
+fn chain_files(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
+    use btc_anchor::bitcoin::{consensus, Network};
+    let server = btc_anchor::electrum::Electrum::connect(
+        &env.stack.electrum_url(),
+        Network::Regtest,
+        Default::default(),
+    )
+    .unwrap();
+    let tip = server.tip_height().unwrap();
+    let headers = server.headers(0, tip + 1, None).unwrap();
+    let raw: Vec<u8> = headers.iter().flat_map(consensus::serialize).collect();
+    let headers_file = env.docs.path().join("regtest-headers.bin");
+    std::fs::write(&headers_file, raw).unwrap();
+    let table =
+        btc_anchor::checkpoints::Checkpoints::from_headers(Network::Regtest, &headers, false);
+    let table_file = env.docs.path().join("regtest-checkpoints.txt");
+    std::fs::write(&table_file, table.to_text()).unwrap();
+    (headers_file, table_file)
+}
+
+#[test]
+fn sealing_from_the_command_line() {
+    let env = setup(3);
+    ok(&env, &["stamp", records(&env).to_str().unwrap()]);
+    let a = json(&env, &["anchor", "--json"]);
+    env.stack
+        .wait_mempool(a["batches"][0]["txid"].as_str().unwrap());
+    env.stack.mine(1, None);
+    ok(&env, &["upgrade"]);
+    let docs = all_docs(&records(&env));
+    let proofs: Vec<String> = docs
+        .iter()
+        .map(|d| format!("{}.anchor.json", d.display()))
+        .collect();
+    // A record stamped since: queued, not sealable.
+    let late = records(&env).join("late.txt");
+    std::fs::write(&late, b"late record\n").unwrap();
+    ok(&env, &["stamp", late.to_str().unwrap()]);
+    let queued = format!("{}.anchor.json", late.display());
+    let url = env.stack.electrum_url();
+
+    // Before the epoch closes: pending, how far to go, nothing changed.
+    let before = std::fs::read(&proofs[0]).unwrap();
+    let tip = env.stack.tip();
+    let (code, out, err) = run(
+        &env,
+        &[
+            "seal",
+            &proofs[0],
+            &queued,
+            "--electrum",
+            &url,
+            "--network",
+            "regtest",
+        ],
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "closes at block 2015, {} blocks to go",
+            2015 - tip
+        )),
+        "{out}"
+    );
+    assert!(out.contains("not confirmed"), "{out}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(std::fs::read(&proofs[0]).unwrap(), before);
+
+    env.stack.mine(2015 - tip + 2, None);
+    let (headers_file, table_file) = chain_files(&env);
+    let table = table_file.to_str().unwrap();
+
+    // Two proofs over Electrum (and the queued one left as it is).
+    let v = json(
+        &env,
+        &[
+            "seal",
+            &proofs[0],
+            &proofs[1],
+            &queued,
+            "--electrum",
+            &url,
+            "--network",
+            "regtest",
+            "--checkpoints",
+            table,
+            "--json",
+        ],
+    );
+    assert_eq!(v["result"], "sealed", "{v}");
+    assert_eq!(v["sealed"], 2, "{v}");
+    assert_eq!(v["not_yet"], 1, "{v}");
+    assert_eq!(v["proofs"][0]["epoch_end"], 2015, "{v}");
+    assert_eq!(v["proofs"][0]["checkpoint_epoch"], 0, "{v}");
+    assert_eq!(v["proofs"][2]["result"], "not-confirmed", "{v}");
+    let p: Value = serde_json::from_slice(&std::fs::read(&proofs[0]).unwrap()).unwrap();
+    let height = p["anchor"]["block"]["height"].as_u64().unwrap();
+    assert_eq!(
+        p["anchor"]["block"]["headers_after"]
+            .as_array()
+            .unwrap()
+            .len() as u64,
+        2015 - height
+    );
+    // Rewritten in place, no temporary file left beside it.
+    let dir = Path::new(&proofs[0]).parent().unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp-"), "{name}");
+    }
+
+    // The third from a headers file; the first is sealed already.
+    let out = ok(
+        &env,
+        &[
+            "seal",
+            &proofs[2],
+            &proofs[0],
+            "--headers",
+            headers_file.to_str().unwrap(),
+            "--network",
+            "regtest",
+        ],
+    );
+    assert!(
+        out.contains(&format!("sealed {}: block", proofs[2])),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("already sealed {}", proofs[0])),
+        "{out}"
+    );
+
+    // Offline, each on the stack's checkpoint.
+    for doc in &docs {
+        let v = json(
+            &env,
+            &[
+                "verify",
+                doc.to_str().unwrap(),
+                "--network",
+                "regtest",
+                "--checkpoints",
+                table,
+                "--json",
+            ],
+        );
+        assert_eq!(v["result"], "valid", "{v}");
+        assert_eq!(v["block"]["checkpoint_epoch"], 0, "{v}");
+        assert_eq!(v["block"]["height_checked"], true, "{v}");
+    }
+
+    // A damaged file among good ones: its own line, and the two-line error.
+    let damaged = env.docs.path().join("damaged.anchor.json");
+    std::fs::write(&damaged, b"{}").unwrap();
+    let (code, out, err) = run(
+        &env,
+        &[
+            "seal",
+            &proofs[0],
+            damaged.to_str().unwrap(),
+            "--electrum",
+            &url,
+            "--network",
+            "regtest",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("already sealed"), "{out}");
+    assert!(out.contains("failed"), "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[1].starts_with("hint: "), "{err}");
+
+    // The workflow seals the batch (rewriting the proofs the store wrote),
+    // then has nothing more to do.
+    let v = json(&env, &["upgrade", "--seal", "--json"]);
+    assert_eq!(v["sealed"][0]["result"], "sealed", "{v}");
+    assert_eq!(v["sealed"][0]["proofs_written"], 3, "{v}");
+    let out = ok(&env, &["upgrade", "--seal"]);
+    assert!(out.contains("nothing to upgrade or seal"), "{out}");
+    for doc in &docs {
+        ok(
+            &env,
+            &[
+                "verify",
+                doc.to_str().unwrap(),
+                "--network",
+                "regtest",
+                "--checkpoints",
+                table,
+            ],
+        );
+    }
+}

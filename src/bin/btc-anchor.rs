@@ -23,6 +23,8 @@ mod ots;
 mod outcome;
 #[path = "btc_anchor_cli/render.rs"]
 mod render;
+#[path = "btc_anchor_cli/seal.rs"]
+mod seal;
 #[path = "btc_anchor_cli/utc.rs"]
 mod utc;
 #[path = "btc_anchor_cli/verify.rs"]
@@ -75,14 +77,20 @@ Exit status:
     #[command(after_help = outcome::EXIT_CODES_HELP)]
     Anchor(anchoring::AnchorArgs),
     /// Complete the proofs of batches whose transaction has confirmed
+    /// (and with --seal, seal those whose difficulty epoch has closed)
     #[command(after_help = outcome::EXIT_CODES_HELP)]
-    Upgrade(anchoring::ReportArgs),
+    Upgrade(anchoring::UpgradeArgs),
     /// Show queued records and the state of each batch
     #[command(after_help = outcome::EXIT_CODES_HELP)]
     Status(anchoring::ReportArgs),
     /// Create, import, fund and inspect the wallet that pays for anchoring
     #[command(after_help = outcome::EXIT_CODES_HELP)]
     Wallet(anchoring::WalletArgs),
+    /// Extend complete proofs' headers to the last block of their
+    /// difficulty epoch, so that they stand alone for good (rewrites each
+    /// file)
+    #[command(long_about = seal::ABOUT, after_help = seal::EXIT_CODES_HELP)]
+    Seal(seal::SealArgs),
     /// Write a complete proof in another format: --ots for an
     /// OpenTimestamps .ots file
     #[command(
@@ -142,6 +150,7 @@ fn main() -> ExitCode {
         Command::Wallet(args) => anchoring::wallet(args),
         Command::Export(args) => export::run(args),
         Command::Headers(args) => headers::run(args),
+        Command::Seal(args) => seal::run(args),
     })
 }
 

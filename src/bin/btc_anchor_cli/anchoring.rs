@@ -5,11 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use btc_anchor::anchoring::{AnchorStep, Anchoring, AnchoringError, FeeOptions, StampItem};
+use btc_anchor::anchoring::{
+    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem,
+};
 use btc_anchor::bitcoin::Network;
 use btc_anchor::config::{Config, ConfigError};
 use btc_anchor::electrum::{ConnectOptions, Electrum, ElectrumError};
 use btc_anchor::hash::{self, RecordDigest, WalkOptions};
+use btc_anchor::seal::SealError;
 use btc_anchor::store::{BatchState, StoreError};
 use btc_anchor::wallet::{AnchorWallet, KeySource, WalletError};
 use clap::{Args, Subcommand};
@@ -129,7 +132,24 @@ pub struct AnchorArgs {
     json: bool,
 }
 
-/// `btc-anchor upgrade` / `btc-anchor status`
+/// `btc-anchor upgrade`
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Also seal the proofs of final batches whose block's difficulty
+    /// epoch has closed: rewrite them to carry every header up to the
+    /// epoch's last block, so that they stand alone for good. Each sealed
+    /// proof grows by up to 2,015 headers (about 330 KB): for large
+    /// batches, seal only the proofs you hand out (btc-anchor seal)
+    #[arg(long)]
+    seal: bool,
+    /// One JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// `btc-anchor status`
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     #[command(flatten)]
@@ -274,6 +294,27 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
             e.to_string(),
             format!("move {} away, or write proofs elsewhere with --out DIR", path.display()),
         ),
+        AnchoringError::ProofInvalid { .. } => Failure::invalid(
+            crate::outcome::with_sources(&e),
+            "nothing was written; if the Electrum server is not one you run, try another; otherwise this is a bug in btc-anchor: please report it",
+        ),
+        AnchoringError::Seal { ref source, .. } => {
+            let (exit, hint) = match source {
+                SealError::NotInChain { .. } => (
+                    Exit::Invalid,
+                    "the batch's block is no longer in the server's best chain; its proofs are unchanged: check the server, or anchor the records again",
+                ),
+                _ => (
+                    Exit::Network,
+                    "the proofs are unchanged; run upgrade --seal again, or try another server",
+                ),
+            };
+            Failure {
+                exit,
+                error: crate::outcome::with_sources(&e),
+                hint: hint.to_owned(),
+            }
+        }
         AnchoringError::WriteProof { .. } => Failure::io(
             e.to_string(),
             "the record is safe in the store; fix the folder's permissions and run btc-anchor upgrade to write it again",
@@ -596,14 +637,19 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
     Ok(Done::ok(out))
 }
 
-pub fn upgrade(args: &ReportArgs) -> Result<Done, Failure> {
+pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
     let c = &args.common;
     let mut flow = c.open()?;
     let server = c.connect(flow.config())?;
     let min_depth = flow.config().min_depth;
     let ups = flow.upgrade(&server).map_err(anchoring_failure)?;
+    let seals = if args.seal {
+        Some(flow.seal_final(&server).map_err(anchoring_failure)?)
+    } else {
+        None
+    };
     if args.json {
-        return Ok(Done::ok(crate::render::json_line(&json!({
+        let mut v = json!({
             "min_depth": min_depth,
             "batches": ups.iter().map(|u| json!({
                 "batch": u.batch_id, "state": u.state.to_string(),
@@ -612,11 +658,37 @@ pub fn upgrade(args: &ReportArgs) -> Result<Done, Failure> {
                 "txid": u.confirmation.map(|c| c.txid.to_string()),
                 "proofs_written": u.proofs_written, "reorged": u.reorged,
             })).collect::<Vec<_>>()
-        }))));
+        });
+        if let Some(seals) = &seals {
+            v["sealed"] = seals
+                .iter()
+                .map(|s| {
+                    let (result, written, to_go) = match s.outcome {
+                        BatchSeal::Sealed { proofs_written } => {
+                            ("sealed", Some(proofs_written), None)
+                        }
+                        BatchSeal::EpochOpen { blocks_to_go } => {
+                            ("epoch-open", None, Some(blocks_to_go))
+                        }
+                        _ => ("unknown", None, None),
+                    };
+                    json!({
+                        "batch": s.batch_id, "result": result, "height": s.height,
+                        "epoch": s.epoch, "epoch_end": s.epoch_end,
+                        "proofs_written": written, "blocks_to_go": to_go,
+                    })
+                })
+                .collect();
+        }
+        return Ok(Done::ok(crate::render::json_line(&v)));
     }
     let mut out = String::new();
-    if ups.is_empty() {
-        out += "nothing to upgrade: no batch is waiting for confirmation\n";
+    if ups.is_empty() && seals.as_ref().is_none_or(Vec::is_empty) {
+        out += if args.seal {
+            "nothing to upgrade or seal: no batch is waiting for confirmation or for its epoch to close\n"
+        } else {
+            "nothing to upgrade: no batch is waiting for confirmation\n"
+        };
     }
     for u in &ups {
         if u.reorged {
@@ -643,6 +715,26 @@ pub fn upgrade(args: &ReportArgs) -> Result<Done, Failure> {
                 "batch {}: not confirmed yet; run upgrade again later\n",
                 u.batch_id
             ),
+        };
+    }
+    for s in seals.iter().flatten() {
+        out += &match s.outcome {
+            BatchSeal::Sealed { proofs_written } => format!(
+                "batch {}: sealed: its proofs carry headers to block {}, the last of difficulty epoch {}; {} written\n",
+                s.batch_id,
+                s.epoch_end,
+                s.epoch,
+                crate::render::count(proofs_written as u64, "proof")
+            ),
+            BatchSeal::EpochOpen { blocks_to_go } => format!(
+                "batch {}: block {}'s difficulty epoch {} closes at block {}, {} to go; run upgrade --seal again then\n",
+                s.batch_id,
+                s.height,
+                s.epoch,
+                s.epoch_end,
+                crate::render::count(u64::from(blocks_to_go), "block")
+            ),
+            _ => format!("batch {}: not sealed\n", s.batch_id),
         };
     }
     Ok(Done::ok(out))

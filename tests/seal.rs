@@ -1,0 +1,539 @@
+//! Sealing over synthetic regtest chains (`tests/support/chain.rs`): a
+//! header source over an in-memory chain, proofs anchored in it, and
+//! sources that disagree with them.
+
+mod support;
+
+use btc_anchor::bitcoin::block::Header;
+use btc_anchor::bitcoin::hashes::Hash as _;
+use btc_anchor::bitcoin::{BlockHash, Network};
+use btc_anchor::checkpoints::{Checkpoint, Checkpoints, EPOCH_BLOCKS};
+use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, SourceKind};
+use btc_anchor::proof::{Proof, Stage};
+use btc_anchor::seal::{is_sealed, seal, SealError, Sealed};
+use btc_anchor::verify::{verify, Evidence, Verdict, VerifyError, VerifyOptions};
+use support::chain::{anchor_tx, mine_header, Batch, Chain};
+
+const RT: Network = Network::Regtest;
+
+/// A header source over an in-memory chain.
+struct VecSource(Vec<Header>);
+
+impl HeaderSource for VecSource {
+    fn kind(&self) -> SourceKind {
+        SourceKind::HeadersFile("memory".into())
+    }
+    fn header_at(&self, height: u32) -> Result<Option<Header>, HeaderSourceError> {
+        Ok(self.0.get(height as usize).copied())
+    }
+    fn best_height(&self) -> Result<Option<u32>, HeaderSourceError> {
+        Ok((self.0.len() as u32).checked_sub(1))
+    }
+}
+
+/// A chain with a batch anchored at `height`, `after` blocks mined on top,
+/// and record 0's proof carrying `carried` of them.
+fn anchored(height: u32, after: u32, carried: usize) -> (Chain, Proof) {
+    let batch = Batch::numbered(3, 9);
+    let mut chain = Chain::new(RT);
+    chain.mine_empty(height - 1);
+    let tx = anchor_tx(&batch.tree.root().0, 11);
+    let placed = chain.place(tx.clone(), 1, 3);
+    assert_eq!(placed.height, height);
+    chain.mine_empty(after);
+    let proof = batch.proof(RT, 0, Some(&tx), Some((&placed, &chain, carried)));
+    (chain, proof)
+}
+
+fn headers_after(p: &Proof) -> &[Header] {
+    &p.anchor
+        .as_ref()
+        .unwrap()
+        .block
+        .as_ref()
+        .unwrap()
+        .headers_after
+}
+
+fn with_height(p: &Proof, height: u32) -> Proof {
+    let mut p = p.clone();
+    p.anchor.as_mut().unwrap().block.as_mut().unwrap().height = height;
+    p
+}
+
+fn table(chain: &Chain) -> Checkpoints {
+    Checkpoints::from_headers(RT, &chain.headers, false)
+}
+
+fn options(chain: &Chain) -> VerifyOptions {
+    VerifyOptions::new(RT).with_checkpoints(table(chain))
+}
+
+/// Replaces the chain from `from` on with blocks mined on the header
+/// before, with timestamps offset by `dt` seconds (a competing branch).
+fn fork(chain: &Chain, from: u32, dt: i64) -> Vec<Header> {
+    let mut headers = chain.headers[..from as usize].to_vec();
+    for old in &chain.headers[from as usize..] {
+        let prev = headers.last().unwrap();
+        let mut h = *old;
+        h.prev_blockhash = btc_anchor::anchor::header_hash(prev);
+        h.time = (i64::from(prev.time) + 600 + dt) as u32;
+        h.nonce = 0;
+        mine_header(&mut h);
+        headers.push(h);
+    }
+    headers
+}
+
+#[test]
+fn open_epoch_says_how_far_to_go_then_seals_once_closed() {
+    let (chain, proof) = anchored(1000, 500, 6);
+    let source = VecSource(chain.headers.clone());
+    let opts = options(&chain);
+    match seal(&proof, &source, &opts).unwrap() {
+        Sealed::EpochOpen {
+            epoch,
+            epoch_end,
+            tip,
+            blocks_to_go,
+        } => {
+            assert_eq!((epoch, epoch_end, tip), (0, 2015, 1500));
+            assert_eq!(blocks_to_go, 515);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!is_sealed(&proof));
+
+    // The epoch closes (and the chain goes on past it).
+    let (chain, proof) = anchored(1000, 1030, 6);
+    let source = VecSource(chain.headers.clone());
+    let opts = options(&chain);
+    let sealed = seal(&proof, &source, &opts).unwrap();
+    assert!(sealed.changed());
+    let Sealed::Extended {
+        proof: sealed_proof,
+        added,
+        epoch,
+        epoch_end,
+        report,
+    } = sealed
+    else {
+        panic!("not extended");
+    };
+    assert_eq!((added, epoch, epoch_end), (2015 - 1000 - 6, 0, 2015));
+    let after = headers_after(&sealed_proof);
+    assert_eq!(after.len(), 1015);
+    // The carried headers are kept, the last one is the epoch's last block.
+    assert_eq!(&after[..6], headers_after(&proof));
+    assert_eq!(after.last(), Some(&chain.headers[2015]));
+    assert!(is_sealed(&sealed_proof));
+    // It verifies offline against the chain's own table, linked to its
+    // checkpoint.
+    assert_eq!(report.verdict, Verdict::Valid);
+    let block = report.block.as_ref().unwrap();
+    assert_eq!(block.checkpoint_epoch, Some(0));
+    assert!(block.height_checked);
+    // The verifier names a test network's evidence before the checkpoint
+    // (src/verify.rs); the link itself is `checkpoint_epoch` above.
+    assert!(
+        matches!(
+            report.evidence,
+            Some(
+                Evidence::Checkpoint {
+                    epoch: 0,
+                    height: 2015
+                } | Evidence::TestNetwork
+            )
+        ),
+        "{:?}",
+        report.evidence
+    );
+    let fresh = verify(
+        &sealed_proof,
+        &sealed_proof.record.digest,
+        &EmbeddedOnly,
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(fresh, *report);
+    // The proof file is still within the format's limits.
+    let json = sealed_proof.to_json();
+    assert!(
+        json.len() < btc_anchor::proof::MAX_PROOF_BYTES,
+        "{}",
+        json.len()
+    );
+    assert_eq!(Proof::from_json(json.as_bytes()).unwrap(), *sealed_proof);
+
+    // Sealing again changes nothing.
+    match seal(&sealed_proof, &source, &opts).unwrap() {
+        Sealed::AlreadySealed {
+            epoch_end, report, ..
+        } => {
+            assert_eq!(epoch_end, 2015);
+            assert_eq!(report.verdict, Verdict::Valid);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_proof_without_headers_and_one_at_the_epoch_end() {
+    // No headers carried at all: every one comes from the source.
+    let (chain, proof) = anchored(2010, 10, 0);
+    let sealed = seal(&proof, &VecSource(chain.headers.clone()), &options(&chain)).unwrap();
+    let Sealed::Extended {
+        proof: p, added, ..
+    } = &sealed
+    else {
+        panic!("{sealed:?}");
+    };
+    assert_eq!(*added, 5);
+    assert_eq!(headers_after(p), &chain.headers[2011..=2015]);
+
+    // The block is the epoch's last: sealed as it is, and its own header
+    // meets the checkpoint.
+    let (chain, proof) = anchored(2015, 3, 1);
+    let opts = options(&chain);
+    let s = seal(&proof, &VecSource(chain.headers.clone()), &opts).unwrap();
+    assert!(
+        matches!(
+            s,
+            Sealed::AlreadySealed {
+                epoch: 0,
+                epoch_end: 2015,
+                ..
+            }
+        ),
+        "{s:?}"
+    );
+    assert_eq!(
+        s.report().unwrap().block.as_ref().unwrap().checkpoint_epoch,
+        Some(0)
+    );
+
+    // A proof carrying past its epoch's end is sealed already too.
+    let (chain, proof) = anchored(2000, 40, 30);
+    let s = seal(&proof, &VecSource(chain.headers.clone()), &options(&chain)).unwrap();
+    assert!(matches!(s, Sealed::AlreadySealed { .. }), "{s:?}");
+    assert!(!s.changed());
+
+    // The second epoch.
+    let (chain, proof) = anchored(EPOCH_BLOCKS + 7, EPOCH_BLOCKS, 2);
+    let s = seal(&proof, &VecSource(chain.headers.clone()), &options(&chain)).unwrap();
+    let Sealed::Extended {
+        epoch,
+        epoch_end,
+        report,
+        ..
+    } = s
+    else {
+        panic!("{s:?}");
+    };
+    assert_eq!((epoch, epoch_end), (1, 4031));
+    assert_eq!(report.block.as_ref().unwrap().checkpoint_epoch, Some(1));
+}
+
+#[test]
+fn edited_heights_and_altered_checkpoints_fail() {
+    let (chain, proof) = anchored(1500, 600, 6);
+    let opts = options(&chain);
+    let source = VecSource(chain.headers.clone());
+    let sealed = seal(&proof, &source, &opts).unwrap();
+    let sealed = sealed.proof().unwrap().clone();
+    let digest = sealed.record.digest;
+
+    // One higher: the header at the checkpoint's height is the block
+    // before it.
+    let up = with_height(&sealed, 1501);
+    let e = verify(&up, &digest, &EmbeddedOnly, &opts).unwrap_err();
+    assert_eq!(e.kind(), "checkpoint-mismatch", "{e}");
+
+    // One lower: the headers stop one short of the checkpoint, so nothing
+    // places the block (a test network's verdict is valid, but not on a
+    // checkpoint and with its height unchecked); a header source catches
+    // the edit, and so does sealing.
+    let down = with_height(&sealed, 1499);
+    let r = verify(&down, &digest, &EmbeddedOnly, &opts).unwrap();
+    let block = r.block.as_ref().unwrap();
+    assert_eq!(block.checkpoint_epoch, None);
+    assert!(!block.height_checked);
+    assert!(!matches!(r.evidence, Some(Evidence::Checkpoint { .. })));
+    let e = verify(&down, &digest, &source, &opts).unwrap_err();
+    assert!(
+        matches!(e, VerifyError::NotInChain { height: 1499, .. }),
+        "{e}"
+    );
+    let e = seal(&down, &source, &opts).unwrap_err();
+    assert!(
+        matches!(e, SealError::NotInChain { height: 1499, .. }),
+        "{e}"
+    );
+
+    // A table whose checkpoint names another block.
+    let mut entries = table(&chain).entries().to_vec();
+    entries[0] = Checkpoint {
+        hash: BlockHash::from_byte_array([7; 32]),
+        next_bits: None,
+    };
+    let forged = VerifyOptions::new(RT).with_checkpoints(Checkpoints::new(RT, entries));
+    let e = verify(&sealed, &digest, &EmbeddedOnly, &forged).unwrap_err();
+    assert_eq!(e.kind(), "checkpoint-mismatch", "{e}");
+    // And sealing under that table refuses to hand the proof back.
+    let e = seal(&proof, &source, &forged).unwrap_err();
+    assert!(
+        matches!(e, SealError::Verify(ref v) if v.kind() == "checkpoint-mismatch"),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), "the sealed proof does not verify");
+}
+
+#[test]
+fn sources_that_disagree_are_refused() {
+    let (chain, proof) = anchored(1200, 900, 6);
+    let opts = options(&chain);
+
+    // Another block at the proof's height.
+    let other = fork(&chain, 1200, 1);
+    let e = seal(&proof, &VecSource(other), &opts).unwrap_err();
+    assert!(
+        matches!(e, SealError::NotInChain { height: 1200, .. }),
+        "{e}"
+    );
+    assert_eq!(e.kind(), "not-in-chain");
+
+    // The block, but another header among those the proof carries.
+    let other = fork(&chain, 1204, 1);
+    let e = seal(&proof, &VecSource(other), &opts).unwrap_err();
+    assert!(
+        matches!(e, SealError::HeaderMismatch { height: 1204, .. }),
+        "{e}"
+    );
+
+    // Headers past the carried ones that do not link.
+    let mut broken = chain.headers.clone();
+    broken[1500].prev_blockhash = BlockHash::from_byte_array([1; 32]);
+    let e = seal(&proof, &VecSource(broken), &opts).unwrap_err();
+    assert!(
+        matches!(e, SealError::NotLinked { height: 1500, .. }),
+        "{e}"
+    );
+
+    // Headers that link and meet their work, but break a chain rule (time
+    // running backwards past the median of the 11 before).
+    let backwards = fork(&chain, 1300, -3000);
+    let e = seal(&proof, &VecSource(backwards), &opts).unwrap_err();
+    match &e {
+        SealError::Verify(v) => assert_eq!(v.kind(), "time-too-early", "{v}"),
+        other => panic!("{other}"),
+    }
+    assert!(std::error::Error::source(&e).is_some());
+
+    // A source that stops short of its own tip.
+    struct Liar(Vec<Header>);
+    impl HeaderSource for Liar {
+        fn kind(&self) -> SourceKind {
+            SourceKind::EmbeddedOnly
+        }
+        fn header_at(&self, height: u32) -> Result<Option<Header>, HeaderSourceError> {
+            Ok(self
+                .0
+                .get(height as usize)
+                .copied()
+                .filter(|_| height < 1800))
+        }
+        fn best_height(&self) -> Result<Option<u32>, HeaderSourceError> {
+            Ok(Some(self.0.len() as u32 - 1))
+        }
+    }
+    let e = seal(&proof, &Liar(chain.headers.clone()), &opts).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SealError::ShortRange {
+                start: 1200,
+                expected: 816,
+                found: 600
+            }
+        ),
+        "{e}"
+    );
+
+    // A source behind the proof, and one that knows nothing.
+    let e = seal(&proof, &VecSource(chain.headers[..1100].to_vec()), &opts).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SealError::SourceTooShort {
+                height: 1200,
+                tip: 1099
+            }
+        ),
+        "{e}"
+    );
+    let e = seal(&proof, &EmbeddedOnly, &opts).unwrap_err();
+    assert!(matches!(e, SealError::NoChain), "{e}");
+}
+
+#[test]
+fn only_complete_proofs_on_the_right_network() {
+    let (chain, proof) = anchored(100, 10, 2);
+    let source = VecSource(chain.headers.clone());
+    let mut broadcast = proof.clone();
+    broadcast.anchor.as_mut().unwrap().block = None;
+    let e = seal(&broadcast, &source, &options(&chain)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SealError::NotConfirmed {
+                stage: Stage::Broadcast
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "a broadcast proof has no block to seal; only a complete (confirmed) proof can be sealed"
+    );
+    let e = seal(&proof, &source, &VerifyOptions::new(Network::Signet)).unwrap_err();
+    assert!(matches!(e, SealError::WrongNetwork { .. }), "{e}");
+    // Before the epoch closes, the source is still held to the proof.
+    let mut bad = proof.clone();
+    bad.anchor
+        .as_mut()
+        .unwrap()
+        .block
+        .as_mut()
+        .unwrap()
+        .headers_after[1] = chain.headers[50];
+    let e = seal(&bad, &source, &options(&chain)).unwrap_err();
+    assert!(
+        matches!(e, SealError::HeaderMismatch { height: 102, .. }),
+        "{e}"
+    );
+}
+
+/// `btc-anchor seal --headers FILE` over a synthetic chain, without a
+/// server.
+#[test]
+fn the_command_over_a_headers_file() {
+    use std::process::Command;
+    let run = |args: &[&str]| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("btc-anchor"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, proof) = anchored(1000, 1030, 6);
+    let proof_file = dir.path().join("record.anchor.json");
+    std::fs::write(&proof_file, proof.to_json()).unwrap();
+    let p = proof_file.to_str().unwrap();
+    let short = dir.path().join("short.bin");
+    let mut part = chain.clone();
+    part.headers.truncate(1501);
+    std::fs::write(&short, part.headers_file_bytes()).unwrap();
+    let full = dir.path().join("full.bin");
+    std::fs::write(&full, chain.headers_file_bytes()).unwrap();
+    let table = dir.path().join("checkpoints.txt");
+    std::fs::write(&table, table_text(&chain)).unwrap();
+    let rt = ["--network", "regtest"];
+
+    // The file's chain ends before the epoch does: pending, unchanged.
+    let (code, out, err) =
+        run(&[&["seal", p, "--headers", short.to_str().unwrap()][..], &rt].concat());
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("closes at block 2015, 515 blocks to go"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&proof_file).unwrap(),
+        proof.to_json()
+    );
+
+    // Sealed from the whole file, then verified offline on its checkpoint.
+    let (code, out, err) =
+        run(&[&["seal", p, "--headers", full.to_str().unwrap()][..], &rt].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("now carries headers to block 2015"), "{out}");
+    assert!(out.contains("(1009 headers added)"), "{out}");
+    let sealed = btc_anchor::proof::read_proof_file(&proof_file).unwrap();
+    assert!(is_sealed(&sealed));
+    let digest = proof.record.digest.to_hex();
+    let (code, out, err) = run(&[
+        &[
+            "verify",
+            "--digest",
+            &digest,
+            "--proof",
+            p,
+            "--checkpoints",
+            table.to_str().unwrap(),
+        ][..],
+        &rt,
+        &["--json"],
+    ]
+    .concat());
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["block"]["checkpoint_epoch"], 0, "{v}");
+
+    // Once more: already sealed, exit 0, the file as it was.
+    let before = std::fs::read(&proof_file).unwrap();
+    let (code, out, _) = run(&[
+        &["seal", p, "--headers", full.to_str().unwrap(), "--json"][..],
+        &rt,
+    ]
+    .concat());
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["proofs"][0]["result"], "already-sealed", "{v}");
+    assert_eq!(std::fs::read(&proof_file).unwrap(), before);
+
+    // A proof whose block is not in the file's chain: exit 1, two lines.
+    let mut forked = Chain::new(RT);
+    forked.headers = fork(&chain, 999, 1);
+    let forked_file = dir.path().join("forked.bin");
+    std::fs::write(&forked_file, forked.headers_file_bytes()).unwrap();
+    std::fs::write(&proof_file, proof.to_json()).unwrap();
+    let (code, out, err) = run(&[
+        &["seal", p, "--headers", forked_file.to_str().unwrap()][..],
+        &rt,
+    ]
+    .concat());
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("failed "), "{out}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        err.contains("not in the header source's best chain"),
+        "{err}"
+    );
+
+    // A missing proof: exit 4; the default network (bitcoin) with a
+    // regtest headers file: exit 1.
+    let (code, _, err) = run(&[
+        &[
+            "seal",
+            "missing.anchor.json",
+            "--headers",
+            full.to_str().unwrap(),
+        ][..],
+        &rt,
+    ]
+    .concat());
+    assert_eq!(code, 4, "{err}");
+    let (code, _, err) = run(&["seal", p, "--headers", full.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("genesis"), "{err}");
+}
+
+fn table_text(chain: &Chain) -> String {
+    table(chain).to_text()
+}

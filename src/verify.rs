@@ -559,9 +559,9 @@ pub fn verify(
         block_work: facts.block_work,
     });
     let after = block.headers_after.len() as u32;
-    let (verdict, evidence) = if proof.network != Network::Bitcoin {
-        (Verdict::Valid, Some(Evidence::TestNetwork))
-    } else if let Some(epoch) = linked {
+    // The strongest evidence first; a test network's proof that reaches
+    // neither a checkpoint nor a source is valid under its own rules only.
+    let (verdict, evidence) = if let Some(epoch) = linked {
         (
             Verdict::Valid,
             Some(Evidence::Checkpoint {
@@ -571,6 +571,8 @@ pub fn verify(
         )
     } else if in_source {
         (Verdict::Valid, Some(Evidence::HeaderSource))
+    } else if proof.network != Network::Bitcoin {
+        (Verdict::Valid, Some(Evidence::TestNetwork))
     } else if after < MIN_HEADERS_AFTER {
         (
             Verdict::Inconclusive(Shortfall::FewHeaders {

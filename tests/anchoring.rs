@@ -571,17 +571,13 @@ fn sealed_once_the_epoch_closes_and_verified_on_the_stacks_checkpoint() {
     let block = r.block.as_ref().unwrap();
     assert!(block.height_checked);
     assert_eq!(block.checkpoint_epoch, Some(0));
-    // The verifier names a test network's evidence before the checkpoint
-    // (src/verify.rs); the link itself is `checkpoint_epoch` above.
     assert!(
         matches!(
             r.evidence,
-            Some(
-                Evidence::Checkpoint {
-                    epoch: 0,
-                    height: 2015
-                } | Evidence::TestNetwork
-            )
+            Some(Evidence::Checkpoint {
+                epoch: 0,
+                height: 2015
+            })
         ),
         "{:?}",
         r.evidence

@@ -356,7 +356,7 @@ fn faults_get_one_line_errors_and_distinct_exit_codes() {
             6,
         ),
         (vec!["anchor", "--electrum", "127.0.0.1:50001"], 6),
-        (vec!["anchor", "--network", "mainnet"], 2),
+        (vec!["anchor", "--network", "moonnet"], 2),
     ] {
         let (got, _, err) = run(&env, &args);
         assert_eq!(got, code, "{args:?}: {err}");

@@ -133,17 +133,13 @@ fn open_epoch_says_how_far_to_go_then_seals_once_closed() {
     let block = report.block.as_ref().unwrap();
     assert_eq!(block.checkpoint_epoch, Some(0));
     assert!(block.height_checked);
-    // The verifier names a test network's evidence before the checkpoint
-    // (src/verify.rs); the link itself is `checkpoint_epoch` above.
     assert!(
         matches!(
             report.evidence,
-            Some(
-                Evidence::Checkpoint {
-                    epoch: 0,
-                    height: 2015
-                } | Evidence::TestNetwork
-            )
+            Some(Evidence::Checkpoint {
+                epoch: 0,
+                height: 2015
+            })
         ),
         "{:?}",
         report.evidence

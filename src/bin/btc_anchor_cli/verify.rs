@@ -611,7 +611,7 @@ impl Rendering<'_> {
                 tip
             ),
             _ if b.checkpoint_epoch.is_some() => {
-                "checked offline against the checkpoints built into btc-anchor".to_owned()
+                "checked offline against the checkpoint table".to_owned()
             }
             _ => "checked offline, from the proof file alone (--headers FILE or \
                   --electrum URL also check the block is in the best chain)"
@@ -730,9 +730,9 @@ fn batch_text(size: u64, root: &NodeHash) -> String {
 fn evidence_text(r: &Report, b: &BlockFacts) -> String {
     match r.evidence {
         Some(Evidence::Checkpoint { height, .. }) => format!(
-            "its headers reach the {} block at height {height}, a checkpoint built into \
-             btc-anchor: the block is in the real chain (forging that would need a SHA-256d \
-             second preimage)",
+            "its headers reach the {} block at height {height}, a checkpoint of the table in \
+             force (built into btc-anchor unless --checkpoints names another): the block is in \
+             that chain (forging that would need a SHA-256d second preimage)",
             chain_name(r.network)
         ),
         Some(Evidence::HeaderSource) => format!(

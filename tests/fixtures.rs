@@ -260,6 +260,22 @@ fn regenerate() {
     let mut unlinked = a.headers_file_bytes();
     unlinked[80 * 3 + 4] ^= 1;
     fs::write(root.join("headers/regtest-unlinked.bin"), unlinked).unwrap();
+    // A header that carries another target: regtest never retargets
+    // (docs/headers-file.md), so a harder one breaks the chain's rules
+    // although it links and meets its own work.
+    let mut retarget = a.clone();
+    retarget.headers.truncate(3);
+    let mut odd = retarget.headers[2];
+    odd.prev_blockhash = odd.block_hash();
+    odd.bits = bitcoin::CompactTarget::from_consensus(0x1f7f_ffff);
+    odd.time += 600;
+    mine_header(&mut odd);
+    retarget.headers.push(odd);
+    fs::write(
+        root.join("headers/regtest-retarget.bin"),
+        retarget.headers_file_bytes(),
+    )
+    .unwrap();
     fs::write(
         root.join("headers/regtest-truncated.bin"),
         &a.headers_file_bytes()[..80 * 4 + 7],
@@ -1159,6 +1175,17 @@ fn regenerate() {
                 "header-source",
             ),
             json!({"headers_file": "headers/regtest-unlinked.bin"}),
+        ),
+    );
+    out.write(
+        "bad-headers-file-retarget",
+        with(
+            neg(
+                good.clone(),
+                "the headers file has a header with another target than the chain's rules give (regtest never retargets), though it links and meets its own work",
+                "header-source",
+            ),
+            json!({"headers_file": "headers/regtest-retarget.bin"}),
         ),
     );
     out.write(

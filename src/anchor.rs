@@ -370,6 +370,20 @@ pub fn cached_work(bits: bitcoin::CompactTarget, cache: &mut Option<(u32, Work)>
     }
 }
 
+/// Whether a compact target is well formed as Bitcoin Core's `SetCompact`
+/// reads it: not negative and not overflowing 256 bits. (A zero target is
+/// well formed, and refused by its users separately.)
+pub fn compact_is_well_formed(bits: u32) -> bool {
+    let exponent = bits >> 24;
+    let mantissa = bits & 0x007f_ffff;
+    let negative = bits & 0x0080_0000 != 0 && mantissa != 0;
+    let overflow = mantissa != 0
+        && (exponent > 34
+            || (mantissa > 0xff && exponent > 33)
+            || (mantissa > 0xffff && exponent > 32));
+    !negative && !overflow
+}
+
 /// Checks a header's proof of work: its compact target is well formed and
 /// within the network's limit, and its hash meets that target.
 ///
@@ -381,15 +395,8 @@ pub fn check_header_work(
     network: Network,
 ) -> Result<BlockHash, AnchorError> {
     let bits = header.bits.to_consensus();
-    let exponent = bits >> 24;
-    let mantissa = bits & 0x007f_ffff;
-    let negative = bits & 0x0080_0000 != 0 && mantissa != 0;
-    let overflow = mantissa != 0
-        && (exponent > 34
-            || (mantissa > 0xff && exponent > 33)
-            || (mantissa > 0xffff && exponent > 32));
     let target = Target::from_compact(header.bits);
-    if negative || overflow || target == Target::ZERO {
+    if !compact_is_well_formed(bits) || target == Target::ZERO {
         return Err(AnchorError::BadBits { height, bits });
     }
     if target > max_target(network) {

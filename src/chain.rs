@@ -715,15 +715,8 @@ impl<'a> ChainValidator<'a> {
                 return Ok(*info);
             }
         }
-        let exponent = bits >> 24;
-        let mantissa = bits & 0x007f_ffff;
-        let negative = bits & 0x0080_0000 != 0 && mantissa != 0;
-        let overflow = mantissa != 0
-            && (exponent > 34
-                || (mantissa > 0xff && exponent > 33)
-                || (mantissa > 0xffff && exponent > 32));
         let target = Target::from_compact(CompactTarget::from_consensus(bits));
-        if negative || overflow || target == Target::ZERO {
+        if !crate::anchor::compact_is_well_formed(bits) || target == Target::ZERO {
             return Err(ChainError::BadBits { height, bits });
         }
         if target > self.params.pow_limit {

@@ -63,6 +63,18 @@ pub struct Checkpoint {
     pub next_bits: Option<CompactTarget>,
 }
 
+impl Checkpoint {
+    /// A checkpoint from a block hash in display order (reversed, as
+    /// tables and Electrum write it).
+    fn from_display(mut hash: [u8; 32], next_bits: Option<CompactTarget>) -> Checkpoint {
+        hash.reverse();
+        Checkpoint {
+            hash: BlockHash::from_byte_array(hash),
+            next_bits,
+        }
+    }
+}
+
 /// A table of checkpoints for one network: entry `i` closes epoch `i`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoints {
@@ -366,12 +378,7 @@ impl Checkpoints {
                     Some(bits)
                 }
             };
-            let mut internal = hash;
-            internal.reverse();
-            entries.push(Checkpoint {
-                hash: BlockHash::from_byte_array(internal),
-                next_bits,
-            });
+            entries.push(Checkpoint::from_display(hash, next_bits));
         }
         Ok(Checkpoints { network, entries })
     }
@@ -447,12 +454,7 @@ impl Checkpoints {
                 }
                 Some(bits)
             };
-            let mut internal = hash;
-            internal.reverse();
-            entries.push(Checkpoint {
-                hash: BlockHash::from_byte_array(internal),
-                next_bits,
-            });
+            entries.push(Checkpoint::from_display(hash, next_bits));
         }
         Ok(Checkpoints { network, entries })
     }

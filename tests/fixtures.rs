@@ -1359,6 +1359,18 @@ fn forged_vectors(root: &Path, out: &mut Out) {
         "inconclusive");
     v["shortfall"] = json!("few-headers");
     out.write("forged-mainnet-beyond-checkpoints", v);
+    let f0 = get("epoch0-6-after");
+    let mut v = vector(f0, f0.height,
+        "a forged proof in epoch 0 with 6 mined headers after the block, each at the epoch's real target (difficulty 1): enough headers, but about 2^35 hashes of work, far below the 2^80 threshold",
+        "inconclusive");
+    v["shortfall"] = json!("little-work");
+    out.write("forged-mainnet-epoch0-six-after", v);
+    out.write("forged-mainnet-six-after-across-checkpoint", vector(f0, 2_010,
+        "the six-after forgery moved to height 2,010, so that its headers pass height 2,015, whose real hash is built in: the forged header there is not it",
+        "checkpoint-mismatch"));
+    out.write("forged-mainnet-six-after-backdated-100000", vector(f0, 100_000,
+        "the six-after forgery moved to height 100,000, whose epoch's real target is some 14,000 times harder",
+        "wrong-epoch-target"));
     out.write("forged-mainnet-one-epoch-past-checkpoints", vector(f900, 953_568 + 2016,
         "the forged proof claimed one epoch past the built-in checkpoints, where the target may be at most 4 times easier than the last known one",
         "target-too-easy"));

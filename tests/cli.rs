@@ -2075,4 +2075,34 @@ fn info_on_a_fork_bomb_is_bounded() {
     assert_eq!(j["attestations_omitted"], 1000 - shown);
     let tree = j["tree"].as_array().unwrap().len();
     assert_eq!(j["tree_omitted"], 201_000 + 1000 - tree);
+
+    // verify lists the attestations it could not check, bounded the same.
+    let digest = "01".repeat(32);
+    for json in [false, true] {
+        let mut args = vec![
+            OsStr::new("verify"),
+            OsStr::new("--digest"),
+            OsStr::new(&digest),
+            OsStr::new("--proof"),
+            path.as_os_str(),
+        ];
+        if json {
+            args.push(OsStr::new("--json"));
+        }
+        let r = run(args);
+        r.expect_code(5);
+        assert!(r.stdout.len() < 256 * 1024, "{} bytes", r.stdout.len());
+        if json {
+            let j = r.json();
+            let shown = j["attestations"].as_array().unwrap().len();
+            assert!(shown <= 50, "{shown}");
+            assert_eq!(j["attestations_omitted"], 1000 - shown);
+        } else {
+            assert!(
+                r.stdout.contains("more attestations (not shown)"),
+                "{}",
+                r.stdout
+            );
+        }
+    }
 }

@@ -359,11 +359,17 @@ impl Rendering<'_> {
     }
 
     fn unverified_text(&self, r: &OtsReport, heights: &[u32], tip: Option<u32>) -> String {
-        let heights_text = heights
+        // A hostile file names up to a thousand blocks: the headline names
+        // the first ten.
+        let mut heights_text = heights
             .iter()
+            .take(10)
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join(", ");
+        if heights.len() > 10 {
+            heights_text.push_str(&format!(" and {} more", heights.len() - 10));
+        }
         let blocks = if heights.len() == 1 {
             "block"
         } else {
@@ -384,7 +390,7 @@ impl Rendering<'_> {
         };
         let mut s = format!("UNVERIFIED: {headline}\n");
         self.digest_line(&mut s);
-        for a in &r.attestations {
+        for a in r.attestations.iter().take(INFO_MAX_ATTESTATIONS) {
             if let Some(BitcoinCheck::HeaderNeeded {
                 height,
                 expected_merkle_root,
@@ -474,9 +480,19 @@ impl Rendering<'_> {
             }
             _ => Value::Null,
         };
-        let attestations: Vec<Value> = report
-            .map(|r| r.attestations.iter().map(attestation_report_json).collect())
-            .unwrap_or_default();
+        // Bounded as the text is; the count of those left out goes beside.
+        let all = report.map_or(&[][..], |r| &r.attestations[..]);
+        let mut attestations: Vec<Value> = Vec::new();
+        let mut bytes = 0;
+        for a in all.iter().take(INFO_MAX_ATTESTATIONS) {
+            if bytes > INFO_MAX_LIST_BYTES {
+                break;
+            }
+            let v = attestation_report_json(a);
+            bytes += v.to_string().len();
+            attestations.push(v);
+        }
+        let omitted = all.len() - attestations.len();
         let needed = report.map(needed_heights).unwrap_or_default();
         json_line(&json!({
             "result": result.name(),
@@ -493,6 +509,7 @@ impl Rendering<'_> {
                 "tip": tip,
             },
             "attestations": attestations,
+            "attestations_omitted": omitted,
             "needed_heights": needed,
         }))
     }
@@ -588,11 +605,21 @@ fn attestation_lines(
     }
 }
 
+/// The attestations with what became of each, cut as `info` cuts its
+/// list ([`INFO_MAX_ATTESTATIONS`], [`INFO_MAX_LIST_BYTES`]): a hostile
+/// file holds up to a thousand, each with kilobytes of message.
 fn attestation_list(s: &mut String, reports: &[AttestationReport]) {
+    let start = s.len();
+    let mut shown = 0;
     for (i, a) in reports.iter().enumerate() {
+        if i == INFO_MAX_ATTESTATIONS || s.len() - start > INFO_MAX_LIST_BYTES {
+            break;
+        }
         attestation_lines(s, i + 1, &a.attestation, &a.path, a.ops, &a.message);
         line(s, "", &result_text(a));
+        shown += 1;
     }
+    omitted_line(s, reports.len() - shown, "attestation");
 }
 
 /// What became of one attestation, one line.

@@ -9,7 +9,12 @@
 //! self-contained proof file ([`proof`], specified in `docs/proof-format.md`)
 //! that [`verify`] checks from the file alone, or against a header source
 //! ([`headers`]). Complete proofs also export as OpenTimestamps files, and
-//! `.ots` files verify against a header source ([`ots`]). Once the
+//! `.ots` files verify against a header source ([`ots`]).
+//!
+//! A proof is valid only on evidence that its block is in the real chain
+//! (`docs/proof-format.md` §9): every carried header is held to the chain
+//! rules ([`rules`]) with the checkpoint tables built in ([`checkpoints`]);
+//! headers files are validated whole ([`chain`]). Once the
 //! anchoring block's difficulty epoch has closed, [`seal`] extends a
 //! complete proof's headers to the epoch's last block, which a checkpoint
 //! table pins: such a proof places its block in the real chain offline.

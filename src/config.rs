@@ -5,7 +5,7 @@
 //! ```toml
 //! network = "signet"
 //! electrum_url = "ssl://electrum.example.org:60602"
-//! min_depth = 6
+//! min_depth = 7
 //! max_fee_sat = 20000
 //! fallback_fee_rate = 2.0   # sat/vB, used when the server has no estimate
 //! fee_target_blocks = 6
@@ -97,13 +97,19 @@ pub fn parse_network(name: &str) -> Result<Network, ConfigError> {
 }
 
 impl Config {
-    /// The defaults for `network`: 6 confirmations on mainnet, 1 elsewhere;
-    /// a fallback fee rate only on regtest.
+    /// The defaults for `network`: 7 confirmations on mainnet (so that a
+    /// complete proof carries the 6 headers after its block that make it
+    /// valid offline, [`crate::verify::MIN_HEADERS_AFTER`]), 1 elsewhere; a
+    /// fallback fee rate only on regtest.
     pub fn defaults(network: Network) -> Config {
         Config {
             network,
             electrum_url: None,
-            min_depth: if network == Network::Bitcoin { 6 } else { 1 },
+            min_depth: if network == Network::Bitcoin {
+                crate::verify::MIN_HEADERS_AFTER + 1
+            } else {
+                1
+            },
             max_fee_sat: if network == Network::Bitcoin {
                 20_000
             } else {
@@ -215,7 +221,7 @@ mod tests {
     fn defaults_and_file() {
         let dir = tempfile::tempdir().unwrap();
         let c = Config::load(dir.path(), Network::Bitcoin).unwrap();
-        assert_eq!(c.min_depth, 6);
+        assert_eq!(c.min_depth, 7);
         assert_eq!(c.fallback_fee_rate, None);
         fs::write(
             dir.path().join(CONFIG_FILE),

@@ -611,6 +611,45 @@ fn run_vector(v: &Value, dir: &Path, json: bool) -> Run {
 }
 
 #[test]
+fn checkpoint_tables_given_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let regtest = table("regtest.txt", "btc-anchor checkpoints 1\nnetwork regtest\n");
+    let bitcoin = table("bitcoin.txt", "btc-anchor checkpoints 1\nnetwork bitcoin\n");
+    let broken = table(
+        "broken.txt",
+        "btc-anchor checkpoints 1\nnetwork regtest\n1 ab -\n",
+    );
+    let missing = dir.path().join("missing.txt").to_str().unwrap().to_owned();
+    let folder = dir.path().to_str().unwrap().to_owned();
+    // A table of the proof's network is used (this one pins nothing).
+    let r = verify_example(&["--network", "regtest", "--checkpoints", &regtest]);
+    r.expect_code(VALID);
+    assert!(r.stdout.starts_with("VALID: "), "{}", r.stdout);
+    for (path, code, expected) in [
+        (
+            &bitcoin,
+            USAGE,
+            "the checkpoint table is for bitcoin, not regtest",
+        ),
+        (&broken, INVALID, "line 3: expected epoch 0"),
+        (&missing, IO, "cannot read checkpoint table"),
+        (&folder, IO, "cannot read checkpoint table"),
+    ] {
+        let r = verify_example(&["--network", "regtest", "--checkpoints", path]);
+        r.expect_code(code);
+        assert_eq!(r.stdout, "", "{path}");
+        let (error, hint) = r.two_line_error();
+        assert!(error.contains(expected), "{path}: {error}");
+        assert!(hint.contains("checkpoint"), "{hint}");
+    }
+}
+
+#[test]
 fn mainnet_is_another_name_for_bitcoin() {
     // The example is a regtest proof: both names ask for mainnet, and get
     // the same refusal.

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
-use btc_anchor::checkpoints::Checkpoints;
 use btc_anchor::headers::{HeaderSource, HeadersFile};
 use btc_anchor::proof::{read_proof_file, ReadProofError, Stage};
 use btc_anchor::seal::{seal, SealError, Sealed};
@@ -103,7 +102,7 @@ enum FileResult {
 /// Runs `seal`.
 pub fn run(args: &SealArgs) -> Result<Done, Failure> {
     let network = Network::from(args.network);
-    let options = options(args, network)?;
+    let options = crate::verify::verify_options(network, args.checkpoints.as_deref())?;
     let headers_file: HeadersFile;
     let server;
     let (source, remote): (&dyn HeaderSource, bool) = match (&args.headers, &args.electrum) {
@@ -144,31 +143,6 @@ pub fn run(args: &SealArgs) -> Result<Done, Failure> {
         }
     }
     Ok(finish(&results, args.json))
-}
-
-fn options(args: &SealArgs, network: Network) -> Result<VerifyOptions, Failure> {
-    let options = VerifyOptions::new(network);
-    let Some(path) = &args.checkpoints else {
-        return Ok(options);
-    };
-    let hint = "give a checkpoint table as written by btc-anchor headers checkpoints";
-    let table = Checkpoints::read_file(path).map_err(|e| {
-        if e.is_io() {
-            Failure::io(with_sources(&e), hint)
-        } else {
-            Failure::invalid(with_sources(&e), hint)
-        }
-    })?;
-    if table.network() != network {
-        return Err(Failure::usage(
-            format!(
-                "the checkpoint table is for {}, the proofs are sealed for {network}",
-                table.network()
-            ),
-            "give the table of the proofs' network, or --network to match",
-        ));
-    }
-    Ok(options.with_checkpoints(table))
 }
 
 fn seal_file(

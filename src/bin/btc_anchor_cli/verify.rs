@@ -205,27 +205,7 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         Err(e) => return Ok(out.malformed(&e)),
     };
 
-    let mut options = VerifyOptions::new(network);
-    if let Some(path) = &args.checkpoints {
-        let table = Checkpoints::read_file(path).map_err(|e| {
-            let hint = "give a checkpoint table as written by btc-anchor headers checkpoints";
-            if e.is_io() {
-                Failure::io(error_chain(&e), hint)
-            } else {
-                Failure::invalid(error_chain(&e), hint)
-            }
-        })?;
-        if table.network() != network {
-            return Err(Failure::usage(
-                format!(
-                    "the checkpoint table is for {}, the proof is checked for {network}",
-                    table.network()
-                ),
-                "give the table of the proof's network, or --network to match",
-            ));
-        }
-        options = options.with_checkpoints(table);
-    }
+    let options = verify_options(network, args.checkpoints.as_deref())?;
     // A proof for another network is refused before a headers file is
     // opened: opening it for the network asked for would only hide that
     // clearer reason behind a genesis mismatch.
@@ -255,16 +235,35 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
     }
 }
 
-/// An error and its sources, joined with ": ".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
+/// The options to verify with on `network`: the built-in checkpoints, or
+/// the table in the file given with `--checkpoints` (refused unless it is
+/// the network's). Shared with `seal`.
+pub fn verify_options(
+    network: Network,
+    checkpoints: Option<&Path>,
+) -> Result<VerifyOptions, Failure> {
+    let options = VerifyOptions::new(network);
+    let Some(path) = checkpoints else {
+        return Ok(options);
+    };
+    let hint = "give a checkpoint table as written by btc-anchor headers checkpoints";
+    let table = Checkpoints::read_file(path).map_err(|e| {
+        if e.is_io() {
+            Failure::io(with_sources(&e), hint)
+        } else {
+            Failure::invalid(with_sources(&e), hint)
+        }
+    })?;
+    if table.network() != network {
+        return Err(Failure::usage(
+            format!(
+                "the checkpoint table is for {}, not {network} (--network)",
+                table.network()
+            ),
+            "give the checkpoint table of the proof's network, or --network to match",
+        ));
     }
-    s
+    Ok(options.with_checkpoints(table))
 }
 
 /// Verifies a `.ots` file, read or refused by [`read_any`].

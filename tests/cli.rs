@@ -4,21 +4,14 @@
 //! Every test reads the fixtures in place and writes only inside its own
 //! temporary folder, so the tests run in parallel.
 
+mod support;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::Value;
-
-/// The stable exit codes, as documented in `--help`.
-const VALID: i32 = 0;
-const INVALID: i32 = 1;
-const USAGE: i32 = 2;
-const PENDING: i32 = 3;
-const IO: i32 = 4;
-const INCONCLUSIVE: i32 = 10;
+use support::cli::*;
 
 const EXAMPLE_DIGEST: &str = "5a530a97f98bb08cb3c50dcb2f90313bed4473e77084d6717d7d658078e97648";
 const EXAMPLE_TXID: &str = "ec691f3f0f7eb0926d93f9eb1848bf67b184a0cfd5dc126b11bb90ab083c538f";
@@ -30,70 +23,6 @@ fn root() -> PathBuf {
 
 fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
-}
-
-/// What one run of the program gave.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-
-    /// Asserts the exit code, showing everything the run printed if it differs.
-    fn expect_code(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Asserts stderr is exactly `error: ...` then `hint: ...`; returns the
-    /// two messages.
-    fn two_line_error(&self) -> (String, String) {
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 2, "stderr must be two lines:\n{}", self.stderr);
-        assert!(self.stderr.ends_with('\n'), "{:?}", self.stderr);
-        let error = lines[0]
-            .strip_prefix("error: ")
-            .unwrap_or_else(|| panic!("first line must start 'error: ': {}", lines[0]));
-        let hint = lines[1]
-            .strip_prefix("hint: ")
-            .unwrap_or_else(|| panic!("second line must start 'hint: ': {}", lines[1]));
-        assert!(!error.is_empty() && !hint.is_empty());
-        (error.to_owned(), hint.to_owned())
-    }
-}
-
-fn run<I, S>(args: I) -> Run
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::cargo_bin("btc-anchor")
-        .unwrap()
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: status
-            .code()
-            .expect("the program was not killed by a signal"),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
 }
 
 /// `verify` on the example document, with more arguments.
@@ -986,10 +915,6 @@ fn offline_verify_opens_no_network_socket() {
 // OpenTimestamps: export --ots, and .ots files in verify and info
 // ---------------------------------------------------------------------------
 
-/// Exit code of a .ots timestamp that cannot be checked without a header
-/// source.
-const UNVERIFIED: i32 = 5;
-
 const EXAMPLE_PROOF: &str = "fixtures/example/record.txt.anchor.json";
 const EXAMPLE_HEADERS: &str = "fixtures/example/headers.bin";
 
@@ -1686,8 +1611,7 @@ fn stamp_never_overwrites_a_proof_it_did_not_write() {
     std::fs::write(&doc, b"referral letter\n").unwrap();
     let proof = docs.path().join("letter.txt.anchor.json");
     let stamp = |data: &Path| {
-        Command::cargo_bin("btc-anchor")
-            .unwrap()
+        command()
             .args(["stamp", "--network", "regtest"])
             .arg(&doc)
             .env("BTC_ANCHOR_DATA_DIR", data)
@@ -1732,25 +1656,13 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::cargo_bin("btc-anchor")
-        .unwrap()
-        .current_dir(root())
+    command()
         .args(args)
         .write_stdin(stdin)
         .timeout(std::time::Duration::from_secs(60))
         .output()
-        .unwrap();
-    Run {
-        code: status
-            .code()
-            .expect("the program finished in time and was not killed"),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
+        .unwrap()
+        .into()
 }
 
 #[test]
@@ -2129,7 +2041,7 @@ fn info_on_a_fork_bomb_is_bounded() {
             args.push(OsStr::new("--json"));
         }
         let r = run(args);
-        r.expect_code(5);
+        r.expect_code(UNVERIFIED);
         assert!(r.stdout.len() < 256 * 1024, "{} bytes", r.stdout.len());
         if json {
             let j = r.json();

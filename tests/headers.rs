@@ -766,61 +766,7 @@ fn unreadable_files_are_io_errors() {
 // The command line
 // ---------------------------------------------------------------------------
 
-const VALID: i32 = 0;
-const INVALID: i32 = 1;
-const USAGE: i32 = 2;
-const IO: i32 = 4;
-const SERVER: i32 = 6;
-
-/// What one run of the program gave.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-
-    fn expect_code(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Asserts stderr is exactly `error: ...` then `hint: ...`.
-    fn two_line_error(&self) -> (String, String) {
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 2, "stderr must be two lines:\n{}", self.stderr);
-        let error = lines[0].strip_prefix("error: ").expect("error: line");
-        let hint = lines[1].strip_prefix("hint: ").expect("hint: line");
-        (error.to_owned(), hint.to_owned())
-    }
-}
-
-fn btc_anchor<I, S>(args: I) -> Run
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let out = assert_cmd::Command::cargo_bin("btc-anchor")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().expect("not killed by a signal"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use support::cli::{run as btc_anchor, INVALID, IO, SERVER, USAGE, VALID};
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

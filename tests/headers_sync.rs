@@ -14,40 +14,7 @@ use btc_anchor::bitcoin::{consensus, CompactTarget, Network, Target, TxMerkleNod
 use btc_anchor::headers::{HeaderSource, HeadersFile};
 use support::chain::Chain;
 
-const VALID: i32 = 0;
-const SERVER: i32 = 6;
-
-/// What one run of the program gave.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-
-    fn expect_code(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Asserts stderr is exactly `error: ...` then `hint: ...`.
-    fn two_line_error(&self) -> (String, String) {
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 2, "stderr must be two lines:\n{}", self.stderr);
-        let error = lines[0].strip_prefix("error: ").expect("error: line");
-        let hint = lines[1].strip_prefix("hint: ").expect("hint: line");
-        (error.to_owned(), hint.to_owned())
-    }
-}
+use support::cli::{command, Run, SERVER, VALID};
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -90,19 +57,14 @@ struct StackEnv {
 
 impl StackEnv {
     fn run(&self, args: &[&str]) -> Run {
-        let out = assert_cmd::Command::cargo_bin("btc-anchor")
-            .unwrap()
+        command()
             .env("BTC_ANCHOR_DATA_DIR", self.data.path())
             .env("BTC_ANCHOR_NETWORK", "regtest")
             .env("BTC_ANCHOR_ELECTRUM", self.stack.electrum_url())
             .args(args)
             .output()
-            .unwrap();
-        Run {
-            code: out.status.code().expect("not killed by a signal"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+            .unwrap()
+            .into()
     }
 
     fn ok(&self, args: &[&str]) -> Run {

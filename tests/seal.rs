@@ -413,17 +413,9 @@ fn only_complete_proofs_on_the_right_network() {
 /// server.
 #[test]
 fn the_command_over_a_headers_file() {
-    use std::process::Command;
     let run = |args: &[&str]| {
-        let out = Command::new(assert_cmd::cargo::cargo_bin("btc-anchor"))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let r = support::cli::run(args);
+        (r.code, r.stdout, r.stderr)
     };
     let dir = tempfile::tempdir().unwrap();
     let (chain, proof) = anchored(1000, 1030, 6);

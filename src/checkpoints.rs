@@ -38,7 +38,7 @@ pub const TABLE_MAGIC: &str = "btc-anchor checkpoints 1";
 pub const MAX_EPOCHS: usize = 8_000_000 / EPOCH_BLOCKS as usize;
 
 /// Largest checkpoint table file read, in bytes.
-pub const MAX_TABLE_BYTES: u64 = 1 << 20;
+pub const MAX_TABLE_BYTES: usize = 1 << 20;
 
 /// The epoch a height belongs to.
 pub fn epoch_of(height: u32) -> u32 {
@@ -294,29 +294,19 @@ impl Checkpoints {
     ///
     /// An unreadable, oversized or malformed file.
     pub fn read_file(path: &std::path::Path) -> Result<Checkpoints, ReadCheckpointsError> {
-        use std::io::Read as _;
-        let io = |source| ReadCheckpointsError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        if meta.is_dir() {
-            return Err(io(std::io::Error::new(
-                std::io::ErrorKind::IsADirectory,
-                "it is a folder",
-            )));
-        }
-        let mut bytes = Vec::new();
-        file.take(MAX_TABLE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io)?;
-        if bytes.len() as u64 > MAX_TABLE_BYTES {
+        let capped = crate::file::read_capped(path, MAX_TABLE_BYTES, 0).map_err(|source| {
+            ReadCheckpointsError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        if capped.over(MAX_TABLE_BYTES) {
             return Err(ReadCheckpointsError::TooLarge {
                 path: path.to_path_buf(),
-                size: meta.len().max(bytes.len() as u64),
+                size: capped.reported_size() as u64,
             });
         }
+        let bytes = capped.bytes;
         let malformed = |source| ReadCheckpointsError::Malformed {
             path: path.to_path_buf(),
             source,
@@ -639,6 +629,30 @@ mod tests {
         let easy = format!("[[\"{}\", {}]]", "00".repeat(32), "9".repeat(70));
         assert!(Checkpoints::from_electrum_json(Network::Bitcoin, &easy).is_err());
         assert_eq!(decimal_to_u256(&"9".repeat(78)), None);
+    }
+
+    #[test]
+    fn table_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.txt");
+        let main = Checkpoints::builtin(Network::Bitcoin);
+        std::fs::write(&p, main.to_text()).unwrap();
+        assert_eq!(&Checkpoints::read_file(&p).unwrap(), main);
+        std::fs::write(&p, vec![b'#'; MAX_TABLE_BYTES + 10]).unwrap();
+        let e = Checkpoints::read_file(&p).unwrap_err();
+        assert!(
+            matches!(e, ReadCheckpointsError::TooLarge { size, .. } if size == MAX_TABLE_BYTES as u64 + 10),
+            "{e}"
+        );
+        std::fs::write(&p, b"\xff\xfe").unwrap();
+        assert!(matches!(
+            Checkpoints::read_file(&p),
+            Err(ReadCheckpointsError::Malformed { .. })
+        ));
+        assert!(Checkpoints::read_file(dir.path()).unwrap_err().is_io());
+        assert!(Checkpoints::read_file(&dir.path().join("none"))
+            .unwrap_err()
+            .is_io());
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn target_rule(table: &Checkpoints, height: u32) -> Option<(CompactTarget, bool,
         return None;
     }
     let epochs = epoch - known_epoch;
-    let limit = bitcoin::params::Params::new(table.network()).max_attainable_target;
+    let limit = crate::anchor::max_target(table.network());
     let mut target = Target::from_compact(known_bits);
     for _ in 0..epochs {
         if target >= limit {
@@ -160,8 +160,11 @@ pub fn check_carried(
     hashes: &[BlockHash],
 ) -> Result<CarriedFacts, RuleError> {
     let network = table.network();
-    let min_difficulty = allows_min_difficulty(network);
-    let no_retarget = bitcoin::params::Params::new(network).no_pow_retargeting;
+    let params = bitcoin::params::Params::new(network);
+    let (min_difficulty, no_retarget) = (
+        params.allow_min_difficulty_blocks,
+        params.no_pow_retargeting,
+    );
     let mut facts = CarriedFacts {
         checkpoint_epoch: None,
         targets_exact: no_retarget || !min_difficulty,

@@ -870,7 +870,7 @@ fn offline_verify_opens_no_network_socket() {
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join("strace").is_file()))
         .unwrap_or(false);
     if !strace_found {
-        eprintln!("skipped: strace is not on PATH");
+        support::skip("strace is not on PATH");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -896,10 +896,10 @@ fn offline_verify_opens_no_network_socket() {
     let log = fs::read_to_string(&trace).unwrap_or_default();
     if !log.contains("execve(") {
         // strace is there but may not trace here (no ptrace in some sandboxes).
-        eprintln!(
-            "skipped: strace could not trace the program: {}",
+        support::skip(format_args!(
+            "strace could not trace the program: {}",
             String::from_utf8_lossy(&out.stderr)
-        );
+        ));
         return;
     }
     assert_eq!(out.status.code(), Some(VALID), "{log}");
@@ -1344,7 +1344,7 @@ fn ots_examples() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: {} is absent", dir.display());
+        support::skip(format_args!("{} is absent", dir.display()));
         None
     }
 }
@@ -1734,7 +1734,7 @@ fn proof_from_a_fifo_is_read_once() {
     let fifo = dir.path().join("proof.fifo");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     if !made.is_ok_and(|s| s.success()) {
-        eprintln!("mkfifo unavailable: skipped");
+        support::skip("mkfifo is unavailable");
         return;
     }
     for command in ["verify", "info"] {

@@ -39,11 +39,7 @@ fn blocks_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/data/mainnet-blocks is missing, and CI must not skip these tests"
-        );
-        eprintln!("skipping: ../shared/data not found");
+        support::skip(format_args!("{} is absent", dir.display()));
         None
     }
 }

@@ -34,7 +34,7 @@ fn examples() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: {} is absent", dir.display());
+        support::skip(format_args!("{} is absent", dir.display()));
         None
     }
 }

@@ -10,6 +10,8 @@
 //! 6962 test data and checks their roots and proofs against the published
 //! values and against the happy-path vectors (made from the same leaves).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ fn vectors_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: ../shared/data not found");
+        support::skip(format_args!("{} is absent", dir.display()));
         None
     }
 }

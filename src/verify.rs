@@ -636,15 +636,18 @@ fn check_source(
     }
     let reach = (tip - height).saturating_add(1).min(carried.len() as u32);
     let theirs = source.header_range(height, reach)?;
-    for (i, hash) in hashes.iter().take(reach as usize).enumerate() {
+    for (i, (mine, hash)) in carried.iter().zip(hashes).take(reach as usize).enumerate() {
         let h = height + i as u32;
-        let Some(found) = theirs.get(i).map(Header::block_hash) else {
+        let Some(theirs) = theirs.get(i) else {
             return Err(VerifyError::SourceLacksHeight {
                 height: h,
                 source_name: source.kind().to_string(),
             });
         };
-        if found != *hash {
+        // Equal headers have equal hashes: hash the source's only to name
+        // it in an error.
+        if theirs != *mine {
+            let found = anchor::header_hash(theirs);
             let source_name = source.kind().to_string();
             return Err(if i == 0 {
                 VerifyError::NotInChain {

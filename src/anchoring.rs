@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
 
-use crate::anchor::commitment_script;
 use crate::checkpoints::{epoch_end, epoch_of};
+use crate::commitment::commitment_script;
 use crate::config::Config;
 use crate::electrum::{Electrum, ElectrumError, TxStatus};
 use crate::hash::RecordDigest;
@@ -554,7 +554,7 @@ impl Anchoring {
             let mut reorged = false;
             if let Some(c) = batch.confirmation {
                 let still = c.height <= tip
-                    && crate::anchor::header_hash(&server.header(c.height)?) == c.block_hash;
+                    && crate::chain::header_hash(&server.header(c.height)?) == c.block_hash;
                 if !still {
                     self.store.unconfirm(batch.id)?;
                     reorged = true;
@@ -595,7 +595,7 @@ impl Anchoring {
             let c = Confirmation {
                 txid: t.txid,
                 height,
-                block_hash: crate::anchor::header_hash(&inclusion.header),
+                block_hash: crate::chain::header_hash(&inclusion.header),
                 confirmations,
             };
             if confirmations < self.config.min_depth {
@@ -696,7 +696,7 @@ impl Anchoring {
                     row: batch.id,
                 })?;
             let inclusion = server.verified_inclusion(&c.txid, c.height)?;
-            let found = crate::anchor::header_hash(&inclusion.header);
+            let found = crate::chain::header_hash(&inclusion.header);
             if found != c.block_hash {
                 return Err(seal_err(SealError::NotInChain {
                     height: c.height,
@@ -802,7 +802,7 @@ impl Anchoring {
                 let output = commitment_output(tx, &batch.root.0)
                     .ok_or_else(|| AnchoringError::NoCommitmentOutput(tx.compute_txid()))?;
                 Some(Anchor {
-                    tx: crate::anchor::without_witness(tx),
+                    tx: crate::chain::without_witness(tx),
                     output,
                     block,
                 })

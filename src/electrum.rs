@@ -16,10 +16,9 @@ use std::time::Duration;
 use bdk_electrum::electrum_client::{self, Client, ConfigBuilder, ElectrumApi};
 use bdk_electrum::BdkElectrumClient;
 use bitcoin::block::Header;
-use bitcoin::hashes::Hash as _;
 use bitcoin::{BlockHash, FeeRate, Network, Script, Transaction, Txid};
 
-use crate::anchor::{check_header_work, header_hash, merkle_root_from_branch, AnchorError};
+use crate::chain::{check_header_work, header_hash, merkle_root_from_branch, HeaderError};
 use crate::checkpoints::{Checkpoints, EPOCH_BLOCKS};
 use crate::headers::{HeaderSource, HeaderSourceError, SourceKind};
 use crate::rules::{check_header_rules, RuleError};
@@ -65,7 +64,7 @@ pub enum ElectrumError {
         url: String,
         /// What is wrong.
         #[source]
-        source: AnchorError,
+        source: HeaderError,
     },
     /// The server sent a header that breaks a chain rule against the
     /// built-in checkpoints (`docs/proof-format.md` §6.3).
@@ -322,7 +321,7 @@ impl Electrum {
                     if h.prev_blockhash != p {
                         return Err(ElectrumError::BadHeader {
                             url: self.url.clone(),
-                            source: AnchorError::NotLinked { height },
+                            source: HeaderError::NotLinked { height },
                         });
                     }
                 }
@@ -449,7 +448,7 @@ impl Electrum {
             .collect();
         let header = self.header(height)?;
         let root = merkle_root_from_branch(txid, pos, &branch).map_err(|_| bad())?;
-        if root != header.merkle_root.to_byte_array() {
+        if root != header.merkle_root {
             return Err(bad());
         }
         Ok(VerifiedInclusion {

@@ -24,8 +24,8 @@ use bitcoin::consensus;
 use bitcoin::pow::Work;
 use bitcoin::{BlockHash, CompactTarget, Network};
 
-use crate::chain::{ChainError, ChainParams, ChainState, ChainValidator, CheckpointBuilder};
 use crate::checkpoints::Checkpoints;
+use crate::validate::{ChainError, ChainParams, ChainState, ChainValidator, CheckpointBuilder};
 
 /// Size of a serialized block header.
 pub const HEADER_LEN: usize = 80;

@@ -14,7 +14,7 @@
 //! A proof is valid only on evidence that its block is in the real chain
 //! (`docs/proof-format.md` §9): every carried header is held to the chain
 //! rules ([`rules`]) with the checkpoint tables built in ([`checkpoints`]);
-//! headers files are validated whole ([`chain`]). Once the
+//! headers files are validated whole ([`validate`]). Once the
 //! anchoring block's difficulty epoch has closed, [`seal`] extends a
 //! complete proof's headers to the epoch's last block, which a checkpoint
 //! table pins: such a proof places its block in the real chain offline.
@@ -54,6 +54,7 @@
 pub mod anchor;
 pub mod chain;
 pub mod checkpoints;
+pub mod commitment;
 pub mod file;
 pub mod hash;
 pub mod headers;
@@ -63,6 +64,7 @@ pub mod proof;
 pub mod rules;
 pub mod seal;
 pub mod text;
+pub mod validate;
 pub mod verify;
 
 #[cfg(feature = "wallet")]

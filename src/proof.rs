@@ -1119,7 +1119,7 @@ impl Proof {
                 root: b.root.to_hex(),
             }),
             anchor: self.anchor.as_ref().map(|a| OutAnchor {
-                tx: hex::encode(crate::anchor::stripped_bytes(&a.tx)),
+                tx: hex::encode(crate::chain::stripped_bytes(&a.tx)),
                 output: a.output,
                 block: a.block.as_ref().map(|b| OutBlock {
                     height: b.height,

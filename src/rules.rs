@@ -134,7 +134,7 @@ fn target_rule(table: &Checkpoints, height: u32) -> Option<(CompactTarget, bool,
         return None;
     }
     let epochs = epoch - known_epoch;
-    let limit = crate::anchor::max_target(table.network());
+    let limit = crate::chain::max_target(table.network());
     let mut target = Target::from_compact(known_bits);
     for _ in 0..epochs {
         if target >= limit {

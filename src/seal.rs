@@ -315,7 +315,7 @@ fn check_against(
     let mut prev: Option<BlockHash> = None;
     for (i, h) in theirs.iter().enumerate() {
         let at = height + i as u32;
-        let found = crate::anchor::header_hash(h);
+        let found = crate::chain::header_hash(h);
         let ours = if i == 0 {
             Some(header)
         } else {
@@ -323,7 +323,7 @@ fn check_against(
         };
         // Equal headers have equal hashes: ours is hashed only to name it.
         if let Some(ours) = ours.filter(|ours| *ours != h) {
-            let expected = crate::anchor::header_hash(ours);
+            let expected = crate::chain::header_hash(ours);
             return Err(if i == 0 {
                 SealError::NotInChain {
                     height: at,

@@ -14,6 +14,7 @@ use bitcoin::pow::Work;
 use bitcoin::{BlockHash, Network, Txid};
 
 use crate::anchor::{self, AnchorError};
+use crate::chain::{self, BranchError, HeaderError};
 use crate::checkpoints::Checkpoints;
 use crate::hash::RecordDigest;
 use crate::headers::{HeaderSource, HeaderSourceError, SourceKind};
@@ -188,15 +189,19 @@ impl VerifyError {
                 A::OutputOutOfRange { .. } => "output-out-of-range",
                 A::NoCommitment { .. } => "no-commitment",
                 A::WrongCommitment { .. } => "wrong-commitment",
-                A::BranchTooLong(_) => "branch-too-long",
-                A::PositionOutOfRange { .. } => "position-out-of-range",
-                A::AmbiguousNode { .. } => "ambiguous-node",
-                A::DuplicateSibling { .. } => "duplicate-sibling",
+                A::Branch(b) => match b {
+                    BranchError::BranchTooLong(_) => "branch-too-long",
+                    BranchError::PositionOutOfRange { .. } => "position-out-of-range",
+                    BranchError::AmbiguousNode { .. } => "ambiguous-node",
+                    BranchError::DuplicateSibling { .. } => "duplicate-sibling",
+                },
                 A::MerkleRootMismatch { .. } => "merkle-root-mismatch",
-                A::BadBits { .. } => "bad-bits",
-                A::TargetAboveLimit { .. } => "target-above-limit",
-                A::BadProofOfWork { .. } => "bad-pow",
-                A::NotLinked { .. } => "not-linked",
+                A::Header(h) => match h {
+                    HeaderError::BadBits { .. } => "bad-bits",
+                    HeaderError::TargetAboveLimit { .. } => "target-above-limit",
+                    HeaderError::BadProofOfWork { .. } => "bad-pow",
+                    HeaderError::NotLinked { .. } => "not-linked",
+                },
             },
             VerifyError::Rule(r) => match r {
                 RuleError::WrongEpochTarget { .. } => "wrong-epoch-target",
@@ -647,7 +652,7 @@ fn check_source(
         // Equal headers have equal hashes: hash the source's only to name
         // it in an error.
         if theirs != *mine {
-            let found = anchor::header_hash(theirs);
+            let found = chain::header_hash(theirs);
             let source_name = source.kind().to_string();
             return Err(if i == 0 {
                 VerifyError::NotInChain {

@@ -1000,7 +1000,7 @@ fn regenerate() {
             "position-out-of-range",
         ),
     );
-    let txid5 = btc_anchor::anchor::sha256d(&consensus::serialize(&tx5));
+    let txid5 = btc_anchor::chain::sha256d(&consensus::serialize(&tx5));
     out.write(
         "bad-duplicate-sibling",
         neg(
@@ -1016,7 +1016,7 @@ fn regenerate() {
         let mut seed = 100_000;
         loop {
             let t = anchor_tx(&b5.tree.root().0, seed);
-            let id = btc_anchor::anchor::sha256d(&consensus::serialize(&t));
+            let id = btc_anchor::chain::sha256d(&consensus::serialize(&t));
             if id[4] == 0x01 {
                 let mut s = [0u8; 32];
                 // prevout rest (9 bytes), script len 0, sequence, one output,
@@ -1054,7 +1054,7 @@ fn regenerate() {
     );
     let mut h_bad = a.headers[1];
     while btc_anchor::bitcoin::Target::from_compact(h_bad.bits)
-        .is_met_by(btc_anchor::anchor::header_hash(&h_bad))
+        .is_met_by(btc_anchor::chain::header_hash(&h_bad))
     {
         h_bad.nonce = h_bad.nonce.wrapping_add(1);
     }
@@ -1129,7 +1129,7 @@ fn regenerate() {
     );
     let mut h_after_bad = a.headers[4];
     while btc_anchor::bitcoin::Target::from_compact(h_after_bad.bits)
-        .is_met_by(btc_anchor::anchor::header_hash(&h_after_bad))
+        .is_met_by(btc_anchor::chain::header_hash(&h_after_bad))
     {
         h_after_bad.nonce = h_after_bad.nonce.wrapping_add(1);
     }

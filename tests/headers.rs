@@ -1,4 +1,4 @@
-//! Headers files: the whole-chain validation of `btc_anchor::chain` on
+//! Headers files: the whole-chain validation of `btc_anchor::validate` on
 //! synthetic chains (difficulty retargeting at easy targets with short
 //! epochs, testnet's minimum-difficulty rule, BIP94, median time, linkage,
 //! checkpoints), the committed fixtures, the checkpoint tables, and the
@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use btc_anchor::bitcoin::block::{Header, Version};
 use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{consensus, BlockHash, CompactTarget, Network, Target, TxMerkleNode};
-use btc_anchor::chain::{ChainError, ChainParams, ChainState, ChainValidator, ParamsError};
 use btc_anchor::checkpoints::{Checkpoint, Checkpoints};
 use btc_anchor::headers::{HeaderSource, HeaderSourceError, HeadersFile};
+use btc_anchor::validate::{ChainError, ChainParams, ChainState, ChainValidator, ParamsError};
 use support::chain::Chain;
 
 // ---------------------------------------------------------------------------

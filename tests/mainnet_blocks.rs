@@ -16,13 +16,15 @@ use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use btc_anchor::anchor::{
-    block_merkle_branch, check_header_work, find_commitment, header_hash, merkle_root_from_branch,
-    verify_anchor, AnchorError, CommitmentError, OP_RETURN,
-};
+use btc_anchor::anchor::{verify_anchor, AnchorError};
 use btc_anchor::bitcoin::{
     self, block::Header, consensus, hashes::Hash as _, Block, Network, Transaction, Txid,
 };
+use btc_anchor::chain::{
+    block_merkle_branch, check_header_work, header_hash, merkle_root_from_branch, BranchError,
+    HeaderError,
+};
+use btc_anchor::commitment::{find_commitment, CommitmentError, OP_RETURN};
 use btc_anchor::proof::BlockProof;
 use support::chain::*;
 
@@ -138,7 +140,7 @@ fn changed_header_fails_work() {
         for network in [Network::Bitcoin, Network::Regtest] {
             assert_eq!(
                 check_header_work(&h, b.height, network),
-                Err(AnchorError::BadProofOfWork { height: b.height }),
+                Err(HeaderError::BadProofOfWork { height: b.height }),
                 "{} on {network}",
                 b.name
             );
@@ -169,9 +171,9 @@ fn every_transaction_branch_leads_to_the_merkle_root() {
     let (mut wrong_positions, mut changed_branches) = (0, 0);
     for b in &blocks {
         let ids = txids(&b.block);
-        let root = b.block.header.merkle_root.to_byte_array();
+        let root = b.block.header.merkle_root;
         // rust-bitcoin's computation, as an independent reference.
-        assert_eq!(b.block.compute_merkle_root().unwrap().to_byte_array(), root);
+        assert_eq!(b.block.compute_merkle_root().unwrap(), root);
         let sizes = level_sizes(ids.len());
         odd_levels += sizes[..sizes.len() - 1]
             .iter()
@@ -236,7 +238,7 @@ fn every_transaction_branch_leads_to_the_merkle_root() {
             }
             assert_eq!(
                 merkle_root_from_branch(txid, 1 << depth, &branch),
-                Err(AnchorError::PositionOutOfRange {
+                Err(BranchError::PositionOutOfRange {
                     index: 1 << depth,
                     len: depth
                 })
@@ -253,7 +255,7 @@ fn every_transaction_branch_leads_to_the_merkle_root() {
             // A branch one hash short, or one hash long.
             assert!(!leads_to_root(i as u32, &branch[..depth - 1]));
             let mut long = branch.clone();
-            long.push(root);
+            long.push(root.to_byte_array());
             assert!(!leads_to_root(i as u32, &long));
             // Another transaction's txid with this branch.
             let other = &ids[(i + 1) % n];
@@ -441,7 +443,7 @@ fn check_commitment_end_to_end(
     network: Network,
 ) -> usize {
     let ids = txids(block);
-    let tx = btc_anchor::anchor::without_witness(&block.txdata[tx_index]);
+    let tx = btc_anchor::chain::without_witness(&block.txdata[tx_index]);
     let root = find_commitment(tx.output[output as usize].script_pubkey.as_bytes()).unwrap();
     let proof = BlockProof {
         height,

@@ -1169,7 +1169,7 @@ fn exported_proofs_verify_as_ots() {
         assert_eq!(replayed[2], leaf.as_bytes(), "{label}");
         let at_root = 2 + 3 * batch_path.path.len();
         assert_eq!(replayed[at_root], batch.tree.root().as_bytes(), "{label}");
-        let txid = btc_anchor::anchor::sha256d(&btc_anchor::bitcoin::consensus::serialize(
+        let txid = btc_anchor::chain::sha256d(&btc_anchor::bitcoin::consensus::serialize(
             &proof.anchor.as_ref().unwrap().tx,
         ));
         assert_eq!(replayed[at_root + 4], txid, "{label}");

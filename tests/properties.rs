@@ -17,12 +17,12 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
-use btc_anchor::anchor::check_header_work;
 use btc_anchor::bitcoin::{
     self, absolute::LockTime, block, hashes::Hash as _, transaction, Amount, BlockHash,
     CompactTarget, Network, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxMerkleNode, TxOut,
     Txid, Witness,
 };
+use btc_anchor::chain::check_header_work;
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::merkle::{

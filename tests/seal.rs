@@ -76,7 +76,7 @@ fn fork(chain: &Chain, from: u32, dt: i64) -> Vec<Header> {
     for old in &chain.headers[from as usize..] {
         let prev = headers.last().unwrap();
         let mut h = *old;
-        h.prev_blockhash = btc_anchor::anchor::header_hash(prev);
+        h.prev_blockhash = btc_anchor::chain::header_hash(prev);
         h.time = (i64::from(prev.time) + 600 + dt) as u32;
         h.nonce = 0;
         mine_header(&mut h);

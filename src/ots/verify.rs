@@ -7,7 +7,7 @@ use bitcoin::hashes::Hash as _;
 use bitcoin::BlockHash;
 
 use super::format::{display_path, Attestation, Branch, DetachedTimestamp, FileHashOp};
-use crate::anchor::header_hash;
+use crate::chain::header_hash;
 use crate::headers::{HeaderSource, HeaderSourceError, SourceKind};
 
 /// Why a timestamp could not be checked at all. A timestamp that is

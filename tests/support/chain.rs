@@ -5,7 +5,6 @@
 //! Shared with `benches/` and `examples/` through `#[path]`.
 #![allow(dead_code)]
 
-use btc_anchor::anchor::{block_merkle_branch, commitment_script, header_hash, sha256d};
 use btc_anchor::bitcoin::{
     self,
     absolute::LockTime,
@@ -15,6 +14,8 @@ use btc_anchor::bitcoin::{
     transaction, Amount, BlockHash, CompactTarget, Network, OutPoint, ScriptBuf, Sequence, Target,
     Transaction, TxIn, TxMerkleNode, TxOut, Txid, Witness,
 };
+use btc_anchor::chain::{block_merkle_branch, header_hash, sha256d};
+use btc_anchor::commitment::commitment_script;
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::merkle::{record_leaf, Salt, Tree};
 use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, Record};

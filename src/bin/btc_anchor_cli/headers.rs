@@ -3,7 +3,7 @@
 //! print the checkpoint table of one (`checkpoints`, the refresh procedure
 //! of the built-in tables in `docs/checkpoints.md`).
 //!
-//! Every header is validated ([`btc_anchor::chain`]) before it is written,
+//! Every header is validated ([`btc_anchor::validate`]) before it is written,
 //! and a file is written only by appending whole headers (or truncating
 //! back to a fork point), each step made durable before the next.
 
@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use btc_anchor::bitcoin::block::Header;
 use btc_anchor::bitcoin::pow::Work;
 use btc_anchor::bitcoin::{consensus, Network};
-use btc_anchor::chain::{ChainParams, ChainState, ChainValidator};
 use btc_anchor::checkpoints::{epoch_end, Checkpoints, EPOCH_BLOCKS};
 use btc_anchor::electrum::Electrum;
 use btc_anchor::headers::{HeaderSource, HeaderSourceError, HeadersFile, HEADER_LEN};
+use btc_anchor::validate::{ChainParams, ChainState, ChainValidator};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -381,7 +381,7 @@ impl Out<'_> {
     }
 }
 
-fn server_failure(server: &Electrum, e: btc_anchor::chain::ChainError) -> Failure {
+fn server_failure(server: &Electrum, e: btc_anchor::validate::ChainError) -> Failure {
     Failure {
         exit: Exit::Network,
         error: format!(

@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
-use btc_anchor::anchor::{find_commitment, header_hash, sha256d};
 use btc_anchor::bitcoin::hashes::Hash as _;
 use btc_anchor::bitcoin::{consensus, Transaction, Txid};
+use btc_anchor::chain::{header_hash, sha256d};
+use btc_anchor::commitment::find_commitment;
 use btc_anchor::file::{read_any, ProofFile, ReadAnyError};
 use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, ProofError, FORMAT_VERSION};
 use clap::Args;

@@ -8,7 +8,7 @@
 //!   verification from the file alone);
 //! * [`HeadersFile`]: a local file of raw 80-byte headers from the genesis
 //!   block (or from right after a built-in checkpoint), whose whole chain is
-//!   validated when it is opened ([`crate::chain`]);
+//!   validated when it is opened ([`crate::validate`]);
 //! * an Electrum server (with the anchoring support), each header it serves
 //!   held to the chain rules of [`crate::rules`].
 
@@ -159,7 +159,7 @@ impl HeaderSource for EmbeddedOnly {
 /// (`docs/headers-file.md`).
 ///
 /// Opening it validates the whole chain it holds, streaming, in constant
-/// memory ([`crate::chain`]: linkage, proof of work, difficulty
+/// memory ([`crate::validate`]: linkage, proof of work, difficulty
 /// retargeting, median time past, block versions, every checkpoint it
 /// reaches). The file stays open: headers are then read from it at their
 /// offsets, so it must not be changed while in use.

@@ -1,0 +1,801 @@
+//! The anchoring commands: `wallet`, `stamp`, `anchor`, `upgrade`, `status`.
+//! Each one opens the data directory through the library and renders what
+//! the library answers; no anchoring logic lives here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use btc_anchor::bitcoin::Network;
+use btc_anchor::hash::{self, RecordDigest, WalkOptions};
+use btc_anchor::seal::SealError;
+use btc_anchor_electrum::{ConnectOptions, Electrum, ElectrumError};
+use btc_anchor_workflow::anchoring::{
+    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem,
+};
+use btc_anchor_workflow::config::{Config, ConfigError};
+use btc_anchor_workflow::store::{BatchState, StoreError};
+use btc_anchor_workflow::wallet::{AnchorWallet, KeySource, WalletError};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::outcome::{Done, Exit, Failure};
+use crate::NetworkArg;
+
+/// Where the data lives and which network and server to use; shared by the
+/// anchoring commands.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Data directory (store, wallet, configuration)
+    /// [default: $XDG_DATA_HOME/btc-anchor/NETWORK or ~/.local/share/btc-anchor/NETWORK]
+    #[arg(long, value_name = "DIR", env = "BTC_ANCHOR_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Bitcoin network to anchor on
+    #[arg(
+        long,
+        value_enum,
+        default_value = "bitcoin",
+        env = "BTC_ANCHOR_NETWORK",
+        global = true
+    )]
+    pub network: NetworkArg,
+    /// Electrum server, ssl://host:port (tcp:// only on regtest unless
+    /// allowed in config.toml) [default: electrum_url in config.toml]
+    #[arg(long, value_name = "URL", env = "BTC_ANCHOR_ELECTRUM", global = true)]
+    pub electrum: Option<String>,
+}
+
+/// `btc-anchor wallet ...`
+#[derive(Debug, Args)]
+pub struct WalletArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    action: WalletAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum WalletAction {
+    /// Create a new wallet from a fresh 12-word mnemonic (shown once)
+    Create,
+    /// Create the wallet from existing keys, read from a file (never from
+    /// the command line, which other users can see)
+    Import(ImportArgs),
+    /// Show an address to fund the wallet
+    Address,
+    /// Show the balance (after syncing with the server)
+    Balance {
+        /// One JSON object on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync the wallet with the server
+    Sync,
+    /// Print the wallet's secret (mnemonic and private descriptors) for a
+    /// backup; handle the output with care
+    Backup,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct ImportArgs {
+    /// A file holding a BIP39 mnemonic (English)
+    #[arg(long, value_name = "FILE")]
+    mnemonic_file: Option<PathBuf>,
+    /// A file holding an extended private key (xprv/tprv)
+    #[arg(long, value_name = "FILE")]
+    xprv_file: Option<PathBuf>,
+    /// A file holding two private descriptors, receive then change, one
+    /// per line
+    #[arg(long, value_name = "FILE")]
+    descriptors_file: Option<PathBuf>,
+}
+
+/// `btc-anchor stamp ...`
+#[derive(Debug, Args)]
+pub struct StampArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Files or folders to stamp (folders recursively, hidden entries and
+    /// symbolic links skipped)
+    paths: Vec<PathBuf>,
+    /// A SHA-256 digest to stamp instead of a file (repeatable)
+    #[arg(long, value_name = "HEX")]
+    digest: Vec<String>,
+    /// Write proofs into this folder instead of beside each file
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Also stamp hidden files and folders
+    #[arg(long)]
+    include_hidden: bool,
+    /// One JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// `btc-anchor anchor ...`
+#[derive(Debug, Args)]
+pub struct AnchorArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Fee rate in sat/vB [default: the server's estimate]
+    #[arg(long, value_name = "SAT_PER_VB")]
+    fee_rate: Option<f64>,
+    /// Refuse a fee above this many satoshis [default: max_fee_sat in
+    /// config.toml]
+    #[arg(long, value_name = "SATS")]
+    max_fee: Option<u64>,
+    /// Replace the unconfirmed batch transaction by one paying more (RBF)
+    #[arg(long)]
+    bump: bool,
+    /// One JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// `btc-anchor upgrade`
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Also seal the proofs of final batches whose block's difficulty
+    /// epoch has closed: rewrite them to carry every header up to the
+    /// epoch's last block, so that they stand alone for good. Each sealed
+    /// proof grows by up to 2,015 headers (about 330 KB): for large
+    /// batches, seal only the proofs you hand out (btc-anchor seal)
+    #[arg(long)]
+    seal: bool,
+    /// One JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// `btc-anchor status`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    common: Common,
+    /// One JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+fn default_data_dir(network: Network) -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("btc-anchor").join(network.to_string())
+}
+
+impl Common {
+    fn network(&self) -> Network {
+        self.network.into()
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| default_data_dir(self.network()))
+    }
+
+    fn config(&self) -> Result<Config, Failure> {
+        let mut c = Config::load(&self.data_dir(), self.network()).map_err(config_failure)?;
+        if let Some(url) = &self.electrum {
+            c.electrum_url = Some(url.clone());
+        }
+        Ok(c)
+    }
+
+    fn connect(&self, config: &Config) -> Result<Electrum, Failure> {
+        let url = config.electrum_url.clone().ok_or_else(|| {
+            Failure::usage(
+                "no Electrum server configured",
+                format!(
+                    "pass --electrum ssl://HOST:PORT, or set electrum_url in {}",
+                    self.data_dir().join("config.toml").display()
+                ),
+            )
+        })?;
+        Electrum::connect(
+            &url,
+            self.network(),
+            ConnectOptions {
+                allow_insecure: config.allow_insecure_tcp,
+                timeout: Duration::from_secs(20),
+            },
+        )
+        .map_err(|e| electrum_failure(&e))
+    }
+
+    fn open(&self) -> Result<Anchoring, Failure> {
+        let config = self.config()?;
+        Anchoring::open(&self.data_dir(), config).map_err(anchoring_failure)
+    }
+}
+
+fn config_failure(e: ConfigError) -> Failure {
+    Failure::usage(e.to_string(), "fix or remove the setting in config.toml")
+}
+
+pub fn electrum_failure(e: &ElectrumError) -> Failure {
+    let hint = match e {
+        ElectrumError::BadUrl(_) => "write it as ssl://host:port (or tcp://host:port on regtest)",
+        ElectrumError::Insecure(_) => {
+            "use an ssl:// server, or set allow_insecure_tcp = true in config.toml for a server you trust on your own network"
+        }
+        ElectrumError::Connect { .. } => {
+            "check the server address and your network; for ssl://, the server's certificate must be valid"
+        }
+        ElectrumError::WrongChain { .. } => "the server follows another network: check --network and --electrum",
+        ElectrumError::BadHeader { .. }
+        | ElectrumError::BadChain { .. }
+        | ElectrumError::BadMerkleProof { .. } => {
+            "the server sent data that does not check out; nothing was written: try another server"
+        }
+        ElectrumError::NotSeen { .. } | ElectrumError::Rejected { .. } => {
+            "nothing is lost: the signed transaction is stored; run the command again, or raise the fee with anchor --bump"
+        }
+        _ => "run the command again; nothing is lost",
+    };
+    Failure {
+        exit: Exit::Network,
+        error: e.to_string(),
+        hint: hint.to_owned(),
+    }
+}
+
+fn wallet_failure(e: WalletError, data_dir: &Path) -> Failure {
+    let hint = match &e {
+        WalletError::NoWallet(_) => "create one with btc-anchor wallet create (or wallet import)".to_owned(),
+        WalletError::Exists(_) => "use the existing wallet, or another --data-dir".to_owned(),
+        WalletError::InsufficientFunds { .. } => {
+            "fund the wallet (btc-anchor wallet address), then run anchor again; the records stay queued".to_owned()
+        }
+        WalletError::FeeTooHigh { .. } => "raise --max-fee, or wait for lower fees; the records stay queued".to_owned(),
+        WalletError::Permissions { path, .. } => format!("chmod 600 {}", path.display()),
+        WalletError::WrongNetwork { found, .. } => format!("pass --network {found}, or use another --data-dir"),
+        WalletError::Electrum(inner) => return electrum_failure(inner),
+        _ => format!("check the wallet files in {}", data_dir.display()),
+    };
+    Failure {
+        exit: Exit::Wallet,
+        error: e.to_string(),
+        hint,
+    }
+}
+
+fn anchoring_failure(e: AnchoringError) -> Failure {
+    match e {
+        AnchoringError::Store(StoreError::Locked(dir)) => Failure {
+            exit: Exit::Busy,
+            error: format!("another btc-anchor command is using {}", dir.display()),
+            hint: "wait for it to finish, then run this command again".to_owned(),
+        },
+        AnchoringError::Store(other) => Failure::io(other.to_string(), "check the data directory and its free space"),
+        AnchoringError::Wallet(w) => wallet_failure(w, Path::new("the data directory")),
+        AnchoringError::Electrum(x) => electrum_failure(&x),
+        AnchoringError::EmptyQueue => Failure {
+            exit: Exit::NothingToDo,
+            error: "nothing to anchor: no record is queued".to_owned(),
+            hint: "stamp files first: btc-anchor stamp FILE...".to_owned(),
+        },
+        AnchoringError::NothingToBump => Failure {
+            exit: Exit::NothingToDo,
+            error: "no unconfirmed batch transaction to bump".to_owned(),
+            hint: "btc-anchor status shows the state of each batch".to_owned(),
+        },
+        AnchoringError::NoFeeEstimate => Failure {
+            exit: Exit::Wallet,
+            error: "the server has no fee estimate".to_owned(),
+            hint: "pass --fee-rate SAT_PER_VB".to_owned(),
+        },
+        AnchoringError::BadFeeRate(_) => Failure::usage(e.to_string(), "give --fee-rate between 1 and 10000 sat/vB"),
+        AnchoringError::ProofExists { ref path } => Failure::usage(
+            e.to_string(),
+            format!("move {} away, or write proofs elsewhere with --out DIR", path.display()),
+        ),
+        AnchoringError::ProofInvalid { .. } => Failure::invalid(
+            crate::outcome::with_sources(&e),
+            "nothing was written; if the Electrum server is not one you run, try another; otherwise this is a bug in btc-anchor: please report it",
+        ),
+        AnchoringError::Seal { ref source, .. } => {
+            let (exit, hint) = match source {
+                SealError::NotInChain { .. } => (
+                    Exit::Invalid,
+                    "the batch's block is no longer in the server's best chain; its proofs are unchanged: check the server, or anchor the records again",
+                ),
+                _ => (
+                    Exit::Network,
+                    "the proofs are unchanged; run upgrade --seal again, or try another server",
+                ),
+            };
+            Failure {
+                exit,
+                error: crate::outcome::with_sources(&e),
+                hint: hint.to_owned(),
+            }
+        }
+        AnchoringError::WriteProof { .. } => Failure::io(
+            e.to_string(),
+            "the record is safe in the store; fix the folder's permissions and run btc-anchor upgrade to write it again",
+        ),
+        other => Failure::io(other.to_string(), "run the command again; the store keeps every record"),
+    }
+}
+
+/// The test hook: `BTC_ANCHOR_PAUSE_AT=signed|broadcast` stops the process
+/// right after that step was made durable, so crash tests can kill it
+/// there (with SIGKILL) and check that nothing is lost or doubled.
+fn pause_hook(step: &AnchorStep) {
+    let Ok(at) = std::env::var("BTC_ANCHOR_PAUSE_AT") else {
+        return;
+    };
+    let here = match step {
+        AnchorStep::Signed { .. } => "signed",
+        AnchorStep::Broadcast { .. } => "broadcast",
+        _ => "batched",
+    };
+    if at == here {
+        eprintln!("paused after {here}");
+        std::thread::sleep(Duration::from_secs(600));
+    }
+}
+
+pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
+    let c = &args.common;
+    let dir = c.data_dir();
+    let network = c.network();
+    let werr = |e| wallet_failure(e, &dir);
+    let _lock = btc_anchor_workflow::store::DataLock::acquire(&dir)
+        .map_err(|e| anchoring_failure(e.into()))?;
+    match &args.action {
+        WalletAction::Create => {
+            let (mut w, mnemonic) =
+                AnchorWallet::create(&dir, network, KeySource::Generate).map_err(werr)?;
+            let address = w.address().map_err(werr)?;
+            let mut out = format!(
+                "created a {network} wallet in {}\n",
+                btc_anchor::text::escape_path(&dir)
+            );
+            if let Some(m) = mnemonic {
+                out += &format!(
+                    "write down these 12 words and keep them offline; they are shown only once \
+                     (btc-anchor wallet backup shows the secret file again):\n  {m}\n"
+                );
+            }
+            out += &format!("fund it at: {address}\n");
+            Ok(Done::ok(out))
+        }
+        WalletAction::Import(i) => {
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).map_err(|e| {
+                    Failure::io(
+                        format!("cannot read {}: {e}", p.display()),
+                        "check the path",
+                    )
+                })
+            };
+            let source = if let Some(p) = &i.mnemonic_file {
+                KeySource::Mnemonic(read(p)?)
+            } else if let Some(p) = &i.xprv_file {
+                KeySource::Xprv(read(p)?)
+            } else if let Some(p) = &i.descriptors_file {
+                let text = read(p)?;
+                let lines: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let [external, internal] = lines.as_slice() else {
+                    return Err(Failure::usage(
+                        "the descriptors file must hold exactly two descriptors",
+                        "one line for receiving, one for change",
+                    ));
+                };
+                KeySource::Descriptors {
+                    external: (*external).to_owned(),
+                    internal: (*internal).to_owned(),
+                }
+            } else {
+                return Err(Failure::usage(
+                    "no key file given",
+                    "pass --mnemonic-file, --xprv-file or --descriptors-file",
+                ));
+            };
+            let (mut w, _) = AnchorWallet::create(&dir, network, source).map_err(werr)?;
+            let address = w.address().map_err(werr)?;
+            Ok(Done::ok(format!(
+                "imported a {network} wallet into {}\nrun btc-anchor wallet sync to find its funds; receive address: {address}\n",
+                btc_anchor::text::escape_path(&dir)
+            )))
+        }
+        WalletAction::Address => {
+            let mut w = AnchorWallet::open(&dir, network).map_err(werr)?;
+            Ok(Done::ok(format!("{}\n", w.address().map_err(werr)?)))
+        }
+        WalletAction::Balance { json } => {
+            let config = c.config()?;
+            let server = c.connect(&config)?;
+            let mut w = AnchorWallet::open(&dir, network).map_err(werr)?;
+            w.sync(&server).map_err(werr)?;
+            let b = w.balance();
+            if *json {
+                return Ok(Done::ok(crate::render::json_line(&json!({
+                    "confirmed_sat": b.confirmed.to_sat(),
+                    "pending_sat": (b.trusted_pending + b.untrusted_pending).to_sat(),
+                    "immature_sat": b.immature.to_sat(),
+                    "spendable_sat": (b.confirmed + b.trusted_pending).to_sat(),
+                }))));
+            }
+            Ok(Done::ok(format!(
+                "confirmed: {} sat\npending:   {} sat\nimmature:  {} sat\n",
+                b.confirmed.to_sat(),
+                (b.trusted_pending + b.untrusted_pending).to_sat(),
+                b.immature.to_sat()
+            )))
+        }
+        WalletAction::Sync => {
+            let config = c.config()?;
+            let server = c.connect(&config)?;
+            let mut w = AnchorWallet::open(&dir, network).map_err(werr)?;
+            w.sync(&server).map_err(werr)?;
+            Ok(Done::ok(format!(
+                "synced with {}: {} sat confirmed\n",
+                server.url(),
+                w.balance().confirmed.to_sat()
+            )))
+        }
+        WalletAction::Backup => Ok(Done::ok(
+            btc_anchor_workflow::wallet::secret_backup(&dir).map_err(werr)?,
+        )),
+    }
+}
+
+fn proof_path_for(file: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
+    let name = format!(
+        "{}.anchor.json",
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    match out {
+        None => file.with_file_name(name),
+        Some(dir) => {
+            // Keep the folder structure under --out so names cannot clash.
+            let rel = file
+                .strip_prefix(root)
+                .ok()
+                .and_then(|r| r.parent())
+                .unwrap_or(Path::new(""));
+            dir.join(rel).join(name)
+        }
+    }
+}
+
+pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
+    if args.paths.is_empty() && args.digest.is_empty() {
+        return Err(Failure::usage(
+            "nothing to stamp",
+            "give files or folders, or --digest HEX",
+        ));
+    }
+    let mut items = Vec::new();
+    for d in &args.digest {
+        let digest: RecordDigest = d.parse().map_err(|e| {
+            Failure::usage(
+                format!("--digest {d}: {e}"),
+                "give the 64 hex digits of a SHA-256",
+            )
+        })?;
+        let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
+        items.push(StampItem {
+            digest,
+            label: format!("sha256:{}", digest.to_hex()),
+            proof_path: dir.join(format!("{}.anchor.json", digest.to_hex())),
+        });
+    }
+    let collected = hash::collect_files(
+        &args.paths,
+        WalkOptions {
+            include_hidden: args.include_hidden,
+        },
+    )
+    .map_err(|e| Failure::io(e.to_string(), "check the path"))?;
+    // Proof files of earlier stamps are not records.
+    let files: Vec<PathBuf> = collected
+        .files
+        .into_iter()
+        .filter(|f| {
+            !f.to_string_lossy().ends_with(".anchor.json") && !f.to_string_lossy().ends_with(".ots")
+        })
+        .collect();
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("hashing {pos}/{len} files {wide_bar} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if files.len() < 20 {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let digests = hash::hash_files(&files, |_| bar.inc(1));
+    bar.finish_and_clear();
+    for (file, d) in files.iter().zip(digests) {
+        let digest = d.map_err(|e| {
+            Failure::io(
+                e.to_string(),
+                "nothing was queued; fix the file and stamp again",
+            )
+        })?;
+        let root = args
+            .paths
+            .iter()
+            .find(|p| file.starts_with(p))
+            .cloned()
+            .unwrap_or_default();
+        if let Some(out) = &args.out {
+            let target = proof_path_for(file, Some(out), &root);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Failure::io(
+                        format!("cannot create {}: {e}", parent.display()),
+                        "check --out",
+                    )
+                })?;
+            }
+        }
+        items.push(StampItem {
+            digest,
+            label: file.display().to_string(),
+            proof_path: proof_path_for(file, args.out.as_deref(), &root),
+        });
+    }
+    let mut flow = args.common.open()?;
+    let summary = flow.stamp(&items).map_err(anchoring_failure)?;
+    if args.json {
+        return Ok(Done::ok(crate::render::json_line(&json!({
+            "queued": summary.queued,
+            "already_stamped": summary.already,
+            "skipped": collected.skipped.iter().map(|(p, r)| json!({"path": p.display().to_string(), "reason": r.to_string()})).collect::<Vec<_>>(),
+            "records": items.iter().map(|i| json!({"label": i.label, "digest": i.digest.to_hex(), "proof": i.proof_path.display().to_string()})).collect::<Vec<_>>(),
+        }))));
+    }
+    let mut out = String::new();
+    for i in &items {
+        out += &format!(
+            "{}  {}  -> {}\n",
+            i.digest.to_hex(),
+            btc_anchor::text::escape_controls(&i.label),
+            btc_anchor::text::escape_path(&i.proof_path)
+        );
+    }
+    for (p, r) in &collected.skipped {
+        out += &format!(
+            "skipped {} ({})\n",
+            btc_anchor::text::escape_path(p),
+            btc_anchor::text::escape_controls(&r.to_string())
+        );
+    }
+    out += &format!(
+        "queued {} record{}{}; run btc-anchor anchor to commit them to Bitcoin\n",
+        summary.queued,
+        if summary.queued == 1 { "" } else { "s" },
+        if summary.already > 0 {
+            format!(" ({} already stamped)", summary.already)
+        } else {
+            String::new()
+        }
+    );
+    Ok(Done::ok(out))
+}
+
+pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
+    let c = &args.common;
+    let mut flow = c.open()?;
+    let server = c.connect(flow.config())?;
+    let mut wallet = AnchorWallet::open(&c.data_dir(), c.network())
+        .map_err(|e| wallet_failure(e, &c.data_dir()))?;
+    let fees = FeeOptions {
+        fee_rate: args.fee_rate,
+        max_fee_sat: args.max_fee,
+    };
+    let done = if args.bump {
+        vec![flow
+            .bump(&mut wallet, &server, &fees)
+            .map_err(anchoring_failure)?]
+    } else {
+        flow.anchor(&mut wallet, &server, &fees, &mut |s| pause_hook(&s))
+            .map_err(anchoring_failure)?
+    };
+    if args.json {
+        return Ok(Done::ok(crate::render::json_line(&json!({
+            "batches": done.iter().map(|a| json!({
+                "batch": a.batch_id, "records": a.size, "txid": a.txid.to_string(),
+                "fee_sat": a.fee.to_sat(), "vsize": a.vsize, "resumed": a.resumed, "bumped": args.bump,
+            })).collect::<Vec<_>>()
+        }))));
+    }
+    let mut out = String::new();
+    for a in &done {
+        out += &format!(
+            "{} batch {}: {} record{} in transaction {} ({} vB, fee {} sat = {:.1} sat/vB){}\n",
+            if args.bump { "bumped" } else { "anchored" },
+            a.batch_id,
+            a.size,
+            if a.size == 1 { "" } else { "s" },
+            a.txid,
+            a.vsize,
+            a.fee.to_sat(),
+            a.fee.to_sat() as f64 / a.vsize as f64,
+            if a.resumed {
+                " (finished an interrupted run)"
+            } else {
+                ""
+            }
+        );
+    }
+    out += "proofs now name the transaction; run btc-anchor upgrade once it confirms\n";
+    Ok(Done::ok(out))
+}
+
+pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
+    let c = &args.common;
+    let mut flow = c.open()?;
+    let server = c.connect(flow.config())?;
+    let min_depth = flow.config().min_depth;
+    let ups = flow.upgrade(&server).map_err(anchoring_failure)?;
+    let seals = if args.seal {
+        Some(flow.seal_final(&server).map_err(anchoring_failure)?)
+    } else {
+        None
+    };
+    if args.json {
+        let mut v = json!({
+            "min_depth": min_depth,
+            "batches": ups.iter().map(|u| json!({
+                "batch": u.batch_id, "state": u.state.to_string(),
+                "height": u.confirmation.map(|c| c.height),
+                "confirmations": u.confirmation.map(|c| c.confirmations),
+                "txid": u.confirmation.map(|c| c.txid.to_string()),
+                "proofs_written": u.proofs_written, "reorged": u.reorged,
+            })).collect::<Vec<_>>()
+        });
+        if let Some(seals) = &seals {
+            v["sealed"] = seals
+                .iter()
+                .map(|s| {
+                    let (result, written, to_go) = match s.outcome {
+                        BatchSeal::Sealed { proofs_written } => {
+                            ("sealed", Some(proofs_written), None)
+                        }
+                        BatchSeal::EpochOpen { blocks_to_go } => {
+                            ("epoch-open", None, Some(blocks_to_go))
+                        }
+                        _ => ("unknown", None, None),
+                    };
+                    json!({
+                        "batch": s.batch_id, "result": result, "height": s.height,
+                        "epoch": s.epoch, "epoch_end": s.epoch_end,
+                        "proofs_written": written, "blocks_to_go": to_go,
+                    })
+                })
+                .collect();
+        }
+        return Ok(Done::ok(crate::render::json_line(&v)));
+    }
+    let mut out = String::new();
+    if ups.is_empty() && seals.as_ref().is_none_or(Vec::is_empty) {
+        out += if args.seal {
+            "nothing to upgrade or seal: no batch is waiting for confirmation or for its epoch to close\n"
+        } else {
+            "nothing to upgrade: no batch is waiting for confirmation\n"
+        };
+    }
+    for u in &ups {
+        if u.reorged {
+            out += &format!(
+                "batch {}: its block left the best chain; following the transaction again\n",
+                u.batch_id
+            );
+        }
+        out += &match (u.state, u.confirmation) {
+            (BatchState::Final, Some(c)) => format!(
+                "batch {}: complete: block {} ({} confirmation{}); {} proof{} written\n",
+                u.batch_id,
+                c.height,
+                c.confirmations,
+                if c.confirmations == 1 { "" } else { "s" },
+                u.proofs_written,
+                if u.proofs_written == 1 { "" } else { "s" }
+            ),
+            (BatchState::Confirmed, Some(c)) => format!(
+                "batch {}: in block {}, {} of {min_depth} confirmations; run upgrade again later\n",
+                u.batch_id, c.height, c.confirmations
+            ),
+            _ => format!(
+                "batch {}: not confirmed yet; run upgrade again later\n",
+                u.batch_id
+            ),
+        };
+    }
+    for s in seals.iter().flatten() {
+        out += &match s.outcome {
+            BatchSeal::Sealed { proofs_written } => format!(
+                "batch {}: sealed: its proofs carry headers to block {}, the last of difficulty epoch {}; {} written\n",
+                s.batch_id,
+                s.epoch_end,
+                s.epoch,
+                crate::render::count(proofs_written as u64, "proof")
+            ),
+            BatchSeal::EpochOpen { blocks_to_go } => format!(
+                "batch {}: block {}'s difficulty epoch {} closes at block {}, {} to go; run upgrade --seal again then\n",
+                s.batch_id,
+                s.height,
+                s.epoch,
+                s.epoch_end,
+                crate::render::count(u64::from(blocks_to_go), "block")
+            ),
+            _ => format!("batch {}: not sealed\n", s.batch_id),
+        };
+    }
+    Ok(Done::ok(out))
+}
+
+pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
+    let flow = args.common.open()?;
+    let batches = flow.batches_status().map_err(anchoring_failure)?;
+    let queued = flow
+        .store()
+        .queued_records()
+        .map_err(|e| anchoring_failure(e.into()))?;
+    if args.json {
+        let b: Vec<Value> = batches
+            .iter()
+            .map(|s| {
+                json!({
+                    "batch": s.batch.id, "records": s.batch.size, "state": s.batch.state.to_string(),
+                    "root": s.batch.root.to_hex(),
+                    "txids": s.txs.iter().map(|t| t.txid.to_string()).collect::<Vec<_>>(),
+                    "height": s.batch.confirmation.map(|c| c.height),
+                    "confirmations": s.batch.confirmation.map(|c| c.confirmations),
+                })
+            })
+            .collect();
+        return Ok(Done::ok(crate::render::json_line(&json!({
+            "network": flow.config().network.to_string(),
+            "queued": queued.iter().map(|r| json!({"label": r.label, "digest": r.digest.to_hex(), "proof": r.proof_path.display().to_string()})).collect::<Vec<_>>(),
+            "batches": b,
+        }))));
+    }
+    let mut out = format!(
+        "{} record{} queued\n",
+        queued.len(),
+        if queued.len() == 1 { "" } else { "s" }
+    );
+    for s in &batches {
+        let detail = match (s.batch.state, s.batch.confirmation, s.txs.last()) {
+            (BatchState::Final, Some(c), _) => {
+                format!("final in block {} (txid {})", c.height, c.txid)
+            }
+            (BatchState::Confirmed, Some(c), _) => {
+                format!(
+                    "confirmed {} in block {} (txid {})",
+                    c.confirmations, c.height, c.txid
+                )
+            }
+            (BatchState::Broadcast, _, Some(t)) => {
+                format!("broadcast, unconfirmed (txid {})", t.txid)
+            }
+            (BatchState::Batched, _, Some(t)) => {
+                format!("signed, not yet broadcast (txid {}); run anchor", t.txid)
+            }
+            _ => "batched; run anchor".to_owned(),
+        };
+        out += &format!(
+            "batch {}: {} record{}: {detail}\n",
+            s.batch.id,
+            s.batch.size,
+            if s.batch.size == 1 { "" } else { "s" }
+        );
+    }
+    Ok(Done::ok(out))
+}

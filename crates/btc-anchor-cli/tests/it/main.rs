@@ -1,0 +1,9 @@
+//! The command line's integration tests: the `btc-anchor` program run as a
+//! user runs it, offline and against a private regtest stack.
+
+mod cli;
+mod cli_anchoring;
+mod headers_cmd;
+mod headers_sync;
+mod seal_cmd;
+mod support;

@@ -1,0 +1,86 @@
+//! The program run as a user runs it: arguments in; exit code, stdout and
+//! stderr out, with the checks every command-line test makes.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::process::Output;
+
+/// The stable exit codes (README.md), as the tests name them.
+pub const VALID: i32 = 0;
+pub const INVALID: i32 = 1;
+pub const USAGE: i32 = 2;
+pub const PENDING: i32 = 3;
+pub const IO: i32 = 4;
+pub const UNVERIFIED: i32 = 5;
+pub const SERVER: i32 = 6;
+pub const INCONCLUSIVE: i32 = 10;
+
+/// What one run of the program gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out
+                .status
+                .code()
+                .expect("the program finished and was not killed by a signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+impl Run {
+    /// Stdout as the one JSON object `--json` prints.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    /// Asserts the exit code, showing everything the run printed if it differs.
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts stderr is exactly `error: ...` then `hint: ...`; returns the
+    /// two messages.
+    pub fn two_line_error(&self) -> (String, String) {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "stderr must be two lines:\n{}", self.stderr);
+        assert!(self.stderr.ends_with('\n'), "{:?}", self.stderr);
+        let error = lines[0]
+            .strip_prefix("error: ")
+            .unwrap_or_else(|| panic!("first line must start 'error: ': {}", lines[0]));
+        let hint = lines[1]
+            .strip_prefix("hint: ")
+            .unwrap_or_else(|| panic!("second line must start 'hint: ': {}", lines[1]));
+        assert!(!error.is_empty() && !hint.is_empty());
+        (error.to_owned(), hint.to_owned())
+    }
+}
+
+/// The program, run in the project's root (where `fixtures/` is).
+pub fn command() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("btc-anchor").unwrap();
+    c.current_dir(btc_anchor_testenv::repo_root());
+    c
+}
+
+/// Runs the program with `args`.
+pub fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    command().args(args).output().unwrap().into()
+}

@@ -1,0 +1,1032 @@
+//! The anchoring workflow: stamp records, anchor the queued batch in one
+//! transaction, bump it if stuck, upgrade proofs once confirmed, report
+//! status.
+//!
+//! Every step writes its state to the [`Store`] before the side effect it
+//! enables (see the store's documentation), and every step is safe to run
+//! again: after a crash, the next run finishes what was started instead of
+//! starting something new.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
+
+use crate::config::Config;
+use crate::store::{
+    write_atomic, BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord,
+    StoredTx,
+};
+use crate::wallet::{AnchorWallet, WalletError};
+use btc_anchor::checkpoints::{epoch_end, epoch_of};
+use btc_anchor::commitment::commitment_script;
+use btc_anchor::hash::RecordDigest;
+use btc_anchor::headers::EmbeddedOnly;
+use btc_anchor::merkle::{record_leaf, MerkleError, Salt, Tree};
+use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER};
+use btc_anchor::seal::{block_is_sealed, seal, SealError, Sealed};
+use btc_anchor::verify::{verify, VerifyError, VerifyOptions};
+use btc_anchor_electrum::{Electrum, ElectrumError, TxStatus};
+
+/// How long a broadcast transaction may take to show in the server's
+/// mempool before the broadcast counts as failed.
+pub const BROADCAST_WAIT: Duration = Duration::from_secs(15);
+
+/// Errors of the workflow.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnchoringError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The wallet failed.
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    /// The server failed.
+    #[error(transparent)]
+    Electrum(#[from] ElectrumError),
+    /// The tree could not be built.
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+    /// Nothing is queued and nothing is waiting to be broadcast.
+    #[error("nothing to anchor: no record is queued")]
+    EmptyQueue,
+    /// No fee rate given and the server has no estimate.
+    #[error("the server has no fee estimate")]
+    NoFeeEstimate,
+    /// A fee rate outside what is sensible.
+    #[error("fee rate {0} sat/vB is out of range (1 to 10000)")]
+    BadFeeRate(f64),
+    /// Nothing unconfirmed to bump.
+    #[error("no broadcast batch is waiting for confirmation")]
+    NothingToBump,
+    /// A proof file could not be written.
+    #[error("cannot write proof {path}: {source}")]
+    WriteProof {
+        /// The proof file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A proof file exists that this store did not write, or that belongs to
+    /// another record.
+    #[error("{path} already holds a proof, of another record or from another data directory")]
+    ProofExists {
+        /// The proof file.
+        path: PathBuf,
+    },
+    /// The stored transaction does not commit to its batch root.
+    #[error("stored transaction {0} has no commitment to its batch root")]
+    NoCommitmentOutput(Txid),
+    /// A proof built for writing does not pass the library's own verifier,
+    /// so no proof of its batch (or stamp) was written: a bug, or data
+    /// from the server that slipped past the adapter's checks.
+    #[error("the proof built for {path} does not verify; no proof was written")]
+    ProofInvalid {
+        /// Where the proof was to be written.
+        path: PathBuf,
+        /// Why it does not verify.
+        #[source]
+        source: Box<VerifyError>,
+    },
+    /// A final batch's proofs could not be sealed.
+    #[error("cannot seal the proofs of batch {batch_id}")]
+    Seal {
+        /// The batch.
+        batch_id: i64,
+        /// Why.
+        #[source]
+        source: SealError,
+    },
+}
+
+/// A record to stamp.
+#[derive(Debug, Clone)]
+pub struct StampItem {
+    /// SHA-256 of the document.
+    pub digest: RecordDigest,
+    /// What it is (a path, or a label for a bare digest).
+    pub label: String,
+    /// Where its proof goes.
+    pub proof_path: PathBuf,
+}
+
+/// What a stamp did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StampSummary {
+    /// Records newly queued.
+    pub queued: usize,
+    /// Records already stamped with this digest and proof path (skipped).
+    pub already: usize,
+}
+
+/// A step of [`Anchoring::anchor`], reported as it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AnchorStep {
+    /// A batch was fixed (its root).
+    Batched {
+        /// The batch.
+        batch_id: i64,
+        /// Its number of records.
+        size: u64,
+    },
+    /// The transaction is signed and stored, not yet broadcast.
+    Signed {
+        /// The batch.
+        batch_id: i64,
+        /// The transaction.
+        txid: Txid,
+    },
+    /// A server accepted the transaction (proofs and state not yet
+    /// updated).
+    Broadcast {
+        /// The batch.
+        batch_id: i64,
+        /// The transaction.
+        txid: Txid,
+    },
+}
+
+/// Fee settings for one anchoring.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FeeOptions {
+    /// Fee rate in sat/vB; `None` asks the server.
+    pub fee_rate: Option<f64>,
+    /// Largest fee in satoshis; `None` takes the configuration's.
+    pub max_fee_sat: Option<u64>,
+}
+
+/// The result of anchoring one batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anchored {
+    /// The batch.
+    pub batch_id: i64,
+    /// Its number of records.
+    pub size: u64,
+    /// The transaction.
+    pub txid: Txid,
+    /// Fee paid.
+    pub fee: Amount,
+    /// Its virtual size.
+    pub vsize: u64,
+    /// Whether this run resumed a batch fixed by an earlier, interrupted run.
+    pub resumed: bool,
+}
+
+/// What an upgrade found for one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgraded {
+    /// The batch.
+    pub batch_id: i64,
+    /// Its state now.
+    pub state: BatchState,
+    /// Where it confirmed.
+    pub confirmation: Option<Confirmation>,
+    /// Proof files written.
+    pub proofs_written: usize,
+    /// Whether its block had left the best chain.
+    pub reorged: bool,
+}
+
+/// The status of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchStatus {
+    /// The batch.
+    pub batch: StoredBatch,
+    /// Its transactions, oldest first.
+    pub txs: Vec<StoredTx>,
+}
+
+/// What [`Anchoring::seal_final`] did for one final batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBatch {
+    /// The batch.
+    pub batch_id: i64,
+    /// Its block's height.
+    pub height: u32,
+    /// The block's difficulty epoch.
+    pub epoch: u32,
+    /// The epoch's last block's height.
+    pub epoch_end: u32,
+    /// What happened.
+    pub outcome: BatchSeal,
+}
+
+/// The outcome of sealing one final batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchSeal {
+    /// Its proofs were rewritten, carrying every header up to the epoch's
+    /// last block.
+    Sealed {
+        /// Proof files written.
+        proofs_written: usize,
+    },
+    /// Its epoch has not closed yet; nothing was written.
+    EpochOpen {
+        /// Blocks still to be mined before the epoch closes.
+        blocks_to_go: u32,
+    },
+}
+
+/// The workflow over one data directory, holding its lock.
+#[derive(Debug)]
+pub struct Anchoring {
+    data_dir: PathBuf,
+    config: Config,
+    store: Store,
+    _lock: DataLock,
+}
+
+fn fee_rate_from(sat_per_vb: f64) -> Result<FeeRate, AnchoringError> {
+    if !(1.0..=10_000.0).contains(&sat_per_vb) {
+        return Err(AnchoringError::BadFeeRate(sat_per_vb));
+    }
+    Ok(FeeRate::from_sat_per_kwu((sat_per_vb * 250.0).ceil() as u64))
+}
+
+fn commitment_output(tx: &Transaction, root: &[u8; 32]) -> Option<u32> {
+    let script = commitment_script(root);
+    tx.output
+        .iter()
+        .position(|o| o.script_pubkey == script)
+        .map(|i| i as u32)
+}
+
+impl Anchoring {
+    /// Opens the data directory, taking its lock (fails at once if another
+    /// command holds it).
+    pub fn open(data_dir: &Path, config: Config) -> Result<Anchoring, AnchoringError> {
+        let lock = DataLock::acquire(data_dir)?;
+        let store = Store::open(data_dir)?;
+        Ok(Anchoring {
+            data_dir: data_dir.to_path_buf(),
+            config,
+            store,
+            _lock: lock,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The store (read access).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn network(&self) -> Network {
+        self.config.network
+    }
+
+    /// Queues records and writes a queued proof for each. A record already
+    /// stamped with the same digest and proof path is skipped; a proof path
+    /// holding another record's proof, or any file this store did not write,
+    /// is refused before anything is queued.
+    pub fn stamp(&mut self, items: &[StampItem]) -> Result<StampSummary, AnchoringError> {
+        // Proof paths taken by earlier items of this same call.
+        let mut this_call: HashMap<&Path, RecordDigest> = HashMap::new();
+        let mut new = Vec::new();
+        let mut summary = StampSummary::default();
+        for item in items {
+            let known = match this_call.get(item.proof_path.as_path()) {
+                Some(d) => Some(*d),
+                None => self
+                    .store
+                    .record_at_proof_path(&item.proof_path)?
+                    .map(|r| r.digest),
+            };
+            match known {
+                Some(d) if d == item.digest => summary.already += 1,
+                Some(_) => {
+                    return Err(AnchoringError::ProofExists {
+                        path: item.proof_path.clone(),
+                    })
+                }
+                None => {
+                    // A file this store did not write (another data
+                    // directory's proof, complete perhaps): never
+                    // overwrite it.
+                    if item.proof_path.exists() {
+                        return Err(AnchoringError::ProofExists {
+                            path: item.proof_path.clone(),
+                        });
+                    }
+                    this_call.insert(&item.proof_path, item.digest);
+                    new.push((
+                        item.digest,
+                        Salt::random()?,
+                        item.label.clone(),
+                        item.proof_path.clone(),
+                    ));
+                }
+            }
+        }
+        let proofs: Vec<Proof> = new
+            .iter()
+            .map(|(digest, salt, _, _)| Proof {
+                network: self.network(),
+                record: Record {
+                    digest: *digest,
+                    salt: salt.clone(),
+                },
+                batch: None,
+                anchor: None,
+            })
+            .collect();
+        // Verified before anything is stored or written.
+        for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
+            check_proof(proof, path)?;
+        }
+        // Committed before any proof file is written: a crash here loses
+        // nothing, the proofs are rewritten when the batch moves on.
+        self.store.add_records(&new)?;
+        for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
+            // Not flushed: the store holds the record, and the proof is
+            // written again when its batch moves on.
+            write_proof(path, proof, false)?;
+        }
+        summary.queued = new.len();
+        Ok(summary)
+    }
+
+    fn fee_rate(&self, server: &Electrum, fees: &FeeOptions) -> Result<FeeRate, AnchoringError> {
+        if let Some(r) = fees.fee_rate {
+            return fee_rate_from(r);
+        }
+        if let Some(r) = server.estimate_fee_rate(self.config.fee_target_blocks)? {
+            return Ok(r);
+        }
+        match self.config.fallback_fee_rate {
+            Some(r) => fee_rate_from(r),
+            None => Err(AnchoringError::NoFeeEstimate),
+        }
+    }
+
+    fn max_fee(&self, fees: &FeeOptions) -> Amount {
+        Amount::from_sat(fees.max_fee_sat.unwrap_or(self.config.max_fee_sat))
+    }
+
+    /// Anchors: finishes any batch an interrupted run left unbroadcast, then
+    /// fixes one batch over everything queued and commits its root in one
+    /// transaction. `on_step` hears each step as it is made durable.
+    pub fn anchor(
+        &mut self,
+        wallet: &mut AnchorWallet,
+        server: &Electrum,
+        fees: &FeeOptions,
+        on_step: &mut dyn FnMut(AnchorStep),
+    ) -> Result<Vec<Anchored>, AnchoringError> {
+        let mut done = Vec::new();
+        // 1. Resume what an interrupted run left: batches fixed but not
+        //    accepted by a server.
+        for batch in self.store.batches_in(&[BatchState::Batched])? {
+            done.push(self.finish_batch(&batch, wallet, server, fees, on_step, true)?);
+        }
+        // 2. A new batch over the queue.
+        let queued = self.store.queued_records()?;
+        if queued.is_empty() {
+            if done.is_empty() {
+                return Err(AnchoringError::EmptyQueue);
+            }
+            return Ok(done);
+        }
+        // Check funds and fees before fixing the batch, so a wallet without
+        // funds leaves the records queued, as they were.
+        wallet.sync(server)?;
+        let fee_rate = self.fee_rate(server, fees)?;
+        let leaves = queued
+            .iter()
+            .map(|r| record_leaf(&r.salt, &r.digest))
+            .collect();
+        let tree = Tree::new(leaves)?;
+        let (tx, fee) = wallet.build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees))?;
+        let ids: Vec<i64> = queued.iter().map(|r| r.id).collect();
+        let batch_id = self.store.create_batch(&tree.root(), &ids)?;
+        on_step(AnchorStep::Batched {
+            batch_id,
+            size: tree.size(),
+        });
+        // Stored before it is broadcast (in `finish_batch`).
+        self.store.add_tx(
+            batch_id,
+            &tx,
+            fee.to_sat(),
+            fee.to_sat() as f64 / tx.vsize() as f64,
+        )?;
+        let batch = self.store.batch(batch_id)?.ok_or(StoreError::Damaged {
+            what: "batch",
+            row: batch_id,
+        })?;
+        done.push(self.finish_batch(&batch, wallet, server, fees, on_step, false)?);
+        Ok(done)
+    }
+
+    fn finish_batch(
+        &mut self,
+        batch: &StoredBatch,
+        wallet: &mut AnchorWallet,
+        server: &Electrum,
+        fees: &FeeOptions,
+        on_step: &mut dyn FnMut(AnchorStep),
+        resumed: bool,
+    ) -> Result<Anchored, AnchoringError> {
+        let existing = self.store.batch_txs(batch.id)?;
+        let stored = match existing.last() {
+            // Signed by an earlier run: broadcast that very transaction,
+            // never a second one.
+            Some(t) => t.clone(),
+            None => {
+                wallet.sync(server)?;
+                let fee_rate = self.fee_rate(server, fees)?;
+                let (tx, fee) =
+                    wallet.build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees))?;
+                let rate = fee.to_sat() as f64 / tx.vsize() as f64;
+                self.store.add_tx(batch.id, &tx, fee.to_sat(), rate)?;
+                self.store
+                    .batch_txs(batch.id)?
+                    .pop()
+                    .ok_or(StoreError::Damaged {
+                        what: "anchoring transaction",
+                        row: batch.id,
+                    })?
+            }
+        };
+        on_step(AnchorStep::Signed {
+            batch_id: batch.id,
+            txid: stored.txid,
+        });
+        wallet.note_sent(&stored.tx)?;
+        server.broadcast(&stored.tx, BROADCAST_WAIT)?;
+        on_step(AnchorStep::Broadcast {
+            batch_id: batch.id,
+            txid: stored.txid,
+        });
+        // Proofs first, then the state: a crash in between leaves the batch
+        // `batched`, and the next run broadcasts the same transaction again
+        // (the server already has it) and finishes here.
+        self.write_batch_proofs(batch, Some(&stored.tx), None)?;
+        self.store.mark_broadcast(&stored.txid)?;
+        Ok(Anchored {
+            batch_id: batch.id,
+            size: batch.size,
+            txid: stored.txid,
+            fee: Amount::from_sat(stored.fee_sat),
+            vsize: stored.tx.vsize() as u64,
+            resumed,
+        })
+    }
+
+    /// Replaces the newest unconfirmed batch transaction (RBF) by one
+    /// paying `fees.fee_rate` (default: 1.5 times the old rate), committing
+    /// to the same root. This also serves a transaction that was signed but
+    /// never accepted by a server. Both stay in the store: proofs follow
+    /// whichever confirms.
+    pub fn bump(
+        &mut self,
+        wallet: &mut AnchorWallet,
+        server: &Electrum,
+        fees: &FeeOptions,
+    ) -> Result<Anchored, AnchoringError> {
+        let mut batch = None;
+        for b in self
+            .store
+            .batches_in(&[BatchState::Batched, BatchState::Broadcast])?
+        {
+            if !self.store.batch_txs(b.id)?.is_empty() {
+                batch = Some(b);
+            }
+        }
+        let batch = batch.ok_or(AnchoringError::NothingToBump)?;
+        let last = self
+            .store
+            .batch_txs(batch.id)?
+            .pop()
+            .ok_or(AnchoringError::NothingToBump)?;
+        wallet.sync(server)?;
+        wallet.note_sent(&last.tx)?;
+        let rate = match fees.fee_rate {
+            Some(r) => r,
+            None => (last.fee_rate * 1.5).max(last.fee_rate + 1.0),
+        };
+        let (tx, fee) = wallet.build_bump(last.txid, fee_rate_from(rate)?, self.max_fee(fees))?;
+        if commitment_output(&tx, &batch.root.0).is_none() {
+            return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
+        }
+        let vrate = fee.to_sat() as f64 / tx.vsize() as f64;
+        let txid = self.store.add_tx(batch.id, &tx, fee.to_sat(), vrate)?;
+        wallet.note_sent(&tx)?;
+        server.broadcast(&tx, BROADCAST_WAIT)?;
+        self.write_batch_proofs(&batch, Some(&tx), None)?;
+        self.store.mark_broadcast(&txid)?;
+        Ok(Anchored {
+            batch_id: batch.id,
+            size: batch.size,
+            txid,
+            fee,
+            vsize: tx.vsize() as u64,
+            resumed: false,
+        })
+    }
+
+    /// Follows every broadcast or shallowly confirmed batch: checks where
+    /// its transaction (or a replacement) confirmed, verifies the server's
+    /// merkle proof against the header, sends a batch whose block left the
+    /// best chain back to `broadcast`, and at the required depth writes
+    /// complete proofs carrying the headers after the block.
+    pub fn upgrade(&mut self, server: &Electrum) -> Result<Vec<Upgraded>, AnchoringError> {
+        let mut out = Vec::new();
+        let tip = server.tip_height()?;
+        for batch in self
+            .store
+            .batches_in(&[BatchState::Broadcast, BatchState::Confirmed])?
+        {
+            let mut reorged = false;
+            if let Some(c) = batch.confirmation {
+                let still = c.height <= tip
+                    && btc_anchor::chain::header_hash(&server.header(c.height)?) == c.block_hash;
+                if !still {
+                    self.store.unconfirm(batch.id)?;
+                    reorged = true;
+                }
+            }
+            let txs = self.store.batch_txs(batch.id)?;
+            let mut found = None;
+            let mut any_known = false;
+            for t in txs.iter().rev() {
+                match server.status(&t.tx)? {
+                    TxStatus::Confirmed(h) => {
+                        found = Some((t, h));
+                        break;
+                    }
+                    TxStatus::Mempool => any_known = true,
+                    TxStatus::Unknown => {}
+                }
+            }
+            let Some((t, height)) = found else {
+                if !any_known {
+                    // Dropped (a reorg, a restarted server): send the
+                    // newest transaction again; a failure is not fatal.
+                    if let Some(last) = txs.last() {
+                        let _ = server.broadcast(&last.tx, Duration::from_secs(2));
+                    }
+                }
+                out.push(Upgraded {
+                    batch_id: batch.id,
+                    state: BatchState::Broadcast,
+                    confirmation: None,
+                    proofs_written: 0,
+                    reorged,
+                });
+                continue;
+            };
+            let inclusion = server.verified_inclusion(&t.txid, height)?;
+            let confirmations = tip.saturating_sub(height) + 1;
+            let c = Confirmation {
+                txid: t.txid,
+                height,
+                block_hash: btc_anchor::chain::header_hash(&inclusion.header),
+                confirmations,
+            };
+            if confirmations < self.config.min_depth {
+                self.store
+                    .set_confirmation(batch.id, &c, BatchState::Confirmed)?;
+                out.push(Upgraded {
+                    batch_id: batch.id,
+                    state: BatchState::Confirmed,
+                    confirmation: Some(c),
+                    proofs_written: 0,
+                    reorged,
+                });
+                continue;
+            }
+            let after_count = (tip - height).min(MAX_HEADERS_AFTER as u32);
+            let headers_after = server.headers(height + 1, after_count, Some(&inclusion.header))?;
+            let block = BlockProof {
+                height,
+                header: inclusion.header,
+                tx_index: inclusion.pos,
+                branch: inclusion.branch,
+                headers_after,
+            };
+            // Upgraded after the epoch closed, the proofs are sealed already.
+            let sealed = block_is_sealed(&block);
+            let written = self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
+            self.store
+                .set_confirmation(batch.id, &c, BatchState::Final)?;
+            if sealed {
+                self.store.mark_sealed(batch.id, &c.block_hash)?;
+            }
+            out.push(Upgraded {
+                batch_id: batch.id,
+                state: BatchState::Final,
+                confirmation: Some(c),
+                proofs_written: written,
+                reorged,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Seals the proofs of every final batch whose block's difficulty
+    /// epoch has closed on `server`'s chain and that is not sealed yet:
+    /// rewrites each of its proof files to carry every header up to the
+    /// epoch's last block ([`btc_anchor::seal`]), which a checkpoint table pins,
+    /// so that the proof places its block in the real chain from the file
+    /// alone. Batches whose epoch is still open are reported with the
+    /// blocks to go; sealed batches are not looked at again.
+    ///
+    /// Opt-in, and mind the size: a sealed proof carries up to 2,015 more
+    /// headers, about 330 KB of hex, so sealing every proof of a
+    /// 100,000-record batch writes some 33 GB. Seal the batches whose
+    /// proofs must stand alone for years (or seal single proof files with
+    /// [`btc_anchor::seal::seal`] when they are handed out), not all of them by
+    /// default.
+    ///
+    /// The block and its merkle branch are fetched again and checked
+    /// against the header the store recorded; the sealed proofs are
+    /// verified, like every proof the workflow writes, before any is
+    /// written, and flushed to disk before the batch counts as sealed.
+    pub fn seal_final(&mut self, server: &Electrum) -> Result<Vec<SealedBatch>, AnchoringError> {
+        let tip = server.tip_height()?;
+        let mut out = Vec::new();
+        for batch in self.store.batches_in(&[BatchState::Final])? {
+            let Some(c) = batch.confirmation else {
+                continue;
+            };
+            if self.store.is_sealed(&batch)? {
+                continue;
+            }
+            let epoch = epoch_of(c.height);
+            let end = epoch_end(epoch);
+            let mut done = SealedBatch {
+                batch_id: batch.id,
+                height: c.height,
+                epoch,
+                epoch_end: end,
+                outcome: BatchSeal::EpochOpen {
+                    blocks_to_go: end.saturating_sub(tip),
+                },
+            };
+            if tip < end {
+                out.push(done);
+                continue;
+            }
+            let seal_err = |source| AnchoringError::Seal {
+                batch_id: batch.id,
+                source,
+            };
+            let tx = self
+                .store
+                .batch_txs(batch.id)?
+                .into_iter()
+                .find(|t| t.txid == c.txid)
+                .ok_or(StoreError::Damaged {
+                    what: "batch (its confirmed transaction is not stored)",
+                    row: batch.id,
+                })?;
+            let inclusion = server.verified_inclusion(&c.txid, c.height)?;
+            let found = btc_anchor::chain::header_hash(&inclusion.header);
+            if found != c.block_hash {
+                return Err(seal_err(SealError::NotInChain {
+                    height: c.height,
+                    expected: c.block_hash,
+                    found,
+                }));
+            }
+            let block = BlockProof {
+                height: c.height,
+                header: inclusion.header,
+                tx_index: inclusion.pos,
+                branch: inclusion.branch,
+                headers_after: Vec::new(),
+            };
+            // Sealed once, on the first record's proof: every proof of the
+            // batch shares the block.
+            let records = self.store.batch_records(batch.id)?;
+            let first = self
+                .batch_proofs(&batch, &records, Some(&tx.tx), Some(block))?
+                .proof(0, true)?;
+            let options = VerifyOptions::new(self.network());
+            let sealed = match seal(&first, server, &options).map_err(seal_err)? {
+                Sealed::Extended { proof, .. } => proof,
+                Sealed::EpochOpen { blocks_to_go, .. } => {
+                    // The server's tip went back between the two calls.
+                    done.outcome = BatchSeal::EpochOpen { blocks_to_go };
+                    out.push(done);
+                    continue;
+                }
+                // A block at its epoch's last height needs no header after
+                // it: rewritten as it is.
+                _ => Box::new(first),
+            };
+            let block = sealed.anchor.and_then(|a| a.block);
+            let written = self.write_batch_proofs(&batch, Some(&tx.tx), block)?;
+            self.store.mark_sealed(batch.id, &c.block_hash)?;
+            done.outcome = BatchSeal::Sealed {
+                proofs_written: written,
+            };
+            out.push(done);
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the proofs of a batch from the store, verifies them all
+    /// ([`BatchProofs::verify_all`]) and only then writes them.
+    fn write_batch_proofs(
+        &self,
+        batch: &StoredBatch,
+        tx: Option<&Transaction>,
+        block: Option<BlockProof>,
+    ) -> Result<usize, AnchoringError> {
+        let records = self.store.batch_records(batch.id)?;
+        // Complete proofs carry what the store does not keep (the header,
+        // the branch, the headers after): they are flushed to disk before
+        // the batch is marked final. Pending ones are rewritten as the
+        // batch moves on and need not be.
+        let durable = block.is_some();
+        let proofs = self.batch_proofs(batch, &records, tx, block)?;
+        // Flushing is latency-bound: many files in flight at once.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(PROOF_WRITERS)
+            .build()
+            .map_err(|e| AnchoringError::WriteProof {
+                path: self.data_dir.clone(),
+                source: std::io::Error::other(e),
+            })?;
+        pool.install(|| {
+            use rayon::prelude::*;
+            proofs.verify_all()?;
+            // Each proof is built as it is written: a batch's proofs share
+            // their anchor (up to 2,016 headers), which is not held once
+            // per record in memory.
+            (0..records.len()).into_par_iter().try_for_each(|i| {
+                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, durable)
+            })
+        })?;
+        Ok(records.len())
+    }
+
+    fn batch_proofs<'r>(
+        &self,
+        batch: &StoredBatch,
+        records: &'r [StoredRecord],
+        tx: Option<&Transaction>,
+        block: Option<BlockProof>,
+    ) -> Result<BatchProofs<'r>, AnchoringError> {
+        let leaves = records
+            .iter()
+            .map(|r| record_leaf(&r.salt, &r.digest))
+            .collect();
+        let tree = Tree::new(leaves)?;
+        if tree.root() != batch.root {
+            return Err(StoreError::Damaged {
+                what: "batch (its records do not give its root)",
+                row: batch.id,
+            }
+            .into());
+        }
+        let anchor = match tx {
+            None => None,
+            Some(tx) => {
+                let output = commitment_output(tx, &batch.root.0)
+                    .ok_or_else(|| AnchoringError::NoCommitmentOutput(tx.compute_txid()))?;
+                Some(Anchor {
+                    tx: btc_anchor::chain::without_witness(tx),
+                    output,
+                    block,
+                })
+            }
+        };
+        Ok(BatchProofs {
+            network: self.network(),
+            tree,
+            records,
+            anchor,
+        })
+    }
+
+    /// Every batch with its transactions, oldest first.
+    pub fn batches_status(&self) -> Result<Vec<BatchStatus>, AnchoringError> {
+        self.store
+            .batches()?
+            .into_iter()
+            .map(|b| {
+                Ok(BatchStatus {
+                    txs: self.store.batch_txs(b.id)?,
+                    batch: b,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Threads writing proof files at once.
+const PROOF_WRITERS: usize = 16;
+
+/// The proofs of one batch, built one at a time from what they share (the
+/// tree, the anchor) and what each has (its record and place).
+struct BatchProofs<'r> {
+    network: Network,
+    tree: Tree,
+    records: &'r [StoredRecord],
+    anchor: Option<Anchor>,
+}
+
+impl BatchProofs<'_> {
+    /// Record `i`'s proof, with the batch's anchor or without it.
+    fn proof(&self, i: usize, with_anchor: bool) -> Result<Proof, AnchoringError> {
+        let r = &self.records[i];
+        Ok(Proof {
+            network: self.network,
+            record: Record {
+                digest: r.digest,
+                salt: r.salt.clone(),
+            },
+            batch: Some(BatchPath {
+                size: self.tree.size(),
+                index: i as u64,
+                path: self.tree.inclusion_proof(i as u64)?,
+                root: self.tree.root(),
+            }),
+            anchor: if with_anchor {
+                self.anchor.clone()
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Verifies every proof of the batch with the library's verifier,
+    /// offline, before any is written; any error refuses them all.
+    ///
+    /// The proofs of a batch differ only in their record and its place in
+    /// the tree; the anchor (transaction, block, headers after it) is the
+    /// same value in each and commits to the same root. The verifier's
+    /// answer for record `i`'s proof is therefore the answer for the first
+    /// proof's anchor together with that for record `i`'s inclusion: the
+    /// first proof is verified whole, and every proof without its anchor
+    /// (digest, leaf, path to the shared root). That keeps a batch of
+    /// 100,000 proofs carrying 2,016 headers to about one inclusion check
+    /// per proof, instead of 2,016 header checks each.
+    fn verify_all(&self) -> Result<(), AnchoringError> {
+        use rayon::prelude::*;
+        if self.records.is_empty() {
+            return Ok(());
+        }
+        check_proof(&self.proof(0, true)?, &self.records[0].proof_path)?;
+        // Without an anchor, the first proof was just verified as it is.
+        let rest = if self.anchor.is_some() { 0 } else { 1 };
+        (rest..self.records.len())
+            .into_par_iter()
+            .try_for_each(|i| check_proof(&self.proof(i, false)?, &self.records[i].proof_path))
+    }
+}
+
+/// Verifies a proof about to be written, offline with the network's
+/// built-in checkpoints: valid, pending and inconclusive verdicts pass
+/// (a fresh mainnet proof with few headers is inconclusive from the file
+/// alone), an error refuses it.
+fn check_proof(proof: &Proof, path: &Path) -> Result<(), AnchoringError> {
+    let options = VerifyOptions::new(proof.network);
+    verify(proof, &proof.record.digest, &EmbeddedOnly, &options)
+        .map(|_| ())
+        .map_err(|source| AnchoringError::ProofInvalid {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+}
+
+fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), AnchoringError> {
+    write_atomic(path, proof.to_json().as_bytes(), durable).map_err(|source| {
+        AnchoringError::WriteProof {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::absolute::LockTime;
+    use bitcoin::{transaction, Amount, OutPoint, ScriptBuf, Sequence, TxIn, TxOut, Witness};
+
+    fn records(n: usize) -> Vec<StoredRecord> {
+        (0..n)
+            .map(|i| StoredRecord {
+                id: i as i64 + 1,
+                digest: RecordDigest::of_bytes(format!("record {i}").as_bytes()),
+                salt: Salt::from_bytes(&[i as u8; 16]).unwrap(),
+                label: format!("r{i}"),
+                proof_path: PathBuf::from(format!("r{i}.anchor.json")),
+                stamped_at: 0,
+                batch: Some((1, i as u64)),
+            })
+            .collect()
+    }
+
+    fn tree(records: &[StoredRecord]) -> Tree {
+        Tree::new(
+            records
+                .iter()
+                .map(|r| record_leaf(&r.salt, &r.digest))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn tx_committing_to(root: &[u8; 32]) -> Transaction {
+        Transaction {
+            version: transaction::Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::null(),
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
+            output: vec![TxOut {
+                value: Amount::ZERO,
+                script_pubkey: commitment_script(root),
+            }],
+        }
+    }
+
+    #[test]
+    fn every_proof_is_verified_before_any_is_written() {
+        let recs = records(5);
+        let t = tree(&recs);
+        let root = t.root();
+        let broadcast = BatchProofs {
+            network: Network::Regtest,
+            tree: t,
+            records: &recs,
+            anchor: Some(Anchor {
+                tx: tx_committing_to(&root.0),
+                output: 0,
+                block: None,
+            }),
+        };
+        broadcast.verify_all().unwrap();
+
+        // A transaction committing to another root: refused on the first
+        // proof, whose anchor is checked whole.
+        let wrong = BatchProofs {
+            anchor: Some(Anchor {
+                tx: tx_committing_to(&[9; 32]),
+                output: 0,
+                block: None,
+            }),
+            ..broadcast
+        };
+        let e = wrong.verify_all().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the proof built for r0.anchor.json does not verify; no proof was written"
+        );
+        match e {
+            AnchoringError::ProofInvalid { path, source } => {
+                assert_eq!(path, PathBuf::from("r0.anchor.json"));
+                assert_eq!(source.kind(), "wrong-commitment");
+            }
+            other => panic!("{other}"),
+        }
+
+        // A record that is not the one the tree was built over: its own
+        // inclusion is checked, with or without an anchor.
+        let mut changed = recs.clone();
+        changed[3].digest = RecordDigest::of_bytes(b"another");
+        for anchor in [
+            None,
+            wrong.anchor.clone().map(|mut a| {
+                a.tx = tx_committing_to(&root.0);
+                a
+            }),
+        ] {
+            let proofs = BatchProofs {
+                network: Network::Regtest,
+                tree: tree(&recs),
+                records: &changed,
+                anchor,
+            };
+            match proofs.verify_all().unwrap_err() {
+                AnchoringError::ProofInvalid { path, source } => {
+                    assert_eq!(path, PathBuf::from("r3.anchor.json"));
+                    assert_eq!(source.kind(), "root-mismatch");
+                }
+                other => panic!("{other}"),
+            }
+        }
+    }
+}

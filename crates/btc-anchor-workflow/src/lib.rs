@@ -1,0 +1,15 @@
+//! # btc-anchor-workflow
+//!
+//! The anchoring workflow of btc-anchor: [`anchoring::Anchoring`] stamps
+//! records, anchors a batch in one transaction paid by a self-custody BDK
+//! wallet ([`wallet`]) over an Electrum server (`btc-anchor-electrum`),
+//! bumps it, follows it through reorganisations, completes and seals the
+//! proofs, with every step made durable in an SQLite store ([`store`])
+//! before its side effect. [`config`] reads a data directory's settings.
+//!
+//! `examples/anchor_flow.rs` runs the whole flow against a regtest stack.
+
+pub mod anchoring;
+pub mod config;
+pub mod store;
+pub mod wallet;

@@ -1,0 +1,766 @@
+//! The persistent store: one SQLite database in the data directory holding
+//! queued records, batches and their anchoring transactions.
+//!
+//! A batch moves through `batched` (root fixed) → `broadcast` (a signed
+//! transaction accepted by the server) → `confirmed` (in a block, below the
+//! required depth) → `final`. Every change is committed before the side
+//! effect it enables: the signed transaction is stored before it is
+//! broadcast, the batch is fixed before a transaction is built for it. A
+//! command killed at any point therefore finds, on the next run, either the
+//! step not taken or its result, never a gap; no record is lost and no batch
+//! gets a second, different anchoring transaction unless a fee bump was
+//! asked for.
+//!
+//! Concurrent commands on one data directory are serialized by [`DataLock`].
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bitcoin::consensus;
+use bitcoin::hashes::Hash as _;
+use bitcoin::{BlockHash, Transaction, Txid};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use btc_anchor::hash::RecordDigest;
+use btc_anchor::merkle::{MerkleError, NodeHash, Salt};
+
+/// File name of the store database inside the data directory.
+pub const STORE_FILE: &str = "store.sqlite";
+/// File name of the lock file inside the data directory.
+pub const LOCK_FILE: &str = "lock";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed.
+    #[error("store database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory or lock file could not be used.
+    #[error("data directory {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Another command holds the data directory.
+    #[error("another btc-anchor command is using the data directory {0}")]
+    Locked(PathBuf),
+    /// A stored value does not decode (the database was edited or damaged).
+    #[error("the store holds a damaged {what} (row {row})")]
+    Damaged {
+        /// What could not be decoded.
+        what: &'static str,
+        /// The row id.
+        row: i64,
+    },
+    /// A stored salt is invalid.
+    #[error("the store holds an invalid salt: {0}")]
+    Salt(#[from] MerkleError),
+    /// A database written by a newer version of this program.
+    #[error("the store was written by a newer version (schema {found}, this program knows {SCHEMA_VERSION})")]
+    NewerSchema {
+        /// The schema version found.
+        found: i64,
+    },
+}
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// An exclusive lock on a data directory, held while a command runs and
+/// released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct DataLock {
+    _file: File,
+}
+
+impl DataLock {
+    /// Takes the lock, failing at once if another process holds it.
+    pub fn acquire(data_dir: &Path) -> Result<DataLock, StoreError> {
+        let io_err = |source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(data_dir).map_err(io_err)?;
+        let path = data_dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(data_dir.to_path_buf())),
+            Err(fs::TryLockError::Error(e)) => Err(io_err(e)),
+        }
+    }
+}
+
+/// The state of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchState {
+    /// Root fixed; no transaction accepted by a server yet (one may be
+    /// signed and stored).
+    Batched,
+    /// A transaction is broadcast, not yet confirmed.
+    Broadcast,
+    /// Confirmed below the required depth.
+    Confirmed,
+    /// Confirmed at the required depth; proofs are complete.
+    Final,
+}
+
+impl BatchState {
+    fn as_str(self) -> &'static str {
+        match self {
+            BatchState::Batched => "batched",
+            BatchState::Broadcast => "broadcast",
+            BatchState::Confirmed => "confirmed",
+            BatchState::Final => "final",
+        }
+    }
+
+    fn parse(s: &str) -> Option<BatchState> {
+        Some(match s {
+            "batched" => BatchState::Batched,
+            "broadcast" => BatchState::Broadcast,
+            "confirmed" => BatchState::Confirmed,
+            "final" => BatchState::Final,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for BatchState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stamped record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Row id.
+    pub id: i64,
+    /// SHA-256 of the document.
+    pub digest: RecordDigest,
+    /// Its salt.
+    pub salt: Salt,
+    /// What the user stamped (a path, or a label for a bare digest).
+    pub label: String,
+    /// Where its proof file is written.
+    pub proof_path: PathBuf,
+    /// When it was stamped (seconds since 1970).
+    pub stamped_at: i64,
+    /// Its batch and leaf index, once batched.
+    pub batch: Option<(i64, u64)>,
+}
+
+/// Where a batch's transaction confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The transaction that confirmed.
+    pub txid: Txid,
+    /// The block's height.
+    pub height: u32,
+    /// The block's hash.
+    pub block_hash: BlockHash,
+    /// Confirmations when last checked.
+    pub confirmations: u32,
+}
+
+/// A batch as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBatch {
+    /// Row id.
+    pub id: i64,
+    /// The tree root.
+    pub root: NodeHash,
+    /// Number of records.
+    pub size: u64,
+    /// Its state.
+    pub state: BatchState,
+    /// When it was fixed.
+    pub created_at: i64,
+    /// Where it confirmed, if it did.
+    pub confirmation: Option<Confirmation>,
+}
+
+/// An anchoring transaction as stored: the first one of a batch, or a
+/// replacement at a higher fee.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTx {
+    /// Its txid.
+    pub txid: Txid,
+    /// Its batch.
+    pub batch_id: i64,
+    /// The signed transaction, witness included.
+    pub tx: Transaction,
+    /// Fee paid, in satoshis.
+    pub fee_sat: u64,
+    /// Fee rate, in sat/vB.
+    pub fee_rate: f64,
+    /// When it was signed.
+    pub created_at: i64,
+    /// When a server accepted it, if one did.
+    pub broadcast_at: Option<i64>,
+}
+
+/// Seconds since 1970, now.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+fn blob32(bytes: Vec<u8>, what: &'static str, row: i64) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Damaged { what, row })
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let conn = Connection::open(data_dir.join(STORE_FILE))?;
+        Self::init(conn)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store, StoreError> {
+        // WAL keeps readers (status) working during a long anchor, and
+        // FULL synchronous makes each commit durable before we act on it.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { found: version });
+        }
+        if version < 1 {
+            conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE IF NOT EXISTS batches (
+                     id INTEGER PRIMARY KEY,
+                     root BLOB NOT NULL,
+                     size INTEGER NOT NULL,
+                     state TEXT NOT NULL,
+                     created_at INTEGER NOT NULL,
+                     txid BLOB,
+                     height INTEGER,
+                     block_hash BLOB,
+                     confirmations INTEGER
+                 );
+                 CREATE TABLE IF NOT EXISTS records (
+                     id INTEGER PRIMARY KEY,
+                     digest BLOB NOT NULL,
+                     salt BLOB NOT NULL,
+                     label TEXT NOT NULL,
+                     proof_path TEXT NOT NULL,
+                     stamped_at INTEGER NOT NULL,
+                     batch_id INTEGER REFERENCES batches(id),
+                     leaf_index INTEGER
+                 );
+                 CREATE INDEX IF NOT EXISTS records_batch ON records(batch_id, leaf_index);
+                 CREATE TABLE IF NOT EXISTS anchor_txs (
+                     txid BLOB PRIMARY KEY,
+                     batch_id INTEGER NOT NULL REFERENCES batches(id),
+                     raw BLOB NOT NULL,
+                     fee_sat INTEGER NOT NULL,
+                     fee_rate REAL NOT NULL,
+                     created_at INTEGER NOT NULL,
+                     broadcast_at INTEGER
+                 );
+                 PRAGMA user_version = 1;
+                 COMMIT;",
+            )?;
+        }
+        // Stamping looks records up by proof path; one path, one record.
+        conn.execute_batch(
+            "CREATE UNIQUE INDEX IF NOT EXISTS records_proof_path ON records(proof_path);",
+        )?;
+        // Batches whose proofs were sealed, and on which block. A table of
+        // its own, created when missing: stores of schema 1 without it
+        // open as they are, and programs that do not know it ignore it.
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS sealed_batches (
+                 batch_id INTEGER PRIMARY KEY REFERENCES batches(id),
+                 block_hash BLOB NOT NULL,
+                 sealed_at INTEGER NOT NULL
+             );",
+        )?;
+        Ok(Store { conn })
+    }
+
+    /// Queues records (one transaction: all or none).
+    pub fn add_records(
+        &mut self,
+        records: &[(RecordDigest, Salt, String, PathBuf)],
+    ) -> Result<Vec<i64>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut ids = Vec::with_capacity(records.len());
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO records (digest, salt, label, proof_path, stamped_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let t = now();
+            for (digest, salt, label, path) in records {
+                stmt.execute(params![
+                    digest.as_bytes().as_slice(),
+                    salt.as_bytes(),
+                    label,
+                    path.to_string_lossy(),
+                    t
+                ])?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+        Ok(RawRecord {
+            id: row.get(0)?,
+            digest: row.get(1)?,
+            salt: row.get(2)?,
+            label: row.get(3)?,
+            proof_path: row.get(4)?,
+            stamped_at: row.get(5)?,
+            batch_id: row.get(6)?,
+            leaf_index: row.get(7)?,
+        })
+    }
+
+    fn records_where(
+        &self,
+        clause: &str,
+        p: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let sql = format!(
+            "SELECT id, digest, salt, label, proof_path, stamped_at, batch_id, leaf_index
+             FROM records WHERE {clause}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let raw = stmt
+            .query_map(p, Self::record_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raw.into_iter().map(RawRecord::decode).collect()
+    }
+
+    /// Records waiting for a batch, oldest first.
+    pub fn queued_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_where("batch_id IS NULL ORDER BY id", &[])
+    }
+
+    /// The records of a batch, in leaf order.
+    pub fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_where("batch_id = ?1 ORDER BY leaf_index", &[&batch_id])
+    }
+
+    /// The record whose proof is written at `path`, if any.
+    pub fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(self
+            .records_where("proof_path = ?1", &[&path.to_string_lossy()])?
+            .pop())
+    }
+
+    /// Fixes a batch over `records` (in this leaf order) with `root`, in one
+    /// transaction.
+    pub fn create_batch(&mut self, root: &NodeHash, record_ids: &[i64]) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO batches (root, size, state, created_at) VALUES (?1, ?2, 'batched', ?3)",
+            params![root.as_bytes().as_slice(), record_ids.len() as i64, now()],
+        )?;
+        let batch_id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE records SET batch_id = ?1, leaf_index = ?2 WHERE id = ?3 AND batch_id IS NULL",
+            )?;
+            for (i, id) in record_ids.iter().enumerate() {
+                let n = stmt.execute(params![batch_id, i as i64, id])?;
+                if n != 1 {
+                    return Err(StoreError::Damaged {
+                        what: "queued record",
+                        row: *id,
+                    });
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(batch_id)
+    }
+
+    fn batches_where(
+        &self,
+        clause: &str,
+        p: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<StoredBatch>, StoreError> {
+        let sql = format!(
+            "SELECT id, root, size, state, created_at, txid, height, block_hash, confirmations
+             FROM batches WHERE {clause}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(p, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<Vec<u8>>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, Option<Vec<u8>>>(7)?,
+                    r.get::<_, Option<i64>>(8)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(
+                |(id, root, size, state, created_at, txid, height, hash, conf)| {
+                    let confirmation = match (txid, height, hash) {
+                        (Some(t), Some(h), Some(b)) => Some(Confirmation {
+                            txid: Txid::from_byte_array(blob32(t, "txid", id)?),
+                            height: h as u32,
+                            block_hash: BlockHash::from_byte_array(blob32(b, "block hash", id)?),
+                            confirmations: conf.unwrap_or(0) as u32,
+                        }),
+                        _ => None,
+                    };
+                    Ok(StoredBatch {
+                        id,
+                        root: NodeHash(blob32(root, "batch root", id)?),
+                        size: size as u64,
+                        state: BatchState::parse(&state).ok_or(StoreError::Damaged {
+                            what: "batch state",
+                            row: id,
+                        })?,
+                        created_at,
+                        confirmation,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// One batch.
+    pub fn batch(&self, id: i64) -> Result<Option<StoredBatch>, StoreError> {
+        Ok(self.batches_where("id = ?1", &[&id])?.pop())
+    }
+
+    /// All batches, oldest first.
+    pub fn batches(&self) -> Result<Vec<StoredBatch>, StoreError> {
+        self.batches_where("1 ORDER BY id", &[])
+    }
+
+    /// Batches in one of the given states, oldest first.
+    pub fn batches_in(&self, states: &[BatchState]) -> Result<Vec<StoredBatch>, StoreError> {
+        Ok(self
+            .batches()?
+            .into_iter()
+            .filter(|b| states.contains(&b.state))
+            .collect())
+    }
+
+    /// Stores a signed transaction for a batch, before it is broadcast.
+    pub fn add_tx(
+        &mut self,
+        batch_id: i64,
+        tx: &Transaction,
+        fee_sat: u64,
+        fee_rate: f64,
+    ) -> Result<Txid, StoreError> {
+        let txid = tx.compute_txid();
+        self.conn.execute(
+            "INSERT OR IGNORE INTO anchor_txs (txid, batch_id, raw, fee_sat, fee_rate, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                txid.to_byte_array().as_slice(),
+                batch_id,
+                consensus::serialize(tx),
+                fee_sat as i64,
+                fee_rate,
+                now()
+            ],
+        )?;
+        Ok(txid)
+    }
+
+    /// Records that a server accepted `txid`, and moves its batch from
+    /// `batched` to `broadcast`.
+    pub fn mark_broadcast(&mut self, txid: &Txid) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE anchor_txs SET broadcast_at = COALESCE(broadcast_at, ?2) WHERE txid = ?1",
+            params![txid.to_byte_array().as_slice(), now()],
+        )?;
+        tx.execute(
+            "UPDATE batches SET state = 'broadcast'
+             WHERE state = 'batched' AND id = (SELECT batch_id FROM anchor_txs WHERE txid = ?1)",
+            params![txid.to_byte_array().as_slice()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The transactions of a batch, oldest first.
+    pub fn batch_txs(&self, batch_id: i64) -> Result<Vec<StoredTx>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT txid, raw, fee_sat, fee_rate, created_at, broadcast_at
+             FROM anchor_txs WHERE batch_id = ?1 ORDER BY created_at, rowid",
+        )?;
+        let rows = stmt
+            .query_map(params![batch_id], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, f64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(txid, raw, fee, rate, created, broadcast)| {
+                let tx: Transaction =
+                    consensus::deserialize(&raw).map_err(|_| StoreError::Damaged {
+                        what: "anchoring transaction",
+                        row: batch_id,
+                    })?;
+                Ok(StoredTx {
+                    txid: Txid::from_byte_array(blob32(txid, "txid", batch_id)?),
+                    batch_id,
+                    tx,
+                    fee_sat: fee as u64,
+                    fee_rate: rate,
+                    created_at: created,
+                    broadcast_at: broadcast,
+                })
+            })
+            .collect()
+    }
+
+    /// Records where a batch confirmed, and its new state.
+    pub fn set_confirmation(
+        &mut self,
+        batch_id: i64,
+        c: &Confirmation,
+        state: BatchState,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE batches SET state = ?2, txid = ?3, height = ?4, block_hash = ?5, confirmations = ?6 WHERE id = ?1",
+            params![
+                batch_id,
+                state.as_str(),
+                c.txid.to_byte_array().as_slice(),
+                c.height as i64,
+                c.block_hash.to_byte_array().as_slice(),
+                c.confirmations as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records that a batch's proofs now carry headers to the last block
+    /// of their epoch, sealed on the block `block_hash`.
+    pub fn mark_sealed(&mut self, batch_id: i64, block_hash: &BlockHash) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sealed_batches (batch_id, block_hash, sealed_at) VALUES (?1, ?2, ?3)",
+            params![batch_id, block_hash.to_byte_array().as_slice(), now()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a batch's proofs were sealed on the block it is confirmed
+    /// in now (a seal on a block the batch has since left does not count).
+    pub fn is_sealed(&self, batch: &StoredBatch) -> Result<bool, StoreError> {
+        let Some(c) = batch.confirmation else {
+            return Ok(false);
+        };
+        let found: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT block_hash FROM sealed_batches WHERE batch_id = ?1",
+                params![batch.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.as_deref() == Some(c.block_hash.to_byte_array().as_slice()))
+    }
+
+    /// Sends a batch back to `broadcast` (its block left the best chain).
+    pub fn unconfirm(&mut self, batch_id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE batches SET state = 'broadcast', txid = NULL, height = NULL, block_hash = NULL,
+                    confirmations = NULL WHERE id = ?1",
+            params![batch_id],
+        )?;
+        Ok(())
+    }
+}
+
+struct RawRecord {
+    id: i64,
+    digest: Vec<u8>,
+    salt: Vec<u8>,
+    label: String,
+    proof_path: String,
+    stamped_at: i64,
+    batch_id: Option<i64>,
+    leaf_index: Option<i64>,
+}
+
+impl RawRecord {
+    fn decode(self) -> Result<StoredRecord, StoreError> {
+        Ok(StoredRecord {
+            id: self.id,
+            digest: RecordDigest(blob32(self.digest, "record digest", self.id)?),
+            salt: Salt::from_bytes(&self.salt)?,
+            label: self.label,
+            proof_path: PathBuf::from(self.proof_path),
+            stamped_at: self.stamped_at,
+            batch: match (self.batch_id, self.leaf_index) {
+                (Some(b), Some(i)) => Some((b, i as u64)),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same
+/// folder, then renamed over the target, so a reader sees the old file or
+/// the new one, never a mix. With `durable`, the data is flushed to disk
+/// before the rename and the folder after it, so the new file survives a
+/// power cut once this returns.
+pub fn write_atomic(path: &Path, contents: &[u8], durable: bool) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(contents)?;
+        if durable {
+            f.sync_all()?;
+        }
+    }
+    fs::rename(&tmp, path)?;
+    if durable {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle() {
+        let mut s = Store::in_memory().unwrap();
+        let recs: Vec<_> = (0..3)
+            .map(|i| {
+                (
+                    RecordDigest::of_bytes(&[i]),
+                    Salt::from_bytes(&[i; 16]).unwrap(),
+                    format!("r{i}"),
+                    PathBuf::from(format!("r{i}.anchor.json")),
+                )
+            })
+            .collect();
+        let ids = s.add_records(&recs).unwrap();
+        assert_eq!(s.queued_records().unwrap().len(), 3);
+        let root = NodeHash([5; 32]);
+        let b = s.create_batch(&root, &ids).unwrap();
+        assert!(s.queued_records().unwrap().is_empty());
+        // A record cannot be batched twice.
+        assert!(s.create_batch(&root, &ids[..1]).is_err());
+        let batch = s.batch(b).unwrap().unwrap();
+        assert_eq!(batch.state, BatchState::Batched);
+        assert_eq!(batch.root, root);
+        let recs = s.batch_records(b).unwrap();
+        assert_eq!(
+            recs.iter().map(|r| r.batch.unwrap().1).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn sealed_marks_follow_the_block() {
+        let mut s = Store::in_memory().unwrap();
+        let ids = s
+            .add_records(&[(
+                RecordDigest::of_bytes(b"s"),
+                Salt::from_bytes(&[1; 16]).unwrap(),
+                "s".to_owned(),
+                PathBuf::from("s.anchor.json"),
+            )])
+            .unwrap();
+        let b = s.create_batch(&NodeHash([1; 32]), &ids).unwrap();
+        let batch = s.batch(b).unwrap().unwrap();
+        // Not confirmed: never sealed.
+        assert!(!s.is_sealed(&batch).unwrap());
+        let c = Confirmation {
+            txid: Txid::from_byte_array([2; 32]),
+            height: 500,
+            block_hash: BlockHash::from_byte_array([3; 32]),
+            confirmations: 6,
+        };
+        s.set_confirmation(b, &c, BatchState::Final).unwrap();
+        let batch = s.batch(b).unwrap().unwrap();
+        assert!(!s.is_sealed(&batch).unwrap());
+        s.mark_sealed(b, &c.block_hash).unwrap();
+        assert!(s.is_sealed(&batch).unwrap());
+        // Confirmed in another block since: the seal does not count.
+        let moved = Confirmation {
+            block_hash: BlockHash::from_byte_array([4; 32]),
+            ..c
+        };
+        s.set_confirmation(b, &moved, BatchState::Final).unwrap();
+        assert!(!s.is_sealed(&s.batch(b).unwrap().unwrap()).unwrap());
+    }
+
+    #[test]
+    fn lock_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = DataLock::acquire(dir.path()).unwrap();
+        assert!(matches!(
+            DataLock::acquire(dir.path()),
+            Err(StoreError::Locked(_))
+        ));
+        drop(l);
+        DataLock::acquire(dir.path()).unwrap();
+    }
+}

@@ -1,0 +1,3 @@
+//! The workflow's integration tests, against a private regtest stack.
+
+mod anchoring;

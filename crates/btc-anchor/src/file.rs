@@ -1,0 +1,311 @@
+//! Reading a proof file of either kind, a btc-anchor proof or an
+//! OpenTimestamps `.ots` file, from a path: opened once, read with a cap,
+//! and told apart by its first bytes.
+//!
+//! Opening once matters for what can only be read once: a pipe
+//! (`--proof <(curl …)`, `/dev/stdin`) or a FIFO. Looking at the first bytes
+//! and then opening the path again to parse it would lose them, or wait
+//! forever for a second writer.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::ots::{has_ots_magic, DetachedTimestamp, OtsError, MAGIC, MAX_OTS_BYTES};
+use crate::proof::{Proof, ProofError, MAX_PROOF_BYTES};
+use crate::text::escape_path;
+
+/// The most bytes [`read_any`] reads: the larger of the two formats'
+/// limits ([`MAX_PROOF_BYTES`], [`MAX_OTS_BYTES`]). One byte more is read,
+/// to tell a file at the limit from a longer one.
+pub const MAX_ANY_BYTES: usize = if MAX_PROOF_BYTES > MAX_OTS_BYTES {
+    MAX_PROOF_BYTES
+} else {
+    MAX_OTS_BYTES
+};
+
+/// A proof file as read by [`read_any`].
+// One value per file read, handed straight to its verifier: boxing the
+// larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProofFile {
+    /// A btc-anchor proof (`docs/proof-format.md`).
+    Native(Proof),
+    /// An OpenTimestamps detached timestamp (`docs/ots.md`).
+    Ots(DetachedTimestamp),
+}
+
+/// Which format a file's first bytes say it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// Anything not starting with the OpenTimestamps magic: read as a
+    /// btc-anchor proof.
+    Native,
+    /// Starts with the OpenTimestamps magic ([`MAGIC`]).
+    Ots,
+}
+
+impl FileKind {
+    /// The kind of a file starting with `head`.
+    pub fn detect(head: &[u8]) -> FileKind {
+        if has_ots_magic(head) {
+            FileKind::Ots
+        } else {
+            FileKind::Native
+        }
+    }
+}
+
+/// Why [`read_any`] gave no proof.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadAnyError {
+    /// The file could not be opened or read (missing, unreadable, a
+    /// folder).
+    #[error("cannot read proof file {}", escape_path(path))]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not a valid btc-anchor proof.
+    #[error(transparent)]
+    Proof(ProofError),
+    /// The file starts like an OpenTimestamps file but is not a valid one.
+    #[error(transparent)]
+    Ots(OtsError),
+}
+
+impl ReadAnyError {
+    /// Whether the file could not be read at all, rather than read and
+    /// found malformed.
+    pub fn is_io(&self) -> bool {
+        matches!(self, ReadAnyError::Io { .. })
+    }
+
+    /// The format the file was read as, if it was read.
+    pub fn kind(&self) -> Option<FileKind> {
+        match self {
+            ReadAnyError::Io { .. } => None,
+            ReadAnyError::Proof(_) => Some(FileKind::Native),
+            ReadAnyError::Ots(_) => Some(FileKind::Ots),
+        }
+    }
+}
+
+/// A file's first bytes, read with a cap.
+#[derive(Debug)]
+pub(crate) struct Capped {
+    /// At most the cap plus one byte.
+    pub bytes: Vec<u8>,
+    /// The file's size, when it is known without reading it (a regular
+    /// file), else `None` (a pipe, a FIFO, a device).
+    pub size: Option<u64>,
+}
+
+impl Capped {
+    /// Whether more than `limit` bytes are there.
+    pub fn over(&self, limit: usize) -> bool {
+        self.bytes.len() > limit || self.size.is_some_and(|s| s > limit as u64)
+    }
+
+    /// The size to report for a file over a limit: the file's own size
+    /// when known, else what was read (the limit and one byte).
+    pub fn reported_size(&self) -> usize {
+        let read = self.bytes.len() as u64;
+        let size = self.size.filter(|&s| s >= read).unwrap_or(read);
+        usize::try_from(size).unwrap_or(usize::MAX)
+    }
+}
+
+/// Opens `path` once and reads at most `cap + 1` bytes of it. A folder is
+/// refused with [`io::ErrorKind::IsADirectory`]. A regular file whose size
+/// is already over the cap is not read beyond `head` bytes, enough to tell
+/// its format.
+pub(crate) fn read_capped(path: &Path, cap: usize, head: usize) -> io::Result<Capped> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "it is a folder, not a file",
+        ));
+    }
+    let size = meta.is_file().then_some(meta.len());
+    let limit = match size {
+        Some(s) if s > cap as u64 => head as u64,
+        _ => cap as u64 + 1,
+    };
+    let mut bytes = Vec::with_capacity(size.map_or(8192, |s| s.min(limit) as usize).min(cap + 1));
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(Capped { bytes, size })
+}
+
+/// Reads a proof file of either format: opens `path` once, reads at most
+/// [`MAX_ANY_BYTES`] + 1 bytes, tells the format from the first bytes
+/// (a `.ots` file starts with [`MAGIC`], whatever its name), and parses it
+/// with [`Proof::from_json`] or [`DetachedTimestamp::from_bytes`].
+///
+/// A file over its format's size limit is refused with that format's
+/// `TooLarge` error, which carries the file's size when the file system
+/// knows it (a regular file; a large one is then not read at all), or the
+/// number of bytes read otherwise (a pipe).
+pub fn read_any(path: &Path) -> Result<ProofFile, ReadAnyError> {
+    let capped =
+        read_capped(path, MAX_ANY_BYTES, MAGIC.len()).map_err(|source| ReadAnyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    match FileKind::detect(&capped.bytes) {
+        FileKind::Ots => {
+            if capped.over(MAX_OTS_BYTES) {
+                return Err(ReadAnyError::Ots(OtsError::TooLarge {
+                    size: capped.reported_size(),
+                }));
+            }
+            DetachedTimestamp::from_bytes(&capped.bytes)
+                .map(ProofFile::Ots)
+                .map_err(ReadAnyError::Ots)
+        }
+        FileKind::Native => {
+            if capped.over(MAX_PROOF_BYTES) {
+                return Err(ReadAnyError::Proof(ProofError::TooLarge {
+                    size: capped.reported_size(),
+                }));
+            }
+            Proof::from_json(&capped.bytes)
+                .map(ProofFile::Native)
+                .map_err(ReadAnyError::Proof)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ots::{Attestation, FileHashOp, Timestamp};
+
+    fn ots() -> DetachedTimestamp {
+        DetachedTimestamp {
+            file_hash: FileHashOp::Sha256,
+            digest: vec![7; 32],
+            timestamp: Timestamp::attestation(Attestation::Bitcoin { height: 5 }),
+        }
+    }
+
+    #[test]
+    fn both_formats_whatever_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.ots");
+        let native = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/example/record.txt.anchor.json"
+        ))
+        .unwrap();
+        std::fs::write(&p, &native).unwrap();
+        match read_any(&p).unwrap() {
+            ProofFile::Native(proof) => assert_eq!(proof, Proof::from_json(&native).unwrap()),
+            other => panic!("{other:?}"),
+        }
+        let q = dir.path().join("y.anchor.json");
+        std::fs::write(&q, ots().to_bytes()).unwrap();
+        assert_eq!(read_any(&q).unwrap(), ProofFile::Ots(ots()));
+
+        std::fs::write(&q, &ots().to_bytes()[..40]).unwrap();
+        let e = read_any(&q).unwrap_err();
+        assert_eq!(e.kind(), Some(FileKind::Ots));
+        assert!(
+            matches!(e, ReadAnyError::Ots(OtsError::Truncated { .. })),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_files_and_folders_are_io_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_any(&dir.path().join("missing")).unwrap_err();
+        assert!(e.is_io(), "{e}");
+        assert_eq!(e.kind(), None);
+        let e = read_any(dir.path()).unwrap_err();
+        assert!(e.is_io(), "{e}");
+        let source = std::error::Error::source(&e).unwrap().to_string();
+        assert_eq!(source, "it is a folder, not a file");
+        // The message names the file, and leaves the cause to `source`.
+        assert!(e.to_string().starts_with("cannot read proof file "), "{e}");
+        assert!(!e.to_string().contains("folder"), "{e}");
+    }
+
+    #[test]
+    fn the_file_size_is_reported_not_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.json");
+        std::fs::write(&p, vec![b' '; 3 * MAX_PROOF_BYTES]).unwrap();
+        let e = read_any(&p).unwrap_err();
+        assert!(
+            matches!(e, ReadAnyError::Proof(ProofError::TooLarge { size }) if size == 3 * MAX_PROOF_BYTES),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains(&(3 * MAX_PROOF_BYTES).to_string()),
+            "{e}"
+        );
+
+        let mut big = ots().to_bytes();
+        big.resize(MAX_OTS_BYTES + 12345, 0);
+        std::fs::write(&p, big).unwrap();
+        let e = read_any(&p).unwrap_err();
+        assert!(
+            matches!(e, ReadAnyError::Ots(OtsError::TooLarge { size }) if size == MAX_OTS_BYTES + 12345),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_pipe_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("mkfifo unavailable: skipped");
+            return;
+        }
+        let bytes = ots().to_bytes();
+        let writer = {
+            let fifo = fifo.clone();
+            let bytes = bytes.clone();
+            std::thread::spawn(move || std::fs::write(fifo, bytes))
+        };
+        assert_eq!(read_any(&fifo).unwrap(), ProofFile::Ots(ots()));
+        writer.join().unwrap().unwrap();
+
+        // Over the limit, a pipe's size is not known: what was read is
+        // reported, the limit and one byte.
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().write(true).open(fifo)?;
+                // The reader stops at the cap and closes its end: the rest
+                // of the writes fail with a broken pipe, as they should.
+                let chunk = vec![b' '; 64 * 1024];
+                for _ in 0..40 {
+                    if f.write_all(&chunk).is_err() {
+                        break;
+                    }
+                }
+                Ok::<(), std::io::Error>(())
+            })
+        };
+        let e = read_any(&fifo).unwrap_err();
+        assert!(
+            matches!(e, ReadAnyError::Proof(ProofError::TooLarge { size }) if size == MAX_PROOF_BYTES + 1),
+            "{e}"
+        );
+        writer.join().unwrap().unwrap();
+    }
+}

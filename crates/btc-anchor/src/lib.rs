@@ -1,0 +1,62 @@
+//! # btc-anchor
+//!
+//! Prove when a record existed by anchoring its hash in Bitcoin, with proof
+//! files anyone can check offline.
+//!
+//! Records are hashed ([`hash`]), batched into an RFC 9162 Merkle tree with
+//! a random salt per record ([`merkle`]), and the tree root is committed in
+//! an OP_RETURN output of a Bitcoin transaction. Each record then gets a
+//! self-contained proof file ([`proof`], specified in `docs/proof-format.md`)
+//! that [`verify`] checks from the file alone, or against a header source
+//! ([`headers`]). Complete proofs also export as OpenTimestamps files, and
+//! `.ots` files verify against a header source ([`ots`]).
+//!
+//! A proof is valid only on evidence that its block is in the real chain
+//! (`docs/proof-format.md` §9): every carried header is held to the chain
+//! rules ([`rules`]) with the checkpoint tables built in ([`checkpoints`]);
+//! headers files are validated whole ([`validate`]). Once the
+//! anchoring block's difficulty epoch has closed, [`seal`] extends a
+//! complete proof's headers to the epoch's last block, which a checkpoint
+//! table pins: such a proof places its block in the real chain offline.
+//!
+//! This crate has no default features and no wallet, network or database
+//! dependency. The workspace's other crates build on it:
+//! `btc-anchor-electrum` (the Electrum adapter), `btc-anchor-workflow`
+//! (stamping, anchoring with a BDK wallet, the SQLite store) and
+//! `btc-anchor-cli` (the `btc-anchor` program).
+//!
+//! ## Verifying a proof
+//!
+//! ```
+//! use btc_anchor::{hash::RecordDigest, headers::EmbeddedOnly, proof::Proof};
+//! use btc_anchor::verify::{verify, Verdict, VerifyOptions};
+//!
+//! # std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+//! let document = std::fs::read("fixtures/example/record.txt")?;
+//! let proof = Proof::from_json(&std::fs::read("fixtures/example/record.txt.anchor.json")?)?;
+//! let options = VerifyOptions::new(bitcoin::Network::Regtest);
+//! let report = verify(&proof, &RecordDigest::of_bytes(&document), &EmbeddedOnly, &options)?;
+//! assert_eq!(report.verdict, Verdict::Valid);
+//! println!("existed no later than block {}", report.block.unwrap().height);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+
+pub mod anchor;
+pub mod chain;
+pub mod checkpoints;
+pub mod commitment;
+pub mod file;
+pub mod hash;
+pub mod headers;
+pub mod merkle;
+pub mod ots;
+pub mod proof;
+pub mod rules;
+pub mod seal;
+pub mod text;
+pub mod validate;
+pub mod verify;
+
+/// The `bitcoin` crate this library's types come from.
+pub use bitcoin;

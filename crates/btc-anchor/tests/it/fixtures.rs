@@ -198,7 +198,46 @@ fn tx_hex(tx: &Transaction) -> String {
 #[test]
 #[ignore = "rewrites fixtures/; run by hand after a format change"]
 fn regenerate() {
-    let root = fixtures_dir();
+    generate(&fixtures_dir());
+}
+
+/// The committed vectors, header files and example are exactly what the
+/// generator writes: a change to the generator or to the format that is
+/// not followed by `regenerate` (or a hand edit of a vector) fails here.
+#[test]
+fn the_committed_fixtures_are_what_the_generator_writes() {
+    let fresh = tempfile::tempdir().unwrap();
+    generate(fresh.path());
+    for sub in ["vectors", "headers", "example"] {
+        let names = |dir: &Path| {
+            let mut v: Vec<String> = fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let committed = fixtures_dir().join(sub);
+        let generated = fresh.path().join(sub);
+        assert_eq!(
+            names(&committed),
+            names(&generated),
+            "fixtures/{sub}: the committed files differ from the generated ones"
+        );
+        for name in names(&generated) {
+            assert!(
+                fs::read(committed.join(&name)).unwrap()
+                    == fs::read(generated.join(&name)).unwrap(),
+                "fixtures/{sub}/{name} differs from what the generator writes \
+                 (run `cargo test -p btc-anchor --test it -- --ignored regenerate`)"
+            );
+        }
+    }
+}
+
+/// Writes every vector, header file and the example under `root` (the
+/// forgeries are read from the committed `fixtures/forge/mined.json`).
+fn generate(root: &Path) {
     let dir = root.join("vectors");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
@@ -1257,7 +1296,7 @@ fn regenerate() {
     .unwrap();
     fs::write(root.join("example/headers.bin"), c.headers_file_bytes()).unwrap();
 
-    forged_vectors(&root, &mut out);
+    forged_vectors(&mut out);
     println!("wrote {} vectors", out.written.len());
 }
 
@@ -1270,9 +1309,10 @@ struct Forgery {
     proof: Value,
 }
 
-fn forgeries(root: &Path) -> Vec<(String, Forgery)> {
+fn forgeries() -> Vec<(String, Forgery)> {
     let mined: Value =
-        serde_json::from_slice(&fs::read(root.join("forge/mined.json")).unwrap()).unwrap();
+        serde_json::from_slice(&fs::read(fixtures_dir().join("forge/mined.json")).unwrap())
+            .unwrap();
     let mut out = Vec::new();
     for f in mined["forgeries"].as_array().unwrap() {
         let text = f["document_text"].as_str().unwrap().to_owned();
@@ -1310,8 +1350,8 @@ fn forgeries(root: &Path) -> Vec<(String, Forgery)> {
 
 /// The forged mainnet proofs of `docs/proof-format.md` §9: real mined
 /// minimum-difficulty headers, none of which may verify as valid.
-fn forged_vectors(root: &Path, out: &mut Out) {
-    let all = forgeries(root);
+fn forged_vectors(out: &mut Out) {
+    let all = forgeries();
     let get = |name: &str| {
         &all.iter()
             .find(|(n, _)| n == name)

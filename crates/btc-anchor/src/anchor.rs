@@ -67,6 +67,11 @@ pub enum AnchorError {
 
 /// Checks that output `output` of `tx` commits to `root` and returns the
 /// txid (double SHA-256 of the witness-stripped transaction).
+///
+/// # Errors
+///
+/// An [`AnchorError`] when the transaction is 64 bytes without witness, the
+/// output does not exist, is not a commitment, or commits to another root.
 pub fn verify_commitment(
     tx: &Transaction,
     output: u32,
@@ -122,6 +127,12 @@ pub struct AnchorFacts {
 /// is at `block.tx_index` in the block of `block.header`, that the header
 /// meets its proof of work on `network`, and that each following header
 /// links to the one before and meets its own work.
+///
+/// # Errors
+///
+/// An [`AnchorError`] naming the first step that fails: the commitment, the
+/// merkle branch, the header's merkle root, a header's proof of work or its
+/// link to the one before.
 pub fn verify_anchor(
     root: &[u8; 32],
     tx: &Transaction,

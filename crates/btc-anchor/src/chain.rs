@@ -126,6 +126,12 @@ fn looks_like_transaction(bytes: &[u8; 64]) -> bool {
 /// position `index`, rejecting the ambiguities of Bitcoin's tree: out of
 /// range positions, 64-byte steps that parse as a transaction, and a right
 /// node paired with a copy of itself.
+///
+/// # Errors
+///
+/// A [`BranchError`] for a branch longer than 32 hashes, a position it cannot
+/// hold, a step that hashes 64 bytes parsing as a transaction, or a right node
+/// paired with a copy of itself.
 pub fn merkle_root_from_branch(
     txid: &Txid,
     index: u32,
@@ -239,6 +245,11 @@ pub fn compact_is_well_formed(bits: u32) -> bool {
 ///
 /// This checks each header against its own nBits; it does not recompute the
 /// network's difficulty adjustments (which need the whole chain).
+///
+/// # Errors
+///
+/// A [`HeaderError`] for a malformed or zero target, one easier than the
+/// network allows, or a hash above the target.
 pub fn check_header_work(
     header: &Header,
     height: u32,

@@ -397,6 +397,11 @@ impl Checkpoints {
     ///
     /// The integers exceed 64 bits, so this reads the array itself rather
     /// than through a general JSON number type.
+    ///
+    /// # Errors
+    ///
+    /// A [`CheckpointsError`] when the text is not the expected JSON array of
+    /// `[hash, target]` pairs, or a hash or target is malformed.
     pub fn from_electrum_json(
         network: Network,
         json: &str,

@@ -43,6 +43,11 @@ pub enum CommitmentError {
 
 /// Finds the 32-byte commitment in an output script, accepting only the
 /// exact form `6a 20 <32 bytes>` and naming the reason for anything else.
+///
+/// # Errors
+///
+/// A [`CommitmentError`] naming why the script is not exactly `6a 20 <32
+/// bytes>`.
 pub fn find_commitment(script: &[u8]) -> Result<[u8; 32], CommitmentError> {
     match script.first() {
         Some(&OP_RETURN) => {}

@@ -130,6 +130,10 @@ pub enum HashError {
 }
 
 /// Streaming SHA-256 of everything a reader yields, in constant memory.
+///
+/// # Errors
+///
+/// The reader's own I/O error.
 pub fn hash_reader<R: Read>(reader: R) -> io::Result<RecordDigest> {
     hash_reader_buffered(reader, READ_BUFFER_BYTES)
 }
@@ -151,6 +155,10 @@ fn hash_reader_buffered<R: Read>(mut reader: R, capacity: usize) -> io::Result<R
 }
 
 /// Streaming SHA-256 of a file of any size, without reading it whole.
+///
+/// # Errors
+///
+/// A [`HashError`] when the file cannot be opened or read.
 pub fn hash_file(path: &Path) -> Result<RecordDigest, HashError> {
     hash_file_len(path).map(|(digest, _)| digest)
 }
@@ -276,6 +284,10 @@ pub struct Collected {
 ///
 /// See the [module documentation](self) for the policy on symbolic links,
 /// hidden entries and ordering. Paths named directly keep the order given.
+///
+/// # Errors
+///
+/// A [`HashError`] when a path named does not exist or a folder cannot be read.
 pub fn collect_files<P: AsRef<Path>>(
     roots: &[P],
     options: WalkOptions,

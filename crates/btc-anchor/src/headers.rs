@@ -120,12 +120,26 @@ pub trait HeaderSource {
     fn kind(&self) -> SourceKind;
     /// The header at `height` in the source's best chain, `None` if the
     /// source does not know one (beyond its tip, or it knows no chain).
+    ///
+    /// # Errors
+    ///
+    /// A [`HeaderSourceError`] when the source cannot be read or answers with
+    /// something invalid.
     fn header_at(&self, height: u32) -> Result<Option<Header>, HeaderSourceError>;
     /// The height of the source's best chain, `None` if it knows no chain.
+    ///
+    /// # Errors
+    ///
+    /// A [`HeaderSourceError`] when the source cannot be read.
     fn best_height(&self) -> Result<Option<u32>, HeaderSourceError>;
     /// Up to `count` headers of the best chain from `start` on, fewer if
     /// the chain ends first. Sources that can fetch many at once (an
     /// Electrum server) override this one-by-one default.
+    ///
+    /// # Errors
+    ///
+    /// A [`HeaderSourceError`] when the source cannot be read or answers with
+    /// something invalid.
     fn header_range(&self, start: u32, count: u32) -> Result<Vec<Header>, HeaderSourceError> {
         let mut out = Vec::new();
         for h in start..start.saturating_add(count) {

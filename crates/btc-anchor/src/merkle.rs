@@ -160,6 +160,10 @@ pub enum MerkleError {
 
 impl Salt {
     /// A fresh salt of [`SALT_LEN`] bytes from the operating system's RNG.
+    ///
+    /// # Errors
+    ///
+    /// [`MerkleError::Rng`] when the operating system's RNG fails.
     pub fn random() -> Result<Salt, MerkleError> {
         let mut bytes = vec![0u8; SALT_LEN];
         getrandom::fill(&mut bytes).map_err(|_| MerkleError::Rng)?;
@@ -167,6 +171,11 @@ impl Salt {
     }
 
     /// A salt from given bytes, checked against the length limits.
+    ///
+    /// # Errors
+    ///
+    /// [`MerkleError::SaltLength`] for fewer or more bytes than the limits
+    /// allow.
     pub fn from_bytes(bytes: &[u8]) -> Result<Salt, MerkleError> {
         if !(MIN_SALT_LEN..=MAX_SALT_LEN).contains(&bytes.len()) {
             return Err(MerkleError::SaltLength { found: bytes.len() });
@@ -230,6 +239,10 @@ pub struct Tree {
 
 impl Tree {
     /// Builds the tree over `leaves`, in order.
+    ///
+    /// # Errors
+    ///
+    /// A [`MerkleError`] for an empty list or more leaves than a tree may hold.
     pub fn new(leaves: Vec<LeafHash>) -> Result<Tree, MerkleError> {
         if leaves.is_empty() {
             return Err(MerkleError::EmptyTree);
@@ -273,6 +286,11 @@ impl Tree {
 
     /// The inclusion path of leaf `index`, from the leaf's sibling up
     /// (RFC 9162 §2.1.3.1).
+    ///
+    /// # Errors
+    ///
+    /// [`MerkleError::IndexOutOfRange`] when `index` is not a leaf of this
+    /// tree.
     pub fn inclusion_proof(&self, index: u64) -> Result<Vec<NodeHash>, MerkleError> {
         let mut path = Vec::with_capacity(self.levels.len());
         self.inclusion_proof_into(index, &mut path)?;
@@ -281,6 +299,11 @@ impl Tree {
 
     /// Like [`Tree::inclusion_proof`], writing into a reused buffer (cleared
     /// first): proofs for a million leaves need not all be held at once.
+    ///
+    /// # Errors
+    ///
+    /// [`MerkleError::IndexOutOfRange`] when `index` is not a leaf of this
+    /// tree.
     pub fn inclusion_proof_into(
         &self,
         index: u64,
@@ -328,6 +351,10 @@ impl Tree {
 
     /// A proof that the first `old_size` leaves of this tree form the tree
     /// of that size (RFC 9162 §2.1.4.1).
+    ///
+    /// # Errors
+    ///
+    /// A [`MerkleError`] when `old_size` is zero or larger than this tree.
     pub fn consistency_proof(&self, old_size: u64) -> Result<Vec<NodeHash>, MerkleError> {
         let n = self.size();
         if old_size == 0 || old_size > n {
@@ -390,6 +417,11 @@ pub fn inclusion_path_len(index: u64, size: u64) -> usize {
 /// Computes the root that `path` leads to from leaf `index` of a tree of
 /// `size` leaves (RFC 9162 §2.1.3.2), checking the path has exactly the
 /// length those numbers require.
+///
+/// # Errors
+///
+/// A [`MerkleError`] when `index` is not below `size` or the path's length is
+/// not the one they require.
 pub fn root_from_inclusion(
     index: u64,
     size: u64,
@@ -435,6 +467,11 @@ pub fn root_from_inclusion(
 }
 
 /// Checks that `path` proves leaf `index` of a tree of `size` with `root`.
+///
+/// # Errors
+///
+/// A [`MerkleError`] when the path is malformed for `index` and `size` or leads
+/// to another root.
 pub fn verify_inclusion(
     index: u64,
     size: u64,
@@ -457,6 +494,11 @@ pub fn verify_inclusion(
 ///
 /// Equal sizes need an empty proof and equal roots; a check from the empty
 /// tree proves nothing and is refused.
+///
+/// # Errors
+///
+/// A [`MerkleError`] when the sizes are out of order or zero, the proof is
+/// malformed, or it does not lead to both roots.
 pub fn verify_consistency(
     size1: u64,
     size2: u64,
@@ -478,6 +520,11 @@ fn to_hash(bytes: &[u8]) -> Result<NodeHash, MerkleError> {
 /// strings whose lengths are checked here.
 ///
 /// With equal sizes the two roots are compared as opaque values.
+///
+/// # Errors
+///
+/// A [`MerkleError`] when a hash has the wrong length, or as
+/// [`verify_consistency`].
 pub fn verify_consistency_bytes(
     size1: u64,
     size2: u64,

@@ -49,6 +49,10 @@ pub enum OtsExportError {
 
 /// Writes a confirmed proof as a detached timestamp file: the bytes of
 /// [`timestamp_from_proof`].
+///
+/// # Errors
+///
+/// As [`timestamp_from_proof`].
 pub fn export_ots(proof: &Proof) -> Result<Vec<u8>, OtsExportError> {
     Ok(timestamp_from_proof(proof)?.to_bytes())
 }
@@ -61,6 +65,10 @@ pub fn export_ots(proof: &Proof) -> Result<Vec<u8>, OtsExportError> {
 /// that only a proof that verifies is exported. OpenTimestamps files name
 /// no network: a proof on another network than Bitcoin gives a file whose
 /// attestation only that network's headers confirm.
+///
+/// # Errors
+///
+/// An [`OtsExportError`] when the proof is not complete or does not verify.
 pub fn timestamp_from_proof(proof: &Proof) -> Result<DetachedTimestamp, OtsExportError> {
     let (Some(batch), Some(anchor)) = (&proof.batch, &proof.anchor) else {
         return Err(OtsExportError::NotConfirmed {

@@ -288,6 +288,10 @@ impl FileHashOp {
 
     /// The digest of everything `reader` yields, in constant memory (for
     /// documents too large to read whole).
+    ///
+    /// # Errors
+    ///
+    /// The reader's own I/O error.
     pub fn hash_reader<R: Read>(self, reader: R) -> io::Result<Vec<u8>> {
         Ok(match self {
             FileHashOp::Sha1 => {
@@ -679,6 +683,11 @@ impl DetachedTimestamp {
     /// Reads a detached timestamp file (§7): the size cap first, then the
     /// magic, the major version, the file-hash operation and digest, the
     /// tree, and nothing after it. Never panics.
+    ///
+    /// # Errors
+    ///
+    /// An [`OtsError`] naming the first part of the file that is malformed, too
+    /// large or missing.
     pub fn from_bytes(bytes: &[u8]) -> Result<DetachedTimestamp, OtsError> {
         if bytes.len() > MAX_OTS_BYTES {
             return Err(OtsError::TooLarge { size: bytes.len() });

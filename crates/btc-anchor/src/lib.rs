@@ -42,6 +42,8 @@
 //! ```
 //!
 
+#![deny(missing_docs)]
+
 pub mod anchor;
 pub mod chain;
 pub mod checkpoints;

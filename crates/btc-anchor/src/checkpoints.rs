@@ -65,13 +65,13 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// A checkpoint from a block hash in display order (reversed, as
-    /// tables and Electrum write it).
-    fn from_display(mut hash: [u8; 32], next_bits: Option<CompactTarget>) -> Checkpoint {
-        hash.reverse();
-        Checkpoint {
-            hash: BlockHash::from_byte_array(hash),
+    /// tables and Electrum write it): 64 lower-case hex digits, or `None`.
+    fn from_display(hash: &str, next_bits: Option<CompactTarget>) -> Option<Checkpoint> {
+        parse_lower_hex::<32>(hash)?;
+        Some(Checkpoint {
+            hash: hash.parse().ok()?,
             next_bits,
-        }
+        })
     }
 }
 
@@ -354,7 +354,6 @@ impl Checkpoints {
                     expected: entries.len(),
                 }));
             }
-            let hash = parse_lower_hex::<32>(hash).ok_or(bad(LineProblem::Hash))?;
             let next_bits = match bits {
                 "-" => None,
                 b => {
@@ -368,7 +367,7 @@ impl Checkpoints {
                     Some(bits)
                 }
             };
-            entries.push(Checkpoint::from_display(hash, next_bits));
+            entries.push(Checkpoint::from_display(hash, next_bits).ok_or(bad(LineProblem::Hash))?);
         }
         Ok(Checkpoints { network, entries })
     }
@@ -435,7 +434,7 @@ impl Checkpoints {
                 .trim()
                 .strip_prefix('"')
                 .and_then(|h| h.strip_suffix('"'))
-                .and_then(parse_lower_hex::<32>)
+                .filter(|h| parse_lower_hex::<32>(h).is_some())
                 .ok_or(bad("the hash is not a 64-hex-digit string"))?;
             let target =
                 decimal_to_u256(target.trim()).ok_or(bad("the target is not an integer"))?;
@@ -449,7 +448,10 @@ impl Checkpoints {
                 }
                 Some(bits)
             };
-            entries.push(Checkpoint::from_display(hash, next_bits));
+            entries.push(
+                Checkpoint::from_display(hash, next_bits)
+                    .ok_or(bad("the hash is not a 64-hex-digit string"))?,
+            );
         }
         Ok(Checkpoints { network, entries })
     }

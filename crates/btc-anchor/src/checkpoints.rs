@@ -24,7 +24,6 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use bitcoin::block::Header;
-use bitcoin::hashes::Hash as _;
 use bitcoin::{BlockHash, CompactTarget, Network, Target};
 
 /// Blocks in a difficulty epoch.

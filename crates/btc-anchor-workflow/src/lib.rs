@@ -7,9 +7,14 @@
 //! proofs, with every step made durable in an SQLite store ([`store`])
 //! before its side effect. [`config`] reads a data directory's settings.
 //!
+//! The workflow is generic over its two seams ([`backend`]): a
+//! [`backend::ChainBackend`] whose every answer is checked before it is
+//! used, and a [`backend::Payer`].
+//!
 //! `examples/anchor_flow.rs` runs the whole flow against a regtest stack.
 
 pub mod anchoring;
+pub mod backend;
 pub mod config;
 pub mod store;
 pub mod wallet;

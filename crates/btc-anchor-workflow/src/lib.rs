@@ -12,9 +12,16 @@
 //! used, and a [`backend::Payer`].
 //!
 //! `examples/anchor_flow.rs` runs the whole flow against a regtest stack.
+//!
+//! ## Cargo features
+//!
+//! * `test-utils`: in-memory fakes of both seams (`fake::FakeChain`,
+//!   `fake::FakePayer`) for fast property tests of the workflow.
 
 pub mod anchoring;
 pub mod backend;
 pub mod config;
+#[cfg(feature = "test-utils")]
+pub mod fake;
 pub mod store;
 pub mod wallet;

@@ -491,7 +491,6 @@ impl Anchoring {
         Ok(done)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn finish_batch<P: Payer, C: ChainBackend>(
         &mut self,
         batch: &StoredBatch,

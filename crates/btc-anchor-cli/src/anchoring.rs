@@ -217,6 +217,10 @@ fn config_failure(e: ConfigError) -> Failure {
     Failure::usage(e.to_string(), "fix or remove the setting in config.toml")
 }
 
+const NOT_RELAYED: &str = "nothing is lost: the signed transaction is stored; run the command again, or raise the fee with anchor --bump";
+const BAD_DATA: &str =
+    "the server sent data that does not check out; nothing was written: try another server";
+
 pub fn electrum_failure(e: &ElectrumError) -> Failure {
     let hint = match e {
         ElectrumError::BadUrl(_) => "write it as ssl://host:port (or tcp://host:port on regtest)",
@@ -229,17 +233,13 @@ pub fn electrum_failure(e: &ElectrumError) -> Failure {
         ElectrumError::WrongChain { .. } => "the server follows another network: check --network and --electrum",
         ElectrumError::BadHeader { .. }
         | ElectrumError::BadChain { .. }
-        | ElectrumError::BadMerkleProof { .. } => {
-            "the server sent data that does not check out; nothing was written: try another server"
-        }
-        ElectrumError::NotSeen { .. } | ElectrumError::Rejected { .. } => {
-            "nothing is lost: the signed transaction is stored; run the command again, or raise the fee with anchor --bump"
-        }
+        | ElectrumError::BadMerkleProof { .. } => BAD_DATA,
+        ElectrumError::Rejected { .. } => NOT_RELAYED,
         _ => "run the command again; nothing is lost",
     };
     Failure {
         exit: Exit::Network,
-        error: e.to_string(),
+        error: crate::outcome::with_sources(e),
         hint: hint.to_owned(),
     }
 }
@@ -259,7 +259,7 @@ fn wallet_failure(e: WalletError, data_dir: &Path) -> Failure {
     };
     Failure {
         exit: Exit::Wallet,
-        error: e.to_string(),
+        error: crate::outcome::with_sources(&e),
         hint,
     }
 }
@@ -274,6 +274,16 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
         AnchoringError::Store(other) => Failure::io(other.to_string(), "check the data directory and its free space"),
         AnchoringError::Wallet(w) => wallet_failure(w, Path::new("the data directory")),
         AnchoringError::Electrum(x) => electrum_failure(&x),
+        AnchoringError::BadHeader { .. } | AnchoringError::BadInclusion { .. } | AnchoringError::ShortChain { .. } => Failure {
+            exit: Exit::Network,
+            error: crate::outcome::with_sources(&e),
+            hint: BAD_DATA.to_owned(),
+        },
+        AnchoringError::NotRelayed { .. } => Failure {
+            exit: Exit::Network,
+            error: e.to_string(),
+            hint: NOT_RELAYED.to_owned(),
+        },
         AnchoringError::EmptyQueue => Failure {
             exit: Exit::NothingToDo,
             error: "nothing to anchor: no record is queued".to_owned(),
@@ -319,7 +329,7 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
             e.to_string(),
             "the record is safe in the store; fix the folder's permissions and run btc-anchor upgrade to write it again",
         ),
-        other => Failure::io(other.to_string(), "run the command again; the store keeps every record"),
+        other => Failure::io(crate::outcome::with_sources(&other), "run the command again; the store keeps every record"),
     }
 }
 
@@ -600,11 +610,13 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
     };
     let done = if args.bump {
         vec![flow
-            .bump(&mut wallet, &server, &fees)
+            .bump(&mut wallet.payer(&server), &server, &fees)
             .map_err(anchoring_failure)?]
     } else {
-        flow.anchor(&mut wallet, &server, &fees, &mut |s| pause_hook(&s))
-            .map_err(anchoring_failure)?
+        flow.anchor(&mut wallet.payer(&server), &server, &fees, &mut |s| {
+            pause_hook(&s)
+        })
+        .map_err(anchoring_failure)?
     };
     if args.json {
         return Ok(Done::ok(crate::render::json_line(&json!({

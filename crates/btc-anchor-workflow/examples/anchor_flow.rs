@@ -75,9 +75,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("queued {} records", flow.stamp(&items)?.queued);
 
     // 3. One transaction commits the batch root.
-    let anchored = flow.anchor(&mut wallet, &server, &FeeOptions::default(), &mut |step| {
-        println!("  {step:?}")
-    })?;
+    let anchored = flow.anchor(
+        &mut wallet.payer(&server),
+        &server,
+        &FeeOptions::default(),
+        &mut |step| println!("  {step:?}"),
+    )?;
     for a in &anchored {
         println!(
             "batch {}: txid {} ({} vB, fee {})",

@@ -9,29 +9,29 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
 
+use crate::backend::{ChainBackend, Checked, Payer, TxStatus};
 use crate::config::Config;
 use crate::store::{
     write_atomic, BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord,
     StoredTx,
 };
-use crate::wallet::{AnchorWallet, WalletError};
+use crate::wallet::WalletError;
+use btc_anchor::chain::BranchError;
 use btc_anchor::checkpoints::{epoch_end, epoch_of};
 use btc_anchor::commitment::commitment_script;
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::merkle::{record_leaf, MerkleError, Salt, Tree};
 use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER};
+use btc_anchor::rules::ServedHeaderError;
 use btc_anchor::seal::{block_is_sealed, seal, SealError, Sealed};
 use btc_anchor::verify::{verify, VerifyError, VerifyOptions};
-use btc_anchor_electrum::{Electrum, ElectrumError, TxStatus};
+use btc_anchor_electrum::ElectrumError;
 
-/// How long a broadcast transaction may take to show in the server's
-/// mempool before the broadcast counts as failed.
-pub const BROADCAST_WAIT: Duration = Duration::from_secs(15);
+pub use crate::backend::BROADCAST_WAIT;
 
 /// Errors of the workflow.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,49 @@ pub enum AnchoringError {
     /// The server failed.
     #[error(transparent)]
     Electrum(#[from] ElectrumError),
+    /// Another chain backend or payer failed.
+    #[error("the chain backend or payer failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The chain backend sent a header that fails its checks.
+    #[error("the chain backend sent a bad header for height {height}")]
+    BadHeader {
+        /// The height it was sent for.
+        height: u32,
+        /// The check it fails.
+        #[source]
+        source: ServedHeaderError,
+    },
+    /// The chain backend's merkle branch for a transaction does not lead to
+    /// its block header's merkle root.
+    #[error(
+        "the chain backend's merkle branch for {txid} does not lead to block {height}'s header"
+    )]
+    BadInclusion {
+        /// The transaction.
+        txid: Txid,
+        /// The block height.
+        height: u32,
+        /// Why the branch is refused, when it is malformed.
+        #[source]
+        source: Option<BranchError>,
+    },
+    /// The chain backend served another number of headers than its tip
+    /// height implies.
+    #[error("the chain backend sent {got} headers from height {start}, not the {wanted} its tip implies")]
+    ShortChain {
+        /// The first height asked for.
+        start: u32,
+        /// Headers asked for.
+        wanted: u32,
+        /// Headers served.
+        got: u32,
+    },
+    /// The chain backend took a transaction but never showed it.
+    #[error("the chain backend did not relay transaction {txid} (it may have been rejected)")]
+    NotRelayed {
+        /// The transaction.
+        txid: Txid,
+    },
     /// The tree could not be built.
     #[error(transparent)]
     Merkle(#[from] MerkleError),
@@ -82,7 +125,7 @@ pub enum AnchoringError {
     NoCommitmentOutput(Txid),
     /// A proof built for writing does not pass the library's own verifier,
     /// so no proof of its batch (or stamp) was written: a bug, or data
-    /// from the server that slipped past the adapter's checks.
+    /// from the backend that slipped past the workflow's checks.
     #[error("the proof built for {path} does not verify; no proof was written")]
     ProofInvalid {
         /// Where the proof was to be written.
@@ -360,11 +403,19 @@ impl Anchoring {
         Ok(summary)
     }
 
-    fn fee_rate(&self, server: &Electrum, fees: &FeeOptions) -> Result<FeeRate, AnchoringError> {
+    fn checked<'c, C: ChainBackend>(&self, chain: &'c C) -> Checked<'c, C> {
+        Checked::new(chain, self.network())
+    }
+
+    fn fee_rate<C: ChainBackend>(
+        &self,
+        chain: &Checked<'_, C>,
+        fees: &FeeOptions,
+    ) -> Result<FeeRate, AnchoringError> {
         if let Some(r) = fees.fee_rate {
             return fee_rate_from(r);
         }
-        if let Some(r) = server.estimate_fee_rate(self.config.fee_target_blocks)? {
+        if let Some(r) = chain.estimate_fee_rate(self.config.fee_target_blocks)? {
             return Ok(r);
         }
         match self.config.fallback_fee_rate {
@@ -379,19 +430,22 @@ impl Anchoring {
 
     /// Anchors: finishes any batch an interrupted run left unbroadcast, then
     /// fixes one batch over everything queued and commits its root in one
-    /// transaction. `on_step` hears each step as it is made durable.
-    pub fn anchor(
+    /// transaction, paid by `payer` and broadcast through `chain`.
+    /// `on_step` hears each step as it is made durable.
+    pub fn anchor<P: Payer, C: ChainBackend>(
         &mut self,
-        wallet: &mut AnchorWallet,
-        server: &Electrum,
+        payer: &mut P,
+        chain: &C,
         fees: &FeeOptions,
         on_step: &mut dyn FnMut(AnchorStep),
     ) -> Result<Vec<Anchored>, AnchoringError> {
+        let chain = &self.checked(chain);
+        let wallet = payer;
         let mut done = Vec::new();
         // 1. Resume what an interrupted run left: batches fixed but not
         //    accepted by a server.
         for batch in self.store.batches_in(&[BatchState::Batched])? {
-            done.push(self.finish_batch(&batch, wallet, server, fees, on_step, true)?);
+            done.push(self.finish_batch(&batch, wallet, chain, fees, on_step, true)?);
         }
         // 2. A new batch over the queue.
         let queued = self.store.queued_records()?;
@@ -403,14 +457,19 @@ impl Anchoring {
         }
         // Check funds and fees before fixing the batch, so a wallet without
         // funds leaves the records queued, as they were.
-        wallet.sync(server)?;
-        let fee_rate = self.fee_rate(server, fees)?;
+        wallet.sync().map_err(Into::into)?;
+        let fee_rate = self.fee_rate(chain, fees)?;
         let leaves = queued
             .iter()
             .map(|r| record_leaf(&r.salt, &r.digest))
             .collect();
         let tree = Tree::new(leaves)?;
-        let (tx, fee) = wallet.build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees))?;
+        let (tx, fee) = wallet
+            .build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees))
+            .map_err(Into::into)?;
+        if commitment_output(&tx, &tree.root().0).is_none() {
+            return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
+        }
         let ids: Vec<i64> = queued.iter().map(|r| r.id).collect();
         let batch_id = self.store.create_batch(&tree.root(), &ids)?;
         on_step(AnchorStep::Batched {
@@ -428,15 +487,15 @@ impl Anchoring {
             what: "batch",
             row: batch_id,
         })?;
-        done.push(self.finish_batch(&batch, wallet, server, fees, on_step, false)?);
+        done.push(self.finish_batch(&batch, wallet, chain, fees, on_step, false)?);
         Ok(done)
     }
 
-    fn finish_batch(
+    fn finish_batch<P: Payer, C: ChainBackend>(
         &mut self,
         batch: &StoredBatch,
-        wallet: &mut AnchorWallet,
-        server: &Electrum,
+        wallet: &mut P,
+        server: &Checked<'_, C>,
         fees: &FeeOptions,
         on_step: &mut dyn FnMut(AnchorStep),
         resumed: bool,
@@ -447,10 +506,14 @@ impl Anchoring {
             // never a second one.
             Some(t) => t.clone(),
             None => {
-                wallet.sync(server)?;
+                wallet.sync().map_err(Into::into)?;
                 let fee_rate = self.fee_rate(server, fees)?;
-                let (tx, fee) =
-                    wallet.build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees))?;
+                let (tx, fee) = wallet
+                    .build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees))
+                    .map_err(Into::into)?;
+                if commitment_output(&tx, &batch.root.0).is_none() {
+                    return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
+                }
                 let rate = fee.to_sat() as f64 / tx.vsize() as f64;
                 self.store.add_tx(batch.id, &tx, fee.to_sat(), rate)?;
                 self.store
@@ -466,8 +529,8 @@ impl Anchoring {
             batch_id: batch.id,
             txid: stored.txid,
         });
-        wallet.note_sent(&stored.tx)?;
-        server.broadcast(&stored.tx, BROADCAST_WAIT)?;
+        wallet.note_sent(&stored.tx).map_err(Into::into)?;
+        server.broadcast(&stored.tx)?;
         on_step(AnchorStep::Broadcast {
             batch_id: batch.id,
             txid: stored.txid,
@@ -492,12 +555,14 @@ impl Anchoring {
     /// to the same root. This also serves a transaction that was signed but
     /// never accepted by a server. Both stay in the store: proofs follow
     /// whichever confirms.
-    pub fn bump(
+    pub fn bump<P: Payer, C: ChainBackend>(
         &mut self,
-        wallet: &mut AnchorWallet,
-        server: &Electrum,
+        payer: &mut P,
+        chain: &C,
         fees: &FeeOptions,
     ) -> Result<Anchored, AnchoringError> {
+        let server = &self.checked(chain);
+        let wallet = payer;
         let mut batch = None;
         for b in self
             .store
@@ -513,20 +578,22 @@ impl Anchoring {
             .batch_txs(batch.id)?
             .pop()
             .ok_or(AnchoringError::NothingToBump)?;
-        wallet.sync(server)?;
-        wallet.note_sent(&last.tx)?;
+        wallet.sync().map_err(Into::into)?;
+        wallet.note_sent(&last.tx).map_err(Into::into)?;
         let rate = match fees.fee_rate {
             Some(r) => r,
             None => (last.fee_rate * 1.5).max(last.fee_rate + 1.0),
         };
-        let (tx, fee) = wallet.build_bump(last.txid, fee_rate_from(rate)?, self.max_fee(fees))?;
+        let (tx, fee) = wallet
+            .build_bump(last.txid, fee_rate_from(rate)?, self.max_fee(fees))
+            .map_err(Into::into)?;
         if commitment_output(&tx, &batch.root.0).is_none() {
             return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
         }
         let vrate = fee.to_sat() as f64 / tx.vsize() as f64;
         let txid = self.store.add_tx(batch.id, &tx, fee.to_sat(), vrate)?;
-        wallet.note_sent(&tx)?;
-        server.broadcast(&tx, BROADCAST_WAIT)?;
+        wallet.note_sent(&tx).map_err(Into::into)?;
+        server.broadcast(&tx)?;
         self.write_batch_proofs(&batch, Some(&tx), None)?;
         self.store.mark_broadcast(&txid)?;
         Ok(Anchored {
@@ -540,11 +607,12 @@ impl Anchoring {
     }
 
     /// Follows every broadcast or shallowly confirmed batch: checks where
-    /// its transaction (or a replacement) confirmed, verifies the server's
-    /// merkle proof against the header, sends a batch whose block left the
-    /// best chain back to `broadcast`, and at the required depth writes
-    /// complete proofs carrying the headers after the block.
-    pub fn upgrade(&mut self, server: &Electrum) -> Result<Vec<Upgraded>, AnchoringError> {
+    /// its transaction (or a replacement) confirmed, checks the backend's
+    /// merkle branch against the (checked) header, sends a batch whose
+    /// block left the best chain back to `broadcast`, and at the required
+    /// depth writes complete proofs carrying the headers after the block.
+    pub fn upgrade<C: ChainBackend>(&mut self, chain: &C) -> Result<Vec<Upgraded>, AnchoringError> {
+        let server = &self.checked(chain);
         let mut out = Vec::new();
         let tip = server.tip_height()?;
         for batch in self
@@ -553,8 +621,7 @@ impl Anchoring {
         {
             let mut reorged = false;
             if let Some(c) = batch.confirmation {
-                let still = c.height <= tip
-                    && btc_anchor::chain::header_hash(&server.header(c.height)?) == c.block_hash;
+                let still = c.height <= tip && server.header(c.height)?.hash == c.block_hash;
                 if !still {
                     self.store.unconfirm(batch.id)?;
                     reorged = true;
@@ -578,7 +645,7 @@ impl Anchoring {
                     // Dropped (a reorg, a restarted server): send the
                     // newest transaction again; a failure is not fatal.
                     if let Some(last) = txs.last() {
-                        let _ = server.broadcast(&last.tx, Duration::from_secs(2));
+                        server.rebroadcast(&last.tx);
                     }
                 }
                 out.push(Upgraded {
@@ -590,12 +657,12 @@ impl Anchoring {
                 });
                 continue;
             };
-            let inclusion = server.verified_inclusion(&t.txid, height)?;
+            let (header, inclusion) = server.inclusion(&t.txid, height)?;
             let confirmations = tip.saturating_sub(height) + 1;
             let c = Confirmation {
                 txid: t.txid,
                 height,
-                block_hash: btc_anchor::chain::header_hash(&inclusion.header),
+                block_hash: header.hash,
                 confirmations,
             };
             if confirmations < self.config.min_depth {
@@ -611,10 +678,10 @@ impl Anchoring {
                 continue;
             }
             let after_count = (tip - height).min(MAX_HEADERS_AFTER as u32);
-            let headers_after = server.headers(height + 1, after_count, Some(&inclusion.header))?;
+            let headers_after = server.headers_after(&header, after_count)?;
             let block = BlockProof {
                 height,
-                header: inclusion.header,
+                header: header.header,
                 tx_index: inclusion.pos,
                 branch: inclusion.branch,
                 headers_after,
@@ -639,7 +706,7 @@ impl Anchoring {
     }
 
     /// Seals the proofs of every final batch whose block's difficulty
-    /// epoch has closed on `server`'s chain and that is not sealed yet:
+    /// epoch has closed on `chain`'s best chain and that is not sealed yet:
     /// rewrites each of its proof files to carry every header up to the
     /// epoch's last block ([`btc_anchor::seal`]), which a checkpoint table pins,
     /// so that the proof places its block in the real chain from the file
@@ -657,7 +724,11 @@ impl Anchoring {
     /// against the header the store recorded; the sealed proofs are
     /// verified, like every proof the workflow writes, before any is
     /// written, and flushed to disk before the batch counts as sealed.
-    pub fn seal_final(&mut self, server: &Electrum) -> Result<Vec<SealedBatch>, AnchoringError> {
+    pub fn seal_final<C: ChainBackend>(
+        &mut self,
+        chain: &C,
+    ) -> Result<Vec<SealedBatch>, AnchoringError> {
+        let server = &self.checked(chain);
         let tip = server.tip_height()?;
         let mut out = Vec::new();
         for batch in self.store.batches_in(&[BatchState::Final])? {
@@ -695,8 +766,8 @@ impl Anchoring {
                     what: "batch (its confirmed transaction is not stored)",
                     row: batch.id,
                 })?;
-            let inclusion = server.verified_inclusion(&c.txid, c.height)?;
-            let found = btc_anchor::chain::header_hash(&inclusion.header);
+            let (header, inclusion) = server.inclusion(&c.txid, c.height)?;
+            let found = header.hash;
             if found != c.block_hash {
                 return Err(seal_err(SealError::NotInChain {
                     height: c.height,
@@ -706,7 +777,7 @@ impl Anchoring {
             }
             let block = BlockProof {
                 height: c.height,
-                header: inclusion.header,
+                header: header.header,
                 tx_index: inclusion.pos,
                 branch: inclusion.branch,
                 headers_after: Vec::new(),
@@ -718,7 +789,13 @@ impl Anchoring {
                 .batch_proofs(&batch, &records, Some(&tx.tx), Some(block))?
                 .proof(0, true)?;
             let options = VerifyOptions::new(self.network());
-            let sealed = match seal(&first, server, &options).map_err(seal_err)? {
+            let sealed = match seal(
+                &first,
+                server as &dyn btc_anchor::headers::HeaderSource,
+                &options,
+            )
+            .map_err(seal_err)?
+            {
                 Sealed::Extended { proof, .. } => proof,
                 Sealed::EpochOpen { blocks_to_go, .. } => {
                     // The server's tip went back between the two calls.

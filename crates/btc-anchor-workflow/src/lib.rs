@@ -7,9 +7,21 @@
 //! proofs, with every step made durable in an SQLite store ([`store`])
 //! before its side effect. [`config`] reads a data directory's settings.
 //!
+//! The workflow is generic over its two seams ([`backend`]): a
+//! [`backend::ChainBackend`] whose every answer is checked before it is
+//! used, and a [`backend::Payer`].
+//!
 //! `examples/anchor_flow.rs` runs the whole flow against a regtest stack.
+//!
+//! ## Cargo features
+//!
+//! * `test-utils`: in-memory fakes of both seams (`fake::FakeChain`,
+//!   `fake::FakePayer`) for fast property tests of the workflow.
 
 pub mod anchoring;
+pub mod backend;
 pub mod config;
+#[cfg(feature = "test-utils")]
+pub mod fake;
 pub mod store;
 pub mod wallet;

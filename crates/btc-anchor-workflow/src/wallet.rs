@@ -31,7 +31,13 @@ pub const WALLET_DB_FILE: &str = "wallet.sqlite";
 pub const STOP_GAP: usize = 20;
 const BATCH: usize = 10;
 
+/// An underlying error, kept as the source of a [`WalletError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Errors of the wallet.
+///
+/// Errors of BDK and of the key libraries are kept as sources; the
+/// messages never repeat them (print the chain for the whole story).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WalletError {
@@ -42,7 +48,7 @@ pub enum WalletError {
     #[error("a wallet already exists in {0}")]
     Exists(PathBuf),
     /// The secret file or wallet database could not be used.
-    #[error("{path}: {source}")]
+    #[error("cannot use {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -64,11 +70,25 @@ pub enum WalletError {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        reason: String,
+        reason: &'static str,
     },
     /// A mnemonic, key or descriptor given by the user does not parse.
-    #[error("invalid key material: {0}")]
-    BadKey(String),
+    #[error("invalid key material: the {what} does not parse")]
+    BadKey {
+        /// Which: `mnemonic`, `xprv`, `external descriptor`, ...
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// The descriptors hold no private key.
+    #[error(
+        "invalid key material: the descriptors hold no private key, so nothing could be signed"
+    )]
+    NoPrivateKey,
+    /// The system's random number generator failed.
+    #[error("cannot generate a key: the system's random number generator failed")]
+    Random(#[source] BoxError),
     /// The wallet belongs to another network.
     #[error("the wallet is for {found}, not {expected}")]
     WrongNetwork {
@@ -78,8 +98,8 @@ pub enum WalletError {
         found: Network,
     },
     /// The wallet database failed.
-    #[error("wallet database: {0}")]
-    Database(String),
+    #[error("the wallet database failed")]
+    Database(#[source] BoxError),
     /// Not enough confirmed funds.
     #[error("insufficient funds: {needed} needed, {available} available")]
     InsufficientFunds {
@@ -88,9 +108,21 @@ pub enum WalletError {
         /// Amount available.
         available: Amount,
     },
-    /// Building or signing the transaction failed.
-    #[error("cannot build the transaction: {0}")]
-    Build(String),
+    /// Building the transaction failed.
+    #[error("cannot build the transaction")]
+    Build(#[source] BoxError),
+    /// Signing an input failed.
+    #[error("cannot sign input {input} of the transaction")]
+    Sign {
+        /// The input.
+        input: usize,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// The wallet's keys do not sign every input.
+    #[error("the transaction could not be fully signed")]
+    NotFullySigned,
     /// The fee would exceed the limit.
     #[error("the fee of {fee} exceeds the limit of {max}")]
     FeeTooHigh {
@@ -102,6 +134,14 @@ pub enum WalletError {
     /// The server failed during a sync.
     #[error(transparent)]
     Electrum(#[from] ElectrumError),
+}
+
+fn build_err(e: impl std::error::Error + Send + Sync + 'static) -> WalletError {
+    WalletError::Build(Box::new(e))
+}
+
+fn bad_key(what: &'static str) -> impl FnOnce(BoxError) -> WalletError {
+    move |source| WalletError::BadKey { what, source }
 }
 
 /// Where a new wallet's keys come from.
@@ -148,8 +188,7 @@ fn descriptors_from_xprv(xprv: &Xpriv, network: Network) -> (String, String) {
 fn secret_from_source(source: KeySource, network: Network) -> Result<Secret, WalletError> {
     let from_mnemonic = |m: Mnemonic| -> Result<Secret, WalletError> {
         let seed = m.to_seed("");
-        let xprv =
-            Xpriv::new_master(network, &seed).map_err(|e| WalletError::BadKey(e.to_string()))?;
+        let xprv = Xpriv::new_master(network, &seed).map_err(|e| bad_key("seed")(e.into()))?;
         let (external, internal) = descriptors_from_xprv(&xprv, network);
         Ok(Secret {
             network,
@@ -161,19 +200,18 @@ fn secret_from_source(source: KeySource, network: Network) -> Result<Secret, Wal
     match source {
         KeySource::Generate => {
             let mut entropy = [0u8; 16];
-            getrandom::fill(&mut entropy).map_err(|e| WalletError::BadKey(e.to_string()))?;
+            getrandom::fill(&mut entropy).map_err(|e| WalletError::Random(e.into()))?;
             let m = Mnemonic::from_entropy_in(Language::English, &entropy)
-                .map_err(|e| WalletError::BadKey(e.to_string()))?;
+                .map_err(|e| bad_key("mnemonic")(e.into()))?;
             from_mnemonic(m)
         }
         KeySource::Mnemonic(words) => {
             let m = Mnemonic::parse_in(Language::English, words.trim())
-                .map_err(|e| WalletError::BadKey(format!("mnemonic: {e}")))?;
+                .map_err(|e| bad_key("mnemonic")(e.into()))?;
             from_mnemonic(m)
         }
         KeySource::Xprv(s) => {
-            let xprv =
-                Xpriv::from_str(s.trim()).map_err(|e| WalletError::BadKey(format!("xprv: {e}")))?;
+            let xprv = Xpriv::from_str(s.trim()).map_err(|e| bad_key("xprv")(e.into()))?;
             let (external, internal) = descriptors_from_xprv(&xprv, network);
             Ok(Secret {
                 network,
@@ -230,9 +268,9 @@ impl Secret {
             path: path.to_path_buf(),
             source,
         })?;
-        let bad = |reason: &str| WalletError::BadSecret {
+        let bad = |reason: &'static str| WalletError::BadSecret {
             path: path.to_path_buf(),
-            reason: reason.to_owned(),
+            reason,
         };
         let table: toml::Table = text.parse().map_err(|_| bad("not valid TOML"))?;
         let get = |k: &str| table.get(k).and_then(|v| v.as_str()).map(str::to_owned);
@@ -301,23 +339,21 @@ fn parse_descriptors(secret: &Secret) -> Result<Descs, WalletError> {
         .external
         .as_str()
         .into_wallet_descriptor(&secp, kind)
-        .map_err(|e| WalletError::BadKey(format!("external descriptor: {e}")))?;
+        .map_err(|e| bad_key("external descriptor")(e.into()))?;
     let (int, int_keys) = secret
         .internal
         .as_str()
         .into_wallet_descriptor(&secp, kind)
-        .map_err(|e| WalletError::BadKey(format!("internal descriptor: {e}")))?;
+        .map_err(|e| bad_key("internal descriptor")(e.into()))?;
     keymap.extend(int_keys);
     if keymap.is_empty() {
-        return Err(WalletError::BadKey(
-            "the descriptors hold no private key, so nothing could be signed".to_owned(),
-        ));
+        return Err(WalletError::NoPrivateKey);
     }
     Ok((ext, int, keymap))
 }
 
-fn db_err(e: impl std::fmt::Display) -> WalletError {
-    WalletError::Database(e.to_string())
+fn db_err(e: impl std::error::Error + Send + Sync + 'static) -> WalletError {
+    WalletError::Database(Box::new(e))
 }
 
 impl AnchorWallet {
@@ -445,21 +481,24 @@ impl AnchorWallet {
         mut psbt: bdk_wallet::bitcoin::Psbt,
     ) -> Result<(Transaction, Amount), WalletError> {
         let signer = KeyMapWrapper::from(self.keymap.clone());
-        psbt.sign(&signer, self.wallet.secp_ctx())
-            .map_err(|(_, e)| WalletError::Build(format!("signing failed: {e:?}")))?;
+        if let Err((_, errors)) = psbt.sign(&signer, self.wallet.secp_ctx()) {
+            return Err(match errors.into_iter().next() {
+                Some((input, e)) => WalletError::Sign {
+                    input,
+                    source: Box::new(e),
+                },
+                None => WalletError::NotFullySigned,
+            });
+        }
         let done = self
             .wallet
             .finalize_psbt(&mut psbt, SignOptions::default())
-            .map_err(|e| WalletError::Build(e.to_string()))?;
+            .map_err(build_err)?;
         if !done {
-            return Err(WalletError::Build(
-                "the transaction could not be fully signed".to_owned(),
-            ));
+            return Err(WalletError::NotFullySigned);
         }
-        let fee = psbt.fee().map_err(|e| WalletError::Build(e.to_string()))?;
-        let tx = psbt
-            .extract_tx()
-            .map_err(|e| WalletError::Build(e.to_string()))?;
+        let fee = psbt.fee().map_err(build_err)?;
+        let tx = psbt.extract_tx().map_err(build_err)?;
         Ok((tx, fee))
     }
 
@@ -469,7 +508,7 @@ impl AnchorWallet {
                 needed: i.needed,
                 available: i.available,
             },
-            other => WalletError::Build(other.to_string()),
+            other => build_err(other),
         }
     }
 
@@ -508,10 +547,7 @@ impl AnchorWallet {
         max_fee: Amount,
     ) -> Result<(Transaction, Amount), WalletError> {
         let psbt = {
-            let mut b = self
-                .wallet
-                .build_fee_bump(txid)
-                .map_err(|e| WalletError::Build(e.to_string()))?;
+            let mut b = self.wallet.build_fee_bump(txid).map_err(build_err)?;
             b.fee_rate(fee_rate);
             b.set_exact_sequence(bdk_wallet::bitcoin::Sequence::ENABLE_RBF_NO_LOCKTIME);
             match b.finish() {
@@ -614,7 +650,7 @@ mod tests {
                 Network::Regtest,
                 KeySource::Mnemonic("not words".into())
             ),
-            Err(WalletError::BadKey(_))
+            Err(WalletError::BadKey { .. })
         ));
         assert!(!dir.path().join(SECRET_FILE).exists());
     }

@@ -275,6 +275,46 @@ pub fn check_header_rules(
     check_carried(table, height, &[header], std::slice::from_ref(hash)).map(|_| ())
 }
 
+/// Why a header that a source served (an Electrum server, any chain
+/// backend) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServedHeaderError {
+    /// Its proof of work, or its link to the header before.
+    #[error(transparent)]
+    Work(#[from] crate::chain::HeaderError),
+    /// A chain rule against the built-in checkpoints.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
+
+/// Checks a header a source served for `height`, the one check every
+/// untrusted header answer goes through: it links to `prev` (the hash of
+/// the header at `height - 1`, when the caller has it), meets its own
+/// proof-of-work target within the network's limit
+/// ([`crate::chain::check_header_work`]), and keeps the chain rules with
+/// the network's built-in checkpoints ([`check_header_rules`]). Returns its
+/// hash.
+///
+/// # Errors
+///
+/// The first check the header fails.
+pub fn check_served_header(
+    network: Network,
+    height: u32,
+    header: &Header,
+    prev: Option<&BlockHash>,
+) -> Result<BlockHash, ServedHeaderError> {
+    if let Some(p) = prev {
+        if header.prev_blockhash != *p {
+            return Err(crate::chain::HeaderError::NotLinked { height }.into());
+        }
+    }
+    let hash = crate::chain::check_header_work(header, height, network)?;
+    check_header_rules(Checkpoints::builtin(network), height, header, &hash)?;
+    Ok(hash)
+}
+
 /// The height of the last block of the epoch holding `height`.
 pub fn epoch_last_height(height: u32) -> u32 {
     crate::checkpoints::epoch_end(epoch_of(height))

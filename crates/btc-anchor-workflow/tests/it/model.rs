@@ -1,0 +1,498 @@
+//! The workflow against in-memory fakes of its seams (`test-utils`):
+//! property tests over random sequences of steps with crashes in between,
+//! and one test per lie a chain backend can tell. Fast (no regtest stack);
+//! the integration tests in `anchoring.rs` run the real thing.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use btc_anchor::bitcoin::{Network, Transaction};
+use btc_anchor::chain::{header_hash, HeaderError};
+use btc_anchor::commitment::commitment_script;
+use btc_anchor::hash::RecordDigest;
+use btc_anchor::headers::EmbeddedOnly;
+use btc_anchor::proof::{Proof, Stage};
+use btc_anchor::rules::ServedHeaderError;
+use btc_anchor::verify::{verify, VerifyOptions};
+use btc_anchor_workflow::anchoring::{Anchoring, AnchoringError, FeeOptions, StampItem};
+use btc_anchor_workflow::backend::{ChainBackend, TxStatus};
+use btc_anchor_workflow::config::Config;
+use btc_anchor_workflow::fake::{FakeChain, FakePayer, Lie};
+use btc_anchor_workflow::store::BatchState;
+use proptest::prelude::*;
+
+const RT: Network = Network::Regtest;
+
+/// A data directory, the fakes, and every record accepted so far.
+struct World {
+    data: tempfile::TempDir,
+    docs: tempfile::TempDir,
+    chain: FakeChain,
+    payer: FakePayer,
+    flow: Option<Anchoring>,
+    /// Accepted records: digest and proof path.
+    accepted: Vec<(RecordDigest, PathBuf)>,
+    next_doc: u32,
+}
+
+fn config() -> Config {
+    let mut c = Config::defaults(RT);
+    // One header after the block: the complete proofs carry some.
+    c.min_depth = 2;
+    c
+}
+
+impl World {
+    fn new() -> World {
+        let data = tempfile::tempdir().unwrap();
+        let flow = Anchoring::open(data.path(), config()).unwrap();
+        let chain = FakeChain::new();
+        chain.mine();
+        World {
+            data,
+            docs: tempfile::tempdir().unwrap(),
+            chain,
+            payer: FakePayer::new(),
+            flow: Some(flow),
+            accepted: Vec::new(),
+            next_doc: 0,
+        }
+    }
+
+    fn flow(&mut self) -> &mut Anchoring {
+        self.flow.as_mut().unwrap()
+    }
+
+    /// Drops the workflow (releasing its lock) and opens the data
+    /// directory again, as a crashed and restarted process would.
+    fn crash(&mut self) {
+        self.flow = None;
+        self.flow = Some(Anchoring::open(self.data.path(), config()).unwrap());
+    }
+
+    fn stamp(&mut self, n: u32) {
+        let items: Vec<StampItem> = (0..n)
+            .map(|_| {
+                self.next_doc += 1;
+                let i = self.next_doc;
+                StampItem {
+                    digest: RecordDigest::of_bytes(format!("document {i}").as_bytes()),
+                    label: format!("d{i}"),
+                    proof_path: self.docs.path().join(format!("d{i}.anchor.json")),
+                }
+            })
+            .collect();
+        self.flow().stamp(&items).unwrap();
+        self.accepted
+            .extend(items.into_iter().map(|i| (i.digest, i.proof_path)));
+    }
+
+    fn anchor(&mut self) -> Result<(), AnchoringError> {
+        let (flow, payer, chain) = (self.flow.as_mut().unwrap(), &mut self.payer, &self.chain);
+        flow.anchor(payer, chain, &FeeOptions::default(), &mut |_| {})
+            .map(|_| ())
+    }
+
+    fn bump(&mut self) -> Result<(), AnchoringError> {
+        let (flow, payer, chain) = (self.flow.as_mut().unwrap(), &mut self.payer, &self.chain);
+        flow.bump(payer, chain, &FeeOptions::default()).map(|_| ())
+    }
+
+    fn upgrade(&mut self) -> Result<(), AnchoringError> {
+        let (flow, chain) = (self.flow.as_mut().unwrap(), &self.chain);
+        flow.upgrade(chain).map(|_| ())
+    }
+
+    fn proof(&self, i: usize) -> Proof {
+        Proof::from_json(&std::fs::read(&self.accepted[i].1).unwrap()).unwrap()
+    }
+
+    fn proof_files(&self) -> HashMap<PathBuf, Vec<u8>> {
+        self.accepted
+            .iter()
+            .map(|(_, p)| (p.clone(), std::fs::read(p).unwrap()))
+            .collect()
+    }
+
+    /// The transactions of each batch in `states`.
+    fn batch_txs(&self, states: &[BatchState]) -> Vec<Vec<Transaction>> {
+        let store = self.flow.as_ref().unwrap().store();
+        store
+            .batches_in(states)
+            .unwrap()
+            .iter()
+            .map(|b| {
+                store
+                    .batch_txs(b.id)
+                    .unwrap()
+                    .into_iter()
+                    .map(|t| t.tx)
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn honestly_confirmed(&self, tx: &Transaction) -> bool {
+        self.chain.set_lie(None);
+        let s = self.chain.status(tx).unwrap();
+        matches!(s, TxStatus::Confirmed(_))
+    }
+
+    /// The invariants that hold after every step.
+    fn check(&self) {
+        let options = VerifyOptions::new(RT);
+        let store = self.flow.as_ref().unwrap().store();
+        // No accepted record is lost, and every proof written verifies.
+        for (i, (digest, path)) in self.accepted.iter().enumerate() {
+            let r = store.record_at_proof_path(path).unwrap().expect("a record");
+            assert_eq!(r.digest, *digest);
+            let proof = self.proof(i);
+            assert_eq!(proof.record.digest, *digest);
+            verify(&proof, digest, &EmbeddedOnly, &options)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            // A complete proof's block was mined by the honest chain.
+            if let Some(block) = proof.anchor.as_ref().and_then(|a| a.block.as_ref()) {
+                assert!(self.chain.ever_mined(&header_hash(&block.header)));
+            }
+        }
+        // No double anchoring: the transactions of a batch, and every
+        // transaction the chain ever took for one root, are replacements
+        // of each other (they spend a common coin).
+        let spend_common = |txs: &[Transaction]| {
+            txs.iter().all(|a| {
+                txs.iter().all(|b| {
+                    a.input.iter().any(|i| {
+                        b.input
+                            .iter()
+                            .any(|j| i.previous_output == j.previous_output)
+                    })
+                })
+            })
+        };
+        for txs in self.batch_txs(&[
+            BatchState::Batched,
+            BatchState::Broadcast,
+            BatchState::Confirmed,
+            BatchState::Final,
+        ]) {
+            assert!(
+                spend_common(&txs),
+                "a batch with two unrelated transactions"
+            );
+        }
+        let mut by_root: HashMap<Vec<u8>, Vec<Transaction>> = HashMap::new();
+        for tx in self.chain.accepted() {
+            for b in store.batches().unwrap() {
+                let script = commitment_script(&b.root.0);
+                if tx.output.iter().any(|o| o.script_pubkey == script) {
+                    by_root
+                        .entry(b.root.0.to_vec())
+                        .or_default()
+                        .push(tx.clone());
+                }
+            }
+        }
+        for txs in by_root.values() {
+            assert!(
+                spend_common(txs),
+                "a root anchored by unrelated transactions"
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Stamp(u32),
+    Anchor,
+    /// Anchor while the chain refuses broadcasts: the batch is fixed and
+    /// its transaction stored, never sent (as if the process died there).
+    AnchorRefused,
+    Bump,
+    Mine(u32),
+    Reorg(u32, bool),
+    DropMempool,
+    Upgrade,
+    Crash,
+    Lie(Lie),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (1u32..4).prop_map(Step::Stamp),
+        4 => Just(Step::Anchor),
+        1 => Just(Step::AnchorRefused),
+        1 => Just(Step::Bump),
+        4 => (1u32..3).prop_map(Step::Mine),
+        2 => ((1u32..3), any::<bool>()).prop_map(|(d, k)| Step::Reorg(d, k)),
+        1 => Just(Step::DropMempool),
+        3 => Just(Step::Upgrade),
+        2 => Just(Step::Crash),
+        2 => prop_oneof![
+            Just(Lie::WrongBranch),
+            Just(Lie::BadPow),
+            Just(Lie::Unlinked),
+            Just(Lie::ClaimsConfirmed),
+            Just(Lie::HidesTx),
+        ]
+        .prop_map(Step::Lie),
+    ]
+}
+
+fn expected(r: Result<(), AnchoringError>, allowed: fn(&AnchoringError) -> bool, what: &str) {
+    if let Err(e) = r {
+        assert!(allowed(&e), "{what}: unexpected error: {e}");
+    }
+}
+
+impl World {
+    fn run(&mut self, s: &Step) {
+        match s {
+            Step::Stamp(n) => self.stamp(*n),
+            Step::Anchor => {
+                let r = self.anchor();
+                expected(r, |e| matches!(e, AnchoringError::EmptyQueue), "anchor");
+            }
+            Step::AnchorRefused => {
+                self.chain.set_refuse(true);
+                let r = self.anchor();
+                self.chain.set_refuse(false);
+                let _ = r;
+            }
+            Step::Bump => {
+                // A bump of a transaction that confirmed meanwhile is
+                // refused by the chain (its coin is spent).
+                let r = self.bump();
+                expected(
+                    r,
+                    |e| {
+                        matches!(
+                            e,
+                            AnchoringError::NothingToBump | AnchoringError::Backend(_)
+                        )
+                    },
+                    "bump",
+                );
+            }
+            Step::Mine(n) => {
+                for _ in 0..*n {
+                    self.chain.mine();
+                }
+            }
+            Step::Reorg(depth, keep) => self.chain.reorg(*depth, *keep),
+            Step::DropMempool => self.chain.drop_mempool(),
+            Step::Upgrade => {
+                let r = self.upgrade();
+                expected(r, |_| false, "upgrade");
+            }
+            Step::Crash => self.crash(),
+            Step::Lie(lie) => self.lie(*lie),
+        }
+    }
+
+    /// An upgrade against a chain telling `lie`: it writes no proof built
+    /// on the lie, and fails when the lie touches a batch it follows.
+    fn lie(&mut self, lie: Lie) {
+        let followed = self.batch_txs(&[BatchState::Broadcast, BatchState::Confirmed]);
+        let confirmed_batch = !self.batch_txs(&[BatchState::Confirmed]).is_empty();
+        let any_confirmed = followed
+            .iter()
+            .any(|txs| txs.iter().any(|t| self.honestly_confirmed(t)));
+        let newest_unconfirmed = followed
+            .iter()
+            .any(|txs| txs.last().is_some_and(|t| !self.honestly_confirmed(t)));
+        let before = self.proof_files();
+        self.chain.set_lie(Some(lie));
+        let r = self.upgrade();
+        self.chain.set_lie(None);
+        let must_fail = match lie {
+            Lie::WrongBranch => any_confirmed,
+            Lie::BadPow => any_confirmed || confirmed_batch,
+            Lie::ClaimsConfirmed => newest_unconfirmed,
+            _ => false,
+        };
+        if must_fail {
+            assert!(r.is_err(), "{lie:?} not caught");
+        }
+        if let Err(e) = &r {
+            assert!(
+                matches!(
+                    e,
+                    AnchoringError::BadHeader { .. }
+                        | AnchoringError::BadInclusion { .. }
+                        | AnchoringError::ShortChain { .. }
+                ),
+                "{lie:?}: {e}"
+            );
+        }
+        // Whatever it wrote is honest: each new complete proof's header is
+        // the honest chain's at its height.
+        for (i, (_, path)) in self.accepted.iter().enumerate() {
+            if before.get(path) != Some(&std::fs::read(path).unwrap()) {
+                let proof = self.proof(i);
+                if let Some(b) = proof.anchor.as_ref().and_then(|a| a.block.as_ref()) {
+                    assert_eq!(
+                        self.chain.honest_header(b.height),
+                        Some(b.header),
+                        "{lie:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Honest rounds until everything is complete.
+    fn settle(&mut self) {
+        for _ in 0..3 {
+            expected(
+                self.anchor(),
+                |e| matches!(e, AnchoringError::EmptyQueue),
+                "anchor",
+            );
+            for _ in 0..3 {
+                self.chain.mine();
+            }
+            expected(self.upgrade(), |_| false, "upgrade");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_runs_with_crashes_keep_the_invariants(steps in prop::collection::vec(step(), 1..32)) {
+        let mut w = World::new();
+        for s in &steps {
+            w.run(s);
+            w.check();
+        }
+        // In the end, with an honest chain, every record gets a complete
+        // proof.
+        w.settle();
+        w.check();
+        for i in 0..w.accepted.len() {
+            prop_assert_eq!(w.proof(i).stage(), Stage::Confirmed);
+        }
+    }
+}
+
+/// A world with one batch of two anchored, its transaction in the mempool.
+fn anchored() -> World {
+    let mut w = World::new();
+    w.stamp(2);
+    w.anchor().unwrap();
+    assert_eq!(w.proof(0).stage(), Stage::Broadcast);
+    w
+}
+
+fn assert_nothing_written(w: &World) {
+    for i in 0..w.accepted.len() {
+        assert_eq!(w.proof(i).stage(), Stage::Broadcast);
+    }
+}
+
+#[test]
+fn a_wrong_merkle_branch_is_caught() {
+    let mut w = anchored();
+    w.chain.mine();
+    w.chain.mine();
+    w.chain.set_lie(Some(Lie::WrongBranch));
+    let e = w.upgrade().unwrap_err();
+    assert!(
+        matches!(e, AnchoringError::BadInclusion { height: 2, .. }),
+        "{e}"
+    );
+    assert_nothing_written(&w);
+    w.chain.set_lie(None);
+    w.upgrade().unwrap();
+    assert_eq!(w.proof(0).stage(), Stage::Confirmed);
+    w.check();
+}
+
+#[test]
+fn a_header_failing_its_proof_of_work_is_caught() {
+    let mut w = anchored();
+    w.chain.mine();
+    w.chain.mine();
+    w.chain.set_lie(Some(Lie::BadPow));
+    let e = w.upgrade().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AnchoringError::BadHeader {
+                height: 2,
+                source: ServedHeaderError::Work(HeaderError::BadProofOfWork { height: 2 }),
+            }
+        ),
+        "{e}"
+    );
+    assert_nothing_written(&w);
+}
+
+#[test]
+fn an_unlinked_header_is_caught() {
+    let mut w = anchored();
+    w.chain.mine();
+    w.chain.mine();
+    w.chain.set_lie(Some(Lie::Unlinked));
+    let e = w.upgrade().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AnchoringError::BadHeader {
+                height: 3,
+                source: ServedHeaderError::Work(HeaderError::NotLinked { height: 3 }),
+            }
+        ),
+        "{e}"
+    );
+    assert_nothing_written(&w);
+}
+
+#[test]
+fn a_false_confirmation_is_caught() {
+    let mut w = anchored();
+    w.chain.set_lie(Some(Lie::ClaimsConfirmed));
+    let e = w.upgrade().unwrap_err();
+    assert!(matches!(e, AnchoringError::BadInclusion { .. }), "{e}");
+    assert_nothing_written(&w);
+}
+
+#[test]
+fn a_broadcast_the_chain_does_not_show_fails_and_is_resumed() {
+    let mut w = World::new();
+    w.stamp(2);
+    w.chain.set_lie(Some(Lie::HidesTx));
+    let e = w.anchor().unwrap_err();
+    assert!(matches!(e, AnchoringError::NotRelayed { .. }), "{e}");
+    assert_eq!(w.proof(0).stage(), Stage::Queued);
+    w.chain.set_lie(None);
+    w.crash();
+    // The same transaction, never a second one.
+    w.anchor().unwrap();
+    assert_eq!(w.batch_txs(&[BatchState::Broadcast])[0].len(), 1);
+    w.check();
+}
+
+#[test]
+fn a_lying_chain_cannot_make_a_bad_seal() {
+    let mut w = anchored();
+    w.chain.mine();
+    w.chain.mine();
+    w.upgrade().unwrap();
+    // Close the first difficulty epoch.
+    while w.chain.height() < 2015 {
+        w.chain.mine();
+    }
+    let before = w.proof_files();
+    w.chain.set_lie(Some(Lie::Unlinked));
+    let (flow, chain) = (w.flow.as_mut().unwrap(), &w.chain);
+    assert!(flow.seal_final(chain).is_err());
+    assert_eq!(before, w.proof_files());
+    w.chain.set_lie(None);
+    let (flow, chain) = (w.flow.as_mut().unwrap(), &w.chain);
+    flow.seal_final(chain).unwrap();
+    assert!(btc_anchor::seal::is_sealed(&w.proof(0)));
+    w.check();
+}

@@ -1,6 +1,6 @@
 //! The anchoring workflow against a real regtest node and Electrum server
-//! (bcoin + ElectrumX, started by `regtest/`): each test gets its own stack,
-//! data directory and ports.
+//! (bcoin + ElectrumX, started by `btc_anchor_testenv::regtest::TestEnv`):
+//! each test gets its own stack, data directory and ports.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -558,7 +558,7 @@ fn sealed_once_the_epoch_closes_and_verified_on_the_stacks_checkpoint() {
     );
     assert_eq!(read_proof(&d[0].1.proof_path), proof);
 
-    // Mine past the epoch's end (mine.sh waits for ElectrumX).
+    // Mine past the epoch's end (mine_blocks waits for ElectrumX).
     env.stack.mine_blocks(2015 - tip + 3, None).unwrap();
     assert_eq!(server.tip_height().unwrap(), 2018);
     let table = stack_table(&server);

@@ -69,6 +69,10 @@ fn run(args: &[String]) -> Result<()> {
 fn start(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let env_file = dir.join("env");
+    if env_file.exists() && !server_alive(&env_file) {
+        // Left by a server that was killed; its watchdog ended the stack.
+        std::fs::remove_file(&env_file)?;
+    }
     if env_file.exists() {
         return Err(format!(
             "a stack is already running in {} (stop it first)",
@@ -105,6 +109,14 @@ fn start(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether the server named in `env_file` (`PID=`) still runs.
+fn server_alive(env_file: &Path) -> bool {
+    let text = std::fs::read_to_string(env_file).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("PID="))
+        .is_some_and(|pid| Path::new("/proc").join(pid.trim()).exists())
+}
+
 /// Owns a stack until `DIR/stop` appears.
 fn serve(dir: &Path) -> Result<()> {
     let env = TestEnv::new_in(dir)?;
@@ -124,6 +136,10 @@ fn serve(dir: &Path) -> Result<()> {
 fn stop(dir: &Path) -> Result<()> {
     let env_file = dir.join("env");
     if !env_file.exists() {
+        return Ok(());
+    }
+    if !server_alive(&env_file) {
+        std::fs::remove_file(&env_file)?;
         return Ok(());
     }
     std::fs::write(dir.join("stop"), "")?;

@@ -919,7 +919,9 @@ impl TestEnv {
 fn electrum_client(url: &str) -> Result<ElectrumClient, electrum_client::Error> {
     let config = electrum_client::ConfigBuilder::new()
         .timeout(Some(Duration::from_secs(10)))
-        .retry(0)
+        // One reconnection; with none, electrum-client reports its errors
+        // as an empty AllAttemptsErrored.
+        .retry(1)
         .build();
     ElectrumClient::from_config(url, config)
 }
@@ -944,6 +946,60 @@ impl Drop for TestEnv {
             kill(&mut p.watchdog);
             kill(&mut p.electrumx);
             kill(&mut p.bcoin);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::bech32::segwit;
+
+    #[test]
+    fn bcoin_addresses_keep_the_witness_program_under_rb() {
+        let a = parse_address("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080").unwrap();
+        let rb = bcoin_address(&a);
+        assert!(rb.starts_with("rb1q"), "{rb}");
+        let (hrp, version, program) = segwit::decode(&rb).unwrap();
+        assert_eq!(hrp.as_str(), "rb");
+        assert_eq!(version.to_u8(), 0);
+        assert_eq!(program, a.witness_program().unwrap().program().as_bytes());
+        assert!(parse_address(&rb).is_err());
+        assert_ne!(throwaway_address(), throwaway_address());
+    }
+
+    /// Two stacks side by side: their own chains, ports and processes, all
+    /// gone once dropped.
+    #[test]
+    fn two_stacks_mine_and_reorg_independently() {
+        let (a, b) = (TestEnv::new().unwrap(), TestEnv::new().unwrap());
+        assert_ne!(a.electrum_url(), b.electrum_url());
+        // ElectrumX 1.18 dies reorging a chain of a few blocks: stay above.
+        assert_eq!(a.mine_blocks(20, None).unwrap().len(), 20);
+        b.mine_blocks(1, None).unwrap();
+        assert_eq!((a.tip().unwrap(), b.tip().unwrap()), (20, 1));
+        let r = a.reorg(2).unwrap();
+        assert_eq!(r.orphaned.len(), 2);
+        assert_eq!(r.mined.len(), 3);
+        assert_eq!(a.tip().unwrap(), 21);
+        assert_ne!(r.old_tip, r.new_tip);
+        assert_eq!(
+            a.electrum_client()
+                .block_headers_subscribe()
+                .unwrap()
+                .height,
+            21
+        );
+        let pids: Vec<u32> = [&a, &b]
+            .iter()
+            .flat_map(|e| {
+                let p = e.procs.as_ref().unwrap();
+                [p.bcoin.id(), p.electrumx.id(), p.watchdog.id()]
+            })
+            .collect();
+        drop((a, b));
+        for pid in pids {
+            assert!(!Path::new(&format!("/proc/{pid}")).exists(), "{pid} lives");
         }
     }
 }

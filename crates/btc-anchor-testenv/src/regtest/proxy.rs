@@ -182,3 +182,32 @@ impl Drop for Proxy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lies_change_one_hex_digit_and_only_what_they_name() {
+        let merkle = br#"{"id":1,"result":{"block_height":5,"merkle":["00000000000000000000","ab"],"pos":1}}"#;
+        let lied: Value = serde_json::from_slice(&tamper(merkle, ProxyMode::LieMerkle)).unwrap();
+        assert_eq!(lied["result"]["merkle"][0], "00000000001000000000");
+        assert_eq!(lied["result"]["merkle"][1], "ab");
+        assert_eq!(tamper(merkle, ProxyMode::LieHeader), merkle.to_vec());
+        assert_eq!(tamper(merkle, ProxyMode::Pass), merkle.to_vec());
+
+        let header = format!(r#"{{"id":2,"result":"{}"}}"#, "0".repeat(160));
+        let lied: Value =
+            serde_json::from_slice(&tamper(header.as_bytes(), ProxyMode::LieHeader)).unwrap();
+        let h = lied["result"].as_str().unwrap();
+        assert_eq!(&h[80..81], "1");
+        assert_eq!(h.matches('1').count(), 1);
+
+        for other in [
+            &br#"[{"id":1,"result":{"merkle":["00"]}}]"#[..],
+            b"not json\n",
+        ] {
+            assert_eq!(tamper(other, ProxyMode::LieMerkle), other.to_vec());
+        }
+    }
+}

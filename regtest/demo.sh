@@ -3,27 +3,38 @@
 # stack, create and fund a wallet, stamp a sample folder, anchor it, mine a
 # block, upgrade the proofs and verify them offline and online.
 #
+# The chain is run by btc-anchor-regtest (crates/btc-anchor-testenv), built
+# here with cargo; both binaries go to $CARGO_TARGET_DIR (default target/).
+#
 # Usage: regtest/demo.sh            (builds the release binary first)
 #        BTC_ANCHOR_BIN=path regtest/demo.sh
+#        BTC_ANCHOR_DEMO_KEEP=1 regtest/demo.sh   (keeps the work folder)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
 bin=${BTC_ANCHOR_BIN:-}
 if [ -z "$bin" ]; then
     echo "building btc-anchor (release)..."
-    cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-    bin="$root/target/release/btc-anchor"
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p btc-anchor-cli
+    bin="$target/release/btc-anchor"
 fi
+echo "building btc-anchor-regtest..."
+cargo build --quiet --manifest-path "$root/Cargo.toml" -p btc-anchor-testenv --bin btc-anchor-regtest
+regtest="$target/debug/btc-anchor-regtest"
 work=$(mktemp -d)
-cleanup() { bash "$root/regtest/stop.sh" "$work/stack" >/dev/null 2>&1 || true; rm -rf "$work"; }
+echo "work folder: $work"
+cleanup() {
+    "$regtest" stop "$work/stack" >/dev/null 2>&1 || true
+    if [ -n "${BTC_ANCHOR_DEMO_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 start=$(date +%s)
 step() { printf '\n== %s\n' "$*"; }
 run() { printf '$ btc-anchor %s\n' "$*"; "$bin" "$@"; }
 
 step "starting a private regtest chain (bcoin + ElectrumX) in $work/stack"
-bash "$root/regtest/start.sh" "$work/stack" >/dev/null
-# shellcheck disable=SC1091
-. "$work/stack/env"
+"$regtest" start "$work/stack" >/dev/null
+ELECTRUM_URL=$(sed -n 's/^ELECTRUM_URL=//p' "$work/stack/env")
 export BTC_ANCHOR_DATA_DIR="$work/data" BTC_ANCHOR_NETWORK=regtest BTC_ANCHOR_ELECTRUM="$ELECTRUM_URL"
 
 step "creating a wallet"
@@ -31,7 +42,7 @@ run wallet create
 addr=$("$bin" wallet address)
 
 step "funding it by mining coinbases to $addr"
-bash "$root/regtest/fund.sh" "$work/stack" "$addr" 1 >/dev/null
+"$regtest" fund "$work/stack" "$addr" 1 >/dev/null
 run wallet balance
 
 step "stamping a sample folder"
@@ -46,8 +57,7 @@ step "anchoring the batch in one transaction"
 run anchor
 
 step "mining a block"
-bash "$root/regtest/mine.sh" "$work/stack" 1 >/dev/null
-echo "block $(bash "$root/regtest/tip.sh" "$work/stack") mined"
+echo "block $("$regtest" mine "$work/stack" 1) mined"
 
 step "upgrading the proofs"
 run upgrade

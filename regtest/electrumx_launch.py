@@ -4,8 +4,8 @@
 Usage (with the venv's python, configuration in the environment as ElectrumX expects):
   python electrumx_launch.py [STACK_DIR]
 
-STACK_DIR is not used by ElectrumX; it only appears on the command line so that
-stop.sh can check a PID really belongs to that stack before signalling it.
+STACK_DIR is not used by ElectrumX; it only appears on the command line to tell
+the stacks' processes apart (btc-anchor-testenv's TestEnv passes its folder).
 
 ElectrumX 1.18 holds every reply shorter than 1024 bytes for up to one second
 (PaddedRSTransport.WAIT_FOR_BUFFER_GROWTH_SECONDS, a traffic-analysis

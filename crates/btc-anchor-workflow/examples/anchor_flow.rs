@@ -2,20 +2,16 @@
 //! stamp documents, anchor them in one transaction, wait for the block,
 //! upgrade the proofs and verify one.
 //!
-//! Run it against the regtest stack:
+//! It starts its own private regtest chain (bcoin + ElectrumX, installed by
+//! `regtest/install.sh`) with the test environment, funds its wallet and
+//! mines blocks there:
 //!
 //! ```sh
-//! dir=$(mktemp -d) && regtest/start.sh "$dir"
-//! . "$dir/env"
-//! cargo run --example anchor_flow -- "$ELECTRUM_URL" "$dir"
+//! cargo run -p btc-anchor-workflow --example anchor_flow
 //! ```
 //!
-//! It funds its wallet and mines blocks with the scripts in `regtest/`
-//! (the second argument is the stack's directory); against another network
-//! you would fund the wallet and wait for blocks instead.
-
-use std::path::Path;
-use std::process::Command;
+//! Against another network you would fund the wallet and wait for blocks
+//! instead.
 
 use btc_anchor::bitcoin::Network;
 use btc_anchor::hash::hash_file;
@@ -23,28 +19,16 @@ use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::proof::Proof;
 use btc_anchor::verify::{verify, VerifyOptions};
 use btc_anchor_electrum::{ConnectOptions, Electrum};
+use btc_anchor_testenv::regtest::{TestEnv, DEFAULT_TIMEOUT};
 use btc_anchor_workflow::anchoring::{Anchoring, FeeOptions, StampItem};
 use btc_anchor_workflow::config::Config;
 use btc_anchor_workflow::store::BatchState;
 use btc_anchor_workflow::wallet::{AnchorWallet, KeySource};
 
-fn regtest(script: &str, args: &[&str]) -> Result<(), Box<dyn std::error::Error>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("regtest")
-        .join(script);
-    let status = Command::new("bash").arg(path).args(args).status()?;
-    if !status.success() {
-        return Err(format!("regtest/{script} failed").into());
-    }
-    Ok(())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let (url, stack_dir) = match args.as_slice() {
-        [_, url, dir] => (url.as_str(), dir.as_str()),
-        _ => return Err("usage: anchor_flow ELECTRUM_URL REGTEST_STACK_DIR".into()),
-    };
+    // 0. A private regtest chain, stopped when `stack` is dropped.
+    let stack = TestEnv::new()?;
+    let url = stack.electrum_url();
     let network = Network::Regtest;
     let work = tempfile::tempdir()?;
     let data_dir = work.path().join("data");
@@ -52,8 +36,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. A wallet, funded by mining to it (regtest only).
     let (mut wallet, _mnemonic) = AnchorWallet::create(&data_dir, network, KeySource::Generate)?;
     let address = wallet.address()?;
-    regtest("fund.sh", &[stack_dir, &address.to_string(), "1"])?;
-    let server = Electrum::connect(url, network, ConnectOptions::default())?;
+    stack.fund(&address, btc_anchor::bitcoin::Amount::ONE_BTC)?;
+    let server = Electrum::connect(&url, network, ConnectOptions::default())?;
     wallet.sync(&server)?;
     println!("wallet funded: {} sat", wallet.balance().confirmed.to_sat());
 
@@ -89,8 +73,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 4. A block; the proofs are completed.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    regtest("mine.sh", &[stack_dir, "1"])?;
+    for a in &anchored {
+        stack.wait_until_electrum_sees_txid(a.txid, DEFAULT_TIMEOUT)?;
+    }
+    stack.mine_blocks(1, None)?;
     for u in flow.upgrade(&server)? {
         assert_eq!(u.state, BatchState::Final);
         println!("batch {}: {} proofs complete", u.batch_id, u.proofs_written);

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
-use btc_anchor_testenv::regtest::Stack;
+use btc_anchor_testenv::regtest::{TestEnv, DEFAULT_TIMEOUT};
 use serde_json::Value;
 
 struct Env {
-    stack: Stack,
+    stack: TestEnv,
     data: tempfile::TempDir,
     docs: tempfile::TempDir,
 }
@@ -48,15 +48,20 @@ fn json(env: &Env, args: &[&str]) -> Value {
 /// A stack and a data directory with a funded wallet, and some documents.
 fn setup(files: usize) -> Env {
     let env = Env {
-        stack: Stack::start(),
+        stack: TestEnv::new().unwrap(),
         data: tempfile::tempdir().unwrap(),
         docs: tempfile::tempdir().unwrap(),
     };
     let out = ok(&env, &["wallet", "create"]);
     assert!(out.contains("write down these 12 words"), "{out}");
     let address = ok(&env, &["wallet", "address"]).trim().to_owned();
-    env.stack.fund(&address, 1);
-    env.stack.mine(2, None);
+    env.stack
+        .fund(
+            &btc_anchor_testenv::regtest::parse_address(&address).unwrap(),
+            btc_anchor::bitcoin::Amount::ONE_BTC,
+        )
+        .unwrap();
+    env.stack.mine_blocks(2, None).unwrap();
     let dir = env.docs.path().join("records");
     std::fs::create_dir_all(dir.join("2026/11")).unwrap();
     for i in 0..files {
@@ -107,13 +112,15 @@ fn the_whole_story_from_the_command_line() {
     let txid = a["batches"][0]["txid"].as_str().unwrap().to_owned();
     assert_eq!(a["batches"][0]["records"], 12);
     assert!(a["batches"][0]["vsize"].as_u64().unwrap() <= 155);
-    env.stack.wait_mempool(&txid);
+    env.stack
+        .wait_until_electrum_sees_txid(txid.parse().unwrap(), DEFAULT_TIMEOUT)
+        .unwrap();
     verify_all(&env, 3);
     // Nothing queued now: a distinct exit code, nothing changed.
     let (code, _, err) = run(&env, &["anchor"]);
     assert_eq!(code, 9, "{err}");
 
-    env.stack.mine(1, None);
+    env.stack.mine_blocks(1, None).unwrap();
     let up = json(&env, &["upgrade", "--json"]);
     assert_eq!(up["batches"][0]["state"], "final");
     assert_eq!(up["batches"][0]["proofs_written"], 12);
@@ -138,7 +145,7 @@ fn the_whole_story_from_the_command_line() {
     );
     assert!(out.contains("VALID"), "{out}");
     assert!(out.contains("Electrum server"), "{out}");
-    env.stack.mine(2, None);
+    env.stack.mine_blocks(2, None).unwrap();
     let v = json(
         &env,
         &[
@@ -294,10 +301,12 @@ fn crash_then_rerun(step: &str) {
     let out = ok(&env, &["anchor"]);
     assert!(out.contains("finished an interrupted run"), "{out}");
     assert!(out.contains(&signed[0]), "{out}");
-    env.stack.wait_mempool(&signed[0]);
+    env.stack
+        .wait_until_electrum_sees_txid(signed[0].parse().unwrap(), DEFAULT_TIMEOUT)
+        .unwrap();
     // And one more run has nothing to do: no second transaction.
     assert_eq!(run(&env, &["anchor"]).0, 9);
-    env.stack.mine(1, None);
+    env.stack.mine_blocks(1, None).unwrap();
     ok(&env, &["upgrade"]);
     let st = json(&env, &["status", "--json"]);
     assert_eq!(st["batches"].as_array().unwrap().len(), 1);
@@ -318,8 +327,8 @@ fn killed_after_broadcasting_loses_nothing_and_anchors_once() {
 
 #[test]
 fn faults_get_one_line_errors_and_distinct_exit_codes() {
-    let stack = Stack::start();
-    stack.mine(101, None);
+    let stack = TestEnv::new().unwrap();
+    stack.mine_blocks(101, None).unwrap();
     let env = Env {
         stack,
         data: tempfile::tempdir().unwrap(),
@@ -346,7 +355,7 @@ fn faults_get_one_line_errors_and_distinct_exit_codes() {
     );
     // A port nobody listens on, TLS to a plain TCP server, a server on
     // another network, an unknown network, plain TCP outside regtest.
-    let port = env.stack.env["ELECTRUM_PORT"].clone();
+    let port = env.stack.electrum_addr().port().to_string();
     for (args, code) in [
         (vec!["anchor", "--electrum", "tcp://127.0.0.1:1"], 6),
         (
@@ -426,8 +435,12 @@ fn sealing_from_the_command_line() {
     ok(&env, &["stamp", records(&env).to_str().unwrap()]);
     let a = json(&env, &["anchor", "--json"]);
     env.stack
-        .wait_mempool(a["batches"][0]["txid"].as_str().unwrap());
-    env.stack.mine(1, None);
+        .wait_until_electrum_sees_txid(
+            a["batches"][0]["txid"].as_str().unwrap().parse().unwrap(),
+            btc_anchor_testenv::regtest::DEFAULT_TIMEOUT,
+        )
+        .unwrap();
+    env.stack.mine_blocks(1, None).unwrap();
     ok(&env, &["upgrade"]);
     let docs = all_docs(&records(&env));
     let proofs: Vec<String> = docs
@@ -443,7 +456,7 @@ fn sealing_from_the_command_line() {
 
     // Before the epoch closes: pending, how far to go, nothing changed.
     let before = std::fs::read(&proofs[0]).unwrap();
-    let tip = env.stack.tip();
+    let tip = env.stack.tip().unwrap();
     let (code, out, err) = run(
         &env,
         &[
@@ -468,7 +481,7 @@ fn sealing_from_the_command_line() {
     assert!(err.is_empty(), "{err}");
     assert_eq!(std::fs::read(&proofs[0]).unwrap(), before);
 
-    env.stack.mine(2015 - tip + 2, None);
+    env.stack.mine_blocks(2015 - tip + 2, None).unwrap();
     let (headers_file, table_file) = chain_files(&env);
     let table = table_file.to_str().unwrap();
 

@@ -17,7 +17,7 @@ fn p(path: &Path) -> &str {
 }
 
 struct StackEnv {
-    stack: btc_anchor_testenv::regtest::Stack,
+    stack: btc_anchor_testenv::regtest::TestEnv,
     data: tempfile::TempDir,
 }
 
@@ -58,24 +58,33 @@ impl StackEnv {
 #[test]
 fn headers_sync_follows_a_regtest_stack() {
     let env = StackEnv {
-        stack: btc_anchor_testenv::regtest::Stack::start(),
+        stack: btc_anchor_testenv::regtest::TestEnv::new().unwrap(),
         data: tempfile::tempdir().unwrap(),
     };
     let url = env.stack.electrum_url();
     // A complete proof of a document, anchored on this chain.
     env.ok(&["wallet", "create"]);
     let address = env.ok(&["wallet", "address"]).stdout.trim().to_owned();
-    env.stack.fund(&address, 1);
-    env.stack.mine(2, None);
+    env.stack
+        .fund(
+            &btc_anchor_testenv::regtest::parse_address(&address).unwrap(),
+            btc_anchor::bitcoin::Amount::ONE_BTC,
+        )
+        .unwrap();
+    env.stack.mine_blocks(2, None).unwrap();
     let doc = env.data.path().join("record.txt");
     fs::write(&doc, b"a record to anchor\n").unwrap();
     env.ok(&["stamp", p(&doc)]);
     let a: serde_json::Value = serde_json::from_str(&env.ok(&["anchor", "--json"]).stdout).unwrap();
     env.stack
-        .wait_mempool(a["batches"][0]["txid"].as_str().unwrap());
-    env.stack.mine(1, None);
+        .wait_until_electrum_sees_txid(
+            a["batches"][0]["txid"].as_str().unwrap().parse().unwrap(),
+            btc_anchor_testenv::regtest::DEFAULT_TIMEOUT,
+        )
+        .unwrap();
+    env.stack.mine_blocks(1, None).unwrap();
     env.ok(&["upgrade"]);
-    let tip = env.stack.tip();
+    let tip = env.stack.tip().unwrap();
 
     // A new file: every header from the genesis block.
     let file = env.data.path().join("headers.bin");
@@ -124,7 +133,7 @@ fn headers_sync_follows_a_regtest_stack() {
     drop(local);
 
     // Incremental: only the new headers.
-    env.stack.mine(5, None);
+    env.stack.mine_blocks(5, None).unwrap();
     let v = env.sync(&file).json();
     assert_eq!(
         (v["appended"].as_u64(), v["rolled_back"].as_u64()),
@@ -136,19 +145,19 @@ fn headers_sync_follows_a_regtest_stack() {
 
     // A reorganisation above the anchoring block: cut back to the fork,
     // then the new branch.
-    let before = env.stack.tip();
-    env.stack.reorg(2, "remine");
+    let before = env.stack.tip().unwrap();
+    env.stack.reorg(2).unwrap();
     let r = env.sync(&file);
     r.expect_code(VALID);
     let v = r.json();
     assert_eq!(v["rolled_back"], 2, "{v}");
     assert_eq!(v["fork_height"], before - 2);
     assert_eq!(v["appended"], 3);
-    assert_eq!(v["last_height"], env.stack.tip());
+    assert_eq!(v["last_height"], env.stack.tip().unwrap());
     let v = verify(VALID);
     assert_eq!(
         v["chain"]["confirmations"],
-        env.stack.tip() - tip + 1,
+        env.stack.tip().unwrap() - tip + 1,
         "{v}"
     );
 
@@ -165,8 +174,10 @@ fn headers_sync_follows_a_regtest_stack() {
     assert_eq!(fs::read(&file).unwrap(), whole);
 
     // A file on a branch with more blocks than the server's is kept.
-    let mut longer = regtest_chain(env.stack.tip() + 10);
-    longer.headers.truncate(env.stack.tip() as usize + 11);
+    let mut longer = regtest_chain(env.stack.tip().unwrap() + 10);
+    longer
+        .headers
+        .truncate(env.stack.tip().unwrap() as usize + 11);
     let other = write_headers(env.data.path(), "other.bin", &longer.headers);
     let before = fs::read(&other).unwrap();
     let r = env.sync(&other);
@@ -185,5 +196,5 @@ fn headers_sync_follows_a_regtest_stack() {
         "--json",
     ]);
     r.expect_code(VALID);
-    assert_eq!(r.json()["last_height"], env.stack.tip());
+    assert_eq!(r.json()["last_height"], env.stack.tip().unwrap());
 }

@@ -1,6 +1,6 @@
 //! The anchoring workflow against a real regtest node and Electrum server
-//! (bcoin + ElectrumX, started by `regtest/`): each test gets its own stack,
-//! data directory and ports.
+//! (bcoin + ElectrumX, started by `btc_anchor_testenv::regtest::TestEnv`):
+//! each test gets its own stack, data directory and ports.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use btc_anchor::proof::{Proof, Stage};
 use btc_anchor::seal::{is_sealed, seal, SealError, Sealed};
 use btc_anchor::verify::{verify, ChainCheck, Evidence, Verdict, VerifyError, VerifyOptions};
 use btc_anchor_electrum::{ConnectOptions, Electrum};
-use btc_anchor_testenv::regtest::Stack;
+use btc_anchor_testenv::regtest::{ProxyMode, TestEnv, DEFAULT_TIMEOUT};
 use btc_anchor_workflow::anchoring::{
     AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem,
 };
@@ -25,13 +25,13 @@ use btc_anchor_workflow::wallet::{AnchorWallet, KeySource, WalletError};
 const RT: Network = Network::Regtest;
 
 struct Env {
-    stack: Stack,
+    stack: TestEnv,
     data: tempfile::TempDir,
     docs: tempfile::TempDir,
     wallet: AnchorWallet,
 }
 
-fn connect(stack: &Stack) -> Electrum {
+fn connect(stack: &TestEnv) -> Electrum {
     Electrum::connect(
         &stack.electrum_url(),
         RT,
@@ -51,13 +51,18 @@ fn config(min_depth: u32) -> Config {
 
 /// A stack, a data directory with a funded wallet (segwit active).
 fn funded() -> Env {
-    let stack = Stack::start();
+    let stack = TestEnv::new().unwrap();
     let data = tempfile::tempdir().unwrap();
     let (mut wallet, _) = AnchorWallet::create(data.path(), RT, KeySource::Generate).unwrap();
     let address = wallet.address().unwrap().to_string();
-    stack.fund(&address, 1);
+    stack
+        .fund(
+            &btc_anchor_testenv::regtest::parse_address(&address).unwrap(),
+            btc_anchor::bitcoin::Amount::ONE_BTC,
+        )
+        .unwrap();
     // A few blocks past segwit activation, so reorgs stay above it.
-    stack.mine(3, None);
+    stack.mine_blocks(3, None).unwrap();
     Env {
         stack,
         data,
@@ -109,7 +114,9 @@ fn anchor_now(
             &mut |_| {},
         )
         .unwrap();
-    env.stack.wait_mempool(&a[0].txid.to_string());
+    env.stack
+        .wait_until_electrum_sees_txid(a[0].txid, DEFAULT_TIMEOUT)
+        .unwrap();
     a
 }
 
@@ -159,7 +166,9 @@ fn stamp_anchor_mine_upgrade_verify_1000() {
     assert_eq!(a.size, 1000);
     assert!(matches!(steps[0], AnchorStep::Batched { size: 1000, .. }));
     assert!(matches!(steps.last(), Some(AnchorStep::Broadcast { .. })));
-    env.stack.wait_mempool(&a.txid.to_string());
+    env.stack
+        .wait_until_electrum_sees_txid(a.txid, DEFAULT_TIMEOUT)
+        .unwrap();
     println!(
         "anchoring transaction: {} vB, fee {} sat, {:.3} sat per record at 1,000 records",
         a.vsize,
@@ -169,7 +178,7 @@ fn stamp_anchor_mine_upgrade_verify_1000() {
     assert!(a.vsize <= 155, "vsize {} above 155 vB", a.vsize);
     assert_eq!(read_proof(&docs[5].1.proof_path).stage(), Stage::Broadcast);
 
-    env.stack.mine(1, None);
+    env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Final);
     assert_eq!(up[0].proofs_written, 1000);
@@ -217,14 +226,16 @@ fn two_batches_in_a_row_and_an_empty_queue() {
         )
         .unwrap();
     assert_ne!(a1[0].txid, a2[0].txid);
-    env.stack.wait_mempool(&a2[0].txid.to_string());
-    env.stack.mine(1, None);
+    env.stack
+        .wait_until_electrum_sees_txid(a2[0].txid, DEFAULT_TIMEOUT)
+        .unwrap();
+    env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert!(
         up.iter().all(|u| u.state == BatchState::Confirmed),
         "{up:?}"
     );
-    env.stack.mine(1, None);
+    env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert!(up.iter().all(|u| u.state == BatchState::Final), "{up:?}");
     check_all_valid(&server, &first);
@@ -235,8 +246,8 @@ fn two_batches_in_a_row_and_an_empty_queue() {
 
 #[test]
 fn insufficient_funds_keeps_records_queued() {
-    let stack = Stack::start();
-    stack.mine(101, None);
+    let stack = TestEnv::new().unwrap();
+    stack.mine_blocks(101, None).unwrap();
     let data = tempfile::tempdir().unwrap();
     let docs = tempfile::tempdir().unwrap();
     let (mut wallet, _) = AnchorWallet::create(data.path(), RT, KeySource::Generate).unwrap();
@@ -270,7 +281,7 @@ fn electrum_down_during_anchor_and_upgrade_then_recovers() {
     let mut env = funded();
     let server = connect(&env.stack);
     let (mut flow, d) = stamped(&env, 1, 7, "down");
-    env.stack.pause_electrum();
+    env.stack.pause_electrum().unwrap();
     let err = flow
         .anchor(
             &mut env.wallet.payer(&server),
@@ -297,7 +308,7 @@ fn electrum_down_during_anchor_and_upgrade_then_recovers() {
         queued == 7 || batched == 1,
         "queued {queued}, batched {batched}"
     );
-    env.stack.resume_electrum();
+    env.stack.resume_electrum().unwrap();
     let server = connect(&env.stack);
     let a = flow
         .anchor(
@@ -308,11 +319,13 @@ fn electrum_down_during_anchor_and_upgrade_then_recovers() {
         )
         .unwrap();
     assert_eq!(a.len(), 1);
-    env.stack.wait_mempool(&a[0].txid.to_string());
-    env.stack.mine(1, None);
-    env.stack.pause_electrum();
+    env.stack
+        .wait_until_electrum_sees_txid(a[0].txid, DEFAULT_TIMEOUT)
+        .unwrap();
+    env.stack.mine_blocks(1, None).unwrap();
+    env.stack.pause_electrum().unwrap();
     assert!(flow.upgrade(&server).is_err());
-    env.stack.resume_electrum();
+    env.stack.resume_electrum().unwrap();
     let server = connect(&env.stack);
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Final);
@@ -325,19 +338,19 @@ fn reorg_of_the_anchoring_block_is_followed() {
     let server = connect(&env.stack);
     let (mut flow, d) = stamped(&env, 3, 6, "reorg");
     anchor_now(&mut env, &mut flow, &server);
-    env.stack.mine(1, None);
+    env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Confirmed);
     let first = up[0].confirmation.unwrap();
     // The anchoring block leaves the chain; its transaction goes back to
     // the mempool.
-    env.stack.reorg(1, "mempool");
+    env.stack.reorg_empty_blocks(1).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert!(up[0].reorged, "{up:?}");
     assert_eq!(up[0].state, BatchState::Broadcast);
     // No proof was completed on the orphaned block.
     assert_ne!(read_proof(&d[0].1.proof_path).stage(), Stage::Confirmed);
-    env.stack.mine(3, None);
+    env.stack.mine_blocks(3, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Final);
     let second = up[0].confirmation.unwrap();
@@ -350,9 +363,9 @@ fn reorg_of_the_anchoring_block_is_followed() {
 /// broadcast after signing); a replacement of a relayed transaction takes
 /// the same code path on servers that accept replacements.
 fn anchor_with_broadcast_cut_off(env: &mut Env, flow: &mut Anchoring) -> btc_anchor::bitcoin::Txid {
-    let proxy = env.stack.proxy();
+    let proxy = env.stack.proxy().unwrap();
     let server = Electrum::connect(
-        &proxy.url,
+        &proxy.electrum_url(),
         RT,
         ConnectOptions {
             allow_insecure: false,
@@ -373,7 +386,7 @@ fn anchor_with_broadcast_cut_off(env: &mut Env, flow: &mut Anchoring) -> btc_anc
                 if let AnchorStep::Signed { txid, .. } = s {
                     signed = Some(txid);
                     // From here on the server never hears from us.
-                    proxy.set("drop");
+                    proxy.set(ProxyMode::Drop);
                 }
             },
         )
@@ -402,11 +415,13 @@ fn bumped_transaction_is_followed() {
         b.fee,
         b.vsize
     );
-    env.stack.wait_mempool(&b.txid.to_string());
+    env.stack
+        .wait_until_electrum_sees_txid(b.txid, DEFAULT_TIMEOUT)
+        .unwrap();
     // The batch's proofs now name the replacement.
     let p = read_proof(&d[0].1.proof_path);
     assert_eq!(p.anchor.unwrap().tx.compute_txid(), b.txid);
-    env.stack.mine(1, None);
+    env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Final);
     assert_eq!(up[0].confirmation.unwrap().txid, b.txid);
@@ -439,14 +454,16 @@ fn proofs_follow_whichever_transaction_confirms() {
             },
         )
         .unwrap();
-    env.stack.wait_mempool(&bumped.txid.to_string());
-    env.stack.mine(1, None);
+    env.stack
+        .wait_until_electrum_sees_txid(bumped.txid, DEFAULT_TIMEOUT)
+        .unwrap();
+    env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Confirmed);
     assert_eq!(up[0].confirmation.unwrap().txid, bumped.txid);
     // The replacement's block is orphaned and the replacement forgotten;
     // the original transaction is the one that confirms in the end.
-    env.stack.reorg(1, "drop");
+    env.stack.reorg_dropping_txs(1).unwrap();
     let raw = flow
         .store()
         .batch_txs(up[0].batch_id)
@@ -454,10 +471,11 @@ fn proofs_follow_whichever_transaction_confirms() {
         .into_iter()
         .find(|t| t.txid == original)
         .unwrap();
-    let hex = btc_anchor::bitcoin::consensus::encode::serialize_hex(&raw.tx);
-    env.stack.rpc("sendrawtransaction", &[&hex]);
-    env.stack.wait_mempool(&original.to_string());
-    env.stack.mine(2, None);
+    env.stack.send_raw_transaction(&raw.tx).unwrap();
+    env.stack
+        .wait_until_electrum_sees_txid(original, DEFAULT_TIMEOUT)
+        .unwrap();
+    env.stack.mine_blocks(2, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert!(up[0].reorged);
     assert_eq!(up[0].state, BatchState::Final);
@@ -471,10 +489,10 @@ fn a_lying_server_is_caught_and_nothing_is_written() {
     let server = connect(&env.stack);
     let (mut flow, d) = stamped(&env, 1, 3, "lie");
     anchor_now(&mut env, &mut flow, &server);
-    env.stack.mine(1, None);
-    let proxy = env.stack.proxy();
-    let liar = Electrum::connect(&proxy.url, RT, ConnectOptions::default()).unwrap();
-    for mode in ["lie-merkle", "lie-header"] {
+    env.stack.mine_blocks(1, None).unwrap();
+    let proxy = env.stack.proxy().unwrap();
+    let liar = Electrum::connect(&proxy.electrum_url(), RT, ConnectOptions::default()).unwrap();
+    for mode in [ProxyMode::LieMerkle, ProxyMode::LieHeader] {
         proxy.set(mode);
         let err = flow.upgrade(&liar).unwrap_err();
         assert!(
@@ -489,11 +507,11 @@ fn a_lying_server_is_caught_and_nothing_is_written() {
                             | btc_anchor_electrum::ElectrumError::BadHeader { .. }
                     )
             ),
-            "{mode}: {err}"
+            "{mode:?}: {err}"
         );
         assert_eq!(read_proof(&d[0].1.proof_path).stage(), Stage::Broadcast);
     }
-    proxy.set("pass");
+    proxy.set(ProxyMode::Pass);
     let up = flow.upgrade(&liar).unwrap();
     assert_eq!(up[0].state, BatchState::Final);
     check_all_valid(&server, &d);
@@ -525,7 +543,7 @@ fn sealed_once_the_epoch_closes_and_verified_on_the_stacks_checkpoint() {
     let server = connect(&env.stack);
     let (mut flow, d) = stamped(&env, 1, 3, "seal");
     anchor_now(&mut env, &mut flow, &server);
-    env.stack.mine(1, None);
+    env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
     assert_eq!(up[0].state, BatchState::Final);
     let proof = read_proof(&d[0].1.proof_path);
@@ -534,8 +552,8 @@ fn sealed_once_the_epoch_closes_and_verified_on_the_stacks_checkpoint() {
     assert!(!is_sealed(&proof));
 
     // Before the epoch closes: how far to go, and nothing written.
-    env.stack.mine(10, None);
-    let tip = env.stack.tip();
+    env.stack.mine_blocks(10, None).unwrap();
+    let tip = env.stack.tip().unwrap();
     let early = VerifyOptions::new(RT);
     match seal(&proof, &server, &early).unwrap() {
         Sealed::EpochOpen {
@@ -559,8 +577,8 @@ fn sealed_once_the_epoch_closes_and_verified_on_the_stacks_checkpoint() {
     );
     assert_eq!(read_proof(&d[0].1.proof_path), proof);
 
-    // Mine past the epoch's end (mine.sh waits for ElectrumX).
-    env.stack.mine(2015 - tip + 3, None);
+    // Mine past the epoch's end (mine_blocks waits for ElectrumX).
+    env.stack.mine_blocks(2015 - tip + 3, None).unwrap();
     assert_eq!(server.tip_height().unwrap(), 2018);
     let table = stack_table(&server);
     assert_eq!(table.len(), 1);

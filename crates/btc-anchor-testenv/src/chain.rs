@@ -409,7 +409,9 @@ pub fn write_headers(dir: &std::path::Path, name: &str, headers: &[Header]) -> s
 pub fn fork(chain: &Chain, from: u32, dt: i64) -> Vec<Header> {
     let mut headers = chain.headers[..from as usize].to_vec();
     for old in &chain.headers[from as usize..] {
-        let prev = headers.last().expect("a fork starts after the genesis block");
+        let prev = headers
+            .last()
+            .expect("a fork starts after the genesis block");
         let mut h = *old;
         h.prev_blockhash = header_hash(prev);
         h.time = (i64::from(prev.time) + 600 + dt) as u32;

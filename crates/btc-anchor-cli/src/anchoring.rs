@@ -336,19 +336,33 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
 /// The test hook: `BTC_ANCHOR_PAUSE_AT=signed|broadcast` stops the process
 /// right after that step was made durable, so crash tests can kill it
 /// there (with SIGKILL) and check that nothing is lost or doubled.
+///
+/// Debug builds only (the integration tests run the debug binary): a
+/// release build ignores the variable, so no environment can make an
+/// installed `btc-anchor` hang mid-anchoring. `tests::pause_hook_is_debug_only`
+/// checks both ways (`cargo test` and `cargo test --release`).
 fn pause_hook(step: &AnchorStep) {
-    let Ok(at) = std::env::var("BTC_ANCHOR_PAUSE_AT") else {
-        return;
-    };
     let here = match step {
         AnchorStep::Signed { .. } => "signed",
         AnchorStep::Broadcast { .. } => "broadcast",
         _ => "batched",
     };
-    if at == here {
+    if pause_requested(here) {
         eprintln!("paused after {here}");
         std::thread::sleep(Duration::from_secs(600));
     }
+}
+
+/// Whether `BTC_ANCHOR_PAUSE_AT` asks to pause after the step `here`.
+#[cfg(debug_assertions)]
+fn pause_requested(here: &str) -> bool {
+    std::env::var("BTC_ANCHOR_PAUSE_AT").is_ok_and(|at| at == here)
+}
+
+/// Never in a release build: the hook is not compiled in.
+#[cfg(not(debug_assertions))]
+fn pause_requested(_here: &str) -> bool {
+    false
 }
 
 pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
@@ -810,4 +824,18 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
         );
     }
     Ok(Done::ok(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_hook_is_debug_only() {
+        // The only test that reads the variable, so setting it is no race.
+        std::env::set_var("BTC_ANCHOR_PAUSE_AT", "signed");
+        assert_eq!(pause_requested("signed"), cfg!(debug_assertions));
+        assert!(!pause_requested("broadcast"));
+        std::env::remove_var("BTC_ANCHOR_PAUSE_AT");
+    }
 }

@@ -69,8 +69,8 @@ pub enum HeaderSourceError {
         error: ChainError,
     },
     /// A remote source (an Electrum server) failed.
-    #[error("{0}")]
-    Remote(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
+    Remote(Box<dyn std::error::Error + Send + Sync>),
     /// A source that serves another network than the one asked for.
     #[error("the header source is for {found}, not {expected}")]
     WrongNetwork {

@@ -168,7 +168,7 @@ pub enum VerifyError {
         source_name: String,
     },
     /// The header source failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Source(#[from] HeaderSourceError),
 }
 

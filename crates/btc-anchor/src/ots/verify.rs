@@ -27,7 +27,7 @@ pub enum OtsVerifyError {
         timestamp: String,
     },
     /// The header source failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Source(#[from] HeaderSourceError),
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use btc_anchor::bitcoin::Network;
+use btc_anchor::file;
 use btc_anchor::hash::{self, RecordDigest, WalkOptions};
 use btc_anchor::seal::SealError;
 use btc_anchor_electrum::{ConnectOptions, Electrum, ElectrumError};
@@ -18,7 +19,7 @@ use btc_anchor_workflow::wallet::{AnchorWallet, KeySource, WalletError};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::outcome::{Done, Exit, Failure};
+use crate::outcome::{with_sources, Done, Exit, Failure};
 use crate::NetworkArg;
 
 /// Where the data lives and which network and server to use; shared by the
@@ -214,7 +215,7 @@ impl Common {
 }
 
 fn config_failure(e: ConfigError) -> Failure {
-    Failure::usage(e.to_string(), "fix or remove the setting in config.toml")
+    Failure::usage(with_sources(&e), "fix or remove the setting in config.toml")
 }
 
 const NOT_RELAYED: &str = "nothing is lost: the signed transaction is stored; run the command again, or raise the fee with anchor --bump";
@@ -271,7 +272,7 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
             error: format!("another btc-anchor command is using {}", dir.display()),
             hint: "wait for it to finish, then run this command again".to_owned(),
         },
-        AnchoringError::Store(other) => Failure::io(other.to_string(), "check the data directory and its free space"),
+        AnchoringError::Store(other) => Failure::io(with_sources(&other), "check the data directory and its free space"),
         AnchoringError::Wallet(w) => wallet_failure(w, Path::new("the data directory")),
         AnchoringError::Electrum(x) => electrum_failure(&x),
         AnchoringError::BadHeader { .. } | AnchoringError::BadInclusion { .. } | AnchoringError::ShortChain { .. } => Failure {
@@ -281,7 +282,7 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
         },
         AnchoringError::NotRelayed { .. } => Failure {
             exit: Exit::Network,
-            error: e.to_string(),
+            error: with_sources(&e),
             hint: NOT_RELAYED.to_owned(),
         },
         AnchoringError::EmptyQueue => Failure {
@@ -299,9 +300,9 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
             error: "the server has no fee estimate".to_owned(),
             hint: "pass --fee-rate SAT_PER_VB".to_owned(),
         },
-        AnchoringError::BadFeeRate(_) => Failure::usage(e.to_string(), "give --fee-rate between 1 and 10000 sat/vB"),
+        AnchoringError::BadFeeRate(_) => Failure::usage(with_sources(&e), "give --fee-rate between 1 and 10000 sat/vB"),
         AnchoringError::ProofExists { ref path } => Failure::usage(
-            e.to_string(),
+            with_sources(&e),
             format!("move {} away, or write proofs elsewhere with --out DIR", path.display()),
         ),
         AnchoringError::ProofInvalid { .. } => Failure::invalid(
@@ -326,7 +327,7 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
             }
         }
         AnchoringError::WriteProof { .. } => Failure::io(
-            e.to_string(),
+            with_sources(&e),
             "the record is safe in the store; fix the folder's permissions and run btc-anchor upgrade to write it again",
         ),
         other => Failure::io(crate::outcome::with_sources(&other), "run the command again; the store keeps every record"),
@@ -475,23 +476,20 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
     }
 }
 
-fn proof_path_for(file: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
-    let name = format!(
-        "{}.anchor.json",
-        file.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
+/// Where the proof of `doc` goes: beside it ([`file::proof_path`]), or
+/// under `out` in the same sub-folder as `doc` under `root`, so names from
+/// different folders cannot clash.
+fn proof_path_for(doc: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
     match out {
-        None => file.with_file_name(name),
+        None => file::proof_path(doc),
         Some(dir) => {
-            // Keep the folder structure under --out so names cannot clash.
-            let rel = file
+            let rel = doc
                 .strip_prefix(root)
                 .ok()
                 .and_then(|r| r.parent())
                 .unwrap_or(Path::new(""));
-            dir.join(rel).join(name)
+            let name = doc.file_name().unwrap_or_default();
+            file::proof_path(&dir.join(rel).join(name))
         }
     }
 }
@@ -515,7 +513,7 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         items.push(StampItem {
             digest,
             label: format!("sha256:{}", digest.to_hex()),
-            proof_path: dir.join(format!("{}.anchor.json", digest.to_hex())),
+            proof_path: file::proof_path(&dir.join(digest.to_hex())),
         });
     }
     let collected = hash::collect_files(
@@ -524,14 +522,12 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
             include_hidden: args.include_hidden,
         },
     )
-    .map_err(|e| Failure::io(e.to_string(), "check the path"))?;
+    .map_err(|e| Failure::io(with_sources(&e), "check the path"))?;
     // Proof files of earlier stamps are not records.
     let files: Vec<PathBuf> = collected
         .files
         .into_iter()
-        .filter(|f| {
-            !f.to_string_lossy().ends_with(".anchor.json") && !f.to_string_lossy().ends_with(".ots")
-        })
+        .filter(|f| !file::is_proof_file_name(f))
         .collect();
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -546,7 +542,7 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     for (file, d) in files.iter().zip(digests) {
         let digest = d.map_err(|e| {
             Failure::io(
-                e.to_string(),
+                with_sources(&e),
                 "nothing was queued; fix the file and stamp again",
             )
         })?;

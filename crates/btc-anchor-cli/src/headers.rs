@@ -22,7 +22,7 @@ use btc_anchor_electrum::Electrum;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::outcome::{Done, Exit, Failure};
+use crate::outcome::{with_sources, Done, Exit, Failure};
 use crate::render::{count, json_line, line};
 use crate::NetworkArg;
 
@@ -161,9 +161,9 @@ fn invalid_hint(network: Network) -> String {
 
 fn file_failure(e: &HeaderSourceError, network: Network) -> Failure {
     if e.is_io() {
-        Failure::io(e.to_string(), "check the path of the headers file")
+        Failure::io(with_sources(&e), "check the path of the headers file")
     } else {
-        Failure::invalid(e.to_string(), invalid_hint(network))
+        Failure::invalid(with_sources(&e), invalid_hint(network))
     }
 }
 
@@ -213,7 +213,7 @@ fn info(args: &InfoArgs) -> Result<Done, Failure> {
                     "path": path.display().to_string(),
                     "network": network.to_string(),
                     "reason": reason(&e),
-                    "message": e.to_string(),
+                    "message": with_sources(&e),
                     "height": height,
                 }))
             } else {
@@ -366,10 +366,10 @@ impl Out<'_> {
             .map(Some)
             .map_err(|e| {
                 if e.is_io() {
-                    Failure::io(e.to_string(), "check the path given with --out")
+                    Failure::io(with_sources(&e), "check the path given with --out")
                 } else {
                     Failure::invalid(
-                        e.to_string(),
+                        with_sources(&e),
                         format!(
                             "the file is not a valid chain of {} headers (another network, or \
                              changed since it was written): move it aside and sync again",
@@ -520,7 +520,7 @@ fn sync(args: &SyncArgs) -> Result<Done, Failure> {
                 // A new file: the genesis block (the server's was checked
                 // to be the network's when connecting).
                 let mut v = ChainValidator::new(&params, table)
-                    .map_err(|e| Failure::invalid(e.to_string(), invalid_hint(network)))?;
+                    .map_err(|e| Failure::invalid(with_sources(&e), invalid_hint(network)))?;
                 v.push_header(&params.genesis())
                     .map_err(|e| server_failure(&server, e))?;
                 out.append(0, &consensus::serialize(&params.genesis()))?;
@@ -554,7 +554,7 @@ fn sync(args: &SyncArgs) -> Result<Done, Failure> {
                 break;
             }
             ChainValidator::resume(&params, table, state)
-                .map_err(|e| Failure::invalid(e.to_string(), invalid_hint(network)))?
+                .map_err(|e| Failure::invalid(with_sources(&e), invalid_hint(network)))?
         } else {
             let fork = find_fork(&server, &file, start, common)?;
             let file_work = branch_work(&file, fork + 1, tip)?;

@@ -44,9 +44,11 @@ pub fn run(args: &InfoArgs) -> Result<Done, Failure> {
                 ots::info_text(&ts)
             }))
         }
-        Err(ReadAnyError::Proof(e)) => return Err(Failure::invalid(e.to_string(), hint_for(&e))),
+        Err(ReadAnyError::Proof(e)) => {
+            return Err(Failure::invalid(with_sources(&e), hint_for(&e)))
+        }
         Err(ReadAnyError::Ots(e)) => {
-            return Err(Failure::invalid(e.to_string(), ots::ots_error_hint(&e)))
+            return Err(Failure::invalid(with_sources(&e), ots::ots_error_hint(&e)))
         }
         Err(e) if e.is_io() => return Err(Failure::io(with_sources(&e), HINT)),
         Ok(_) | Err(_) => {
@@ -100,7 +102,7 @@ fn commitment(anchor: &Anchor) -> Commitment {
         None => Commitment::NoSuchOutput(anchor.tx.output.len()),
         Some(out) => match find_commitment(out.script_pubkey.as_bytes()) {
             Ok(bytes) => Commitment::Found(bytes),
-            Err(e) => Commitment::Absent(e.to_string()),
+            Err(e) => Commitment::Absent(with_sources(&e)),
         },
     }
 }

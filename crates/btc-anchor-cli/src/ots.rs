@@ -15,7 +15,7 @@ use btc_anchor::text::escape_path;
 use btc_anchor::verify::MAX_FUTURE_BLOCK_TIME;
 use serde_json::{json, Value};
 
-use crate::outcome::{Done, Exit, Failure};
+use crate::outcome::{with_sources, Done, Exit, Failure};
 use crate::render::{chain_name, hash_title, json_line, line, source_json, source_label};
 use crate::utc;
 use crate::verify::{open_headers, Input, Subject, DOCUMENT_HINT};
@@ -97,7 +97,7 @@ pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
                      genesis block, as exported from a node (and --network for its network)",
                     c.network
                 );
-                return Ok(out.invalid("header-source", &e.to_string(), hint));
+                return Ok(out.invalid("header-source", &with_sources(&e), hint));
             }
         },
         None => &EmbeddedOnly,
@@ -121,7 +121,7 @@ pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
                 },
                 _ => "check the header source given with --headers".to_owned(),
             };
-            Ok(out.invalid(e.kind(), &e.to_string(), hint))
+            Ok(out.invalid(e.kind(), &with_sources(&e), hint))
         }
     }
 }
@@ -195,7 +195,7 @@ impl Answer {
 
 impl Rendering<'_> {
     fn malformed(&self, e: &OtsError) -> Done {
-        let message = e.to_string();
+        let message = with_sources(&e);
         self.reject(
             e.kind(),
             &message,

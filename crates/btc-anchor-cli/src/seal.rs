@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
+use btc_anchor::file::{write_atomic, WriteOptions};
 use btc_anchor::headers::{HeaderSource, HeadersFile};
 use btc_anchor::proof::{read_proof_file, ReadProofError, Stage};
 use btc_anchor::seal::{seal, SealError, Sealed};
 use btc_anchor::text::escape_path;
 use btc_anchor::verify::{Evidence, Report, Verdict, VerifyOptions};
-use btc_anchor_workflow::store::write_atomic;
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -113,7 +113,7 @@ pub fn run(args: &SealArgs) -> Result<Done, Failure> {
             }
             Err(e) => {
                 return Err(Failure::invalid(
-                    e.to_string(),
+                    with_sources(&e),
                     format!(
                         "--headers needs a file of raw 80-byte {network} block headers starting at the genesis block, as exported from a node"
                     ),
@@ -164,7 +164,7 @@ fn seal_file(
         }
         Err(e) => {
             return FileResult::Failed(
-                Failure::io(e.to_string(), "check the path of the proof file"),
+                Failure::io(with_sources(&e), "check the path of the proof file"),
                 "io",
             )
         }
@@ -182,7 +182,14 @@ fn seal_file(
             epoch_end,
             report,
         }) => {
-            if let Err(e) = write_atomic(path, sealed.to_json().as_bytes(), true) {
+            if let Err(e) = write_atomic(
+                path,
+                sealed.to_json().as_bytes(),
+                WriteOptions {
+                    replace: true,
+                    durable: true,
+                },
+            ) {
                 return FileResult::Failed(
                     Failure::io(
                         format!("cannot rewrite {}: {e}", escape_path(path)),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
 use btc_anchor::checkpoints::Checkpoints;
-use btc_anchor::file::{read_any, ProofFile, ReadAnyError};
+use btc_anchor::file::{locate_proof, ots_path, proof_path, read_any, ProofFile, ReadAnyError};
 use btc_anchor::hash::{hash_reader, RecordDigest};
 use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, HeadersFile};
 use btc_anchor::merkle::NodeHash;
@@ -172,7 +172,7 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
                 "usage: btc-anchor verify DOCUMENT, or btc-anchor verify --digest HEX --proof FILE",
             )),
         };
-    let (proof_path, proof_hint) = locate_proof(args)?;
+    let (proof_path, proof_hint) = find_proof(args)?;
     // Opened and read once, whatever it is: a pipe or a FIFO can be read
     // only once.
     let read = match read_any(&proof_path) {
@@ -291,11 +291,11 @@ fn open_document(path: &Path) -> Result<File, Failure> {
             DOCUMENT_HINT,
         )
     };
-    let file = File::open(path).map_err(|e| fail(e.to_string()))?;
+    let file = File::open(path).map_err(|e| fail(with_sources(&e)))?;
     match file.metadata() {
         Ok(m) if m.is_dir() => Err(fail("it is a folder, not a document".to_owned())),
         Ok(_) => Ok(file),
-        Err(e) => Err(fail(e.to_string())),
+        Err(e) => Err(fail(with_sources(&e))),
     }
 }
 
@@ -323,23 +323,17 @@ fn sha256_of(input: Input) -> Result<RecordDigest, Failure> {
 }
 
 /// The proof's path and the hint for when it cannot be read.
-fn locate_proof(args: &VerifyArgs) -> Result<(PathBuf, String), Failure> {
+fn find_proof(args: &VerifyArgs) -> Result<(PathBuf, String), Failure> {
     match (&args.proof, &args.document) {
         (Some(p), _) => Ok((p.clone(), "check the path given with --proof".to_owned())),
         (None, Some(doc)) => {
-            let native = with_suffix(doc, ".anchor.json");
-            let ots = with_suffix(doc, ".ots");
             let hint = format!(
                 "the proof is looked for next to the document as {}, then {}; give its path \
                  with --proof FILE",
-                native.display(),
-                ots.display()
+                proof_path(doc).display(),
+                ots_path(doc).display()
             );
-            let path = if !native.exists() && ots.exists() {
-                ots
-            } else {
-                native
-            };
+            let path = locate_proof(doc);
             Ok((path, hint))
         }
         (None, None) => Err(Failure::usage(
@@ -372,7 +366,7 @@ pub fn open_headers(
 ) -> Result<Result<HeadersFile, HeaderSourceError>, Failure> {
     match HeadersFile::open(path, network) {
         Err(e) if e.is_io() => Err(Failure::io(
-            e.to_string(),
+            with_sources(&e),
             "check the path given with --headers",
         )),
         other => Ok(other.map_err(shown_path)),
@@ -397,13 +391,6 @@ fn shown_path(e: HeaderSourceError) -> HeaderSourceError {
         },
         other => other,
     }
-}
-
-/// `<DOCUMENT><suffix>`, next to the document.
-fn with_suffix(document: &Path, suffix: &str) -> PathBuf {
-    let mut name = document.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// What to tell the user to do about a rejected proof.
@@ -453,13 +440,13 @@ struct Rendering<'a> {
 
 impl Rendering<'_> {
     fn malformed(&self, e: &ProofError) -> Done {
-        self.invalid(e.kind(), &e.to_string(), None, proof_error_hint(e))
+        self.invalid(e.kind(), &with_sources(&e), None, proof_error_hint(e))
     }
 
     fn rejected(&self, proof: &Proof, e: &VerifyError) -> Done {
         self.invalid(
             e.kind(),
-            &e.to_string(),
+            &with_sources(&e),
             Some(proof.stage()),
             hint_for(e, self.network, self.subject),
         )
@@ -817,18 +804,6 @@ fn block_json(b: &BlockFacts) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_proof_path_appends() {
-        assert_eq!(
-            with_suffix(Path::new("a/b.pdf"), ".anchor.json"),
-            PathBuf::from("a/b.pdf.anchor.json")
-        );
-        assert_eq!(
-            with_suffix(Path::new("b.pdf"), ".ots"),
-            PathBuf::from("b.pdf.ots")
-        );
-    }
 
     #[test]
     fn digests_of_both_lengths() {

@@ -15,13 +15,13 @@ use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
 use crate::backend::{ChainBackend, Checked, Payer, TxStatus};
 use crate::config::Config;
 use crate::store::{
-    write_atomic, BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord,
-    StoredTx,
+    BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord, StoredTx,
 };
 use crate::wallet::WalletError;
 use btc_anchor::chain::BranchError;
 use btc_anchor::checkpoints::{epoch_end, epoch_of};
 use btc_anchor::commitment::commitment_script;
+use btc_anchor::file::{write_atomic, WriteOptions};
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::merkle::{record_leaf, MerkleError, Salt, Tree};
@@ -105,7 +105,7 @@ pub enum AnchoringError {
     #[error("no broadcast batch is waiting for confirmation")]
     NothingToBump,
     /// A proof file could not be written.
-    #[error("cannot write proof {path}: {source}")]
+    #[error("cannot write proof {path}")]
     WriteProof {
         /// The proof file.
         path: PathBuf,
@@ -985,7 +985,11 @@ fn check_proof(proof: &Proof, path: &Path) -> Result<(), AnchoringError> {
 }
 
 fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), AnchoringError> {
-    write_atomic(path, proof.to_json().as_bytes(), durable).map_err(|source| {
+    let options = WriteOptions {
+        replace: true,
+        durable,
+    };
+    write_atomic(path, proof.to_json().as_bytes(), options).map_err(|source| {
         AnchoringError::WriteProof {
             path: path.to_path_buf(),
             source,

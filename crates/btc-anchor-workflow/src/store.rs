@@ -14,7 +14,7 @@
 //! Concurrent commands on one data directory are serialized by [`DataLock`].
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,10 +36,10 @@ pub const LOCK_FILE: &str = "lock";
 #[non_exhaustive]
 pub enum StoreError {
     /// The database failed.
-    #[error("store database: {0}")]
+    #[error("store database")]
     Sqlite(#[from] rusqlite::Error),
     /// The data directory or lock file could not be used.
-    #[error("data directory {path}: {source}")]
+    #[error("data directory {path}")]
     Io {
         /// The path involved.
         path: PathBuf,
@@ -59,7 +59,7 @@ pub enum StoreError {
         row: i64,
     },
     /// A stored salt is invalid.
-    #[error("the store holds an invalid salt: {0}")]
+    #[error("the store holds an invalid salt")]
     Salt(#[from] MerkleError),
     /// A database written by a newer version of this program.
     #[error("the store was written by a newer version (schema {found}, this program knows {SCHEMA_VERSION})")]
@@ -650,37 +650,6 @@ impl RawRecord {
             },
         })
     }
-}
-
-/// Writes `contents` to `path` atomically: a temporary file in the same
-/// folder, then renamed over the target, so a reader sees the old file or
-/// the new one, never a mix. With `durable`, the data is flushed to disk
-/// before the rename and the folder after it, so the new file survives a
-/// power cut once this returns.
-pub fn write_atomic(path: &Path, contents: &[u8], durable: bool) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(contents)?;
-        if durable {
-            f.sync_all()?;
-        }
-    }
-    fs::rename(&tmp, path)?;
-    if durable {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

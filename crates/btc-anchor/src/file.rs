@@ -1,14 +1,17 @@
-//! Reading a proof file of either kind, a btc-anchor proof or an
-//! OpenTimestamps `.ots` file, from a path: opened once, read with a cap,
-//! and told apart by its first bytes.
+//! Proof files on disk: reading one of either kind, a btc-anchor proof or
+//! an OpenTimestamps `.ots` file, from a path (opened once, read with a
+//! cap, and told apart by its first bytes); where a document's proof is
+//! kept ([`proof_path`], [`ots_path`], [`locate_proof`]); and writing a
+//! file whole or not at all ([`write_atomic`]).
 //!
 //! Opening once matters for what can only be read once: a pipe
 //! (`--proof <(curl …)`, `/dev/stdin`) or a FIFO. Looking at the first bytes
 //! and then opening the path again to parse it would lose them, or wait
 //! forever for a second writer.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::ots::{has_ots_magic, DetachedTimestamp, OtsError, MAGIC, MAX_OTS_BYTES};
@@ -185,6 +188,160 @@ pub fn read_any(path: &Path) -> Result<ProofFile, ReadAnyError> {
     }
 }
 
+/// The suffix of a document's btc-anchor proof: `record.pdf` is proved by
+/// `record.pdf.anchor.json`, beside it.
+pub const PROOF_SUFFIX: &str = ".anchor.json";
+
+/// The suffix of a document's OpenTimestamps file: `record.pdf.ots`.
+pub const OTS_SUFFIX: &str = ".ots";
+
+/// `<document>.anchor.json`, beside the document: where its btc-anchor
+/// proof is written and looked for.
+pub fn proof_path(document: &Path) -> PathBuf {
+    with_suffix(document, PROOF_SUFFIX)
+}
+
+/// `<document>.ots`, beside the document.
+pub fn ots_path(document: &Path) -> PathBuf {
+    with_suffix(document, OTS_SUFFIX)
+}
+
+/// The `.ots` file a btc-anchor proof exports to by default:
+/// `x.anchor.json` → `x.ots`; any other name gets `.ots` appended.
+pub fn ots_path_for_proof(proof: &Path) -> PathBuf {
+    if let Some(name) = proof.file_name().and_then(|n| n.to_str()) {
+        if let Some(stem) = name.strip_suffix(PROOF_SUFFIX).filter(|s| !s.is_empty()) {
+            return proof.with_file_name(format!("{stem}{OTS_SUFFIX}"));
+        }
+    }
+    with_suffix(proof, OTS_SUFFIX)
+}
+
+/// Whether `path` is named like a proof file (either kind), so that
+/// stamping a folder does not stamp the proofs of earlier stamps.
+pub fn is_proof_file_name(path: &Path) -> bool {
+    let name = path.as_os_str().to_string_lossy();
+    name.ends_with(PROOF_SUFFIX) || name.ends_with(OTS_SUFFIX)
+}
+
+/// The proof of `document` when none is named: its btc-anchor proof
+/// ([`proof_path`]), or its `.ots` file ([`ots_path`]) if only that exists.
+pub fn locate_proof(document: &Path) -> PathBuf {
+    let native = proof_path(document);
+    let ots = ots_path(document);
+    if !native.exists() && ots.exists() {
+        ots
+    } else {
+        native
+    }
+}
+
+/// `<path><suffix>`.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// How [`write_atomic`] treats an existing file and the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteOptions {
+    /// Replace an existing file. Without it an existing destination is
+    /// never overwritten, even one that appears while writing.
+    pub replace: bool,
+    /// Flush the data to disk before the file is moved into place and the
+    /// folder after, so that the new file survives a power cut once
+    /// [`write_atomic`] returns.
+    pub durable: bool,
+}
+
+/// Writes `bytes` to `dest` so that readers see either no file (or the old
+/// one) or the whole new one: a new temporary file in the same folder, then
+/// moved into place.
+///
+/// Errors are [`io::Error`]s; a destination that exists without
+/// [`WriteOptions::replace`] is refused with
+/// [`io::ErrorKind::AlreadyExists`], a path that names no file with
+/// [`io::ErrorKind::InvalidInput`]. The temporary file is removed on
+/// failure.
+pub fn write_atomic(dest: &Path, bytes: &[u8], options: WriteOptions) -> io::Result<()> {
+    if !options.replace && fs::symlink_metadata(dest).is_ok() {
+        return Err(io::ErrorKind::AlreadyExists.into());
+    }
+    let Some(name) = dest.file_name() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        ));
+    };
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let (tmp, mut file) = create_temp(dir, name)?;
+    let mut written = file.write_all(bytes);
+    if options.durable {
+        written = written.and_then(|()| file.sync_all());
+    }
+    drop(file);
+    let placed = written.and_then(|()| {
+        if options.replace {
+            fs::rename(&tmp, dest)
+        } else {
+            place_new(&tmp, dest)
+        }
+    });
+    if let Err(e) = placed {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The rename is durable once the folder is flushed; not every platform
+    // can open a folder for that, and the file is complete either way.
+    if options.durable {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// A new, empty temporary file in `dir`, named after the destination.
+fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
+    let pid = std::process::id();
+    let mut last = None;
+    for n in 0..100u32 {
+        let mut tmp_name = OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{pid}-{n}.tmp"));
+        let tmp = dir.join(tmp_name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temporary file name")))
+}
+
+/// Moves `tmp` to `dest` unless `dest` exists: a hard link fails rather
+/// than replace a file, where a rename would not. On a file system without
+/// hard links, a check then a rename.
+fn place_new(tmp: &Path, dest: &Path) -> io::Result<()> {
+    match fs::hard_link(tmp, dest) {
+        Ok(()) => {
+            let _ = fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => {
+            if fs::symlink_metadata(dest).is_ok() {
+                return Err(io::ErrorKind::AlreadyExists.into());
+            }
+            fs::rename(tmp, dest)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +464,77 @@ mod tests {
             "{e}"
         );
         writer.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn proof_names() {
+        assert_eq!(
+            proof_path(Path::new("a/b.pdf")),
+            PathBuf::from("a/b.pdf.anchor.json")
+        );
+        assert_eq!(ots_path(Path::new("b.pdf")), PathBuf::from("b.pdf.ots"));
+        assert_eq!(
+            ots_path_for_proof(Path::new("a/record.txt.anchor.json")),
+            PathBuf::from("a/record.txt.ots")
+        );
+        assert_eq!(
+            ots_path_for_proof(Path::new("proof.json")),
+            PathBuf::from("proof.json.ots")
+        );
+        assert_eq!(
+            ots_path_for_proof(Path::new(".anchor.json")),
+            PathBuf::from(".anchor.json.ots")
+        );
+        assert!(is_proof_file_name(Path::new("x/y.anchor.json")));
+        assert!(is_proof_file_name(Path::new("y.ots")));
+        assert!(!is_proof_file_name(Path::new("y.json")));
+    }
+
+    #[test]
+    fn atomic_writes_never_clobber_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("x.ots");
+        let new = WriteOptions::default();
+        let replace = WriteOptions {
+            replace: true,
+            durable: true,
+        };
+        write_atomic(&dest, b"one", new).unwrap();
+        let e = write_atomic(&dest, b"two", new).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&dest).unwrap(), b"one");
+        write_atomic(&dest, b"three", replace).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"three");
+        // No temporary file is left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let e = write_atomic(Path::new("/"), b"four", new).unwrap_err();
+        assert!(matches!(
+            e.kind(),
+            io::ErrorKind::InvalidInput | io::ErrorKind::AlreadyExists
+        ));
+    }
+
+    #[test]
+    fn a_stale_temporary_file_is_stepped_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir
+            .path()
+            .join(format!(".y.ots.{}-0.tmp", std::process::id()));
+        fs::write(&stale, b"stale").unwrap();
+        write_atomic(&dir.path().join("y.ots"), b"four", WriteOptions::default()).unwrap();
+        assert_eq!(fs::read(&stale).unwrap(), b"stale");
+        assert_eq!(fs::read(dir.path().join("y.ots")).unwrap(), b"four");
+    }
+
+    #[test]
+    fn place_new_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("t");
+        let dest = dir.path().join("d");
+        fs::write(&tmp, b"new").unwrap();
+        fs::write(&dest, b"old").unwrap();
+        let e = place_new(&tmp, &dest).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&dest).unwrap(), b"old");
     }
 }

@@ -113,7 +113,7 @@ impl FromStr for RecordDigest {
 #[non_exhaustive]
 pub enum HashError {
     /// A file or folder could not be opened or read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The path that failed.
         path: PathBuf,

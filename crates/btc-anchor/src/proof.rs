@@ -824,7 +824,7 @@ impl ProofError {
 pub enum ReadProofError {
     /// The file could not be opened or read (missing, unreadable, a
     /// folder).
-    #[error("cannot read proof file {}: {source}", escape_path(path))]
+    #[error("cannot read proof file {}", escape_path(path))]
     Io {
         /// The file.
         path: PathBuf,
@@ -1270,7 +1270,10 @@ mod tests {
         // A folder cannot be read.
         let e = read_proof_file(dir.path()).unwrap_err();
         assert!(e.is_io(), "{e}");
-        assert!(e.to_string().ends_with("it is a folder, not a file"), "{e}");
+        // The cause is the error's source, not repeated in its message.
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("it is a folder, not a file"), "{e}");
+        assert!(!e.to_string().contains("folder"), "{e}");
     }
 
     /// The example proof (complete), as text.

@@ -23,7 +23,7 @@ pub enum OtsExportError {
         stage: Stage,
     },
     /// The proof does not verify, so its `.ots` form would not either.
-    #[error("the proof does not verify: {0}")]
+    #[error("the proof does not verify")]
     Invalid(#[from] VerifyError),
     /// The transaction carries witness data (proof files hold it
     /// stripped).

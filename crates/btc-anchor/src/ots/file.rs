@@ -15,7 +15,7 @@ use crate::text::escape_path;
 pub enum ReadOtsError {
     /// The file could not be opened or read (missing, unreadable, a
     /// folder).
-    #[error("cannot read timestamp file {}: {source}", escape_path(path))]
+    #[error("cannot read timestamp file {}", escape_path(path))]
     Io {
         /// The file.
         path: PathBuf,

@@ -705,15 +705,7 @@ impl TestEnv {
             .collect::<Result<Vec<_>, _>>()?;
         let mut block_txs = Vec::new();
         for h in &orphaned {
-            let hex = self.rpc_str("getblock", &[h.to_string().into(), false.into()])?;
-            let block: bitcoin::Block =
-                bitcoin::consensus::encode::deserialize_hex(&hex).map_err(|e| {
-                    Error::Unexpected {
-                        method: "getblock",
-                        found: e.to_string(),
-                    }
-                })?;
-            block_txs.extend(block.txdata.into_iter().skip(1));
+            block_txs.extend(self.get_block(h)?.txdata.into_iter().skip(1));
         }
         let mut mempool_txs = Vec::new();
         for txid in self.mempool()? {
@@ -750,6 +742,12 @@ impl TestEnv {
             }
         };
         self.wait_until_electrum_sees_block(DEFAULT_TIMEOUT)?;
+        // ElectrumX announces the new tip before every address history it
+        // serves has caught up: wait until it places each orphaned
+        // transaction where the node does.
+        for tx in &block_txs {
+            self.wait_until_electrum_places(tx, DEFAULT_TIMEOUT)?;
+        }
         Ok(Reorg {
             old_tip,
             new_tip: self.best_block_hash()?,
@@ -866,6 +864,62 @@ impl TestEnv {
                 Ok(h.iter().any(|e| e.tx_hash == txid).then_some(()))
             },
         )
+    }
+
+    /// Waits until ElectrumX places `tx` where the node does: in the
+    /// mempool (history height 0 or below), in the block at the height it
+    /// names, or nowhere once the node has dropped it.
+    pub fn wait_until_electrum_places(
+        &self,
+        tx: &Transaction,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let txid = tx.compute_txid();
+        let Some(script) = tx
+            .output
+            .iter()
+            .find(|o| !o.script_pubkey.is_op_return())
+            .map(|o| o.script_pubkey.clone())
+        else {
+            return Ok(());
+        };
+        wait(
+            || format!("ElectrumX to place {txid} where the node does"),
+            timeout,
+            || {
+                let history = self.electrum.script_get_history(&script)?;
+                let served = history.iter().find(|e| e.tx_hash == txid).map(|e| e.height);
+                let agrees = if self.mempool()?.contains(&txid) {
+                    served.is_some_and(|h| h <= 0)
+                } else if self.get_raw_transaction(&txid).is_ok() {
+                    match served
+                        .and_then(|h| u32::try_from(h).ok())
+                        .filter(|h| *h > 0)
+                    {
+                        Some(h) => self.block_txids(h)?.contains(&txid),
+                        None => false,
+                    }
+                } else {
+                    served.is_none()
+                };
+                Ok(agrees.then_some(()))
+            },
+        )
+    }
+
+    /// The txids of the node's block at `height`.
+    fn block_txids(&self, height: u32) -> Result<Vec<Txid>, Error> {
+        let block = self.get_block(&self.block_hash(height)?)?;
+        Ok(block.txdata.iter().map(Transaction::compute_txid).collect())
+    }
+
+    /// The node's block `hash`.
+    pub fn get_block(&self, hash: &BlockHash) -> Result<bitcoin::Block, Error> {
+        let hex = self.rpc_str("getblock", &[hash.to_string().into(), false.into()])?;
+        bitcoin::consensus::encode::deserialize_hex(&hex).map_err(|e| Error::Unexpected {
+            method: "getblock",
+            found: e.to_string(),
+        })
     }
 
     fn rejection(&self, txid: &Txid) -> Option<String> {

@@ -158,6 +158,11 @@ pub(crate) fn read_capped(path: &Path, cap: usize, head: usize) -> io::Result<Ca
 /// `TooLarge` error, which carries the file's size when the file system
 /// knows it (a regular file; a large one is then not read at all), or the
 /// number of bytes read otherwise (a pipe).
+///
+/// # Errors
+///
+/// [`ReadAnyError`]: the file could not be read ([`ReadAnyError::is_io`]),
+/// or it is not a valid proof of the format its first bytes announce.
 pub fn read_any(path: &Path) -> Result<ProofFile, ReadAnyError> {
     let capped =
         read_capped(path, MAX_ANY_BYTES, MAGIC.len()).map_err(|source| ReadAnyError::Io {
@@ -259,7 +264,9 @@ pub struct WriteOptions {
 /// one) or the whole new one: a new temporary file in the same folder, then
 /// moved into place.
 ///
-/// Errors are [`io::Error`]s; a destination that exists without
+/// # Errors
+///
+/// The [`io::Error`] of the step that failed; a destination that exists without
 /// [`WriteOptions::replace`] is refused with
 /// [`io::ErrorKind::AlreadyExists`], a path that names no file with
 /// [`io::ErrorKind::InvalidInput`]. The temporary file is removed on

@@ -28,8 +28,7 @@
 //! ## Verifying a proof
 //!
 //! ```
-//! use btc_anchor::{hash::RecordDigest, headers::EmbeddedOnly, proof::Proof};
-//! use btc_anchor::verify::{verify, Verdict, VerifyOptions};
+//! use btc_anchor::{verify, EmbeddedOnly, Proof, RecordDigest, Verdict, VerifyOptions};
 //!
 //! # std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
 //! let document = std::fs::read("fixtures/example/record.txt")?;
@@ -43,6 +42,7 @@
 //!
 
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 pub mod anchor;
 pub mod chain;
@@ -62,3 +62,12 @@ pub mod verify;
 
 /// The `bitcoin` crate this library's types come from.
 pub use bitcoin;
+
+// The types and calls most embedders need, at the root; everything else
+// stays in its module.
+pub use file::{read_any, ProofFile};
+pub use hash::RecordDigest;
+pub use headers::{EmbeddedOnly, HeaderSource, HeadersFile};
+pub use ots::{verify_ots, DetachedTimestamp, OtsReport, OtsVerdict};
+pub use proof::{Proof, Stage};
+pub use verify::{verify, Report, Verdict, VerifyError, VerifyOptions};

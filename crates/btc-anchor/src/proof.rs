@@ -772,6 +772,12 @@ fn header(field: &'static str, s: &str) -> Result<Header, ProofError> {
 
 /// Decodes a witness-stripped transaction, refusing witness data and any
 /// bytes left over (§6.1).
+///
+/// # Errors
+///
+/// [`ProofError::TxDecode`] for bytes that are not a transaction,
+/// [`ProofError::TxNotCanonical`] for bytes left over, witness data or a
+/// non-canonical encoding.
 pub fn decode_stripped_tx(bytes: &[u8]) -> Result<Transaction, ProofError> {
     let mut cursor = bytes;
     let tx = Transaction::consensus_decode(&mut cursor)
@@ -851,6 +857,11 @@ impl ReadProofError {
 /// system first, and reported in [`ProofError::TooLarge`].
 ///
 /// [`crate::file::read_any`] reads a `.ots` file as well.
+///
+/// # Errors
+///
+/// [`ReadProofError::Io`] when the file cannot be read,
+/// [`ReadProofError::Format`] when it is not a valid proof.
 pub fn read_proof_file(path: &Path) -> Result<Proof, ReadProofError> {
     let capped = read_capped(path, MAX_PROOF_BYTES, 0).map_err(|source| ReadProofError::Io {
         path: path.to_path_buf(),
@@ -944,6 +955,12 @@ fn version_found(v: &serde_json::Value) -> String {
 
 impl Proof {
     /// Reads a proof file (§8).
+    ///
+    /// # Errors
+    ///
+    /// The first [`ProofError`] found: too large, not JSON, an unknown
+    /// version, a missing, extra or malformed field, or parts that do not
+    /// fit together (§7, §8).
     pub fn from_json(bytes: &[u8]) -> Result<Proof, ProofError> {
         if bytes.len() > MAX_PROOF_BYTES {
             return Err(ProofError::TooLarge { size: bytes.len() });

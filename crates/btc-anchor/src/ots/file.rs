@@ -48,6 +48,10 @@ pub fn has_ots_magic(bytes: &[u8]) -> bool {
 /// The file is opened for this alone: to read it afterwards, which a pipe
 /// or a FIFO does not allow, use [`crate::file::read_any`], which opens it
 /// once, tells the format and parses it.
+///
+/// # Errors
+///
+/// The [`io::Error`] of opening or reading the file.
 pub fn is_ots_file(path: &Path) -> io::Result<bool> {
     let mut head = Vec::with_capacity(MAGIC.len());
     File::open(path)?
@@ -62,6 +66,11 @@ pub fn is_ots_file(path: &Path) -> io::Result<bool> {
 /// file system first, and reported in [`OtsError::TooLarge`].
 ///
 /// [`crate::file::read_any`] reads a btc-anchor proof as well.
+///
+/// # Errors
+///
+/// [`ReadOtsError::Io`] when the file cannot be read,
+/// [`ReadOtsError::Format`] when it is not a valid timestamp (§2 to §7).
 pub fn read_ots_file(path: &Path) -> Result<DetachedTimestamp, ReadOtsError> {
     let capped = read_capped(path, MAX_OTS_BYTES, 0).map_err(|source| ReadOtsError::Io {
         path: path.to_path_buf(),

@@ -305,6 +305,12 @@ impl fmt::Display for OtsReport {
 /// order, as hashed), a mismatch when the header has another root, and
 /// needs a header when the source has none at that height. The verdict
 /// follows `docs/ots.md` §8.2. Pure: no I/O but what `source` does.
+///
+/// # Errors
+///
+/// [`OtsVerifyError::DigestMismatch`] when `file_digest` is not the one
+/// the timestamp is for, [`OtsVerifyError::Source`] when the header source
+/// fails. A timestamp that is checked and found wrong is not an error.
 pub fn verify_ots(
     ts: &DetachedTimestamp,
     file_digest: &[u8],

@@ -86,8 +86,9 @@ impl DataLock {
             path: data_dir.to_path_buf(),
             source,
         };
-        fs::create_dir_all(data_dir).map_err(io_err)?;
+        create_private_dir(data_dir).map_err(io_err)?;
         let path = data_dir.join(LOCK_FILE);
+        create_private_file(&path).map_err(io_err)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -234,11 +235,14 @@ fn blob32(bytes: Vec<u8>, what: &'static str, row: i64) -> Result<[u8; 32], Stor
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+        let io_err = |source| StoreError::Io {
             path: data_dir.to_path_buf(),
             source,
-        })?;
-        let conn = Connection::open(data_dir.join(STORE_FILE))?;
+        };
+        create_private_dir(data_dir).map_err(io_err)?;
+        let path = data_dir.join(STORE_FILE);
+        create_private_file(&path).map_err(io_err)?;
+        let conn = Connection::open(path)?;
         Self::init(conn)
     }
 
@@ -652,9 +656,96 @@ impl RawRecord {
     }
 }
 
+/// Creates `dir` (and its parents) if needed, and makes it private to its
+/// owner (mode 0700 on Unix): the data directory holds the record labels,
+/// often file names that name patients, and the wallet's keys.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        // An existing folder (made by an earlier version, or by hand) is
+        // tightened too.
+        let mode = fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        fs::create_dir_all(dir)
+    }
+}
+
+/// Creates `path` if needed, readable and writable by its owner only (mode
+/// 0600 on Unix), and tightens an existing file to that. SQLite gives its
+/// `-wal` and `-shm` files the mode of the database file, so a database
+/// opened on such a file stays private whole.
+pub fn create_private_file(path: &Path) -> io::Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata()?.permissions().mode() & 0o777;
+        if mode != 0o600 {
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_store_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        {
+            let _lock = DataLock::acquire(&dir).unwrap();
+            let mut store = Store::open(&dir).unwrap();
+            store
+                .add_records(&[(
+                    RecordDigest::of_bytes(b"x"),
+                    Salt::from_bytes(&[1; 16]).unwrap(),
+                    "a label with a patient's name".to_owned(),
+                    PathBuf::from("x.anchor.json"),
+                )])
+                .unwrap();
+        }
+        assert_eq!(mode(&dir), 0o700);
+        for entry in fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+        assert!(dir.join(STORE_FILE).exists());
+        // A store left readable by an earlier version is tightened.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dir.join(STORE_FILE), fs::Permissions::from_mode(0o644)).unwrap();
+        Store::open(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(STORE_FILE)), 0o600);
+    }
 
     #[test]
     fn lifecycle() {

@@ -12,6 +12,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::store::{create_private_dir, create_private_file};
 use bdk_wallet::bitcoin::bip32::Xpriv;
 use bdk_wallet::bitcoin::script::PushBytesBuf;
 use bdk_wallet::bitcoin::{Address, Amount, FeeRate, Network, Transaction, Txid};
@@ -368,8 +369,12 @@ impl AnchorWallet {
         if secret_path.exists() || db_path.exists() {
             return Err(WalletError::Exists(data_dir.to_path_buf()));
         }
-        fs::create_dir_all(data_dir).map_err(|source| WalletError::Io {
+        create_private_dir(data_dir).map_err(|source| WalletError::Io {
             path: data_dir.to_path_buf(),
+            source,
+        })?;
+        create_private_file(&db_path).map_err(|source| WalletError::Io {
+            path: db_path.clone(),
             source,
         })?;
         let generated = matches!(source, KeySource::Generate);
@@ -412,6 +417,11 @@ impl AnchorWallet {
             });
         }
         let (ext, int, keymap) = parse_descriptors(&secret)?;
+        // A wallet made by an earlier version is made private too.
+        create_private_file(&db_path).map_err(|source| WalletError::Io {
+            path: db_path.clone(),
+            source,
+        })?;
         let mut db = Connection::open(&db_path).map_err(db_err)?;
         let loaded = Wallet::load()
             .descriptor(KeychainKind::External, Some(ext.clone()))

@@ -4,9 +4,7 @@
 
 use std::path::PathBuf;
 
-use btc_anchor::bitcoin::hashes::Hash as _;
-use btc_anchor::bitcoin::{consensus, Transaction, Txid};
-use btc_anchor::chain::{header_hash, sha256d};
+use btc_anchor::chain::header_hash;
 use btc_anchor::commitment::find_commitment;
 use btc_anchor::file::{read_any, ProofFile, ReadAnyError};
 use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, ProofError, FORMAT_VERSION};
@@ -80,12 +78,6 @@ fn hint_for(e: &ProofError) -> String {
     }
 }
 
-/// The txid as computed from the transaction carried in the proof: double
-/// SHA-256 of its witness-stripped serialization.
-fn txid(tx: &Transaction) -> Txid {
-    Txid::from_byte_array(sha256d(&consensus::serialize(tx)))
-}
-
 /// What the named output holds, in the words of [`find_commitment`].
 enum Commitment {
     /// The output commits to these 32 bytes.
@@ -143,7 +135,7 @@ fn batch_text(s: &mut String, b: &BatchPath) {
 }
 
 fn anchor_text(s: &mut String, a: &Anchor, batch: &BatchPath) {
-    line(s, "transaction", &format!("{} (computed)", txid(&a.tx)));
+    line(s, "transaction", &format!("{} (computed)", a.tx.compute_txid()));
     let status = match commitment(a) {
         Commitment::Found(c) if c == batch.root.0 => "commits to the batch root".to_owned(),
         Commitment::Found(c) => format!("commits to {}, not the batch root", hex::encode(c)),
@@ -231,7 +223,7 @@ fn anchor_json(a: &Anchor, batch: &BatchPath) -> Value {
         }),
     };
     json!({
-        "txid": txid(&a.tx).to_string(),
+        "txid": a.tx.compute_txid().to_string(),
         "output": a.output,
         "outputs": a.tx.output.len(),
         "commitment": commitment,

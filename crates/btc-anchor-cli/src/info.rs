@@ -135,7 +135,11 @@ fn batch_text(s: &mut String, b: &BatchPath) {
 }
 
 fn anchor_text(s: &mut String, a: &Anchor, batch: &BatchPath) {
-    line(s, "transaction", &format!("{} (computed)", a.tx.compute_txid()));
+    line(
+        s,
+        "transaction",
+        &format!("{} (computed)", a.tx.compute_txid()),
+    );
     let status = match commitment(a) {
         Commitment::Found(c) if c == batch.root.0 => "commits to the batch root".to_owned(),
         Commitment::Found(c) => format!("commits to {}, not the batch root", hex::encode(c)),

@@ -18,7 +18,8 @@ use std::time::Duration;
 use bdk_electrum::electrum_client::{self, Client, ConfigBuilder, ElectrumApi};
 use bdk_electrum::BdkElectrumClient;
 use bitcoin::block::Header;
-use bitcoin::{FeeRate, Network, Script, Transaction, Txid};
+use bitcoin::hashes::Hash as _;
+use bitcoin::{FeeRate, Network, Script, Transaction, TxMerkleNode, Txid};
 
 use btc_anchor::chain::{header_hash, HeaderError};
 use btc_anchor::checkpoints::EPOCH_BLOCKS;
@@ -202,7 +203,7 @@ pub struct MerkleProof {
     /// The transaction's position in the block.
     pub pos: u32,
     /// The branch, internal byte order.
-    pub branch: Vec<[u8; 32]>,
+    pub branch: Vec<TxMerkleNode>,
 }
 
 impl Electrum {
@@ -404,13 +405,13 @@ impl Electrum {
         }
         let pos = u32::try_from(res.pos).map_err(|_| bad())?;
         // Electrum sends branch hashes in display order.
-        let branch: Vec<[u8; 32]> = res
+        let branch: Vec<TxMerkleNode> = res
             .merkle
             .iter()
             .map(|h| {
                 let mut b = *h;
                 b.reverse();
-                b
+                TxMerkleNode::from_byte_array(b)
             })
             .collect();
         Ok(MerkleProof { pos, branch })

@@ -39,7 +39,7 @@ pub struct Placed {
     /// Its position in the block.
     pub tx_index: u32,
     /// Its block merkle branch.
-    pub branch: Vec<[u8; 32]>,
+    pub branch: Vec<TxMerkleNode>,
 }
 
 /// The easiest target a network allows, in compact form.
@@ -159,24 +159,15 @@ impl Chain {
         let height = self.tip_height() + 1;
         let mut all = vec![coinbase(height)];
         all.extend(txs);
-        let txids: Vec<Txid> = all
-            .iter()
-            .map(|t| Txid::from_byte_array(sha256d(&consensus::serialize(t))))
-            .collect();
-        // Bitcoin's tree: the root is where any branch leads.
-        let branch = block_merkle_branch(&txids, 0).unwrap();
-        let mut root = txids[0].to_byte_array();
-        for s in &branch {
-            let mut buf = [0u8; 64];
-            buf[..32].copy_from_slice(&root);
-            buf[32..].copy_from_slice(s);
-            root = sha256d(&buf);
-        }
+        let txids: Vec<Txid> = all.iter().map(Transaction::compute_txid).collect();
+        let root = bitcoin::merkle_tree::calculate_root(txids.iter().copied())
+            .map(|r| TxMerkleNode::from_raw_hash(r.to_raw_hash()))
+            .unwrap_or_else(|| TxMerkleNode::from_byte_array([0; 32]));
         let prev = self.headers.last().unwrap();
         let mut header = Header {
             version: Version::from_consensus(0x2000_0000),
             prev_blockhash: self.tip_hash(),
-            merkle_root: TxMerkleNode::from_byte_array(root),
+            merkle_root: root,
             time: prev.time + 600,
             bits: easiest_bits(self.network),
             nonce: 0,

@@ -35,7 +35,7 @@
 use std::time::{Duration, Instant};
 
 use bitcoin::block::Header;
-use bitcoin::{Amount, BlockHash, FeeRate, Network, Transaction, Txid};
+use bitcoin::{Amount, BlockHash, FeeRate, Network, Transaction, TxMerkleNode, Txid};
 
 use btc_anchor::chain::merkle_root_from_branch;
 use btc_anchor::headers::{HeaderSource, HeaderSourceError, SourceKind};
@@ -67,7 +67,7 @@ pub struct Inclusion {
     /// The transaction's position in the block.
     pub pos: u32,
     /// The block merkle branch, internal byte order.
-    pub branch: Vec<[u8; 32]>,
+    pub branch: Vec<TxMerkleNode>,
 }
 
 /// Something that knows the best chain and relays transactions: an

@@ -389,8 +389,12 @@ impl ChainBackend for FakeChain {
         let mut branch = block_merkle_branch(&txids, pos).unwrap_or_default();
         if s.lie == Some(Lie::WrongBranch) {
             match branch.first_mut() {
-                Some(step) => step[0] ^= 1,
-                None => branch.push([7; 32]),
+                Some(step) => {
+                    let mut b = step.to_byte_array();
+                    b[0] ^= 1;
+                    *step = TxMerkleNode::from_byte_array(b);
+                }
+                None => branch.push(TxMerkleNode::from_byte_array([7; 32])),
             }
         }
         Ok(Inclusion {

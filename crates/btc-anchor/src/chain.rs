@@ -135,7 +135,7 @@ fn looks_like_transaction(bytes: &[u8; 64]) -> bool {
 pub fn merkle_root_from_branch(
     txid: &Txid,
     index: u32,
-    branch: &[[u8; 32]],
+    branch: &[TxMerkleNode],
 ) -> Result<TxMerkleNode, BranchError> {
     if branch.len() > 32 {
         return Err(BranchError::BranchTooLong(branch.len()));
@@ -149,6 +149,7 @@ pub fn merkle_root_from_branch(
     let mut cur = txid.to_byte_array();
     let mut buf = [0u8; 64];
     for (step, sibling) in branch.iter().enumerate() {
+        let sibling = sibling.as_byte_array();
         let right = (index >> step) & 1 == 1;
         if right {
             if *sibling == cur {
@@ -171,7 +172,7 @@ pub fn merkle_root_from_branch(
 /// The merkle branch of the transaction at `index` in a block whose
 /// transactions have `txids`, in Bitcoin's tree (the last node of an odd
 /// level paired with itself). `None` if `index` is out of range.
-pub fn block_merkle_branch(txids: &[Txid], index: usize) -> Option<Vec<[u8; 32]>> {
+pub fn block_merkle_branch(txids: &[Txid], index: usize) -> Option<Vec<TxMerkleNode>> {
     if index >= txids.len() {
         return None;
     }
@@ -180,7 +181,7 @@ pub fn block_merkle_branch(txids: &[Txid], index: usize) -> Option<Vec<[u8; 32]>
     let mut branch = Vec::new();
     while level.len() > 1 {
         let sibling = if i ^ 1 < level.len() { i ^ 1 } else { i };
-        branch.push(level[sibling]);
+        branch.push(TxMerkleNode::from_byte_array(level[sibling]));
         level = level
             .chunks(2)
             .map(|pair| {
@@ -309,20 +310,21 @@ mod tests {
     #[test]
     fn position_range() {
         let txid = Txid::from_byte_array([1; 32]);
+        let n = TxMerkleNode::from_byte_array;
         assert!(merkle_root_from_branch(&txid, 0, &[]).is_ok());
         assert_eq!(
             merkle_root_from_branch(&txid, 1, &[]),
             Err(BranchError::PositionOutOfRange { index: 1, len: 0 })
         );
         assert_eq!(
-            merkle_root_from_branch(&txid, 4, &[[2; 32], [3; 32]]),
+            merkle_root_from_branch(&txid, 4, &[n([2; 32]), n([3; 32])]),
             Err(BranchError::PositionOutOfRange { index: 4, len: 2 })
         );
         assert_eq!(
-            merkle_root_from_branch(&txid, 1, &[[1; 32]]),
+            merkle_root_from_branch(&txid, 1, &[n([1; 32])]),
             Err(BranchError::DuplicateSibling { step: 0 })
         );
         // A left node with a copy of itself is how Bitcoin pads odd levels.
-        assert!(merkle_root_from_branch(&txid, 0, &[[1; 32]]).is_ok());
+        assert!(merkle_root_from_branch(&txid, 0, &[n([1; 32])]).is_ok());
     }
 }

@@ -38,7 +38,8 @@ use std::str::FromStr;
 
 use bitcoin::block::Header;
 use bitcoin::consensus::{self, Decodable};
-use bitcoin::{Network, Transaction};
+use bitcoin::hashes::Hash as _;
+use bitcoin::{Network, Transaction, TxMerkleNode};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +120,7 @@ pub struct BlockProof {
     pub tx_index: u32,
     /// The block merkle branch, from the transaction's sibling up, each hash
     /// in internal byte order.
-    pub branch: Vec<[u8; 32]>,
+    pub branch: Vec<TxMerkleNode>,
     /// Headers of the blocks after it, in order (confirmations carried in
     /// the file).
     pub headers_after: Vec<Header>,
@@ -1092,7 +1093,9 @@ impl Proof {
                             .branch
                             .0
                             .iter()
-                            .map(|s| hex32("anchor.block.branch", s.0))
+                            .map(|s| {
+                                hex32("anchor.block.branch", s.0).map(TxMerkleNode::from_byte_array)
+                            })
                             .collect::<Result<_, _>>()?,
                         headers_after: b
                             .headers_after
@@ -1142,7 +1145,13 @@ impl Proof {
                     height: b.height,
                     header: hex::encode(consensus::serialize(&b.header)),
                     tx_index: b.tx_index,
-                    branch: b.branch.iter().map(hex::encode).collect(),
+                    // Internal byte order, as hashed (§7), not the
+                    // reversed order TxMerkleNode displays in.
+                    branch: b
+                        .branch
+                        .iter()
+                        .map(|n| hex::encode(n.as_byte_array()))
+                        .collect(),
                     headers_after: b
                         .headers_after
                         .iter()

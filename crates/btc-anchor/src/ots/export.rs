@@ -2,6 +2,7 @@
 //! (`docs/ots.md` §9).
 
 use bitcoin::consensus;
+use bitcoin::hashes::Hash as _;
 
 use super::format::{Attestation, DetachedTimestamp, FileHashOp, Op, Timestamp, MAX_RESULT_LEN};
 use crate::headers::EmbeddedOnly;
@@ -144,9 +145,9 @@ pub fn timestamp_from_proof(proof: &Proof) -> Result<DetachedTimestamp, OtsExpor
     // the left.
     for (step, sibling) in block.branch.iter().enumerate() {
         if (block.tx_index >> step) & 1 == 1 {
-            ops.push(Op::Prepend(sibling.to_vec()));
+            ops.push(Op::Prepend(sibling.as_byte_array().to_vec()));
         } else {
-            ops.push(Op::Append(sibling.to_vec()));
+            ops.push(Op::Append(sibling.as_byte_array().to_vec()));
         }
         ops.push(Op::Sha256);
         ops.push(Op::Sha256);

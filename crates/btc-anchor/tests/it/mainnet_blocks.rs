@@ -16,7 +16,8 @@ use std::path::PathBuf;
 
 use btc_anchor::anchor::{verify_anchor, AnchorError};
 use btc_anchor::bitcoin::{
-    self, block::Header, consensus, hashes::Hash as _, Block, Network, Transaction, Txid,
+    self, block::Header, consensus, hashes::Hash as _, Block, Network, Transaction, TxMerkleNode,
+    Txid,
 };
 use btc_anchor::chain::{
     block_merkle_branch, check_header_work, header_hash, merkle_root_from_branch, BranchError,
@@ -221,7 +222,7 @@ fn every_transaction_branch_leads_to_the_merkle_root() {
         for &i in &sample {
             let txid = &ids[i];
             let branch = block_merkle_branch(&ids, i).unwrap();
-            let leads_to_root = |index: u32, branch: &[[u8; 32]]| {
+            let leads_to_root = |index: u32, branch: &[TxMerkleNode]| {
                 merkle_root_from_branch(txid, index, branch) == Ok(root)
             };
             // Wrong positions: each bit of the position flipped, the next
@@ -245,7 +246,7 @@ fn every_transaction_branch_leads_to_the_merkle_root() {
             for k in 0..depth {
                 for byte in 0..32 {
                     let mut bad = branch.clone();
-                    bad[k][byte] ^= 1 << ((k + byte) % 8);
+                    flip(&mut bad[k], byte, 1 << ((k + byte) % 8));
                     assert!(!leads_to_root(i as u32, &bad), "{} tx {i}", b.name);
                     changed_branches += 1;
                 }
@@ -253,7 +254,7 @@ fn every_transaction_branch_leads_to_the_merkle_root() {
             // A branch one hash short, or one hash long.
             assert!(!leads_to_root(i as u32, &branch[..depth - 1]));
             let mut long = branch.clone();
-            long.push(root.to_byte_array());
+            long.push(root);
             assert!(!leads_to_root(i as u32, &long));
             // Another transaction's txid with this branch.
             let other = &ids[(i + 1) % n];
@@ -468,7 +469,7 @@ fn check_commitment_end_to_end(
     assert!(verify_anchor(&root, &tx, output, &moved, network).is_err());
     if !proof.branch.is_empty() {
         let mut changed = proof.clone();
-        changed.branch[0][7] ^= 0x10;
+        flip(&mut changed.branch[0], 7, 0x10);
         assert!(matches!(
             verify_anchor(&root, &tx, output, &changed, network),
             Err(AnchorError::MerkleRootMismatch { .. })
@@ -564,4 +565,11 @@ fn real_headers_meet_the_epoch_target_rule() {
             );
         }
     }
+}
+
+/// `node` with the bits of `mask` flipped in byte `byte`.
+fn flip(node: &mut TxMerkleNode, byte: usize, mask: u8) {
+    let mut b = node.to_byte_array();
+    b[byte] ^= mask;
+    *node = TxMerkleNode::from_byte_array(b);
 }

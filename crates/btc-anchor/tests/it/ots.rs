@@ -1261,14 +1261,17 @@ fn incomplete_or_wrong_proofs_are_not_exported() {
 
     // A proof that does not verify is refused with the verifier's reason.
     let (_, _, mut proof) = complete(5, 2, 1, 3, 0);
-    proof
+    let step = &mut proof
         .anchor
         .as_mut()
         .unwrap()
         .block
         .as_mut()
         .unwrap()
-        .branch[0][0] ^= 1;
+        .branch[0];
+    let mut bytes = step.to_byte_array();
+    bytes[0] ^= 1;
+    *step = TxMerkleNode::from_byte_array(bytes);
     let e = export_ots(&proof).unwrap_err();
     assert!(matches!(e, OtsExportError::Invalid(_)), "{e}");
     assert!(

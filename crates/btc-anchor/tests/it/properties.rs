@@ -621,7 +621,7 @@ fn arb_block() -> impl Strategy<Value = BlockProof> {
         any::<u32>(),
         arb_header(),
         any::<u32>(),
-        arb_hashes(32),
+        arb_hashes(32).prop_map(|v| v.into_iter().map(TxMerkleNode::from_byte_array).collect()),
         prop::collection::vec(arb_header(), 0..=4),
     )
         .prop_map(

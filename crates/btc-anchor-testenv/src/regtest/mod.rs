@@ -356,8 +356,10 @@ impl TestEnv {
                     &format!("--prefix={}", bdir.display()),
                     "--host=127.0.0.1",
                     &format!("--port={p2p}"),
-                    "--listen=true",
-                    "--max-inbound=8",
+                    // Not listening: bcoin then skips its lookup of the
+                    // machine's public address on public DNS servers, which
+                    // also held up its peer pool for seconds.
+                    "--listen=false",
                     "--http-host=127.0.0.1",
                     &format!("--http-port={rpc_port}"),
                     &format!("--api-key={key}"),
@@ -377,8 +379,14 @@ impl TestEnv {
             || "bcoin's RPC".into(),
             DEFAULT_TIMEOUT,
             || {
-                if rpc.call("getblockcount", &[]).is_ok() {
-                    return Ok(Some(()));
+                // Ready once the peer pool is up too: bcoin answers RPC
+                // before, and a chain reset (`invalidateblock`) meanwhile
+                // fails in the pool ("Pool is not connected!") before the
+                // mempool follows, which then refuses to mine for good.
+                if let Ok(info) = rpc.call("getnetworkinfo", &[]) {
+                    if info["networkactive"] == Value::Bool(true) {
+                        return Ok(Some(()));
+                    }
                 }
                 if bcoin.try_wait()?.is_some() || log_tail(&blog).contains("EADDRINUSE") {
                     return Err(Error::Start {

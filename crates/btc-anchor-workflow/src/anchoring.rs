@@ -332,45 +332,82 @@ impl Anchoring {
         self.config.network
     }
 
+    /// The record whose proof is at `absolute`; failing that, one an
+    /// earlier version stored under the path as given (`given`, relative to
+    /// the folder it was stamped in), whose path is then made absolute.
+    fn stored_at(
+        &mut self,
+        absolute: &Path,
+        given: &Path,
+    ) -> Result<Option<StoredRecord>, AnchoringError> {
+        if let Some(r) = self.store.record_at_proof_path(absolute)? {
+            return Ok(Some(r));
+        }
+        if given.is_absolute() {
+            return Ok(None);
+        }
+        match self.store.record_at_proof_path(given)? {
+            Some(r) => {
+                self.store.set_proof_path(r.id, absolute)?;
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Queues records and writes a queued proof for each. A record already
     /// stamped with the same digest and proof path is skipped; a proof path
     /// holding another record's proof, or any file this store did not write,
-    /// is refused before anything is queued.
+    /// is refused before anything is queued. Proof paths are stored
+    /// absolute, so that later calls find the proofs from any working
+    /// directory.
     pub fn stamp(&mut self, items: &[StampItem]) -> Result<StampSummary, AnchoringError> {
+        // The store keeps every proof path absolute, so that later commands
+        // find the proofs from any working directory.
+        let items = items
+            .iter()
+            .map(|i| {
+                let proof_path =
+                    absolute_path(&i.proof_path).map_err(|source| AnchoringError::WriteProof {
+                        path: i.proof_path.clone(),
+                        source,
+                    })?;
+                Ok((i, proof_path))
+            })
+            .collect::<Result<Vec<_>, AnchoringError>>()?;
         // Proof paths taken by earlier items of this same call.
         let mut this_call: HashMap<&Path, RecordDigest> = HashMap::new();
         let mut new = Vec::new();
         let mut summary = StampSummary::default();
-        for item in items {
-            let known = match this_call.get(item.proof_path.as_path()) {
+        for (item, proof_path) in &items {
+            let known = match this_call.get(proof_path.as_path()) {
                 Some(d) => Some(*d),
                 None => self
-                    .store
-                    .record_at_proof_path(&item.proof_path)?
+                    .stored_at(proof_path, &item.proof_path)?
                     .map(|r| r.digest),
             };
             match known {
                 Some(d) if d == item.digest => summary.already += 1,
                 Some(_) => {
                     return Err(AnchoringError::ProofExists {
-                        path: item.proof_path.clone(),
+                        path: proof_path.clone(),
                     })
                 }
                 None => {
                     // A file this store did not write (another data
                     // directory's proof, complete perhaps): never
                     // overwrite it.
-                    if item.proof_path.exists() {
+                    if proof_path.exists() {
                         return Err(AnchoringError::ProofExists {
-                            path: item.proof_path.clone(),
+                            path: proof_path.clone(),
                         });
                     }
-                    this_call.insert(&item.proof_path, item.digest);
+                    this_call.insert(proof_path, item.digest);
                     new.push((
                         item.digest,
                         Salt::random()?,
                         item.label.clone(),
-                        item.proof_path.clone(),
+                        proof_path.clone(),
                     ));
                 }
             }
@@ -982,6 +1019,18 @@ fn check_proof(proof: &Proof, path: &Path) -> Result<(), AnchoringError> {
             path: path.to_path_buf(),
             source: Box::new(source),
         })
+}
+
+/// `path` made absolute, its folder in canonical form when it exists (no
+/// `..`, no symbolic link that could later point elsewhere).
+fn absolute_path(path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::path::absolute(path)?;
+    if let (Some(dir), Some(name)) = (absolute.parent(), absolute.file_name()) {
+        if let Ok(dir) = std::fs::canonicalize(dir) {
+            return Ok(dir.join(name));
+        }
+    }
+    Ok(absolute)
 }
 
 fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), AnchoringError> {

@@ -391,6 +391,16 @@ impl Store {
             .pop())
     }
 
+    /// Moves where record `id`'s proof is written (a relative path stored
+    /// by an earlier version, made absolute).
+    pub fn set_proof_path(&mut self, id: i64, path: &Path) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE records SET proof_path = ?1 WHERE id = ?2",
+            params![path.to_string_lossy(), id],
+        )?;
+        Ok(())
+    }
+
     /// Fixes a batch over `records` (in this leaf order) with `root`, in one
     /// transaction.
     pub fn create_batch(&mut self, root: &NodeHash, record_ids: &[i64]) -> Result<i64, StoreError> {

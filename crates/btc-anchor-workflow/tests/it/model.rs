@@ -496,3 +496,67 @@ fn a_lying_chain_cannot_make_a_bad_seal() {
     assert!(btc_anchor::seal::is_sealed(&w.proof(0)));
     w.check();
 }
+
+/// `target` as a path relative to the working directory (through `..` up
+/// to the root), as a user who stamps from another folder gives it.
+fn relative_to_cwd(target: &std::path::Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap();
+    let mut rel = PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        rel.push("..");
+    }
+    rel.join(target.strip_prefix("/").unwrap())
+}
+
+#[test]
+fn proof_paths_are_stored_absolute_and_old_relative_ones_migrated() {
+    let mut w = World::new();
+    let docs = std::fs::canonicalize(w.docs.path()).unwrap();
+    std::fs::create_dir(docs.join("sub")).unwrap();
+    // Relative, through a `..`: stored absolute and canonical.
+    let given = relative_to_cwd(&docs.join("sub/../a.anchor.json"));
+    let item = StampItem {
+        digest: RecordDigest::of_bytes(b"a"),
+        label: "a".into(),
+        proof_path: given.clone(),
+    };
+    w.flow().stamp(std::slice::from_ref(&item)).unwrap();
+    let stored = w.flow().store().queued_records().unwrap();
+    assert_eq!(stored[0].proof_path, docs.join("a.anchor.json"));
+    // The same file named another way is the same record.
+    let again = StampItem {
+        proof_path: docs.join("a.anchor.json"),
+        ..item.clone()
+    };
+    assert_eq!(w.flow().stamp(&[again]).unwrap().already, 1);
+
+    // A record an earlier version stored under a relative path is found
+    // when stamped again the same way, and its path made absolute.
+    let old = relative_to_cwd(&docs.join("b.anchor.json"));
+    let digest = RecordDigest::of_bytes(b"b");
+    w.flow = None;
+    {
+        let mut store = btc_anchor_workflow::store::Store::open(w.data.path()).unwrap();
+        let salt = btc_anchor::merkle::Salt::from_bytes(&[2; 16]).unwrap();
+        store
+            .add_records(&[(digest, salt, "b".into(), old.clone())])
+            .unwrap();
+    }
+    w.crash();
+    let b = StampItem {
+        digest,
+        label: "b".into(),
+        proof_path: old,
+    };
+    assert_eq!(w.flow().stamp(&[b]).unwrap().already, 1);
+    let paths: Vec<PathBuf> = w
+        .flow()
+        .store()
+        .queued_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.proof_path)
+        .collect();
+    assert!(paths.contains(&docs.join("b.anchor.json")), "{paths:?}");
+    assert!(paths.iter().all(|p| p.is_absolute()), "{paths:?}");
+}

@@ -7,7 +7,7 @@
 //! a random salt per record ([`merkle`]), and the tree root is committed in
 //! an OP_RETURN output of a Bitcoin transaction. Each record then gets a
 //! self-contained proof file ([`proof`], specified in `docs/proof-format.md`)
-//! that [`verify`] checks from the file alone, or against a header source
+//! that [`verify()`] checks from the file alone, or against a header source
 //! ([`headers`]). Complete proofs also export as OpenTimestamps files, and
 //! `.ots` files verify against a header source ([`ots`]).
 //!

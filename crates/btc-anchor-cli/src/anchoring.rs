@@ -575,6 +575,8 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         return Ok(Done::ok(crate::render::json_line(&json!({
             "queued": summary.queued,
             "already_stamped": summary.already,
+            "proofs_rewritten": summary.rewritten,
+            "proofs_missing": summary.missing_complete.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "skipped": collected.skipped.iter().map(|(p, r)| json!({"path": p.display().to_string(), "reason": r.to_string()})).collect::<Vec<_>>(),
             "records": items.iter().map(|i| json!({"label": i.label, "digest": i.digest.to_hex(), "proof": i.proof_path.display().to_string()})).collect::<Vec<_>>(),
         }))));
@@ -605,6 +607,20 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
             String::new()
         }
     );
+    if summary.rewritten > 0 {
+        out += &format!(
+            "wrote {} missing proof{} of records stamped before\n",
+            summary.rewritten,
+            if summary.rewritten == 1 { "" } else { "s" }
+        );
+    }
+    for p in &summary.missing_complete {
+        out += &format!(
+            "missing {}: its batch is complete, and a complete proof holds a block the store \
+             does not keep; restore the proof from a backup\n",
+            btc_anchor::text::escape_path(p)
+        );
+    }
     Ok(Done::ok(out))
 }
 

@@ -163,6 +163,12 @@ pub struct StampSummary {
     pub queued: usize,
     /// Records already stamped with this digest and proof path (skipped).
     pub already: usize,
+    /// Of those, records whose proof file was missing and is written again.
+    pub rewritten: usize,
+    /// Of those, records whose proof file is missing and cannot be written
+    /// from the store alone: their batch is final, and a complete proof
+    /// carries a block the store does not keep.
+    pub missing_complete: Vec<PathBuf>,
 }
 
 /// A step of [`Anchoring::anchor`], reported as it happens.
@@ -378,16 +384,25 @@ impl Anchoring {
         // Proof paths taken by earlier items of this same call.
         let mut this_call: HashMap<&Path, RecordDigest> = HashMap::new();
         let mut new = Vec::new();
+        let mut missing = Vec::new();
         let mut summary = StampSummary::default();
         for (item, proof_path) in &items {
-            let known = match this_call.get(proof_path.as_path()) {
-                Some(d) => Some(*d),
-                None => self
-                    .stored_at(proof_path, &item.proof_path)?
-                    .map(|r| r.digest),
+            let (known, stored) = match this_call.get(proof_path.as_path()) {
+                Some(d) => (Some(*d), None),
+                None => {
+                    let r = self.stored_at(proof_path, &item.proof_path)?;
+                    (r.as_ref().map(|r| r.digest), r)
+                }
             };
             match known {
-                Some(d) if d == item.digest => summary.already += 1,
+                Some(d) if d == item.digest => {
+                    summary.already += 1;
+                    // Stamped before, but its proof file is gone (deleted,
+                    // or never written before a crash): written again.
+                    if let Some(r) = stored.filter(|_| !proof_path.exists()) {
+                        missing.push(r);
+                    }
+                }
                 Some(_) => {
                     return Err(AnchoringError::ProofExists {
                         path: proof_path.clone(),
@@ -437,7 +452,62 @@ impl Anchoring {
             write_proof(path, proof, false)?;
         }
         summary.queued = new.len();
+        for record in &missing {
+            if self.rewrite_proof(record)? {
+                summary.rewritten += 1;
+            } else {
+                summary.missing_complete.push(record.proof_path.clone());
+            }
+        }
         Ok(summary)
+    }
+
+    /// Writes the current proof of `record` again, from the store: queued,
+    /// batched, or with its newest transaction (the confirmed one once
+    /// confirmed). `false` for a record whose batch is final: its complete
+    /// proof carries a block the store does not keep.
+    fn rewrite_proof(&self, record: &StoredRecord) -> Result<bool, AnchoringError> {
+        let Some((batch_id, _)) = record.batch else {
+            let proof = Proof {
+                network: self.network(),
+                record: Record {
+                    digest: record.digest,
+                    salt: record.salt.clone(),
+                },
+                batch: None,
+                anchor: None,
+            };
+            check_proof(&proof, &record.proof_path)?;
+            write_proof(&record.proof_path, &proof, false)?;
+            return Ok(true);
+        };
+        let batch = self.store.batch(batch_id)?.ok_or(StoreError::Damaged {
+            what: "record (its batch is not stored)",
+            row: record.id,
+        })?;
+        let txs = self.store.batch_txs(batch_id)?;
+        let tx = match batch.state {
+            BatchState::Batched => None,
+            BatchState::Broadcast => txs.last(),
+            BatchState::Confirmed => batch
+                .confirmation
+                .and_then(|c| txs.iter().find(|t| t.txid == c.txid))
+                .or(txs.last()),
+            _ => return Ok(false),
+        };
+        let records = self.store.batch_records(batch_id)?;
+        let proofs = self.batch_proofs(&batch, &records, tx.map(|t| &t.tx), None)?;
+        let i = records
+            .iter()
+            .position(|r| r.id == record.id)
+            .ok_or(StoreError::Damaged {
+                what: "record (not among its batch's records)",
+                row: record.id,
+            })?;
+        let proof = proofs.proof(i, true)?;
+        check_proof(&proof, &record.proof_path)?;
+        write_proof(&record.proof_path, &proof, false)?;
+        Ok(true)
     }
 
     fn checked<'c, C: ChainBackend>(&self, chain: &'c C) -> Checked<'c, C> {

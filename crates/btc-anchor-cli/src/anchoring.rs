@@ -476,6 +476,47 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
     }
 }
 
+/// `stamp --help`'s exit codes.
+pub const STAMP_EXIT_HELP: &str = "\
+Exit status:
+  0  queued (or already stamped; missing proofs of earlier stamps written again)
+  1  a proof built for a record does not verify: nothing was queued
+  2  usage error: nothing to stamp, a bad digest, or a proof path that holds another record's proof
+  4  input/output error: a file or folder is unreadable, or the data directory or a proof cannot be written
+  8  busy: another btc-anchor command is using the data directory";
+
+/// `anchor --help`'s exit codes.
+pub const ANCHOR_EXIT_HELP: &str = "\
+Exit status:
+  0  anchored: the transaction is broadcast and the pending proofs written
+  1  a proof built for the batch does not verify: nothing was written
+  2  usage error: missing, unknown or conflicting arguments, or a fee rate out of range
+  4  input/output error: the data directory or a proof cannot be written
+  6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
+  7  wallet error: no wallet, not enough funds, fee above the limit, or no fee estimate
+  8  busy: another btc-anchor command is using the data directory
+  9  nothing to do: no record queued, or no transaction to bump";
+
+/// `upgrade --help`'s exit codes.
+pub const UPGRADE_EXIT_HELP: &str = "\
+Exit status:
+  0  done (also when nothing was waiting): each batch's state is shown
+  1  a proof built for a batch does not verify: nothing was written
+  2  usage error: missing, unknown or conflicting arguments
+  4  input/output error: the data directory or a proof cannot be written
+  6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
+  8  busy: another btc-anchor command is using the data directory";
+
+/// `status --help`'s and `wallet --help`'s exit codes.
+pub const STORE_EXIT_HELP: &str = "\
+Exit status:
+  0  done
+  2  usage error: missing, unknown or conflicting arguments, or a bad setting in config.toml
+  4  input/output error: the data directory cannot be read or written
+  6  server error (wallet sync, fund): the Electrum server is unreachable or sent bad data
+  7  wallet error: no wallet, a wallet already there, or invalid key material
+  8  busy: another btc-anchor command is using the data directory";
+
 /// Where the proof of `doc` goes: beside it ([`file::proof_path`]), or
 /// under `out` in the same sub-folder as `doc` under `root`, so names from
 /// different folders cannot clash.

@@ -60,21 +60,21 @@ Exit status:
     Info(info::InfoArgs),
     /// Hash files, folders or digests and queue them for the next batch;
     /// writes a pending proof beside each file
-    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    #[command(after_help = anchoring::STAMP_EXIT_HELP)]
     Stamp(anchoring::StampArgs),
     /// Commit everything queued to Bitcoin in one transaction (or raise
     /// the fee of a stuck one with --bump)
-    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    #[command(after_help = anchoring::ANCHOR_EXIT_HELP)]
     Anchor(anchoring::AnchorArgs),
     /// Complete the proofs of batches whose transaction has confirmed
     /// (and with --seal, seal those whose difficulty epoch has closed)
-    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    #[command(after_help = anchoring::UPGRADE_EXIT_HELP)]
     Upgrade(anchoring::UpgradeArgs),
     /// Show queued records and the state of each batch
-    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    #[command(after_help = anchoring::STORE_EXIT_HELP)]
     Status(anchoring::ReportArgs),
     /// Create, import, fund and inspect the wallet that pays for anchoring
-    #[command(after_help = outcome::EXIT_CODES_HELP)]
+    #[command(after_help = anchoring::STORE_EXIT_HELP)]
     Wallet(anchoring::WalletArgs),
     /// Extend complete proofs' headers to the last block of their
     /// difficulty epoch, so that they stand alone for good (rewrites each

@@ -497,6 +497,28 @@ fn help_documents_the_exit_codes() {
     }
     run(["info", "--help"]).expect_code(0);
     run(["--version"]).expect_code(0);
+    // Each anchoring command lists its own exit codes, in its own words,
+    // not verify's.
+    for (cmd, own) in [
+        ("stamp", "0  queued"),
+        ("anchor", "9  nothing to do"),
+        ("upgrade", "0  done (also when nothing was waiting)"),
+        ("status", "8  busy"),
+        ("wallet", "7  wallet error"),
+    ] {
+        let r = run([cmd, "--help"]);
+        r.expect_code(0);
+        assert!(
+            r.stdout.contains(own),
+            "{cmd} --help lacks {own:?}:\n{}",
+            r.stdout
+        );
+        assert!(
+            !r.stdout.contains("the document existed"),
+            "{cmd} --help describes verify's exit codes:\n{}",
+            r.stdout
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

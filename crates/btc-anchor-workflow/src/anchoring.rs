@@ -7,7 +7,7 @@
 //! again: after a crash, the next run finishes what was started instead of
 //! starting something new.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
@@ -370,14 +370,17 @@ impl Anchoring {
     pub fn stamp(&mut self, items: &[StampItem]) -> Result<StampSummary, AnchoringError> {
         // The store keeps every proof path absolute, so that later commands
         // find the proofs from any working directory.
+        // A folder of many files is resolved once.
+        let mut folders = HashMap::new();
         let items = items
             .iter()
             .map(|i| {
-                let proof_path =
-                    absolute_path(&i.proof_path).map_err(|source| AnchoringError::WriteProof {
+                let proof_path = absolute_path(&i.proof_path, &mut folders).map_err(|source| {
+                    AnchoringError::WriteProof {
                         path: i.proof_path.clone(),
                         source,
-                    })?;
+                    }
+                })?;
                 Ok((i, proof_path))
             })
             .collect::<Result<Vec<_>, AnchoringError>>()?;
@@ -429,15 +432,7 @@ impl Anchoring {
         }
         let proofs: Vec<Proof> = new
             .iter()
-            .map(|(digest, salt, _, _)| Proof {
-                network: self.network(),
-                record: Record {
-                    digest: *digest,
-                    salt: salt.clone(),
-                },
-                batch: None,
-                anchor: None,
-            })
+            .map(|(digest, salt, _, _)| self.queued_proof(*digest, salt.clone()))
             .collect();
         // Verified before anything is stored or written.
         for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
@@ -452,62 +447,79 @@ impl Anchoring {
             write_proof(path, proof, false)?;
         }
         summary.queued = new.len();
-        for record in &missing {
-            if self.rewrite_proof(record)? {
-                summary.rewritten += 1;
-            } else {
-                summary.missing_complete.push(record.proof_path.clone());
-            }
-        }
+        self.rewrite_proofs(&missing, &mut summary)?;
         Ok(summary)
     }
 
-    /// Writes the current proof of `record` again, from the store: queued,
-    /// batched, or with its newest transaction (the confirmed one once
-    /// confirmed). `false` for a record whose batch is final: its complete
-    /// proof carries a block the store does not keep.
-    fn rewrite_proof(&self, record: &StoredRecord) -> Result<bool, AnchoringError> {
-        let Some((batch_id, _)) = record.batch else {
-            let proof = Proof {
-                network: self.network(),
-                record: Record {
-                    digest: record.digest,
-                    salt: record.salt.clone(),
-                },
-                batch: None,
-                anchor: None,
-            };
-            check_proof(&proof, &record.proof_path)?;
-            write_proof(&record.proof_path, &proof, false)?;
-            return Ok(true);
-        };
-        let batch = self.store.batch(batch_id)?.ok_or(StoreError::Damaged {
-            what: "record (its batch is not stored)",
-            row: record.id,
-        })?;
-        let txs = self.store.batch_txs(batch_id)?;
-        let tx = match batch.state {
-            BatchState::Batched => None,
-            BatchState::Broadcast => txs.last(),
-            BatchState::Confirmed => batch
-                .confirmation
-                .and_then(|c| txs.iter().find(|t| t.txid == c.txid))
-                .or(txs.last()),
-            _ => return Ok(false),
-        };
-        let records = self.store.batch_records(batch_id)?;
-        let proofs = self.batch_proofs(&batch, &records, tx.map(|t| &t.tx), None)?;
-        let i = records
-            .iter()
-            .position(|r| r.id == record.id)
-            .ok_or(StoreError::Damaged {
-                what: "record (not among its batch's records)",
-                row: record.id,
+    /// A queued record's proof.
+    fn queued_proof(&self, digest: RecordDigest, salt: Salt) -> Proof {
+        Proof {
+            network: self.network(),
+            record: Record { digest, salt },
+            batch: None,
+            anchor: None,
+        }
+    }
+
+    /// Writes the current proofs of `missing` again, from the store:
+    /// queued, batched, or with their batch's newest transaction (the
+    /// confirmed one once confirmed), each verified first. Each batch's tree
+    /// is built once, however many of its proofs are missing. A record whose
+    /// batch is final is only listed in `summary`: its complete proof
+    /// carries a block the store does not keep.
+    fn rewrite_proofs(
+        &self,
+        missing: &[StoredRecord],
+        summary: &mut StampSummary,
+    ) -> Result<(), AnchoringError> {
+        let mut by_batch: BTreeMap<i64, Vec<&StoredRecord>> = BTreeMap::new();
+        for record in missing {
+            match record.batch {
+                None => {
+                    let proof = self.queued_proof(record.digest, record.salt.clone());
+                    check_proof(&proof, &record.proof_path)?;
+                    write_proof(&record.proof_path, &proof, false)?;
+                    summary.rewritten += 1;
+                }
+                Some((batch_id, _)) => by_batch.entry(batch_id).or_default().push(record),
+            }
+        }
+        for (batch_id, wanted) in by_batch {
+            let batch = self.store.batch(batch_id)?.ok_or(StoreError::Damaged {
+                what: "record (its batch is not stored)",
+                row: wanted[0].id,
             })?;
-        let proof = proofs.proof(i, true)?;
-        check_proof(&proof, &record.proof_path)?;
-        write_proof(&record.proof_path, &proof, false)?;
-        Ok(true)
+            let txs = self.store.batch_txs(batch_id)?;
+            let tx = match batch.state {
+                BatchState::Batched => None,
+                BatchState::Broadcast => txs.last(),
+                BatchState::Confirmed => batch
+                    .confirmation
+                    .and_then(|c| txs.iter().find(|t| t.txid == c.txid))
+                    .or(txs.last()),
+                _ => {
+                    summary
+                        .missing_complete
+                        .extend(wanted.iter().map(|r| r.proof_path.clone()));
+                    continue;
+                }
+            };
+            let records = self.store.batch_records(batch_id)?;
+            let proofs = self.batch_proofs(&batch, &records, tx.map(|t| &t.tx), None)?;
+            let index: HashMap<i64, usize> =
+                records.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+            for record in wanted {
+                let i = *index.get(&record.id).ok_or(StoreError::Damaged {
+                    what: "record (not among its batch's records)",
+                    row: record.id,
+                })?;
+                let proof = proofs.proof(i, true)?;
+                check_proof(&proof, &record.proof_path)?;
+                write_proof(&record.proof_path, &proof, false)?;
+                summary.rewritten += 1;
+            }
+        }
+        Ok(())
     }
 
     fn checked<'c, C: ChainBackend>(&self, chain: &'c C) -> Checked<'c, C> {
@@ -1092,11 +1104,18 @@ fn check_proof(proof: &Proof, path: &Path) -> Result<(), AnchoringError> {
 }
 
 /// `path` made absolute, its folder in canonical form when it exists (no
-/// `..`, no symbolic link that could later point elsewhere).
-fn absolute_path(path: &Path) -> std::io::Result<PathBuf> {
+/// `..`, no symbolic link that could later point elsewhere). `folders`
+/// remembers each folder's canonical form (`None`: it does not exist).
+fn absolute_path(
+    path: &Path,
+    folders: &mut HashMap<PathBuf, Option<PathBuf>>,
+) -> std::io::Result<PathBuf> {
     let absolute = std::path::absolute(path)?;
     if let (Some(dir), Some(name)) = (absolute.parent(), absolute.file_name()) {
-        if let Ok(dir) = std::fs::canonicalize(dir) {
+        let canonical = folders
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| std::fs::canonicalize(dir).ok());
+        if let Some(dir) = canonical {
             return Ok(dir.join(name));
         }
     }

@@ -564,36 +564,43 @@ fn proof_paths_are_stored_absolute_and_old_relative_ones_migrated() {
 #[test]
 fn a_missing_proof_is_written_again_when_stamped_again() {
     let mut w = World::new();
-    w.stamp(3);
-    let restamp = |w: &mut World, i: usize| {
-        let (digest, proof_path) = w.accepted[i].clone();
-        std::fs::remove_file(&proof_path).unwrap();
-        let item = StampItem {
-            digest,
-            label: "again".into(),
-            proof_path,
-        };
-        w.flow().stamp(&[item]).unwrap()
+    w.stamp(4);
+    let restamp = |w: &mut World, which: &[usize]| {
+        let items: Vec<StampItem> = which
+            .iter()
+            .map(|&i| {
+                let (digest, proof_path) = w.accepted[i].clone();
+                std::fs::remove_file(&proof_path).unwrap();
+                StampItem {
+                    digest,
+                    label: "again".into(),
+                    proof_path,
+                }
+            })
+            .collect();
+        w.flow().stamp(&items).unwrap()
     };
     // Queued.
-    let s = restamp(&mut w, 0);
+    let s = restamp(&mut w, &[0]);
     assert_eq!((s.queued, s.already, s.rewritten), (0, 1, 1));
     assert_eq!(w.proof(0).stage(), Stage::Queued);
     w.check();
-    // Broadcast: the proof carries the batch and its transaction again.
+    // Broadcast, two of one batch at once: the proofs carry the batch and
+    // its transaction again.
     w.anchor().unwrap();
-    let s = restamp(&mut w, 1);
-    assert_eq!(s.rewritten, 1);
+    let s = restamp(&mut w, &[1, 2]);
+    assert_eq!((s.already, s.rewritten), (2, 2));
     assert_eq!(w.proof(1).stage(), Stage::Broadcast);
+    assert_eq!(w.proof(2).stage(), Stage::Broadcast);
     w.check();
     // Complete: the store lacks the block; the record is named, nothing
     // is written.
     w.chain.mine();
     w.chain.mine();
     w.upgrade().unwrap();
-    assert_eq!(w.proof(2).stage(), Stage::Confirmed);
-    let path = w.accepted[2].1.clone();
-    let s = restamp(&mut w, 2);
+    assert_eq!(w.proof(3).stage(), Stage::Confirmed);
+    let path = w.accepted[3].1.clone();
+    let s = restamp(&mut w, &[3]);
     assert_eq!((s.already, s.rewritten), (1, 0));
     assert_eq!(s.missing_complete, vec![path.clone()]);
     assert!(!path.exists());

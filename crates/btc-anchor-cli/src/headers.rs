@@ -90,7 +90,13 @@ pub struct SyncArgs {
     pub out: PathBuf,
 
     /// The network of the server and the file
-    #[arg(long, value_name = "NAME", value_enum, default_value_t = NetworkArg::Bitcoin)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        env = "BTC_ANCHOR_NETWORK",
+        default_value_t = NetworkArg::Bitcoin
+    )]
     pub network: NetworkArg,
 
     /// Print one JSON object instead of text
@@ -106,7 +112,13 @@ pub struct InfoArgs {
     pub file: PathBuf,
 
     /// The network of the file
-    #[arg(long, value_name = "NAME", value_enum, default_value_t = NetworkArg::Bitcoin)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        env = "BTC_ANCHOR_NETWORK",
+        default_value_t = NetworkArg::Bitcoin
+    )]
     pub network: NetworkArg,
 
     /// Print one JSON object instead of text
@@ -122,7 +134,13 @@ pub struct CheckpointsArgs {
     pub file: PathBuf,
 
     /// The network of the file
-    #[arg(long, value_name = "NAME", value_enum, default_value_t = NetworkArg::Bitcoin)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        env = "BTC_ANCHOR_NETWORK",
+        default_value_t = NetworkArg::Bitcoin
+    )]
     pub network: NetworkArg,
 
     /// Also record each epoch's bits (the bits of the next epoch's first

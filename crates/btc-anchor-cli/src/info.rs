@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 
 use crate::outcome::{with_sources, Done, Failure};
 use crate::render::{json_line, line};
-use crate::{ots, utc};
+use btc_anchor::utc;
+
+use crate::ots;
 
 /// Arguments of `btc-anchor info`.
 #[derive(Debug, Args)]

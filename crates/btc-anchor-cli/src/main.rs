@@ -17,7 +17,6 @@ mod ots;
 mod outcome;
 mod render;
 mod seal;
-mod utc;
 mod verify;
 
 /// Prove when a record existed by anchoring its hash in Bitcoin, and check

@@ -1,115 +1,55 @@
 //! OpenTimestamps files on the command line: `verify` and `info` of a
 //! `.ots` file, rendered from what [`btc_anchor::ots`] answers.
 
-use std::path::Path;
-
-use btc_anchor::bitcoin::hashes::Hash as _;
-use btc_anchor::bitcoin::{BlockHash, Network, TxMerkleNode};
-use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeadersFile, SourceKind};
+use btc_anchor::bitcoin::{BlockHash, Network};
+use btc_anchor::headers::SourceKind;
 use btc_anchor::ots::{
-    display_path, verify_ots, Attestation, AttestationReport, BitcoinCheck, Branch,
-    DetachedTimestamp, FileHashOp, Item, OtsError, OtsReport, OtsVerdict, OtsVerifyError,
-    Timestamp, MAJOR_VERSION,
+    display_path, Attestation, AttestationReport, BitcoinCheck, Branch, DetachedTimestamp,
+    FileHashOp, Item, OtsError, OtsReport, OtsVerdict, OtsVerifyError, Timestamp, MAJOR_VERSION,
 };
-use btc_anchor::text::escape_path;
+use btc_anchor::text::{escape_controls, escape_path};
+use btc_anchor::utc;
+use btc_anchor::verification::{
+    attestation_json, attestation_kind, display_order, first_failure, listed, Answer, OtsFailure,
+    Verification, MAX_LISTED_ATTESTATIONS, MAX_LISTED_BYTES,
+};
 use btc_anchor::verify::MAX_FUTURE_BLOCK_TIME;
 use serde_json::{json, Value};
 
-use crate::outcome::{with_sources, Done, Exit, Failure};
-use crate::render::{chain_name, hash_title, json_line, line, source_json, source_label};
-use crate::utc;
-use crate::verify::{open_headers, Input, Subject, DOCUMENT_HINT};
+use crate::outcome::{with_sources, Exit, Failure};
+use crate::render::{chain_name, line, source_label};
+use crate::verify::{unknown_answer, Rendered, Subject};
 
-/// What `verify` gathered for a `.ots` proof.
-pub struct OtsCheck<'a> {
-    /// The `.ots` file as read by [`btc_anchor::file::read_any`]: the
-    /// timestamp, or why the file is not a valid one.
-    pub timestamp: Result<DetachedTimestamp, OtsError>,
-    /// The document or its digest.
-    pub input: Input,
-    /// The headers file, if any.
-    pub headers: Option<&'a Path>,
-    /// The Electrum server, if any.
-    pub electrum: Option<&'a str>,
-    /// The network the headers file is for.
-    pub network: Network,
-    /// JSON output.
-    pub json: bool,
-}
-
-/// Verifies a `.ots` file: hashes the document with the file's hash, opens
-/// the header source and calls [`verify_ots`].
-pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
-    let mut out = Rendering {
-        subject: c.input.subject("digest"),
-        network: c.network,
-        headers: c.headers,
-        json: c.json,
-        file_hash: None,
-        digest: None,
+/// Renders the answer on a `.ots` timestamp as text, with its exit code
+/// and stderr lines.
+pub fn render(v: &Verification, subject: Subject) -> Result<Rendered, Failure> {
+    let Answer::Ots {
+        file_hash,
+        digest,
+        result,
+    } = &v.answer
+    else {
+        return Err(unknown_answer());
     };
-    let ts = match c.timestamp {
-        Ok(ts) => ts,
-        Err(e) => return Ok(out.malformed(&e)),
+    let out = Rendering {
+        subject,
+        network: v.network,
+        file_hash: *file_hash,
+        digest: digest.as_deref(),
     };
-    out.file_hash = Some(ts.file_hash);
-    out.subject = c.input.subject(hash_title(ts.file_hash));
-    let digest = match c.input {
-        Input::Document { path, file } => ts.file_hash.hash_reader(file).map_err(|e| {
-            Failure::io(
-                format!("cannot read {}: {e}", path.display()),
-                DOCUMENT_HINT,
-            )
-        })?,
-        Input::Digest(d) if d.len() == ts.file_hash.digest_len() => d,
-        Input::Digest(d) => {
-            return Err(Failure::usage(
-                format!(
-                    "--digest: the timestamp is for a {} digest of {} hex characters, found {}",
-                    hash_title(ts.file_hash),
-                    ts.file_hash.digest_len() * 2,
-                    d.len() * 2
-                ),
-                format!(
-                    "give the document's {} digest with --digest, or the document itself",
-                    hash_title(ts.file_hash)
-                ),
+    match result {
+        Ok(report) => out.report(report, v.tip),
+        Err(OtsFailure::Malformed(e)) => {
+            let message = with_sources(&e);
+            Ok(reject(
+                &message,
+                format!("malformed timestamp file ({}): {message}", e.kind()),
+                ots_error_hint(e),
             ))
         }
-    };
-    out.digest = Some(digest.clone());
-
-    let headers_file: HeadersFile;
-    let server;
-    let source: &dyn HeaderSource = match c.headers {
-        None if c.electrum.is_some() => {
-            server = crate::verify::connect_electrum(c.electrum.unwrap_or_default(), c.network)?;
-            &server
-        }
-        Some(path) => match open_headers(path, c.network)? {
-            Ok(f) => {
-                headers_file = f;
-                &headers_file
-            }
-            Err(e) => {
-                let hint = format!(
-                    "--headers needs a file of raw 80-byte {} block headers starting at the \
-                     genesis block, as exported from a node (and --network for its network)",
-                    c.network
-                );
-                return Ok(out.invalid("header-source", &with_sources(&e), hint));
-            }
-        },
-        None => &EmbeddedOnly,
-    };
-    match verify_ots(&ts, &digest, source) {
-        Ok(report) => {
-            let tip = source.best_height().ok().flatten();
-            out.report(&report, tip)
-        }
-        Err(e) => {
-            let hint = match &e {
-                OtsVerifyError::DigestMismatch { .. } => match out.subject {
+        Err(OtsFailure::Rejected(e)) => {
+            let hint = match e {
+                OtsVerifyError::DigestMismatch { .. } => match subject {
                     Subject::Document => "the timestamp is for another document, or the document \
                                           has changed since it was stamped: check that you have \
                                           the original file and its own timestamp"
@@ -119,10 +59,20 @@ pub fn verify(c: OtsCheck<'_>) -> Result<Done, Failure> {
                                            document"
                         .to_owned(),
                 },
+                OtsVerifyError::Source(_) => format!(
+                    "--headers needs a file of raw 80-byte {} block headers starting at the \
+                     genesis block, as exported from a node (and --network for its network)",
+                    v.network
+                ),
                 _ => "check the header source given with --headers".to_owned(),
             };
-            Ok(out.invalid(e.kind(), &with_sources(&e), hint))
+            Ok(reject(
+                &with_sources(&e),
+                format!("the timestamp does not verify ({})", e.kind()),
+                hint,
+            ))
         }
+        Err(_) => Err(unknown_answer()),
     }
 }
 
@@ -152,92 +102,34 @@ pub fn ots_error_hint(e: &OtsError) -> String {
 // verify: rendering
 // ---------------------------------------------------------------------------
 
-/// Renders the verdicts on a `.ots` file as text or JSON.
+/// Renders the verdicts on a `.ots` file as text.
 struct Rendering<'a> {
     subject: Subject,
     network: Network,
-    headers: Option<&'a Path>,
-    json: bool,
     /// Known once the file is read.
     file_hash: Option<FileHashOp>,
     /// The document's digest, once computed.
-    digest: Option<Vec<u8>>,
+    digest: Option<&'a [u8]>,
 }
 
-/// The four answers on a timestamp.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Answer {
-    Valid,
-    Invalid,
-    Unverified,
-    Pending,
-}
-
-impl Answer {
-    fn name(self) -> &'static str {
-        match self {
-            Answer::Valid => "valid",
-            Answer::Invalid => "invalid",
-            Answer::Unverified => "unverified",
-            Answer::Pending => "pending",
-        }
-    }
-
-    fn exit(self) -> Exit {
-        match self {
-            Answer::Valid => Exit::Valid,
-            Answer::Invalid => Exit::Invalid,
-            Answer::Unverified => Exit::Unverified,
-            Answer::Pending => Exit::Pending,
-        }
+/// An INVALID answer (exit 1): the text and the two stderr lines.
+fn reject(message: &str, error: String, hint: String) -> Rendered {
+    Rendered {
+        text: format!("INVALID: {}\n", escape_controls(message)),
+        exit: Exit::Invalid,
+        failure: Some(Failure::invalid(error, hint)),
     }
 }
 
 impl Rendering<'_> {
-    fn malformed(&self, e: &OtsError) -> Done {
-        let message = with_sources(&e);
-        self.reject(
-            e.kind(),
-            &message,
-            format!("malformed timestamp file ({}): {message}", e.kind()),
-            ots_error_hint(e),
-        )
-    }
-
-    /// A timestamp that could not be checked to the end: a digest mismatch
-    /// or a header source that fails.
-    fn invalid(&self, kind: &str, message: &str, hint: String) -> Done {
-        self.reject(
-            kind,
-            message,
-            format!("the timestamp does not verify ({kind})"),
-            hint,
-        )
-    }
-
-    /// An INVALID answer (exit 1): on stdout as text or JSON, and the two
-    /// stderr lines.
-    fn reject(&self, kind: &str, message: &str, error: String, hint: String) -> Done {
-        let stdout = if self.json {
-            self.json(Answer::Invalid, Some(kind), Some(message), None, None)
-        } else {
-            format!("INVALID: {message}\n")
-        };
-        Done {
-            stdout,
-            exit: Exit::Invalid,
-            failure: Some(Failure::invalid(error, hint)),
-        }
-    }
-
-    fn report(&self, r: &OtsReport, tip: Option<u32>) -> Result<Done, Failure> {
-        let (result, text, failure) = match &r.verdict {
+    fn report(&self, r: &OtsReport, tip: Option<u32>) -> Result<Rendered, Failure> {
+        let (exit, text, failure) = match &r.verdict {
             OtsVerdict::Valid {
                 height,
                 block_hash,
                 time,
             } => (
-                Answer::Valid,
+                Exit::Valid,
                 self.valid_text(r, *height, block_hash, *time, tip),
                 None,
             ),
@@ -248,44 +140,26 @@ impl Rendering<'_> {
                     "the timestamp claims a block the header source contradicts: it proves \
                      nothing (or the headers file is of another chain: check --network)",
                 );
-                (Answer::Invalid, text, Some(failure))
+                (Exit::Invalid, text, Some(failure))
             }
             OtsVerdict::HeadersNeeded { heights } => (
-                Answer::Unverified,
+                Exit::Unverified,
                 self.unverified_text(r, heights, tip),
                 None,
             ),
-            OtsVerdict::Pending => (Answer::Pending, self.pending_text(r), None),
-            _ => {
-                return Err(Failure::invalid(
-                    "the verifier gave an answer this program does not know how to show",
-                    "use the btc-anchor program built with the same library version",
-                ))
-            }
+            OtsVerdict::Pending => (Exit::Pending, self.pending_text(r), None),
+            _ => return Err(unknown_answer()),
         };
-        let stdout = if self.json {
-            let reason = match result {
-                Answer::Invalid => first_failure(r),
-                _ => None,
-            };
-            self.json(result, reason, None, Some(r), tip)
-        } else {
-            text
-        };
-        Ok(Done {
-            stdout,
-            exit: result.exit(),
+        Ok(Rendered {
+            text,
+            exit,
             failure,
         })
     }
 
     fn digest_line(&self, s: &mut String) {
         if let (Some(op), Some(d)) = (self.file_hash, &self.digest) {
-            line(
-                s,
-                "digest",
-                &format!("{} {}", hash_title(op), hex::encode(d)),
-            );
+            line(s, "digest", &format!("{} {}", op.title(), hex::encode(d)));
         }
     }
 
@@ -446,129 +320,17 @@ impl Rendering<'_> {
         );
         s
     }
-
-    fn json(
-        &self,
-        result: Answer,
-        reason: Option<&str>,
-        message: Option<&str>,
-        report: Option<&OtsReport>,
-        tip: Option<u32>,
-    ) -> String {
-        let (source, location) = match report {
-            Some(r) => source_json(&r.source),
-            None => match self.headers {
-                Some(p) => ("headers-file", json!(p.display().to_string())),
-                None => ("embedded", Value::Null),
-            },
-        };
-        let block = match report.map(|r| &r.verdict) {
-            Some(OtsVerdict::Valid {
-                height,
-                block_hash,
-                time,
-            }) => {
-                let bound = time.saturating_add(MAX_FUTURE_BLOCK_TIME);
-                json!({
-                    "height": height,
-                    "hash": block_hash.to_string(),
-                    "time": time,
-                    "time_utc": utc::rfc3339(*time),
-                    "not_later_than": bound,
-                    "not_later_than_utc": utc::rfc3339(bound),
-                })
-            }
-            _ => Value::Null,
-        };
-        // Bounded as the text is; the count of those left out goes beside.
-        let all = report.map_or(&[][..], |r| &r.attestations[..]);
-        let mut attestations: Vec<Value> = Vec::new();
-        let mut bytes = 0;
-        for a in all.iter().take(INFO_MAX_ATTESTATIONS) {
-            if bytes > INFO_MAX_LIST_BYTES {
-                break;
-            }
-            let v = attestation_report_json(a);
-            bytes += v.to_string().len();
-            attestations.push(v);
-        }
-        let omitted = all.len() - attestations.len();
-        let needed = report.map(needed_heights).unwrap_or_default();
-        json_line(&json!({
-            "result": result.name(),
-            "reason": reason,
-            "message": message,
-            "format": "ots",
-            "network": self.network.to_string(),
-            "file_hash": self.file_hash.map(FileHashOp::name),
-            "digest": self.digest.as_ref().map(hex::encode),
-            "block": block,
-            "chain": {
-                "source": source,
-                "location": location,
-                "tip": tip,
-            },
-            "attestations": attestations,
-            "attestations_omitted": omitted,
-            "needed_heights": needed,
-        }))
-    }
-}
-
-/// The short name of the first failing Bitcoin attestation.
-fn first_failure(r: &OtsReport) -> Option<&'static str> {
-    r.attestations
-        .iter()
-        .filter_map(|a| a.bitcoin.as_ref())
-        .find(|c| c.is_failure())
-        .map(BitcoinCheck::kind)
-}
-
-/// Heights of the headers still needed, ascending.
-fn needed_heights(r: &OtsReport) -> Vec<u32> {
-    let mut heights: Vec<u32> = r
-        .attestations
-        .iter()
-        .filter_map(|a| match &a.bitcoin {
-            Some(BitcoinCheck::HeaderNeeded { height, .. }) => Some(*height),
-            _ => None,
-        })
-        .collect();
-    heights.sort_unstable();
-    heights.dedup();
-    heights
 }
 
 // ---------------------------------------------------------------------------
 // Attestations, for verify and info
 // ---------------------------------------------------------------------------
 
-/// A 32-byte hash in display order (reversed), as block explorers show
-/// merkle roots.
-fn display_order(internal: &[u8; 32]) -> String {
-    TxMerkleNode::from_byte_array(*internal).to_string()
-}
-
 fn path_text(path: &[Branch]) -> String {
     if path.is_empty() {
         "no fork".to_owned()
     } else {
         format!("path {}", display_path(path))
-    }
-}
-
-fn path_json(path: &[Branch]) -> Vec<String> {
-    path.iter()
-        .map(|b| format!("{}/{}", b.taken + 1, b.of))
-        .collect()
-}
-
-fn kind_name(a: &Attestation) -> &'static str {
-    match a {
-        Attestation::Bitcoin { .. } => "bitcoin",
-        Attestation::Litecoin { .. } => "litecoin",
-        Attestation::Pending { .. } => "pending",
-        _ => "unknown",
     }
 }
 
@@ -661,69 +423,6 @@ fn check_text(check: &BitcoinCheck) -> String {
     }
 }
 
-fn result_name(a: &AttestationReport) -> &'static str {
-    match (&a.bitcoin, &a.attestation) {
-        (Some(check), _) => check.kind(),
-        (None, Attestation::Pending { .. }) => "pending",
-        (None, _) => "not-checked",
-    }
-}
-
-/// The attestation's own fields: kind, and height, uri or tag.
-fn attestation_json(a: &Attestation, path: &[Branch], ops: usize, msg: &[u8]) -> Value {
-    let mut v = json!({
-        "path": path_json(path),
-        "ops": ops,
-        "kind": kind_name(a),
-        "message": hex::encode(msg),
-    });
-    match a {
-        Attestation::Bitcoin { height } | Attestation::Litecoin { height } => {
-            v["height"] = json!(height);
-            if let Ok(root) = <[u8; 32]>::try_from(msg) {
-                v["merkle_root"] = json!(display_order(&root));
-            }
-        }
-        Attestation::Pending { uri } => v["uri"] = json!(uri),
-        Attestation::Unknown { tag, payload } => {
-            v["tag"] = json!(hex::encode(tag));
-            v["payload"] = json!(hex::encode(payload));
-        }
-        _ => {}
-    }
-    v
-}
-
-fn attestation_report_json(a: &AttestationReport) -> Value {
-    let mut v = attestation_json(&a.attestation, &a.path, a.ops, &a.message);
-    v["result"] = json!(result_name(a));
-    let (block_hash, time, confirmations) = match &a.bitcoin {
-        Some(BitcoinCheck::Confirmed {
-            block_hash,
-            time,
-            confirmations,
-            ..
-        }) => (
-            json!(block_hash.to_string()),
-            json!(time),
-            json!(confirmations),
-        ),
-        Some(BitcoinCheck::Mismatch {
-            block_hash,
-            header_merkle_root,
-            ..
-        }) => {
-            v["header_merkle_root"] = json!(display_order(header_merkle_root));
-            (json!(block_hash.to_string()), Value::Null, Value::Null)
-        }
-        _ => (Value::Null, Value::Null, Value::Null),
-    };
-    v["block_hash"] = block_hash;
-    v["time"] = time;
-    v["confirmations"] = confirmations;
-    v
-}
-
 // ---------------------------------------------------------------------------
 // info
 // ---------------------------------------------------------------------------
@@ -736,13 +435,13 @@ fn attestation_report_json(a: &AttestationReport) -> Value {
 // many were left out.
 
 /// Most attestations listed.
-const INFO_MAX_ATTESTATIONS: usize = 50;
+const INFO_MAX_ATTESTATIONS: usize = MAX_LISTED_ATTESTATIONS;
 /// Most entries of the tree shown: lines of text, or JSON entries.
 const INFO_MAX_TREE_ENTRIES: usize = 500;
 /// Most bytes of each of the two lists, the attestations and the tree: an
 /// entry can be kilobytes of hex, and deep forks indent lines by up to a
 /// kilobyte. A list stops at the entry that crosses it.
-const INFO_MAX_LIST_BYTES: usize = 64 * 1024;
+const INFO_MAX_LIST_BYTES: usize = MAX_LISTED_BYTES;
 
 /// Operations and attestations in the tree.
 fn count(ts: &Timestamp) -> (usize, usize) {
@@ -785,7 +484,7 @@ pub fn info_text(ts: &DetachedTimestamp) -> String {
     line(
         &mut s,
         "digest",
-        &format!("{} {}", hash_title(ts.file_hash), hex::encode(&ts.digest)),
+        &format!("{} {}", ts.file_hash.title(), hex::encode(&ts.digest)),
     );
     let (ops, atts) = count(&ts.timestamp);
     let found = ts.attestations();
@@ -874,16 +573,11 @@ pub fn info_json(ts: &DetachedTimestamp) -> Value {
     let _ = tree.walk(&ts.timestamp, None);
     let (ops, atts) = count(&ts.timestamp);
     let found = ts.attestations();
-    let mut attestations = Vec::new();
-    let mut bytes = 0;
-    for a in found.iter().take(INFO_MAX_ATTESTATIONS) {
-        if bytes > INFO_MAX_LIST_BYTES {
-            break;
-        }
-        let v = attestation_json(&a.attestation, &a.path, a.ops, &a.message);
-        bytes += v.to_string().len();
-        attestations.push(v);
-    }
+    let attestations = listed(
+        found
+            .iter()
+            .map(|a| attestation_json(&a.attestation, &a.path, a.ops, &a.message)),
+    );
     json!({
         "verified": false,
         "format": "ots",
@@ -920,7 +614,7 @@ impl TreeJson {
                 Item::Attestation(a) => {
                     let mut v = json!({
                         "parent": parent,
-                        "attestation": kind_name(a),
+                        "attestation": attestation_kind(a),
                     });
                     match a {
                         Attestation::Bitcoin { height } | Attestation::Litecoin { height } => {

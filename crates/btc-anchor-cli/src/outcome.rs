@@ -13,7 +13,6 @@
 //! paths in headlines), so that a file name holding a line feed cannot
 //! make a line of its own either; JSON is escaped by `render::json_line`.
 
-use std::error::Error;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -59,6 +58,9 @@ pub enum Exit {
     /// The proof checks out as far as it goes, but the file alone is not
     /// enough evidence: check it against a header source.
     Inconclusive = 10,
+    /// The proof was made on another network than the one asked for: not
+    /// a forgery, but no evidence on this network.
+    WrongNetwork = 11,
 }
 
 /// The exit code table shown by `--help`.
@@ -74,7 +76,8 @@ Exit status:
   7  wallet error: no wallet, not enough funds, fee above the limit, or no fee estimate
   8  busy: another btc-anchor command is using the data directory
   9  nothing to do: no record queued, or no transaction to bump
- 10  inconclusive: the proof checks out, but the file alone is too weak evidence; check it with --headers FILE or --electrum URL";
+ 10  inconclusive: the proof checks out, but the file alone is too weak evidence; check it with --headers FILE or --electrum URL
+ 11  wrong network: the proof was made on another network than --network (or BTC_ANCHOR_NETWORK) names";
 
 /// A failure to report on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,23 +230,7 @@ fn one_line(s: &str) -> String {
     escape_controls(&joined).into_owned()
 }
 
-/// An error's message followed by those of its sources, each once: errors
-/// that leave their source out of their own message (as
-/// [`btc_anchor::file::ReadAnyError`] does) get it appended, and those that
-/// repeat it do not get it twice.
-pub fn with_sources(e: &dyn Error) -> String {
-    let mut s = e.to_string();
-    let mut next = e.source();
-    while let Some(source) = next {
-        let text = source.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        next = source.source();
-    }
-    s
-}
+pub use btc_anchor::text::with_sources;
 
 #[cfg(test)]
 mod tests {

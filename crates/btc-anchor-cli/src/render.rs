@@ -4,9 +4,8 @@ use std::fmt::Write as _;
 
 use btc_anchor::bitcoin::Network;
 use btc_anchor::headers::SourceKind;
-use btc_anchor::ots::FileHashOp;
 use btc_anchor::text::{escape_controls, is_unsafe_char};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// `n` followed by `word`, pluralised with an `s` unless `n` is 1.
 pub fn count(n: u64, word: &str) -> String {
@@ -80,30 +79,10 @@ pub fn source_label(kind: &SourceKind) -> String {
     }
 }
 
-/// The header source as named in JSON: a short kind and where it is.
-pub fn source_json(kind: &SourceKind) -> (&'static str, Value) {
-    match kind {
-        SourceKind::EmbeddedOnly => ("embedded", Value::Null),
-        SourceKind::HeadersFile(p) => ("headers-file", json!(p.display().to_string())),
-        SourceKind::Electrum(url) => ("electrum", json!(url)),
-        _ => ("other", Value::Null),
-    }
-}
-
-/// A hash's name as people write it: "SHA-256", "RIPEMD-160".
-pub fn hash_title(op: FileHashOp) -> &'static str {
-    match op {
-        FileHashOp::Sha1 => "SHA-1",
-        FileHashOp::Ripemd160 => "RIPEMD-160",
-        FileHashOp::Sha256 => "SHA-256",
-        FileHashOp::Keccak256 => "Keccak-256",
-        _ => op.name(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn lines_and_json_escape_what_could_steer_a_terminal() {
@@ -130,6 +109,5 @@ mod tests {
             source_label(&SourceKind::HeadersFile("h.bin".into())),
             "headers file h.bin"
         );
-        assert_eq!(hash_title(FileHashOp::Ripemd160), "RIPEMD-160");
     }
 }

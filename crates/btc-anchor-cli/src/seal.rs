@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
 use btc_anchor::file::{write_atomic, WriteOptions};
-use btc_anchor::headers::{HeaderSource, HeadersFile};
+use btc_anchor::headers::HeaderSource;
 use btc_anchor::proof::{read_proof_file, ReadProofError, Stage};
 use btc_anchor::seal::{seal, SealError, Sealed};
 use btc_anchor::text::escape_path;
+use btc_anchor::verification::Headers;
 use btc_anchor::verify::{Evidence, Report, Verdict, VerifyOptions};
 use clap::Args;
 use serde_json::{json, Value};
@@ -44,7 +45,13 @@ pub struct SealArgs {
     pub checkpoints: Option<PathBuf>,
 
     /// The network the proofs must be on and the source must follow
-    #[arg(long, value_name = "NAME", value_enum, default_value_t = NetworkArg::Bitcoin)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        env = "BTC_ANCHOR_NETWORK",
+        default_value_t = NetworkArg::Bitcoin
+    )]
     pub network: NetworkArg,
 
     /// Print one JSON object instead of text
@@ -103,26 +110,12 @@ enum FileResult {
 pub fn run(args: &SealArgs) -> Result<Done, Failure> {
     let network = Network::from(args.network);
     let options = crate::verify::verify_options(network, args.checkpoints.as_deref())?;
-    let headers_file: HeadersFile;
     let server;
-    let (source, remote): (&dyn HeaderSource, bool) = match (&args.headers, &args.electrum) {
-        (Some(path), _) => match crate::verify::open_headers(path, network)? {
-            Ok(f) => {
-                headers_file = f;
-                (&headers_file, false)
-            }
-            Err(e) => {
-                return Err(Failure::invalid(
-                    with_sources(&e),
-                    format!(
-                        "--headers needs a file of raw 80-byte {network} block headers starting at the genesis block, as exported from a node"
-                    ),
-                ))
-            }
-        },
+    let headers = match (&args.headers, &args.electrum) {
+        (Some(path), _) => Headers::File(path),
         (None, Some(url)) => {
             server = crate::verify::connect_electrum(url, network)?;
-            (&server, true)
+            Headers::Source(&server)
         }
         (None, None) => {
             return Err(Failure::usage(
@@ -131,6 +124,21 @@ pub fn run(args: &SealArgs) -> Result<Done, Failure> {
             ))
         }
     };
+    let remote = args.headers.is_none();
+    let open = headers.open(network).map_err(|e| {
+        if e.is_io() {
+            Failure::io(with_sources(&e), "check the path given with --headers")
+        } else {
+            Failure::invalid(
+                with_sources(&e),
+                format!(
+                    "--headers needs a file of raw 80-byte {network} block headers starting at \
+                     the genesis block, as exported from a node"
+                ),
+            )
+        }
+    })?;
+    let source = open.source();
 
     let mut results = Vec::new();
     for path in &args.proofs {

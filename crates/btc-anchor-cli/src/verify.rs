@@ -8,22 +8,24 @@ use std::path::{Path, PathBuf};
 
 use btc_anchor::bitcoin::Network;
 use btc_anchor::checkpoints::Checkpoints;
-use btc_anchor::file::{locate_proof, ots_path, proof_path, read_any, ProofFile, ReadAnyError};
-use btc_anchor::hash::{hash_reader, RecordDigest};
-use btc_anchor::headers::{EmbeddedOnly, HeaderSource, HeaderSourceError, HeadersFile};
+use btc_anchor::file::{locate_proof, ots_path, proof_path};
 use btc_anchor::merkle::NodeHash;
-use btc_anchor::proof::{Proof, ProofError, Stage};
-use btc_anchor::text::escape_path;
+use btc_anchor::proof::{ProofError, Stage};
+use btc_anchor::text::escape_controls;
+use btc_anchor::utc;
+use btc_anchor::verification::{
+    verify_file, Answer, Document, Headers, NativeFailure, Verification, VerifyFileError,
+};
 use btc_anchor::verify::{
-    check_network, verify, BlockFacts, ChainCheck, Evidence, Report, Shortfall, Verdict,
-    VerifyError, VerifyOptions, MAX_FUTURE_BLOCK_TIME, MIN_FORGERY_WORK_LOG2,
+    BlockFacts, ChainCheck, Evidence, Report, Shortfall, Verdict, VerifyError, VerifyOptions,
+    MAX_FUTURE_BLOCK_TIME, MIN_FORGERY_WORK_LOG2,
 };
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::outcome::{with_sources, Done, Exit, Failure};
-use crate::render::{chain_name, json_line, line, source_json, source_label};
-use crate::{ots, utc, NetworkArg};
+use crate::render::{chain_name, json_line, line, source_label};
+use crate::{ots, NetworkArg};
 
 /// Arguments of `btc-anchor verify`.
 #[derive(Debug, Args)]
@@ -73,7 +75,13 @@ pub struct VerifyArgs {
 
     /// The network the proof must be on (for a .ots file, which names none:
     /// the network of the --headers file)
-    #[arg(long, value_name = "NAME", value_enum, default_value_t = NetworkArg::Bitcoin)]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        env = "BTC_ANCHOR_NETWORK",
+        default_value_t = NetworkArg::Bitcoin
+    )]
     pub network: NetworkArg,
 
     /// Print one JSON object instead of text
@@ -107,20 +115,6 @@ fn parse_digest(s: &str) -> Result<DigestArg, String> {
         .map_err(|e| format!("a digest is hex: {e}"))
 }
 
-/// What the proof is checked against.
-#[derive(Debug)]
-pub enum Input {
-    /// A document, opened (not yet read).
-    Document {
-        /// Its path, for messages.
-        path: PathBuf,
-        /// The open file.
-        file: File,
-    },
-    /// A digest given with `--digest`.
-    Digest(Vec<u8>),
-}
-
 /// What the proof is checked against, for wording.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject {
@@ -140,16 +134,6 @@ impl Subject {
     }
 }
 
-impl Input {
-    /// The wording for this input, digests named by `hash`.
-    pub fn subject(&self, hash: &'static str) -> Subject {
-        match self {
-            Input::Document { .. } => Subject::Document,
-            Input::Digest(_) => Subject::Digest(hash),
-        }
-    }
-}
-
 /// The hint for a document that cannot be read.
 pub const DOCUMENT_HINT: &str =
     "check the document's path; to check a bare digest use --digest HEX --proof FILE";
@@ -159,13 +143,10 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
     let network = Network::from(args.network);
     // The document is opened first, so that a missing document is reported
     // as such rather than as a missing proof next to it.
-    let input =
+    let (mut file, path) =
         match (&args.document, &args.digest) {
-            (Some(path), None) => Input::Document {
-                file: open_document(path)?,
-                path: path.clone(),
-            },
-            (None, Some(digest)) => Input::Digest(digest.0.clone()),
+            (Some(path), None) => (Some(open_document(path)?), Some(path.as_path())),
+            (None, Some(_)) => (None, None),
             // clap enforces exactly one of the two; kept total all the same.
             _ => return Err(Failure::usage(
                 "give either a DOCUMENT or --digest HEX",
@@ -173,65 +154,91 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
             )),
         };
     let (proof_path, proof_hint) = find_proof(args)?;
-    // Opened and read once, whatever it is: a pipe or a FIFO can be read
-    // only once.
-    let read = match read_any(&proof_path) {
-        Err(e) if e.is_io() => return Err(Failure::io(with_sources(&e), proof_hint)),
-        other => other,
-    };
-    let read = match read {
-        Ok(ProofFile::Native(proof)) => Ok(proof),
-        Err(ReadAnyError::Proof(e)) => Err(e),
-        Ok(ProofFile::Ots(ts)) => return ots_check(args, input, network, Ok(ts)),
-        Err(ReadAnyError::Ots(e)) => return ots_check(args, input, network, Err(e)),
-        Ok(_) | Err(_) => {
-            return Err(Failure::invalid(
-                "the proof file is in a format this program does not know how to check",
-                "use the btc-anchor program built with the same library version",
-            ))
-        }
-    };
-    let subject = input.subject("SHA-256");
-    let digest = sha256_of(input)?;
-    let out = Rendering {
-        subject,
-        digest,
-        network,
-        headers: args.headers.as_deref(),
-        json: args.json,
-    };
-    let proof = match read {
-        Ok(p) => p,
-        Err(e) => return Ok(out.malformed(&e)),
-    };
-
     let options = verify_options(network, args.checkpoints.as_deref())?;
-    // A proof for another network is refused before a headers file is
-    // opened: opening it for the network asked for would only hide that
-    // clearer reason behind a genesis mismatch.
-    if let Err(e) = check_network(&proof, &options) {
-        return Ok(out.rejected(&proof, &e));
-    }
-    let headers_file;
     let server;
-    let source: &dyn HeaderSource = match (&args.headers, &args.electrum) {
-        (Some(path), _) => match open_headers(path, network)? {
-            Ok(f) => {
-                headers_file = f;
-                &headers_file
-            }
-            Err(e) => return Ok(out.rejected(&proof, &VerifyError::from(e))),
-        },
+    let headers = match (&args.headers, &args.electrum) {
+        (Some(path), _) => Headers::File(path),
         (None, Some(url)) => {
             server = connect_electrum(url, network)?;
-            &server
+            Headers::Source(&server)
         }
-        (None, None) => &EmbeddedOnly,
+        (None, None) => Headers::ProofOnly,
     };
+    let document = match (&mut file, &args.digest) {
+        (Some(file), _) => Document::Content(file),
+        (None, Some(digest)) => Document::Digest(&digest.0),
+        (None, None) => unreachable_input()?,
+    };
+    let v = verify_file(&proof_path, document, headers, &options).map_err(|e| match e {
+        VerifyFileError::Proof(e) => Failure::io(with_sources(&e), proof_hint),
+        VerifyFileError::Document(io) => Failure::io(
+            format!(
+                "cannot read {}: {}",
+                path.unwrap_or(Path::new("the document")).display(),
+                with_sources(&io)
+            ),
+            DOCUMENT_HINT,
+        ),
+        VerifyFileError::DigestLength { hash, .. } => Failure::usage(
+            format!("--digest: {e}"),
+            format!("give the document's {hash} digest with --digest, or the document itself"),
+        ),
+        VerifyFileError::Headers(e) => {
+            Failure::io(with_sources(&e), "check the path given with --headers")
+        }
+        other => Failure::io(with_sources(&other), "check the files given"),
+    })?;
+    let subject = match (path, &v.answer) {
+        (Some(_), _) => Subject::Document,
+        (
+            None,
+            Answer::Ots {
+                file_hash: Some(op),
+                ..
+            },
+        ) => Subject::Digest(op.title()),
+        (None, _) => Subject::Digest("SHA-256"),
+    };
+    let rendered = match &v.answer {
+        Answer::Native { result, .. } => Rendering { subject, network }.render(result)?,
+        Answer::Ots { .. } => ots::render(&v, subject)?,
+        _ => return Err(unknown_answer()),
+    };
+    Ok(rendered.finish(&v, args.json))
+}
 
-    match verify(&proof, &digest, source, &options) {
-        Ok(report) => out.report(&report),
-        Err(e) => Ok(out.rejected(&proof, &e)),
+/// The document or digest was checked present above; kept total.
+fn unreachable_input<T>() -> Result<T, Failure> {
+    Err(Failure::usage(
+        "give either a DOCUMENT or --digest HEX",
+        "usage: btc-anchor verify DOCUMENT, or btc-anchor verify --digest HEX --proof FILE",
+    ))
+}
+
+/// A verdict rendered as text, with its exit code and stderr lines; JSON
+/// is the [`Verification`] itself.
+pub struct Rendered {
+    /// The text for stdout.
+    pub text: String,
+    /// The exit code.
+    pub exit: Exit,
+    /// The two stderr lines, if the answer is not a success.
+    pub failure: Option<Failure>,
+}
+
+impl Rendered {
+    /// The command's end: the text, or the verification as one JSON line.
+    pub fn finish(self, v: &Verification, json: bool) -> Done {
+        let stdout = if json {
+            json_line(&serde_json::to_value(v).unwrap_or(Value::Null))
+        } else {
+            self.text
+        };
+        Done {
+            stdout,
+            exit: self.exit,
+            failure: self.failure,
+        }
     }
 }
 
@@ -266,23 +273,6 @@ pub fn verify_options(
     Ok(options.with_checkpoints(table))
 }
 
-/// Verifies a `.ots` file, read or refused by [`read_any`].
-fn ots_check(
-    args: &VerifyArgs,
-    input: Input,
-    network: Network,
-    timestamp: Result<btc_anchor::ots::DetachedTimestamp, btc_anchor::ots::OtsError>,
-) -> Result<Done, Failure> {
-    ots::verify(ots::OtsCheck {
-        timestamp,
-        input,
-        headers: args.headers.as_deref(),
-        electrum: args.electrum.as_deref(),
-        network,
-        json: args.json,
-    })
-}
-
 /// Opens the document, refusing a folder.
 fn open_document(path: &Path) -> Result<File, Failure> {
     let fail = |why: String| {
@@ -296,29 +286,6 @@ fn open_document(path: &Path) -> Result<File, Failure> {
         Ok(m) if m.is_dir() => Err(fail("it is a folder, not a document".to_owned())),
         Ok(_) => Ok(file),
         Err(e) => Err(fail(with_sources(&e))),
-    }
-}
-
-/// The document's SHA-256, or the `--digest` given, for a btc-anchor proof.
-fn sha256_of(input: Input) -> Result<RecordDigest, Failure> {
-    match input {
-        Input::Document { path, file } => hash_reader(file).map_err(|e| {
-            Failure::io(
-                format!("cannot read {}: {e}", path.display()),
-                DOCUMENT_HINT,
-            )
-        }),
-        Input::Digest(bytes) => match <[u8; 32]>::try_from(bytes.as_slice()) {
-            Ok(d) => Ok(RecordDigest(d)),
-            Err(_) => Err(Failure::usage(
-                format!(
-                    "--digest: a btc-anchor proof is about a SHA-256 digest of 64 hex characters, \
-                     found {}",
-                    bytes.len() * 2
-                ),
-                "give the document's SHA-256 (e.g. from sha256sum) with --digest",
-            )),
-        },
     }
 }
 
@@ -357,42 +324,6 @@ pub fn connect_electrum(
     .map_err(|e| crate::anchoring::electrum_failure(&e))
 }
 
-/// Opens a headers file: an unreadable one (missing, a folder) is an
-/// input/output failure, one that is read and found wrong is handed back
-/// for the verdict, with its path escaped for display.
-pub fn open_headers(
-    path: &Path,
-    network: Network,
-) -> Result<Result<HeadersFile, HeaderSourceError>, Failure> {
-    match HeadersFile::open(path, network) {
-        Err(e) if e.is_io() => Err(Failure::io(
-            with_sources(&e),
-            "check the path given with --headers",
-        )),
-        other => Ok(other.map_err(shown_path)),
-    }
-}
-
-/// The error with the path it names escaped
-/// ([`btc_anchor::text::escape_path`]): its message goes into a one-line
-/// verdict, which a file name holding a line feed must not break. Only the
-/// message is shown of such an error, never the path used.
-fn shown_path(e: HeaderSourceError) -> HeaderSourceError {
-    let shown = |path: PathBuf| PathBuf::from(escape_path(&path));
-    match e {
-        HeaderSourceError::BadLength { path, len } => HeaderSourceError::BadLength {
-            path: shown(path),
-            len,
-        },
-        HeaderSourceError::TooLarge { path } => HeaderSourceError::TooLarge { path: shown(path) },
-        HeaderSourceError::Invalid { path, error } => HeaderSourceError::Invalid {
-            path: shown(path),
-            error,
-        },
-        other => other,
-    }
-}
-
 /// What to tell the user to do about a rejected proof.
 fn hint_for(e: &VerifyError, network: Network, subject: Subject) -> String {
     match e {
@@ -429,82 +360,54 @@ fn proof_error_hint(e: &ProofError) -> String {
     }
 }
 
-/// Renders verdicts as text or JSON.
-struct Rendering<'a> {
+/// Renders the answer on a btc-anchor proof as text.
+struct Rendering {
     subject: Subject,
-    digest: RecordDigest,
     network: Network,
-    headers: Option<&'a Path>,
-    json: bool,
 }
 
-impl Rendering<'_> {
-    fn malformed(&self, e: &ProofError) -> Done {
-        self.invalid(e.kind(), &with_sources(&e), None, proof_error_hint(e))
-    }
-
-    fn rejected(&self, proof: &Proof, e: &VerifyError) -> Done {
-        self.invalid(
-            e.kind(),
-            &with_sources(&e),
-            Some(proof.stage()),
-            hint_for(e, self.network, self.subject),
-        )
-    }
-
-    fn invalid(&self, kind: &str, message: &str, stage: Option<Stage>, hint: String) -> Done {
-        let stdout = if self.json {
-            let (source, location) = match self.headers {
-                Some(p) => ("headers-file", json!(p.display().to_string())),
-                None => ("embedded", Value::Null),
-            };
-            json_line(&json!({
-                "result": "invalid",
-                "reason": kind,
-                "message": message,
-                "format": "btc-anchor",
-                "network": self.network.to_string(),
-                "digest": self.digest.to_hex(),
-                "stage": stage.map(|s| s.to_string()),
-                "batch_size": null,
-                "root": null,
-                "txid": null,
-                "output": null,
-                "block": null,
-                "chain": {
-                    "source": source,
-                    "location": location,
-                    "checked": false,
-                    "tip": null,
-                    "confirmations": null,
-                },
-                "not_checked": [],
-            }))
-        } else {
-            format!("INVALID: {message}\n")
-        };
-        Done {
-            stdout,
-            exit: Exit::Invalid,
-            failure: Some(Failure::invalid(
-                format!("the proof does not verify ({kind})"),
-                hint,
+impl Rendering {
+    fn render(&self, result: &Result<Report, NativeFailure>) -> Result<Rendered, Failure> {
+        match result {
+            Ok(report) => self.report(report),
+            Err(NativeFailure::Malformed(e)) => Ok(invalid(
+                e.kind(),
+                &with_sources(&e),
+                proof_error_hint(e),
             )),
+            Err(NativeFailure::Rejected(VerifyError::WrongNetwork { found, expected })) => {
+                Ok(Rendered {
+                    text: format!(
+                        "WRONG NETWORK: the proof was made on {}, not {}: it is no evidence on {}\n",
+                        chain_name(*found),
+                        chain_name(*expected),
+                        chain_name(*expected),
+                    ),
+                    exit: Exit::WrongNetwork,
+                    failure: Some(Failure {
+                        exit: Exit::WrongNetwork,
+                        error: format!("the proof is for {found}, not {expected} (wrong-network)"),
+                        hint: format!(
+                            "if {found} is really intended, pass --network {found} (or set \
+                             BTC_ANCHOR_NETWORK={found})"
+                        ),
+                    }),
+                })
+            }
+            Err(NativeFailure::Rejected(e)) => Ok(invalid(
+                e.kind(),
+                &with_sources(&e),
+                hint_for(e, self.network, self.subject),
+            )),
+            Err(_) => Err(unknown_answer()),
         }
     }
 
-    fn report(&self, report: &Report) -> Result<Done, Failure> {
-        let output = report.output;
-        let (exit, stage, text, failure) = match (report.verdict, &report.block) {
-            (Verdict::Valid, Some(block)) => (
-                Exit::Valid,
-                Stage::Confirmed,
-                self.valid_text(report, block),
-                None,
-            ),
+    fn report(&self, report: &Report) -> Result<Rendered, Failure> {
+        let (exit, text, failure) = match (report.verdict, &report.block) {
+            (Verdict::Valid, Some(block)) => (Exit::Valid, self.valid_text(report, block), None),
             (Verdict::Inconclusive(shortfall), Some(block)) => (
                 Exit::Inconclusive,
-                Stage::Confirmed,
                 self.inconclusive_text(report, block, shortfall),
                 Some(Failure {
                     exit: Exit::Inconclusive,
@@ -517,24 +420,13 @@ impl Rendering<'_> {
             ),
             (Verdict::Pending(stage), _) => (
                 Exit::Pending,
-                stage,
-                self.pending_text(report, stage, output),
+                self.pending_text(report, stage, report.output),
                 None,
             ),
-            _ => {
-                return Err(Failure::invalid(
-                    "the verifier gave an answer this program does not know how to show",
-                    "use the btc-anchor program built with the same library version",
-                ))
-            }
+            _ => return Err(unknown_answer()),
         };
-        let stdout = if self.json {
-            self.report_json(report, exit, stage, output)
-        } else {
-            text
-        };
-        Ok(Done {
-            stdout,
+        Ok(Rendered {
+            text,
             exit,
             failure,
         })
@@ -663,45 +555,26 @@ impl Rendering<'_> {
         );
         s
     }
+}
 
-    fn report_json(&self, r: &Report, exit: Exit, stage: Stage, output: Option<u32>) -> String {
-        let result = match exit {
-            Exit::Valid => "valid",
-            Exit::Inconclusive => "inconclusive",
-            _ => "pending",
-        };
-        let (source, location) = source_json(&r.source);
-        let (checked, tip, confirmations) = match &r.chain {
-            ChainCheck::InBestChain { tip, confirmations } => {
-                (true, json!(tip), json!(confirmations))
-            }
-            _ => (false, Value::Null, Value::Null),
-        };
-        json_line(&json!({
-            "result": result,
-            "reason": null,
-            "message": null,
-            "format": "btc-anchor",
-            "network": r.network.to_string(),
-            "digest": r.digest.to_hex(),
-            "stage": stage.to_string(),
-            "batch_size": r.batch_size,
-            "root": r.root.as_ref().map(|h| h.to_hex()),
-            "txid": r.txid.map(|t| t.to_string()),
-            "output": output,
-            "block": r.block.as_ref().map(block_json),
-            "evidence": r.evidence.map(evidence_name),
-            "test_network": r.is_test_network(),
-            "chain": {
-                "source": source,
-                "location": location,
-                "checked": checked,
-                "tip": tip,
-                "confirmations": confirmations,
-            },
-            "not_checked": r.not_checked.iter().map(|n| n.describe()).collect::<Vec<_>>(),
-        }))
+/// An INVALID answer (exit 1): the text, and the two stderr lines.
+pub fn invalid(kind: &str, message: &str, hint: String) -> Rendered {
+    Rendered {
+        text: format!("INVALID: {}\n", escape_controls(message)),
+        exit: Exit::Invalid,
+        failure: Some(Failure::invalid(
+            format!("the proof does not verify ({kind})"),
+            hint,
+        )),
     }
+}
+
+/// For an answer of a newer library than this program knows.
+pub fn unknown_answer() -> Failure {
+    Failure::invalid(
+        "the verifier gave an answer this program does not know how to show",
+        "use the btc-anchor program built with the same library version",
+    )
 }
 
 fn batch_text(size: u64, root: &NodeHash) -> String {
@@ -742,17 +615,6 @@ fn evidence_text(r: &Report, b: &BlockFacts) -> String {
     }
 }
 
-/// The stable JSON name of the evidence.
-fn evidence_name(e: Evidence) -> &'static str {
-    match e {
-        Evidence::Checkpoint { .. } => "checkpoint",
-        Evidence::HeaderSource => "header-source",
-        Evidence::Work => "work",
-        Evidence::TestNetwork => "test-network",
-        _ => "other",
-    }
-}
-
 /// What to do about an inconclusive proof.
 fn inconclusive_hint(network: Network, b: &BlockFacts) -> String {
     let offline = match Checkpoints::builtin(network).last_height() {
@@ -777,28 +639,6 @@ fn not_checked_text(s: &mut String, r: &Report) {
     for (i, item) in r.not_checked.iter().enumerate() {
         line(s, if i == 0 { "not checked" } else { "" }, item.describe());
     }
-}
-
-fn block_json(b: &BlockFacts) -> Value {
-    json!({
-        "height": b.height,
-        "height_checked": b.height_checked,
-        "checkpoint_epoch": b.checkpoint_epoch,
-        "targets_exact": b.targets_exact,
-        "forgery_cost": b.forgery.as_ref().map(|c| json!({
-            "work_log2": (c.log2() * 1000.0).round() / 1000.0,
-            "network_seconds": c.network_seconds().round(),
-            "above_threshold": c.is_above_threshold(),
-            "text": c.describe(),
-        })),
-        "hash": b.block_hash.to_string(),
-        "time": b.time,
-        "time_utc": utc::rfc3339(b.time),
-        "not_later_than": b.not_later_than,
-        "not_later_than_utc": utc::rfc3339(b.not_later_than),
-        "confirmations_in_proof": b.confirmations_in_proof,
-        "work_in_proof_log2": (b.work_in_proof.log2() * 1000.0).round() / 1000.0,
-    })
 }
 
 #[cfg(test)]

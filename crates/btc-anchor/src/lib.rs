@@ -40,6 +40,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! [`verify_file`] does the same for a proof file of either format (a
+//! btc-anchor proof or an OpenTimestamps `.ots` file, told apart by
+//! content), with the header-source choice, and answers with one
+//! [`Verification`] that serializes to the JSON of `docs/verification.md`.
+//!
 
 #![deny(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
@@ -57,7 +62,9 @@ pub mod proof;
 pub mod rules;
 pub mod seal;
 pub mod text;
+pub mod utc;
 pub mod validate;
+pub mod verification;
 pub mod verify;
 
 /// The `bitcoin` crate this library's types come from.
@@ -70,4 +77,5 @@ pub use hash::RecordDigest;
 pub use headers::{EmbeddedOnly, HeaderSource, HeadersFile};
 pub use ots::{verify_ots, DetachedTimestamp, OtsReport, OtsVerdict};
 pub use proof::{Proof, Stage};
+pub use verification::{verify_file, Outcome, Verification};
 pub use verify::{verify, Report, Verdict, VerifyError, VerifyOptions};

@@ -81,6 +81,24 @@ pub fn truncate_chars(s: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// An error's message followed by those of its sources, each once, as one
+/// line (`cause: source: …`): errors that leave their source out of their
+/// own message (as [`crate::file::ReadAnyError`] does) get it appended, and
+/// those that repeat it do not get it twice.
+pub fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(source) = next {
+        let text = source.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        next = source.source();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

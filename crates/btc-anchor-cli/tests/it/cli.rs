@@ -94,10 +94,11 @@ fn example_is_valid_on_regtest() {
 #[test]
 fn example_without_network_is_refused_with_a_hint() {
     let r = verify_example(&[]);
-    r.expect_code(INVALID);
+    r.expect_code(WRONG_NETWORK);
     assert_eq!(
         r.stdout,
-        "INVALID: the proof is for regtest, expected bitcoin\n"
+        "WRONG NETWORK: the proof was made on Bitcoin regtest, not Bitcoin: it is no evidence \
+         on Bitcoin\n"
     );
     let (error, hint) = r.two_line_error();
     assert!(error.contains("wrong-network"), "{error}");
@@ -105,9 +106,9 @@ fn example_without_network_is_refused_with_a_hint() {
 
     // The same with an explicit but wrong network, and as JSON.
     let r = verify_example(&["--network", "signet", "--json"]);
-    r.expect_code(INVALID);
+    r.expect_code(WRONG_NETWORK);
     let j = r.json();
-    assert_eq!(j["result"], "invalid");
+    assert_eq!(j["result"], "wrong-network");
     assert_eq!(j["reason"], "wrong-network");
     assert_eq!(j["network"], "signet");
     assert!(r.two_line_error().1.contains("--network regtest"));
@@ -599,6 +600,31 @@ fn checkpoint_tables_given_on_the_command_line() {
 }
 
 #[test]
+fn the_network_can_come_from_the_environment() {
+    let r: Run = command()
+        .args(["verify", "fixtures/example/record.txt", "--json"])
+        .env("BTC_ANCHOR_NETWORK", "regtest")
+        .output()
+        .unwrap()
+        .into();
+    r.expect_code(VALID);
+    assert_eq!(r.json()["network"], "regtest");
+    // The flag wins over the environment.
+    let r: Run = command()
+        .args([
+            "verify",
+            "fixtures/example/record.txt",
+            "--network",
+            "signet",
+        ])
+        .env("BTC_ANCHOR_NETWORK", "regtest")
+        .output()
+        .unwrap()
+        .into();
+    r.expect_code(WRONG_NETWORK);
+}
+
+#[test]
 fn mainnet_is_another_name_for_bitcoin() {
     // The example is a regtest proof: both names ask for mainnet, and get
     // the same refusal.
@@ -608,7 +634,7 @@ fn mainnet_is_another_name_for_bitcoin() {
         (a.code, &a.stdout, &a.stderr),
         (b.code, &b.stdout, &b.stderr)
     );
-    a.expect_code(INVALID);
+    a.expect_code(WRONG_NETWORK);
 }
 
 #[test]
@@ -697,6 +723,25 @@ fn every_vector() {
                     j["block"]["forgery_cost"]["above_threshold"], false,
                     "{context}"
                 );
+            }
+            "wrong-network" => {
+                // Counted with the negative vectors: a proof of another
+                // network is no evidence on the one asked for.
+                invalid += 1;
+                text.expect_code(WRONG_NETWORK);
+                json.expect_code(WRONG_NETWORK);
+                assert!(
+                    text.stdout
+                        .starts_with("WRONG NETWORK: the proof was made on "),
+                    "{name}: {}",
+                    text.stdout
+                );
+                let (error, hint) = text.two_line_error();
+                assert!(error.contains("wrong-network"), "{name}: {error}");
+                assert!(hint.contains("--network"), "{name}: {hint}");
+                assert_eq!(j["result"], "wrong-network", "{context}");
+                assert_eq!(j["reason"], "wrong-network", "{context}");
+                assert_eq!(j["block"], Value::Null, "{context}");
             }
             reason => {
                 invalid += 1;

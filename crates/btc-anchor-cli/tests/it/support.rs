@@ -14,6 +14,7 @@ pub const IO: i32 = 4;
 pub const UNVERIFIED: i32 = 5;
 pub const SERVER: i32 = 6;
 pub const INCONCLUSIVE: i32 = 10;
+pub const WRONG_NETWORK: i32 = 11;
 
 /// What one run of the program gave.
 pub struct Run {
@@ -73,6 +74,14 @@ impl Run {
 pub fn command() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("btc-anchor").unwrap();
     c.current_dir(btc_anchor_testenv::repo_root());
+    // The caller's settings must not change what a test sees.
+    for var in [
+        "BTC_ANCHOR_NETWORK",
+        "BTC_ANCHOR_DATA_DIR",
+        "BTC_ANCHOR_ELECTRUM",
+    ] {
+        c.env_remove(var);
+    }
     c
 }
 

@@ -268,6 +268,16 @@ impl FileHashOp {
         }
     }
 
+    /// The hash's name as people write it: "SHA-256", "RIPEMD-160".
+    pub fn title(self) -> &'static str {
+        match self {
+            FileHashOp::Sha1 => "SHA-1",
+            FileHashOp::Ripemd160 => "RIPEMD-160",
+            FileHashOp::Sha256 => "SHA-256",
+            FileHashOp::Keccak256 => "Keccak-256",
+        }
+    }
+
     /// Length of the digest in bytes.
     pub fn digest_len(self) -> usize {
         match self {

@@ -10,3 +10,4 @@ mod ots;
 mod properties;
 mod rfc6962;
 mod seal;
+mod verification;

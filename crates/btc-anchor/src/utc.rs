@@ -1,4 +1,5 @@
-//! UTC calendar dates from Unix seconds, without a date library.
+//! UTC calendar dates from Unix seconds, without a date library: block
+//! times for people and for JSON.
 //!
 //! Block timestamps are unsigned 32-bit seconds since 1970, so every value
 //! falls between 1970 and 2106 and the proleptic Gregorian calendar is

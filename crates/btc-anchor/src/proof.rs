@@ -232,8 +232,8 @@ pub enum ProofError {
     #[error("field batch.size: must be 1 to {MAX_TREE_SIZE}, found {0}")]
     TreeSize(u64),
     /// The anchoring transaction does not decode.
-    #[error("field anchor.tx: not a transaction: {0}")]
-    TxDecode(String),
+    #[error("field anchor.tx: not a transaction")]
+    TxDecode(#[source] bitcoin::consensus::encode::Error),
     /// The anchoring transaction carries witness data or extra bytes.
     #[error("field anchor.tx: {0}")]
     TxNotCanonical(&'static str),
@@ -781,8 +781,7 @@ fn header(field: &'static str, s: &str) -> Result<Header, ProofError> {
 /// non-canonical encoding.
 pub fn decode_stripped_tx(bytes: &[u8]) -> Result<Transaction, ProofError> {
     let mut cursor = bytes;
-    let tx = Transaction::consensus_decode(&mut cursor)
-        .map_err(|e| ProofError::TxDecode(e.to_string()))?;
+    let tx = Transaction::consensus_decode(&mut cursor).map_err(ProofError::TxDecode)?;
     if !cursor.is_empty() {
         return Err(ProofError::TxNotCanonical(
             "bytes left over after the transaction",

@@ -6,4 +6,5 @@ mod cli_anchoring;
 mod headers_cmd;
 mod headers_sync;
 mod seal_cmd;
+mod snapshots;
 mod support;

@@ -8,7 +8,10 @@
 #
 # Usage: regtest/demo.sh            (builds the release binary first)
 #        BTC_ANCHOR_BIN=path regtest/demo.sh
-#        BTC_ANCHOR_DEMO_KEEP=1 regtest/demo.sh   (keeps the work folder)
+#        BTC_ANCHOR_DEMO_CLEAN=1 regtest/demo.sh  (removes the work folder at the end)
+#
+# The work folder (records, proofs, data directory) is kept so that it can
+# be looked at; the chain is stopped either way.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -25,7 +28,11 @@ work=$(mktemp -d)
 echo "work folder: $work"
 cleanup() {
     "$regtest" stop "$work/stack" >/dev/null 2>&1 || true
-    if [ -n "${BTC_ANCHOR_DEMO_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+    if [ -n "${BTC_ANCHOR_DEMO_CLEAN:-}" ]; then
+        rm -rf "$work"
+    else
+        printf '\nthe records, their proofs and the data directory are in %s\n' "$work"
+    fi
 }
 trap cleanup EXIT
 start=$(date +%s)

@@ -30,15 +30,11 @@ pub struct Common {
     /// [default: $XDG_DATA_HOME/btc-anchor/NETWORK or ~/.local/share/btc-anchor/NETWORK]
     #[arg(long, value_name = "DIR", env = "BTC_ANCHOR_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Bitcoin network to anchor on
-    #[arg(
-        long,
-        value_enum,
-        default_value = "bitcoin",
-        env = "BTC_ANCHOR_NETWORK",
-        global = true
-    )]
-    pub network: NetworkArg,
+    /// Bitcoin network to anchor on [default: the data directory's (its
+    /// config.toml's network, or the one its store was created for), else
+    /// bitcoin]
+    #[arg(long, value_enum, env = "BTC_ANCHOR_NETWORK", global = true)]
+    pub network: Option<NetworkArg>,
     /// Electrum server, ssl://host:port (tcp:// only on regtest unless
     /// allowed in config.toml) [default: electrum_url in config.toml]
     #[arg(long, value_name = "URL", env = "BTC_ANCHOR_ELECTRUM", global = true)]
@@ -169,18 +165,21 @@ fn default_data_dir(network: Network) -> PathBuf {
 }
 
 impl Common {
-    fn network(&self) -> Network {
-        self.network.into()
+    /// The network asked for with --network or BTC_ANCHOR_NETWORK.
+    fn asked(&self) -> Option<Network> {
+        self.network.map(Network::from)
     }
 
     fn data_dir(&self) -> PathBuf {
         self.data_dir
             .clone()
-            .unwrap_or_else(|| default_data_dir(self.network()))
+            .unwrap_or_else(|| default_data_dir(self.asked().unwrap_or(Network::Bitcoin)))
     }
 
+    /// The data directory's configuration, on the network asked for or
+    /// the directory's own ([`Config::resolve`]).
     fn config(&self) -> Result<Config, Failure> {
-        let mut c = Config::load(&self.data_dir(), self.network()).map_err(config_failure)?;
+        let mut c = Config::resolve(&self.data_dir(), self.asked()).map_err(config_failure)?;
         if let Some(url) = &self.electrum {
             c.electrum_url = Some(url.clone());
         }
@@ -199,7 +198,7 @@ impl Common {
         })?;
         Electrum::connect(
             &url,
-            self.network(),
+            config.network,
             ConnectOptions {
                 allow_insecure: config.allow_insecure_tcp,
                 timeout: Duration::from_secs(20),
@@ -215,7 +214,13 @@ impl Common {
 }
 
 fn config_failure(e: ConfigError) -> Failure {
-    Failure::usage(with_sources(&e), "fix or remove the setting in config.toml")
+    let hint = match &e {
+        ConfigError::NetworkMismatch { found, .. } => {
+            format!("pass --network {found} (or leave it out), or use another --data-dir")
+        }
+        _ => "fix or remove the setting in config.toml".to_owned(),
+    };
+    Failure::usage(with_sources(&e), hint)
 }
 
 const NOT_RELAYED: &str = "nothing is lost: the signed transaction is stored; run the command again, or raise the fee with anchor --bump";
@@ -272,6 +277,10 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
             error: format!("another btc-anchor command is using {}", dir.display()),
             hint: "wait for it to finish, then run this command again".to_owned(),
         },
+        AnchoringError::WrongNetwork { store, .. } => Failure::usage(
+            with_sources(&e),
+            format!("pass --network {store} (or leave it out), or use another --data-dir"),
+        ),
         AnchoringError::Store(other) => Failure::io(with_sources(&other), "check the data directory and its free space"),
         AnchoringError::Wallet(w) => wallet_failure(w, Path::new("the data directory")),
         AnchoringError::Electrum(x) => electrum_failure(&x),
@@ -369,7 +378,7 @@ fn pause_requested(_here: &str) -> bool {
 pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
     let c = &args.common;
     let dir = c.data_dir();
-    let network = c.network();
+    let network = c.config()?.network;
     let werr = |e| wallet_failure(e, &dir);
     let _lock = btc_anchor_workflow::store::DataLock::acquire(&dir)
         .map_err(|e| anchoring_failure(e.into()))?;
@@ -669,7 +678,7 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
     let c = &args.common;
     let mut flow = c.open()?;
     let server = c.connect(flow.config())?;
-    let mut wallet = AnchorWallet::open(&c.data_dir(), c.network())
+    let mut wallet = AnchorWallet::open(&c.data_dir(), flow.config().network)
         .map_err(|e| wallet_failure(e, &c.data_dir()))?;
     let fees = FeeOptions {
         fee_rate: args.fee_rate,

@@ -40,6 +40,15 @@ pub enum AnchoringError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store's records are anchored on another network than the
+    /// configuration's.
+    #[error("the data directory's store is for {store}, not {config}")]
+    WrongNetwork {
+        /// The store's network.
+        store: Network,
+        /// The configuration's.
+        config: Network,
+    },
     /// The wallet failed.
     #[error(transparent)]
     Wallet(#[from] WalletError),
@@ -307,10 +316,25 @@ fn commitment_output(tx: &Transaction, root: &[u8; 32]) -> Option<u32> {
 
 impl Anchoring {
     /// Opens the data directory, taking its lock (fails at once if another
-    /// command holds it).
+    /// command holds it). A new store records `config.network`; a store
+    /// recorded for another network is refused
+    /// ([`AnchoringError::WrongNetwork`]), so that records queued for one
+    /// network are never anchored on another.
     pub fn open(data_dir: &Path, config: Config) -> Result<Anchoring, AnchoringError> {
         let lock = DataLock::acquire(data_dir)?;
-        let store = Store::open(data_dir)?;
+        let mut store = Store::open(data_dir)?;
+        // A data directory serves one network for good: recorded on first
+        // use, refused on any other.
+        match store.network()? {
+            Some(n) if n != config.network => {
+                return Err(AnchoringError::WrongNetwork {
+                    store: n,
+                    config: config.network,
+                })
+            }
+            Some(_) => {}
+            None => store.record_network(config.network)?,
+        }
         Ok(Anchoring {
             data_dir: data_dir.to_path_buf(),
             config,

@@ -63,6 +63,16 @@ pub enum ConfigError {
     /// An unknown network name.
     #[error("unknown network \"{0}\" (expected bitcoin, testnet, testnet4, signet or regtest)")]
     UnknownNetwork(String),
+    /// The network asked for is not the one the data directory is for.
+    #[error("the data directory is for {found} ({found_in}), not {asked}")]
+    NetworkMismatch {
+        /// The network asked for.
+        asked: Network,
+        /// The data directory's.
+        found: Network,
+        /// Where that was found: `config.toml` or `the store`.
+        found_in: &'static str,
+    },
 }
 
 /// Settings of one data directory.
@@ -121,23 +131,84 @@ impl Config {
         }
     }
 
+    /// Reads the configuration of `data_dir` for the network `asked` for,
+    /// or, when none is, for the network the directory is for: the
+    /// `network` of its `config.toml`, else the one its store recorded
+    /// ([`crate::store::recorded_network`]), else mainnet.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::NetworkMismatch`] when the network asked for is not
+    /// the one `config.toml` or the store names, so that a data directory
+    /// of one network is never used on another; otherwise as
+    /// [`Config::load`].
+    pub fn resolve(data_dir: &Path, asked: Option<Network>) -> Result<Config, ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        let table = read_table(&path)?;
+        let in_file = match table.as_ref().and_then(|t| t.get("network")) {
+            Some(value) => Some(parse_network(value.as_str().ok_or_else(|| {
+                ConfigError::BadValue {
+                    path: path.clone(),
+                    key: "network",
+                    expected: "must be a network name",
+                }
+            })?)?),
+            None => None,
+        };
+        // A store that cannot be read is reported when it is opened.
+        let in_store = crate::store::recorded_network(data_dir).ok().flatten();
+        let found = in_file
+            .map(|n| (n, "config.toml"))
+            .or(in_store.map(|n| (n, "the store")));
+        let network = match (asked, found) {
+            (Some(asked), Some((found, found_in))) if asked != found => {
+                return Err(ConfigError::NetworkMismatch {
+                    asked,
+                    found,
+                    found_in,
+                })
+            }
+            (Some(n), _) | (None, Some((n, _))) => n,
+            (None, None) => Network::Bitcoin,
+        };
+        if let (Some(file), Some(store)) = (in_file, in_store) {
+            if file != store {
+                return Err(ConfigError::NetworkMismatch {
+                    asked: file,
+                    found: store,
+                    found_in: "the store",
+                });
+            }
+        }
+        Config::apply(&path, table, network)
+    }
+
     /// Reads `config.toml` from `data_dir` over the defaults of `network`
     /// (the file's own `network`, if any, must agree). A missing file
     /// gives the defaults.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read, is not TOML, or holds an unknown key, a
+    /// bad value or another network.
     pub fn load(data_dir: &Path, network: Network) -> Result<Config, ConfigError> {
         let path = data_dir.join(CONFIG_FILE);
+        let table = read_table(&path)?;
+        Config::apply(&path, table, network)
+    }
+
+    /// The settings of `table` (read from `path`) over the defaults of
+    /// `network`.
+    fn apply(
+        path: &Path,
+        table: Option<toml::Table>,
+        network: Network,
+    ) -> Result<Config, ConfigError> {
+        let path = path.to_path_buf();
         let mut c = Config::defaults(network);
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(c),
-            Err(source) => return Err(ConfigError::Read { path, source }),
+        let Some(table) = table else {
+            return Ok(c);
         };
-        let table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                    path: path.clone(),
-                    reason: e.message().to_owned(),
-                })?;
         let bad = |key, expected| ConfigError::BadValue {
             path: path.clone(),
             key,
@@ -149,8 +220,13 @@ impl Config {
                     let n = value
                         .as_str()
                         .ok_or_else(|| bad("network", "must be a network name"))?;
-                    if parse_network(n)? != network {
-                        return Err(bad("network", "differs from the network asked for"));
+                    let found = parse_network(n)?;
+                    if found != network {
+                        return Err(ConfigError::NetworkMismatch {
+                            asked: network,
+                            found,
+                            found_in: "config.toml",
+                        });
                     }
                 }
                 "electrum_url" => {
@@ -213,6 +289,26 @@ impl Config {
     }
 }
 
+/// The table of the TOML file at `path`, `None` when there is no file.
+fn read_table(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    text.parse()
+        .map(Some)
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            reason: e.message().to_owned(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,10 +328,63 @@ mod tests {
         assert_eq!(c.min_depth, 3);
         assert_eq!(c.electrum_url.as_deref(), Some("tcp://127.0.0.1:1"));
         assert!(Config::load(dir.path(), Network::Signet).is_err());
+        assert!(matches!(
+            Config::load(dir.path(), Network::Signet),
+            Err(ConfigError::NetworkMismatch {
+                asked: Network::Signet,
+                found: Network::Regtest,
+                found_in: "config.toml"
+            })
+        ));
         fs::write(dir.path().join(CONFIG_FILE), "min_dpeth = 3\n").unwrap();
         assert!(matches!(
             Config::load(dir.path(), Network::Regtest),
             Err(ConfigError::UnknownKey { .. })
         ));
+    }
+
+    #[test]
+    fn the_network_comes_from_the_flag_the_file_or_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        // Nothing anywhere: mainnet.
+        assert_eq!(
+            Config::resolve(dir.path(), None).unwrap().network,
+            Network::Bitcoin
+        );
+        assert_eq!(
+            Config::resolve(dir.path(), Some(Network::Signet))
+                .unwrap()
+                .network,
+            Network::Signet
+        );
+        // A store created for regtest names the network when nothing else
+        // does, and refuses another.
+        let mut store = crate::store::Store::open(dir.path()).unwrap();
+        store.record_network(Network::Regtest).unwrap();
+        drop(store);
+        assert_eq!(
+            Config::resolve(dir.path(), None).unwrap().network,
+            Network::Regtest
+        );
+        assert!(matches!(
+            Config::resolve(dir.path(), Some(Network::Bitcoin)),
+            Err(ConfigError::NetworkMismatch {
+                found: Network::Regtest,
+                found_in: "the store",
+                ..
+            })
+        ));
+        // config.toml names it too; a file and a store that disagree are
+        // refused whatever is asked.
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            "network = \"regtest\"\nmin_depth = 2\n",
+        )
+        .unwrap();
+        let c = Config::resolve(dir.path(), None).unwrap();
+        assert_eq!((c.network, c.min_depth), (Network::Regtest, 2));
+        fs::write(dir.path().join(CONFIG_FILE), "network = \"signet\"\n").unwrap();
+        assert!(Config::resolve(dir.path(), None).is_err());
+        assert!(Config::resolve(dir.path(), Some(Network::Signet)).is_err());
     }
 }

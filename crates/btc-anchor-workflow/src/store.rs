@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::consensus;
 use bitcoin::hashes::Hash as _;
-use bitcoin::{BlockHash, Transaction, Txid};
+use bitcoin::{BlockHash, Network, Transaction, Txid};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use btc_anchor::hash::RecordDigest;
@@ -222,6 +222,30 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The network recorded in the store of `data_dir`, read without creating
+/// anything or taking the data directory's lock: `None` when there is no
+/// store, or it has no network recorded.
+///
+/// # Errors
+///
+/// A store that cannot be read.
+pub fn recorded_network(data_dir: &Path) -> Result<Option<Network>, StoreError> {
+    let path = data_dir.join(STORE_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let has_settings: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_settings {
+        return Ok(None);
+    }
+    Store { conn }.network()
+}
+
 /// The store.
 #[derive(Debug)]
 pub struct Store {
@@ -314,7 +338,46 @@ impl Store {
                  sealed_at INTEGER NOT NULL
              );",
         )?;
+        // Settings of the data directory, such as the network its records
+        // are anchored on (recorded on first use, [`Store::network`]).
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS settings (
+                 key TEXT PRIMARY KEY,
+                 value TEXT NOT NULL
+             );",
+        )?;
         Ok(Store { conn })
+    }
+
+    /// The network this store's records are anchored on, once recorded
+    /// ([`Store::record_network`]); `None` for a store that predates the
+    /// record, or a new one.
+    pub fn network(&self) -> Result<Option<Network>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'network'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        value
+            .map(|v| {
+                v.parse::<Network>().map_err(|_| StoreError::Damaged {
+                    what: "network setting",
+                    row: 0,
+                })
+            })
+            .transpose()
+    }
+
+    /// Records the network of the store's records (kept if one is there).
+    pub fn record_network(&mut self, network: Network) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO settings (key, value) VALUES ('network', ?1)",
+            [network.to_string()],
+        )?;
+        Ok(())
     }
 
     /// Queues records (one transaction: all or none).

@@ -1708,6 +1708,61 @@ fn stamp_never_overwrites_a_proof_it_did_not_write() {
     assert_eq!(std::fs::read(&proof).unwrap(), written);
 }
 
+/// A data directory serves one network: the one its config.toml names, or
+/// the one its store was created for, used when --network is left out and
+/// enforced when it is given.
+#[test]
+fn a_data_directory_keeps_its_network() {
+    let docs = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let doc = docs.path().join("note.txt");
+    std::fs::write(&doc, b"consultation note\n").unwrap();
+    let run_in = |data: &Path, args: &[&str]| -> Run {
+        command()
+            .args(args)
+            .env("BTC_ANCHOR_DATA_DIR", data)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let r = run_in(
+        data.path(),
+        &["stamp", "--network", "regtest", doc.to_str().unwrap()],
+    );
+    r.expect_code(VALID);
+    // Without --network, the store's network is used.
+    let r = run_in(data.path(), &["status", "--json"]);
+    r.expect_code(VALID);
+    assert_eq!(r.json()["network"], "regtest");
+    assert_eq!(r.json()["queued"].as_array().unwrap().len(), 1);
+    // Another network is refused, with what to do, and nothing changes.
+    for args in [
+        &["stamp", "--network", "bitcoin", doc.to_str().unwrap()][..],
+        &["status", "--network", "signet"][..],
+        &["wallet", "--network", "bitcoin", "create"][..],
+    ] {
+        let r = run_in(data.path(), args);
+        r.expect_code(USAGE);
+        let (error, hint) = r.two_line_error();
+        assert!(error.contains("for regtest"), "{args:?}: {error}");
+        assert!(hint.contains("--network regtest"), "{args:?}: {hint}");
+    }
+    assert!(!data.path().join("wallet.secret").exists());
+    // A folder whose config.toml says regtest makes a regtest wallet.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("config.toml"), "network = \"regtest\"\n").unwrap();
+    let r = run_in(other.path(), &["wallet", "create"]);
+    r.expect_code(VALID);
+    assert!(
+        r.stdout.starts_with("created a regtest wallet"),
+        "{}",
+        r.stdout
+    );
+    let r = run_in(other.path(), &["wallet", "address"]);
+    r.expect_code(VALID);
+    assert!(r.stdout.starts_with("bcrt1"), "{}", r.stdout);
+}
+
 // ---------------------------------------------------------------------------
 // Hostile input: pipes, folders, huge files, terminal controls, odd JSON,
 // fork bombs

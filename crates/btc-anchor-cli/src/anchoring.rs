@@ -20,6 +20,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::outcome::{with_sources, Done, Exit, Failure};
+use crate::render::json_line;
 use crate::NetworkArg;
 
 /// Where the data lives and which network and server to use; shared by the
@@ -46,6 +47,9 @@ pub struct Common {
 pub struct WalletArgs {
     #[command(flatten)]
     common: Common,
+    /// One JSON object on stdout
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     action: WalletAction,
 }
@@ -60,11 +64,7 @@ enum WalletAction {
     /// Show an address to fund the wallet
     Address,
     /// Show the balance (after syncing with the server)
-    Balance {
-        /// One JSON object on stdout
-        #[arg(long)]
-        json: bool,
-    },
+    Balance,
     /// Sync the wallet with the server
     Sync,
     /// Print the wallet's secret (mnemonic and private descriptors) for a
@@ -387,6 +387,15 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
             let (mut w, mnemonic) =
                 AnchorWallet::create(&dir, network, KeySource::Generate).map_err(werr)?;
             let address = w.address().map_err(werr)?;
+            if args.json {
+                return Ok(Done::ok(json_line(&json!({
+                    "result": "created",
+                    "network": network.to_string(),
+                    "data_dir": dir.display().to_string(),
+                    "address": address.to_string(),
+                    "mnemonic": mnemonic.map(|m| m.to_string()),
+                }))));
+            }
             let mut out = format!(
                 "created a {network} wallet in {}\n",
                 btc_anchor::text::escape_path(&dir)
@@ -438,6 +447,14 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
             };
             let (mut w, _) = AnchorWallet::create(&dir, network, source).map_err(werr)?;
             let address = w.address().map_err(werr)?;
+            if args.json {
+                return Ok(Done::ok(json_line(&json!({
+                    "result": "imported",
+                    "network": network.to_string(),
+                    "data_dir": dir.display().to_string(),
+                    "address": address.to_string(),
+                }))));
+            }
             Ok(Done::ok(format!(
                 "imported a {network} wallet into {}\nrun btc-anchor wallet sync to find its funds; receive address: {address}\n",
                 btc_anchor::text::escape_path(&dir)
@@ -445,16 +462,23 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
         }
         WalletAction::Address => {
             let mut w = AnchorWallet::open(&dir, network).map_err(werr)?;
-            Ok(Done::ok(format!("{}\n", w.address().map_err(werr)?)))
+            let address = w.address().map_err(werr)?;
+            if args.json {
+                return Ok(Done::ok(json_line(&json!({
+                    "address": address.to_string(),
+                    "network": network.to_string(),
+                }))));
+            }
+            Ok(Done::ok(format!("{address}\n")))
         }
-        WalletAction::Balance { json } => {
+        WalletAction::Balance => {
             let config = c.config()?;
             let server = c.connect(&config)?;
             let mut w = AnchorWallet::open(&dir, network).map_err(werr)?;
             w.sync(&server).map_err(werr)?;
             let b = w.balance();
-            if *json {
-                return Ok(Done::ok(crate::render::json_line(&json!({
+            if args.json {
+                return Ok(Done::ok(json_line(&json!({
                     "confirmed_sat": b.confirmed.to_sat(),
                     "pending_sat": (b.trusted_pending + b.untrusted_pending).to_sat(),
                     "immature_sat": b.immature.to_sat(),
@@ -473,15 +497,26 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
             let server = c.connect(&config)?;
             let mut w = AnchorWallet::open(&dir, network).map_err(werr)?;
             w.sync(&server).map_err(werr)?;
+            if args.json {
+                return Ok(Done::ok(json_line(&json!({
+                    "result": "synced",
+                    "electrum": server.url(),
+                    "confirmed_sat": w.balance().confirmed.to_sat(),
+                }))));
+            }
             Ok(Done::ok(format!(
                 "synced with {}: {} sat confirmed\n",
                 server.url(),
                 w.balance().confirmed.to_sat()
             )))
         }
-        WalletAction::Backup => Ok(Done::ok(
-            btc_anchor_workflow::wallet::secret_backup(&dir).map_err(werr)?,
-        )),
+        WalletAction::Backup => {
+            let secret = btc_anchor_workflow::wallet::secret_backup(&dir).map_err(werr)?;
+            if args.json {
+                return Ok(Done::ok(json_line(&json!({ "secret": secret }))));
+            }
+            Ok(Done::ok(secret))
+        }
     }
 }
 
@@ -509,12 +544,13 @@ Exit status:
 /// `upgrade --help`'s exit codes.
 pub const UPGRADE_EXIT_HELP: &str = "\
 Exit status:
-  0  done (also when nothing was waiting): each batch's state is shown
+  0  done: each waiting batch's state is shown
   1  a proof built for a batch does not verify: nothing was written
   2  usage error: missing, unknown or conflicting arguments
   4  input/output error: the data directory or a proof cannot be written
   6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
-  8  busy: another btc-anchor command is using the data directory";
+  8  busy: another btc-anchor command is using the data directory
+  9  nothing to do: no batch is waiting for confirmation (or, with --seal, for its epoch to close)";
 
 /// `status --help`'s and `wallet --help`'s exit codes.
 pub const STORE_EXIT_HELP: &str = "\
@@ -622,7 +658,7 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     let mut flow = args.common.open()?;
     let summary = flow.stamp(&items).map_err(anchoring_failure)?;
     if args.json {
-        return Ok(Done::ok(crate::render::json_line(&json!({
+        return Ok(Done::ok(json_line(&json!({
             "queued": summary.queued,
             "already_stamped": summary.already,
             "proofs_rewritten": summary.rewritten,
@@ -685,17 +721,30 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
         max_fee_sat: args.max_fee,
     };
     let done = if args.bump {
-        vec![flow
-            .bump(&mut wallet.payer(&server), &server, &fees)
-            .map_err(anchoring_failure)?]
+        flow.bump(&mut wallet.payer(&server), &server, &fees)
+            .map(|a| vec![a])
     } else {
         flow.anchor(&mut wallet.payer(&server), &server, &fees, &mut |s| {
             pause_hook(&s)
         })
-        .map_err(anchoring_failure)?
+    };
+    let done = match done {
+        Err(AnchoringError::EmptyQueue) => {
+            return Ok(nothing_to_do(
+                "nothing to anchor: no record is queued (stamp files first: btc-anchor stamp FILE...)",
+                args.json,
+            ))
+        }
+        Err(AnchoringError::NothingToBump) => {
+            return Ok(nothing_to_do(
+                "nothing to bump: no batch transaction is unconfirmed (btc-anchor status shows each batch)",
+                args.json,
+            ))
+        }
+        other => other.map_err(anchoring_failure)?,
     };
     if args.json {
-        return Ok(Done::ok(crate::render::json_line(&json!({
+        return Ok(Done::ok(json_line(&json!({
             "batches": done.iter().map(|a| json!({
                 "batch": a.batch_id, "records": a.size, "txid": a.txid.to_string(),
                 "fee_sat": a.fee.to_sat(), "vsize": a.vsize, "resumed": a.resumed, "bumped": args.bump,
@@ -736,6 +785,16 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
     } else {
         None
     };
+    if ups.is_empty() && seals.as_ref().is_none_or(Vec::is_empty) {
+        return Ok(nothing_to_do(
+            if args.seal {
+                "nothing to upgrade or seal: no batch is waiting for confirmation or for its epoch to close"
+            } else {
+                "nothing to upgrade: no batch is waiting for confirmation"
+            },
+            args.json,
+        ));
+    }
     if args.json {
         let mut v = json!({
             "min_depth": min_depth,
@@ -768,16 +827,9 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
                 })
                 .collect();
         }
-        return Ok(Done::ok(crate::render::json_line(&v)));
+        return Ok(Done::ok(json_line(&v)));
     }
     let mut out = String::new();
-    if ups.is_empty() && seals.as_ref().is_none_or(Vec::is_empty) {
-        out += if args.seal {
-            "nothing to upgrade or seal: no batch is waiting for confirmation or for its epoch to close\n"
-        } else {
-            "nothing to upgrade: no batch is waiting for confirmation\n"
-        };
-    }
     for u in &ups {
         if u.reorged {
             out += &format!(
@@ -828,6 +880,21 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
     Ok(Done::ok(out))
 }
 
+/// The one "nothing to do" answer of every command: exit 9, the reason on
+/// stdout (as `{"result": "nothing-to-do", "message": …}` with --json),
+/// nothing on stderr (it is not a failure).
+fn nothing_to_do(message: &str, json: bool) -> Done {
+    Done {
+        stdout: if json {
+            json_line(&json!({"result": "nothing-to-do", "message": message}))
+        } else {
+            format!("{message}\n")
+        },
+        exit: Exit::NothingToDo,
+        failure: None,
+    }
+}
+
 pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
     let flow = args.common.open()?;
     let batches = flow.batches_status().map_err(anchoring_failure)?;
@@ -848,7 +915,7 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
                 })
             })
             .collect();
-        return Ok(Done::ok(crate::render::json_line(&json!({
+        return Ok(Done::ok(json_line(&json!({
             "network": flow.config().network.to_string(),
             "queued": queued.iter().map(|r| json!({"label": r.label, "digest": r.digest.to_hex(), "proof": r.proof_path.display().to_string()})).collect::<Vec<_>>(),
             "batches": b,

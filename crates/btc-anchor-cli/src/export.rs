@@ -16,7 +16,8 @@ use btc_anchor::text::escape_path;
 use clap::Args;
 
 use crate::outcome::{with_sources, Done, Failure};
-use crate::render::{chain_name, line};
+use crate::render::{chain_name, json_line, line};
+use serde_json::json;
 
 /// Arguments of `btc-anchor export`.
 #[derive(Debug, Args)]
@@ -38,6 +39,10 @@ pub struct ExportArgs {
     /// Replace the output file if it exists
     #[arg(long)]
     pub force: bool,
+
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The exit code table of `export --help`.
@@ -85,7 +90,6 @@ pub fn run(args: &ExportArgs) -> Result<Done, Failure> {
     let bytes = ts.to_bytes();
     write_atomically(&out, &bytes, args.force)?;
 
-    let mut s = format!("wrote {} ({} bytes)\n", escape_path(&out), bytes.len());
     let reached = ts
         .attestations()
         .into_iter()
@@ -95,6 +99,17 @@ pub fn run(args: &ExportArgs) -> Result<Done, Failure> {
                 .map(|m| (height, m)),
             _ => None,
         });
+    if args.json {
+        return Ok(Done::ok(json_line(&json!({
+            "result": "written",
+            "path": out.display().to_string(),
+            "bytes": bytes.len(),
+            "network": proof.network.to_string(),
+            "height": reached.map(|(h, _)| h),
+            "merkle_root": reached.map(|(_, root)| TxMerkleNode::from_byte_array(root).to_string()),
+        }))));
+    }
+    let mut s = format!("wrote {} ({} bytes)\n", escape_path(&out), bytes.len());
     if let Some((height, root)) = reached {
         line(
             &mut s,

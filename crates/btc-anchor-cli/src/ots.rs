@@ -22,7 +22,7 @@ use crate::verify::{unknown_answer, Rendered, Subject};
 
 /// Renders the answer on a `.ots` timestamp as text, with its exit code
 /// and stderr lines.
-pub fn render(v: &Verification, subject: Subject) -> Result<Rendered, Failure> {
+pub fn render(v: &Verification, subject: Subject, verbose: bool) -> Result<Rendered, Failure> {
     let Answer::Ots {
         file_hash,
         digest,
@@ -33,6 +33,7 @@ pub fn render(v: &Verification, subject: Subject) -> Result<Rendered, Failure> {
     };
     let out = Rendering {
         subject,
+        verbose,
         network: v.network,
         file_hash: *file_hash,
         digest: digest.as_deref(),
@@ -105,6 +106,8 @@ pub fn ots_error_hint(e: &OtsError) -> String {
 /// Renders the verdicts on a `.ots` file as text.
 struct Rendering<'a> {
     subject: Subject,
+    /// Every attestation and what was not checked, for a valid timestamp.
+    verbose: bool,
     network: Network,
     /// Known once the file is read.
     file_hash: Option<FileHashOp>,
@@ -171,25 +174,22 @@ impl Rendering<'_> {
         time: u32,
         tip: Option<u32>,
     ) -> String {
-        let mut s = format!(
-            "VALID: {} existed no later than {} ({} block {height}{})\n",
-            self.subject.noun(),
-            utc::human(time.saturating_add(MAX_FUTURE_BLOCK_TIME)),
-            chain_name(self.network),
-            crate::render::weight_note(self.network),
-        );
+        let mut s = crate::render::valid_headline(&self.subject.noun(), time, self.network, height);
         self.digest_line(&mut s);
         line(&mut s, "block", &format!("{block_hash} at height {height}"));
-        let hours = MAX_FUTURE_BLOCK_TIME / 3600;
-        line(
-            &mut s,
-            "block time",
-            &format!(
-                "{} (approximate: consensus accepts block times up to {hours} hours ahead, \
-                 so the bound given is block time + {hours} h)",
-                utc::human(time),
-            ),
-        );
+        if self.verbose {
+            let hours = MAX_FUTURE_BLOCK_TIME / 3600;
+            line(
+                &mut s,
+                "block time",
+                &format!(
+                    "{} (approximate: consensus accepts block times up to {hours} hours ahead \
+                     of real time, so at the latest the document existed at {})",
+                    utc::human(time),
+                    utc::human(time.saturating_add(MAX_FUTURE_BLOCK_TIME)),
+                ),
+            );
+        }
         let mut chain = format!(
             "block {height} of {} has the attested merkle root",
             source_label(&r.source)
@@ -204,6 +204,9 @@ impl Rendering<'_> {
             ));
         }
         line(&mut s, "chain", &chain);
+        if !self.verbose {
+            return s;
+        }
         attestation_list(&mut s, &r.attestations);
         line(
             &mut s,

@@ -53,7 +53,8 @@ pub enum Exit {
     Wallet = 7,
     /// Another command holds the data directory.
     Busy = 8,
-    /// Nothing to do: no record queued, or no transaction to bump.
+    /// Nothing to do: no record queued, no transaction to bump, or no
+    /// batch waiting to upgrade. Not a failure: nothing on stderr.
     NothingToDo = 9,
     /// The proof checks out as far as it goes, but the file alone is not
     /// enough evidence: check it against a header source.
@@ -66,7 +67,7 @@ pub enum Exit {
 /// The exit code table shown by `--help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
-  0  valid: the document existed no later than the time shown
+  0  valid: the document existed by the time shown (to about 2 hours)
   1  invalid: the proof does not verify, or a proof, timestamp or headers file is malformed
   2  usage error: missing, unknown or conflicting arguments
   3  pending: the proof is not complete yet; upgrade it once its transaction confirms
@@ -75,7 +76,7 @@ Exit status:
   6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
   7  wallet error: no wallet, not enough funds, fee above the limit, or no fee estimate
   8  busy: another btc-anchor command is using the data directory
-  9  nothing to do: no record queued, or no transaction to bump
+  9  nothing to do: no record queued, no transaction to bump, or no batch waiting to upgrade
  10  inconclusive: the proof checks out, but the file alone is too weak evidence; check it with --headers FILE or --electrum URL
  11  wrong network: the proof was made on another network than --network (or BTC_ANCHOR_NETWORK) names";
 
@@ -198,11 +199,42 @@ fn usage_failure(rendered: &str, help: &str) -> Failure {
     }
 }
 
-/// Writes a command's output and returns its exit code.
+/// Whether the command line asks for JSON (`--json` before any `--`),
+/// read from the raw arguments so that a failure to parse them is
+/// reported in JSON too.
+pub fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// A failure as the one JSON object a `--json` command prints on stdout:
+/// `{"result": "error", "error": …, "hint": …, "exit_code": …}`.
+pub fn failure_json(f: &Failure) -> String {
+    crate::render::json_line(&serde_json::json!({
+        "result": "error",
+        "error": joined(&f.error),
+        "hint": joined(&f.hint),
+        "exit_code": f.exit as u8,
+    }))
+}
+
+/// Writes a command's output and returns its exit code. A failure is two
+/// lines on stderr; with `--json` ([`json_requested`]) it is also one JSON
+/// object on stdout ([`failure_json`]), so that a script reading stdout
+/// always gets an object.
 pub fn finish(result: Result<Done, Failure>) -> ExitCode {
     let (stdout, exit, failure) = match result {
         Ok(done) => (done.stdout, done.exit, done.failure),
-        Err(failure) => (String::new(), failure.exit, Some(failure)),
+        Err(failure) => {
+            let stdout = if json_requested() {
+                failure_json(&failure)
+            } else {
+                String::new()
+            };
+            (stdout, failure.exit, Some(failure))
+        }
     };
     let mut exit = exit;
     let stdout = escape_controls_keep_newlines(&stdout);
@@ -226,8 +258,13 @@ pub fn finish(result: Result<Done, Failure>) -> ExitCode {
 /// Keeps a message on one line whatever a nested error's text holds, with
 /// no character that could steer the terminal.
 fn one_line(s: &str) -> String {
-    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    escape_controls(&joined).into_owned()
+    escape_controls(&joined(s)).into_owned()
+}
+
+/// `s` on one line: its runs of white space (line feeds included) as one
+/// space. JSON escapes the rest itself.
+fn joined(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 pub use btc_anchor::text::with_sources;

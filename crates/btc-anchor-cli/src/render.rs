@@ -70,6 +70,21 @@ pub fn weight_note(network: Network) -> &'static str {
     }
 }
 
+/// The headline of a valid proof, in words people use: "VALID: this
+/// document existed by 3 Feb 2011, 01:56 UTC (Bitcoin block 16, time
+/// accurate to about 2 hours)". The block's time is the time stated;
+/// `--verbose` and the JSON give the strict bound (block time + 2 hours,
+/// as far ahead as consensus lets a block's time run).
+pub fn valid_headline(noun: &str, block_time: u32, network: Network, height: u32) -> String {
+    format!(
+        "VALID: {noun} existed by {} ({} block {height}, time accurate to about {} hours{})\n",
+        btc_anchor::utc::plain(block_time),
+        chain_name(network),
+        btc_anchor::verify::MAX_FUTURE_BLOCK_TIME / 3600,
+        weight_note(network),
+    )
+}
+
 /// The header source as named in text: "the proof file", "headers file
 /// PATH", "Electrum server URL".
 pub fn source_label(kind: &SourceKind) -> String {

@@ -87,6 +87,12 @@ pub struct VerifyArgs {
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// Show the technical details of a valid proof too: batch,
+    /// transaction, exact block time, confirmations, forgery cost and what
+    /// was not checked
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// A digest given with `--digest`: 20 or 32 bytes, whose length is checked
@@ -200,8 +206,13 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         (None, _) => Subject::Digest("SHA-256"),
     };
     let rendered = match &v.answer {
-        Answer::Native { result, .. } => Rendering { subject, network }.render(result)?,
-        Answer::Ots { .. } => ots::render(&v, subject)?,
+        Answer::Native { result, .. } => Rendering {
+            subject,
+            network,
+            verbose: args.verbose,
+        }
+        .render(result)?,
+        Answer::Ots { .. } => ots::render(&v, subject, args.verbose)?,
         _ => return Err(unknown_answer()),
     };
     Ok(rendered.finish(&v, args.json))
@@ -364,6 +375,8 @@ fn proof_error_hint(e: &ProofError) -> String {
 struct Rendering {
     subject: Subject,
     network: Network,
+    /// Every detail of a valid proof, not only the plain ones.
+    verbose: bool,
 }
 
 impl Rendering {
@@ -432,7 +445,8 @@ impl Rendering {
         })
     }
 
-    /// The detail lines shared by valid and inconclusive reports.
+    /// The technical lines of valid (with --verbose) and inconclusive
+    /// reports.
     fn facts_text(&self, s: &mut String, r: &Report, b: &BlockFacts) {
         line(s, "record SHA-256", &r.digest.to_hex());
         if let (Some(size), Some(root)) = (r.batch_size, &r.root) {
@@ -454,9 +468,10 @@ impl Rendering {
             s,
             "block time",
             &format!(
-                "{} (approximate: consensus accepts block times up to {hours} hours ahead, \
-                 so the bound given is block time + {hours} h)",
+                "{} (approximate: consensus accepts block times up to {hours} hours ahead of \
+                 real time, so at the latest the record existed at {})",
                 utc::human(b.time),
+                utc::human(b.not_later_than),
             ),
         );
         line(
@@ -471,15 +486,18 @@ impl Rendering {
     }
 
     fn valid_text(&self, r: &Report, b: &BlockFacts) -> String {
-        let mut s = format!(
-            "VALID: {} existed no later than {} ({} block {}{})\n",
-            self.subject.noun(),
-            utc::human(b.not_later_than),
-            chain_name(r.network),
-            b.height,
-            crate::render::weight_note(r.network),
-        );
-        self.facts_text(&mut s, r, b);
+        let mut s =
+            crate::render::valid_headline(&self.subject.noun(), b.time, r.network, b.height);
+        if self.verbose {
+            self.facts_text(&mut s, r, b);
+        } else {
+            line(&mut s, "record SHA-256", &r.digest.to_hex());
+            line(
+                &mut s,
+                "block",
+                &format!("{} at height {}", b.block_hash, b.height),
+            );
+        }
         line(&mut s, "evidence", &evidence_text(r, b));
         let chain = match &r.chain {
             ChainCheck::InBestChain { tip, confirmations } => format!(
@@ -496,7 +514,9 @@ impl Rendering {
                 .to_owned(),
         };
         line(&mut s, "chain", &chain);
-        not_checked_text(&mut s, r);
+        if self.verbose {
+            not_checked_text(&mut s, r);
+        }
         s
     }
 

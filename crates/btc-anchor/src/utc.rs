@@ -38,6 +38,17 @@ pub fn human(secs: u32) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
 }
 
+/// `2 Feb 2011, 23:26 UTC`: a date and time as people read them, to the
+/// minute (block times are accurate to hours, not seconds).
+pub fn plain(secs: u32) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, mo, d, h, mi, _) = parts(secs);
+    let month = MONTHS[(mo as usize + 11) % 12];
+    format!("{d} {month} {y}, {h:02}:{mi:02} UTC")
+}
+
 /// `2011-02-02T23:26:42Z` (RFC 3339), for machines.
 pub fn rfc3339(secs: u32) -> String {
     let (y, mo, d, h, mi, s) = parts(secs);
@@ -54,6 +65,10 @@ mod tests {
         // Bitcoin's genesis block.
         assert_eq!(human(1_231_006_505), "2009-01-03 18:15:05 UTC");
         assert_eq!(rfc3339(1_231_006_505), "2009-01-03T18:15:05Z");
+        assert_eq!(plain(1_231_006_505), "3 Jan 2009, 18:15 UTC");
+        assert_eq!(plain(0), "1 Jan 1970, 00:00 UTC");
+        assert_eq!(plain(u32::MAX), "7 Feb 2106, 06:28 UTC");
+        assert_eq!(plain(1_733_097_600 + 86_400 * 30), "1 Jan 2025, 00:00 UTC");
         // Leap days, including the 400-year rule in 2000.
         assert_eq!(human(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(human(951_868_799), "2000-02-29 23:59:59 UTC");

@@ -50,15 +50,33 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 #[test]
 fn example_is_valid_on_regtest() {
-    let r = verify_example(&["--network", "regtest"]);
+    // In plain words by default: the headline, the digest, the block, the
+    // evidence and the chain; the technical lines are --verbose's.
+    let plain = verify_example(&["--network", "regtest"]);
+    plain.expect_code(VALID);
+    assert_eq!(plain.stderr, "");
+    let headline = "VALID: this document existed by 3 Feb 2011, 01:56 UTC (Bitcoin regtest \
+                    block 16, time accurate to about 2 hours; a test network: no weight as \
+                    evidence)";
+    let labels: Vec<&str> = plain
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.trim_start().split(':').next())
+        .collect();
+    assert_eq!(plain.stdout.lines().next(), Some(headline));
+    assert_eq!(
+        labels,
+        ["record SHA-256", "block", "evidence", "chain"],
+        "{}",
+        plain.stdout
+    );
+
+    let r = verify_example(&["--network", "regtest", "--verbose"]);
     r.expect_code(VALID);
     assert_eq!(r.stderr, "");
     let mut lines = r.stdout.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "VALID: this document existed no later than 2011-02-03 03:56:42 UTC \
-         (Bitcoin regtest block 16; a test network: no weight as evidence)"
-    );
+    assert_eq!(lines.next(), Some(headline));
     for detail in lines {
         assert!(
             detail.starts_with("  "),
@@ -73,8 +91,8 @@ fn example_is_valid_on_regtest() {
         EXAMPLE_BLOCK,
         "2011-02-03 01:56:42 UTC (approximate",
         "up to 2 hours ahead",
+        "at the latest the record existed at 2011-02-03 03:56:42 UTC",
         "6 carried in the proof",
-        "(Bitcoin regtest block 16; a test network: no weight as evidence)",
         "at height 16 (as the proof states it)",
         "3 records (as the proof states it)",
         "carries no weight as evidence",
@@ -226,7 +244,7 @@ fn digest_instead_of_document() {
     r.expect_code(VALID);
     assert!(
         r.stdout
-            .starts_with("VALID: the document with this SHA-256 existed no later than"),
+            .starts_with("VALID: the document with this SHA-256 existed by 3 Feb 2011, 01:56 UTC"),
         "{}",
         r.stdout
     );
@@ -503,7 +521,7 @@ fn help_documents_the_exit_codes() {
     for (cmd, own) in [
         ("stamp", "0  queued"),
         ("anchor", "9  nothing to do"),
-        ("upgrade", "0  done (also when nothing was waiting)"),
+        ("upgrade", "9  nothing to do: no batch is waiting"),
         ("status", "8  busy"),
         ("wallet", "7  wallet error"),
     ] {
@@ -912,7 +930,7 @@ fn info_on_a_malformed_proof() {
     fs::write(&proof, br#"{"format": "btc-anchor-proof", "version": 2}"#).unwrap();
     let r = run([OsStr::new("info"), proof.as_os_str(), OsStr::new("--json")]);
     r.expect_code(INVALID);
-    assert_eq!(r.stdout, "");
+    assert_eq!(r.json()["result"], "error");
     let (error, hint) = r.two_line_error();
     assert_eq!(error, "unsupported proof version 2");
     assert!(hint.contains("upgrade btc-anchor"), "{hint}");
@@ -1039,7 +1057,9 @@ fn exported_ots_verifies_like_the_native_proof() {
     let mut args = os(&["verify", "fixtures/example/record.txt", "--proof"]);
     args.push(out.clone());
     args.extend(os(&["--network", "regtest", "--headers", EXAMPLE_HEADERS]));
-    let r = run(&args);
+    let mut verbose = args.clone();
+    verbose.push("--verbose".into());
+    let r = run(&verbose);
     r.expect_code(VALID);
     assert_eq!(r.stderr, "");
     assert_eq!(
@@ -1050,7 +1070,7 @@ fn exported_ots_verifies_like_the_native_proof() {
     );
     assert!(
         r.stdout
-            .starts_with("VALID: this document existed no later than 2011-02-03 03:56:42 UTC"),
+            .starts_with("VALID: this document existed by 3 Feb 2011, 01:56 UTC"),
         "{}",
         r.stdout
     );
@@ -1706,6 +1726,40 @@ fn stamp_never_overwrites_a_proof_it_did_not_write() {
     let out = stamp(data_a.path());
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(std::fs::read(&proof).unwrap(), written);
+}
+
+/// With --json, a failure is one JSON object on stdout too (with the two
+/// lines on stderr), whatever failed: an input, the arguments, the data
+/// directory.
+#[test]
+fn failures_with_json_are_json_on_stdout() {
+    let data = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], i32); 5] = [
+        (&["verify", "no-such-record.txt", "--json"], IO),
+        (&["verify", "--json"], USAGE),
+        (&["info", "--json", "fixtures/example/record.txt"], INVALID),
+        (&["export", "--ots", "--json", "no-such.anchor.json"], IO),
+        (&["status", "--json", "--frobnicate"], USAGE),
+    ];
+    for (args, code) in cases {
+        let r: Run = command()
+            .args(args)
+            .env("BTC_ANCHOR_DATA_DIR", data.path())
+            .output()
+            .unwrap()
+            .into();
+        r.expect_code(code);
+        let j = r.json();
+        assert_eq!(j["result"], "error", "{args:?}: {j}");
+        assert_eq!(j["exit_code"], code, "{args:?}: {j}");
+        let (error, hint) = r.two_line_error();
+        assert_eq!(j["error"], error.as_str(), "{args:?}");
+        assert_eq!(j["hint"], hint.as_str(), "{args:?}");
+    }
+    // Without --json, stdout stays empty.
+    let r = run(["verify", "no-such-record.txt"]);
+    r.expect_code(IO);
+    assert_eq!(r.stdout, "");
 }
 
 /// A data directory serves one network: the one its config.toml names, or

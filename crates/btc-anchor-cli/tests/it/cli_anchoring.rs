@@ -593,8 +593,12 @@ fn sealing_from_the_command_line() {
     let v = json(&env, &["upgrade", "--seal", "--json"]);
     assert_eq!(v["sealed"][0]["result"], "sealed", "{v}");
     assert_eq!(v["sealed"][0]["proofs_written"], 3, "{v}");
-    let out = ok(&env, &["upgrade", "--seal"]);
+    let (code, out, err) = run(&env, &["upgrade", "--seal"]);
+    assert_eq!(code, 9, "{out}{err}");
     assert!(out.contains("nothing to upgrade or seal"), "{out}");
+    assert_eq!(err, "", "nothing to do is not a failure");
+    let v: Value = serde_json::from_str(&run(&env, &["upgrade", "--json"]).1).unwrap();
+    assert_eq!(v["result"], "nothing-to-do", "{v}");
     for doc in &docs {
         ok(
             &env,

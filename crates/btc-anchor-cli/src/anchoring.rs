@@ -11,7 +11,8 @@ use btc_anchor::hash::{self, RecordDigest, WalkOptions};
 use btc_anchor::seal::SealError;
 use btc_anchor_electrum::{ConnectOptions, Electrum, ElectrumError};
 use btc_anchor_workflow::anchoring::{
-    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem,
+    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem, StampOutcome,
+    StampSummary,
 };
 use btc_anchor_workflow::config::{Config, ConfigError};
 use btc_anchor_workflow::store::{BatchState, StoreError};
@@ -93,11 +94,18 @@ pub struct StampArgs {
     #[command(flatten)]
     common: Common,
     /// Files or folders to stamp (folders recursively, hidden entries and
-    /// symbolic links skipped)
+    /// symbolic links skipped); - reads one document from standard input
     paths: Vec<PathBuf>,
     /// A SHA-256 digest to stamp instead of a file (repeatable)
     #[arg(long, value_name = "HEX")]
     digest: Vec<String>,
+    /// What the record is, stored with it, for a digest or standard input
+    /// [default: sha256:HEX, or "standard input"]
+    #[arg(long, value_name = "TEXT")]
+    label: Option<String>,
+    /// Print only the summary and what was not stamped
+    #[arg(long, short)]
+    quiet: bool,
     /// Write proofs into this folder instead of beside each file
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -523,11 +531,15 @@ pub fn wallet(args: &WalletArgs) -> Result<Done, Failure> {
 /// `stamp --help`'s exit codes.
 pub const STAMP_EXIT_HELP: &str = "\
 Exit status:
-  0  queued (or already stamped; missing proofs of earlier stamps written again)
+  0  every file stamped: queued, a new version queued (the older proof kept as
+     FILE.<16 hex digits>.anchor.json), or already stamped (a missing proof written again)
   1  a proof built for a record does not verify: nothing was queued
-  2  usage error: nothing to stamp, a bad digest, or a proof path that holds another record's proof
+  2  usage error: bad arguments or digest, a path that is not a file or folder, or a proof
+     path that holds a proof this data directory did not write
   4  input/output error: a file or folder is unreadable, or the data directory or a proof cannot be written
-  8  busy: another btc-anchor command is using the data directory";
+  8  busy: another btc-anchor command is using the data directory
+  9  nothing to do: no file found
+ 12  partial: some files were not stamped (each is named, with why); the others were";
 
 /// `anchor --help`'s exit codes.
 pub const ANCHOR_EXIT_HELP: &str = "\
@@ -580,13 +592,43 @@ fn proof_path_for(doc: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
     }
 }
 
+/// A file that was not stamped, and why.
+struct NotStamped {
+    path: PathBuf,
+    why: String,
+    exit: Exit,
+}
+
 pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     if args.paths.is_empty() && args.digest.is_empty() {
         return Err(Failure::usage(
             "nothing to stamp",
-            "give files or folders, or --digest HEX",
+            "give files or folders, - for standard input, or --digest HEX",
         ));
     }
+    let stdin = Path::new("-");
+    let from_stdin = args.paths.iter().filter(|p| p.as_path() == stdin).count();
+    if from_stdin > 1 {
+        return Err(Failure::usage(
+            "- (standard input) is given more than once",
+            "standard input holds one document: give - once",
+        ));
+    }
+    if args.label.is_some() && args.digest.len() + from_stdin != 1 {
+        return Err(Failure::usage(
+            "--label names one record: a single --digest, or -",
+            "stamp files by path (their label is the path), or one digest or - at a time with --label",
+        ));
+    }
+    // The data directory is taken first: a held one is reported before
+    // any hashing.
+    let mut flow = args.common.open()?;
+    let digest_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
+    let bare = |digest: RecordDigest, default: String| StampItem {
+        digest,
+        label: args.label.clone().unwrap_or(default),
+        proof_path: file::proof_path(&digest_dir.join(digest.to_hex())),
+    };
     let mut items = Vec::new();
     for d in &args.digest {
         let digest: RecordDigest = d.parse().map_err(|e| {
@@ -595,20 +637,42 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
                 "give the 64 hex digits of a SHA-256",
             )
         })?;
-        let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
-        items.push(StampItem {
-            digest,
-            label: format!("sha256:{}", digest.to_hex()),
-            proof_path: file::proof_path(&dir.join(digest.to_hex())),
-        });
+        items.push(bare(digest, format!("sha256:{}", digest.to_hex())));
     }
+    if from_stdin == 1 {
+        let digest = hash::hash_reader(std::io::stdin().lock()).map_err(|e| {
+            Failure::io(
+                format!("cannot read standard input: {e}"),
+                "nothing was queued",
+            )
+        })?;
+        items.push(bare(digest, "standard input".to_owned()));
+    }
+    let named: Vec<&PathBuf> = args.paths.iter().filter(|p| p.as_path() != stdin).collect();
     let collected = hash::collect_files(
-        &args.paths,
+        &named,
         WalkOptions {
             include_hidden: args.include_hidden,
         },
     )
     .map_err(|e| Failure::io(with_sources(&e), "check the path"))?;
+    let mut failed = Vec::new();
+    // A path named on the command line that cannot be stamped is a failure,
+    // not a silent skip; those met inside folders are listed as skipped.
+    let mut skipped = Vec::new();
+    for (p, reason) in collected.skipped {
+        if named.iter().any(|n| **n == p) {
+            failed.push(NotStamped {
+                why: format!(
+                    "{reason}; to stamp what a pipe or device carries, use btc-anchor stamp - < FILE"
+                ),
+                path: p,
+                exit: Exit::Usage,
+            });
+        } else {
+            skipped.push((p, reason));
+        }
+    }
     // Proof files of earlier stamps are not records.
     let files: Vec<PathBuf> = collected
         .files
@@ -620,94 +684,219 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         indicatif::ProgressStyle::with_template("hashing {pos}/{len} files {wide_bar} {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    if files.len() < 20 {
+    if files.len() < 20 || args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let digests = hash::hash_files(&files, |_| bar.inc(1));
     bar.finish_and_clear();
     for (file, d) in files.iter().zip(digests) {
-        let digest = d.map_err(|e| {
-            Failure::io(
-                with_sources(&e),
-                "nothing was queued; fix the file and stamp again",
-            )
-        })?;
-        let root = args
-            .paths
+        let digest = match d {
+            Ok(d) => d,
+            Err(e) => {
+                failed.push(NotStamped {
+                    path: file.clone(),
+                    why: with_sources(&e),
+                    exit: Exit::Io,
+                });
+                continue;
+            }
+        };
+        let root = named
             .iter()
             .find(|p| file.starts_with(p))
-            .cloned()
+            .map(|p| p.to_path_buf())
             .unwrap_or_default();
-        if let Some(out) = &args.out {
-            let target = proof_path_for(file, Some(out), &root);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Failure::io(
-                        format!("cannot create {}: {e}", parent.display()),
-                        "check --out",
-                    )
-                })?;
+        let proof_path = proof_path_for(file, args.out.as_deref(), &root);
+        if args.out.is_some() {
+            if let Some(parent) = proof_path.parent() {
+                if let Err(e) = std::fs::create_dir_all(parent) {
+                    failed.push(NotStamped {
+                        path: file.clone(),
+                        why: format!("cannot create {}: {e}", parent.display()),
+                        exit: Exit::Io,
+                    });
+                    continue;
+                }
             }
         }
         items.push(StampItem {
             digest,
             label: file.display().to_string(),
-            proof_path: proof_path_for(file, args.out.as_deref(), &root),
+            proof_path,
         });
     }
-    let mut flow = args.common.open()?;
+    if items.is_empty() && failed.is_empty() {
+        return Ok(nothing_to_do(
+            &format!(
+                "nothing to stamp: no file found ({} skipped)",
+                skipped.len()
+            ),
+            args.json,
+        ));
+    }
     let summary = flow.stamp(&items).map_err(anchoring_failure)?;
-    if args.json {
-        return Ok(Done::ok(json_line(&json!({
-            "queued": summary.queued,
-            "already_stamped": summary.already,
-            "proofs_rewritten": summary.rewritten,
-            "proofs_missing": summary.missing_complete.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            "skipped": collected.skipped.iter().map(|(p, r)| json!({"path": p.display().to_string(), "reason": r.to_string()})).collect::<Vec<_>>(),
-            "records": items.iter().map(|i| json!({"label": i.label, "digest": i.digest.to_hex(), "proof": i.proof_path.display().to_string()})).collect::<Vec<_>>(),
-        }))));
+    for (item, outcome) in items.iter().zip(&summary.outcomes) {
+        if outcome.is_refused() {
+            failed.push(NotStamped {
+                path: PathBuf::from(&item.label),
+                why: format!(
+                    "{} already holds a proof of another record or from another data directory, \
+                     which is never overwritten",
+                    item.proof_path.display()
+                ),
+                exit: Exit::Usage,
+            });
+        }
     }
+    let stamped = items.len() - summary.refused;
+    let stdout = if args.json {
+        stamp_json(&items, &summary, &skipped, &failed)
+    } else {
+        stamp_text(args.quiet, &items, &summary, &skipped, &failed)
+    };
+    let failure = match failed.as_slice() {
+        [] => None,
+        [one] if stamped == 0 => Some(Failure {
+            exit: one.exit,
+            error: format!("{} was not stamped: {}", one.path.display(), one.why),
+            hint: "nothing was queued; see the line above for what to do".to_owned(),
+        }),
+        all => Some(Failure {
+            exit: if stamped == 0 {
+                all[0].exit
+            } else {
+                Exit::Partial
+            },
+            error: format!(
+                "not stamped: {} of {} (each is named above, with why); the others were",
+                crate::render::count(all.len() as u64, "file"),
+                all.len() + stamped
+            ),
+            hint: "fix what each line says and stamp again: what was stamped stays stamped"
+                .to_owned(),
+        }),
+    };
+    Ok(Done {
+        stdout,
+        exit: failure.as_ref().map_or(Exit::Valid, |f| f.exit),
+        failure,
+    })
+}
+
+fn stamp_json(
+    items: &[StampItem],
+    summary: &StampSummary,
+    skipped: &[(PathBuf, hash::SkipReason)],
+    failed: &[NotStamped],
+) -> String {
+    json_line(&json!({
+        "queued": summary.queued,
+        "amended": summary.amended,
+        "already_stamped": summary.already,
+        "proofs_rewritten": summary.rewritten,
+        "proofs_missing": summary.missing_complete.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "not_stamped": failed.iter().map(|f| json!({"path": f.path.display().to_string(), "reason": f.why})).collect::<Vec<_>>(),
+        "skipped": skipped.iter().map(|(p, r)| json!({"path": p.display().to_string(), "reason": r.to_string()})).collect::<Vec<_>>(),
+        "records": items.iter().zip(&summary.outcomes).map(|(i, o)| {
+            let (outcome, older) = outcome_name(o);
+            json!({
+                "label": i.label, "digest": i.digest.to_hex(),
+                "proof": i.proof_path.display().to_string(),
+                "outcome": outcome, "older_proof": older,
+            })
+        }).collect::<Vec<_>>(),
+    }))
+}
+
+/// The stable JSON name of a stamp outcome, and the older version's proof
+/// of an amended document.
+fn outcome_name(o: &StampOutcome) -> (&'static str, Option<String>) {
+    match o {
+        StampOutcome::Queued => ("queued", None),
+        StampOutcome::Amended { older } => ("amended", Some(older.display().to_string())),
+        StampOutcome::Already => ("already-stamped", None),
+        StampOutcome::Rewritten => ("proof-rewritten", None),
+        StampOutcome::MissingComplete => ("proof-missing", None),
+        StampOutcome::ProofExists => ("not-stamped", None),
+        _ => ("other", None),
+    }
+}
+
+fn stamp_text(
+    quiet: bool,
+    items: &[StampItem],
+    summary: &StampSummary,
+    skipped: &[(PathBuf, hash::SkipReason)],
+    failed: &[NotStamped],
+) -> String {
+    use btc_anchor::text::{escape_controls, escape_path};
     let mut out = String::new();
-    for i in &items {
+    if !quiet {
+        for (i, o) in items.iter().zip(&summary.outcomes) {
+            let what = match o {
+                StampOutcome::Queued => String::new(),
+                StampOutcome::Amended { older } => format!(
+                    " (a new version; the older version's proof is kept as {})",
+                    escape_path(older)
+                ),
+                StampOutcome::Rewritten => {
+                    " (stamped before; its missing proof written again)".to_owned()
+                }
+                _ => continue,
+            };
+            out += &format!(
+                "{}  {}  -> {}{what}\n",
+                i.digest.to_hex(),
+                escape_controls(&i.label),
+                escape_path(&i.proof_path)
+            );
+        }
+        for (p, r) in skipped {
+            out += &format!(
+                "skipped {} ({})\n",
+                escape_path(p),
+                escape_controls(&r.to_string())
+            );
+        }
+    }
+    for f in failed {
         out += &format!(
-            "{}  {}  -> {}\n",
-            i.digest.to_hex(),
-            btc_anchor::text::escape_controls(&i.label),
-            btc_anchor::text::escape_path(&i.proof_path)
+            "not stamped {}: {}\n",
+            escape_path(&f.path),
+            escape_controls(&f.why)
         );
     }
-    for (p, r) in &collected.skipped {
-        out += &format!(
-            "skipped {} ({})\n",
-            btc_anchor::text::escape_path(p),
-            btc_anchor::text::escape_controls(&r.to_string())
-        );
+    let mut counts = vec![format!(
+        "queued {}",
+        crate::render::count(summary.queued as u64, "record")
+    )];
+    if summary.amended > 0 {
+        counts.push(format!("{} of them new versions", summary.amended));
+    }
+    if summary.already > 0 {
+        counts.push(format!("{} already stamped", summary.already));
+    }
+    if !failed.is_empty() {
+        counts.push(format!("{} not stamped", failed.len()));
     }
     out += &format!(
-        "queued {} record{}{}; run btc-anchor anchor to commit them to Bitcoin\n",
-        summary.queued,
-        if summary.queued == 1 { "" } else { "s" },
-        if summary.already > 0 {
-            format!(" ({} already stamped)", summary.already)
-        } else {
-            String::new()
-        }
+        "{}; run btc-anchor anchor to commit them to Bitcoin\n",
+        counts.join(", ")
     );
     if summary.rewritten > 0 {
         out += &format!(
-            "wrote {} missing proof{} of records stamped before\n",
-            summary.rewritten,
-            if summary.rewritten == 1 { "" } else { "s" }
+            "wrote {} of records stamped before\n",
+            crate::render::count(summary.rewritten as u64, "missing proof")
         );
     }
     for p in &summary.missing_complete {
         out += &format!(
             "missing {}: its batch is complete, and a complete proof holds a block the store \
              does not keep; restore the proof from a backup\n",
-            btc_anchor::text::escape_path(p)
+            escape_path(p)
         );
     }
-    Ok(Done::ok(out))
+    out
 }
 
 pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {

@@ -62,6 +62,9 @@ pub enum Exit {
     /// The proof was made on another network than the one asked for: not
     /// a forgery, but no evidence on this network.
     WrongNetwork = 11,
+    /// Some of the files were not stamped (each is named, with why); the
+    /// others were.
+    Partial = 12,
 }
 
 /// The exit code table shown by `--help`.
@@ -78,7 +81,8 @@ Exit status:
   8  busy: another btc-anchor command is using the data directory
   9  nothing to do: no record queued, no transaction to bump, or no batch waiting to upgrade
  10  inconclusive: the proof checks out, but the file alone is too weak evidence; check it with --headers FILE or --electrum URL
- 11  wrong network: the proof was made on another network than --network (or BTC_ANCHOR_NETWORK) names";
+ 11  wrong network: the proof was made on another network than --network (or BTC_ANCHOR_NETWORK) names
+ 12  partial (stamp): some files were not stamped, each named with why; the others were";
 
 /// A failure to report on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]

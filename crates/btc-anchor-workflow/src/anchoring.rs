@@ -21,11 +21,13 @@ use crate::wallet::WalletError;
 use btc_anchor::chain::BranchError;
 use btc_anchor::checkpoints::{epoch_end, epoch_of};
 use btc_anchor::commitment::commitment_script;
-use btc_anchor::file::{write_atomic, WriteOptions};
+use btc_anchor::file::{older_version_proof_path, write_atomic, WriteOptions};
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::merkle::{record_leaf, MerkleError, Salt, Tree};
-use btc_anchor::proof::{Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER};
+use btc_anchor::proof::{
+    read_proof_file, Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER,
+};
 use btc_anchor::rules::ServedHeaderError;
 use btc_anchor::seal::{block_is_sealed, seal, SealError, Sealed};
 use btc_anchor::verify::{verify, VerifyError, VerifyOptions};
@@ -165,19 +167,60 @@ pub struct StampItem {
     pub proof_path: PathBuf,
 }
 
-/// What a stamp did.
+/// What became of one item of [`Anchoring::stamp`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StampOutcome {
+    /// Newly queued; its queued proof is written.
+    Queued,
+    /// A new version of a document stamped before at the same proof path:
+    /// queued, and the older version's proof (its record unchanged) moved
+    /// to `older`, [`btc_anchor::file::older_version_proof_path`].
+    Amended {
+        /// Where the older version's proof is now.
+        older: PathBuf,
+    },
+    /// Stamped before with this digest and proof path: nothing to do.
+    Already,
+    /// Stamped before, but its proof file was missing: written again from
+    /// the store.
+    Rewritten,
+    /// Stamped before, and its proof file is missing, but cannot be written
+    /// from the store alone: its batch is final, and a complete proof
+    /// carries a block the store does not keep. Restore it from a backup.
+    MissingComplete,
+    /// Not stamped: the proof path holds a proof this store did not write
+    /// (another data directory's, perhaps complete), which is never
+    /// overwritten, or one taken by another item of the same call.
+    ProofExists,
+}
+
+impl StampOutcome {
+    /// Whether the item was not stamped.
+    pub fn is_refused(&self) -> bool {
+        matches!(self, StampOutcome::ProofExists)
+    }
+}
+
+/// What a stamp did: one outcome per item, in the items' order, and the
+/// counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StampSummary {
-    /// Records newly queued.
+    /// Each item's outcome, in order.
+    pub outcomes: Vec<StampOutcome>,
+    /// Records newly queued (new versions of amended documents included).
     pub queued: usize,
-    /// Records already stamped with this digest and proof path (skipped).
+    /// Of those, new versions of documents stamped before.
+    pub amended: usize,
+    /// Records already stamped with this digest and proof path.
     pub already: usize,
     /// Of those, records whose proof file was missing and is written again.
     pub rewritten: usize,
     /// Of those, records whose proof file is missing and cannot be written
-    /// from the store alone: their batch is final, and a complete proof
-    /// carries a block the store does not keep.
+    /// from the store alone ([`StampOutcome::MissingComplete`]).
     pub missing_complete: Vec<PathBuf>,
+    /// Items not stamped ([`StampOutcome::ProofExists`]).
+    pub refused: usize,
 }
 
 /// A step of [`Anchoring::anchor`], reported as it happens.
@@ -411,9 +454,15 @@ impl Anchoring {
         // Proof paths taken by earlier items of this same call.
         let mut this_call: HashMap<&Path, RecordDigest> = HashMap::new();
         let mut new = Vec::new();
+        // Per new record: its item, and for a new version, the older
+        // record's id and where its proof moves.
+        let mut new_items = Vec::new();
         let mut missing = Vec::new();
-        let mut summary = StampSummary::default();
-        for (item, proof_path) in &items {
+        let mut summary = StampSummary {
+            outcomes: vec![StampOutcome::Already; items.len()],
+            ..StampSummary::default()
+        };
+        for (n, (item, proof_path)) in items.iter().enumerate() {
             let (known, stored) = match this_call.get(proof_path.as_path()) {
                 Some(d) => (Some(*d), None),
                 None => {
@@ -421,46 +470,76 @@ impl Anchoring {
                     (r.as_ref().map(|r| r.digest), r)
                 }
             };
-            match known {
-                Some(d) if d == item.digest => {
+            let older = match (known, stored) {
+                (Some(d), stored) if d == item.digest => {
                     summary.already += 1;
                     // Stamped before, but its proof file is gone (deleted,
                     // or never written before a crash): written again.
                     if let Some(r) = stored.filter(|_| !proof_path.exists()) {
-                        missing.push(r);
+                        missing.push((n, r));
                     }
+                    continue;
                 }
-                Some(_) => {
-                    return Err(AnchoringError::ProofExists {
-                        path: proof_path.clone(),
-                    })
+                // Two versions at one proof path in the same call.
+                (Some(_), None) => {
+                    summary.outcomes[n] = StampOutcome::ProofExists;
+                    summary.refused += 1;
+                    continue;
                 }
-                None => {
-                    // A file this store did not write (another data
-                    // directory's proof, complete perhaps): never
-                    // overwrite it.
-                    if proof_path.exists() {
-                        return Err(AnchoringError::ProofExists {
-                            path: proof_path.clone(),
-                        });
+                // A new version of a document stamped before: the older
+                // proof moves aside, under its digest, and stays valid.
+                (Some(_), Some(r)) => {
+                    let to = older_version_proof_path(proof_path, &r.digest);
+                    // Only the older record's own proof is moved: a file
+                    // put there since (another data directory's proof) is
+                    // never touched.
+                    let ours = || {
+                        read_proof_file(proof_path)
+                            .is_ok_and(|p| p.record.digest == r.digest && p.record.salt == r.salt)
+                    };
+                    if proof_path.exists() && (to.exists() || !ours()) {
+                        summary.outcomes[n] = StampOutcome::ProofExists;
+                        summary.refused += 1;
+                        continue;
                     }
-                    this_call.insert(proof_path, item.digest);
-                    new.push((
-                        item.digest,
-                        Salt::random()?,
-                        item.label.clone(),
-                        proof_path.clone(),
-                    ));
+                    Some((r.id, to))
                 }
-            }
+                // A file this store did not write (another data
+                // directory's proof, complete perhaps): never overwritten.
+                (None, _) if proof_path.exists() => {
+                    summary.outcomes[n] = StampOutcome::ProofExists;
+                    summary.refused += 1;
+                    continue;
+                }
+                (None, _) => None,
+            };
+            this_call.insert(proof_path, item.digest);
+            new.push((
+                item.digest,
+                Salt::random()?,
+                item.label.clone(),
+                proof_path.clone(),
+            ));
+            new_items.push((n, older));
         }
         let proofs: Vec<Proof> = new
             .iter()
             .map(|(digest, salt, _, _)| self.queued_proof(*digest, salt.clone()))
             .collect();
-        // Verified before anything is stored or written.
+        // Verified before anything is stored, moved or written.
         for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
             check_proof(proof, path)?;
+        }
+        // Older versions first: each older proof is moved aside, then its
+        // record follows it in the store. A crash between the two leaves
+        // the record at a path with no file, and the next stamp moves it
+        // again (there is nothing left to move); a crash after leaves the
+        // new version unqueued, and the next stamp queues it.
+        for ((_, _, _, path), (_, older)) in new.iter().zip(&new_items) {
+            if let Some((id, to)) = older {
+                move_proof(path, to)?;
+                self.store.set_proof_path(*id, to)?;
+            }
         }
         // Committed before any proof file is written: a crash here loses
         // nothing, the proofs are rewritten when the batch moves on.
@@ -470,9 +549,31 @@ impl Anchoring {
             // written again when its batch moves on.
             write_proof(path, proof, false)?;
         }
-        summary.queued = new.len();
+        for (n, older) in new_items {
+            summary.queued += 1;
+            summary.outcomes[n] = match older {
+                Some((_, older)) => {
+                    summary.amended += 1;
+                    StampOutcome::Amended { older }
+                }
+                None => StampOutcome::Queued,
+            };
+        }
         self.rewrite_proofs(&missing, &mut summary)?;
         Ok(summary)
+    }
+
+    /// The block part kept for a final batch ([`Store::set_batch_block`]).
+    fn kept_block(&self, batch_id: i64) -> Result<Option<BlockProof>, AnchoringError> {
+        let Some(json) = self.store.batch_block(batch_id)? else {
+            return Ok(None);
+        };
+        let damaged = StoreError::Damaged {
+            what: "kept block of a batch",
+            row: batch_id,
+        };
+        let proof = Proof::from_json(json.as_bytes()).map_err(|_| damaged)?;
+        Ok(proof.anchor.and_then(|a| a.block))
     }
 
     /// A queued record's proof.
@@ -493,46 +594,57 @@ impl Anchoring {
     /// carries a block the store does not keep.
     fn rewrite_proofs(
         &self,
-        missing: &[StoredRecord],
+        missing: &[(usize, StoredRecord)],
         summary: &mut StampSummary,
     ) -> Result<(), AnchoringError> {
-        let mut by_batch: BTreeMap<i64, Vec<&StoredRecord>> = BTreeMap::new();
-        for record in missing {
+        let mut by_batch: BTreeMap<i64, Vec<&(usize, StoredRecord)>> = BTreeMap::new();
+        for entry in missing {
+            let (n, record) = entry;
             match record.batch {
                 None => {
                     let proof = self.queued_proof(record.digest, record.salt.clone());
                     check_proof(&proof, &record.proof_path)?;
                     write_proof(&record.proof_path, &proof, false)?;
                     summary.rewritten += 1;
+                    summary.outcomes[*n] = StampOutcome::Rewritten;
                 }
-                Some((batch_id, _)) => by_batch.entry(batch_id).or_default().push(record),
+                Some((batch_id, _)) => by_batch.entry(batch_id).or_default().push(entry),
             }
         }
         for (batch_id, wanted) in by_batch {
             let batch = self.store.batch(batch_id)?.ok_or(StoreError::Damaged {
                 what: "record (its batch is not stored)",
-                row: wanted[0].id,
+                row: wanted[0].1.id,
             })?;
             let txs = self.store.batch_txs(batch_id)?;
             let tx = match batch.state {
                 BatchState::Batched => None,
                 BatchState::Broadcast => txs.last(),
-                BatchState::Confirmed => batch
+                BatchState::Confirmed | BatchState::Final => batch
                     .confirmation
                     .and_then(|c| txs.iter().find(|t| t.txid == c.txid))
                     .or(txs.last()),
-                _ => {
-                    summary
-                        .missing_complete
-                        .extend(wanted.iter().map(|r| r.proof_path.clone()));
-                    continue;
-                }
+            };
+            // A final batch's proofs carry its block, kept in the store
+            // since this version; one completed before has none kept.
+            let block = match batch.state {
+                BatchState::Final => match self.kept_block(batch_id)? {
+                    Some(block) => Some(block),
+                    None => {
+                        for (n, r) in wanted {
+                            summary.missing_complete.push(r.proof_path.clone());
+                            summary.outcomes[*n] = StampOutcome::MissingComplete;
+                        }
+                        continue;
+                    }
+                },
+                _ => None,
             };
             let records = self.store.batch_records(batch_id)?;
-            let proofs = self.batch_proofs(&batch, &records, tx.map(|t| &t.tx), None)?;
+            let proofs = self.batch_proofs(&batch, &records, tx.map(|t| &t.tx), block)?;
             let index: HashMap<i64, usize> =
                 records.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-            for record in wanted {
+            for (n, record) in wanted {
                 let i = *index.get(&record.id).ok_or(StoreError::Damaged {
                     what: "record (not among its batch's records)",
                     row: record.id,
@@ -541,6 +653,7 @@ impl Anchoring {
                 check_proof(&proof, &record.proof_path)?;
                 write_proof(&record.proof_path, &proof, false)?;
                 summary.rewritten += 1;
+                summary.outcomes[*n] = StampOutcome::Rewritten;
             }
         }
         Ok(())
@@ -964,16 +1077,16 @@ impl Anchoring {
     /// Rebuilds the proofs of a batch from the store, verifies them all
     /// ([`BatchProofs::verify_all`]) and only then writes them.
     fn write_batch_proofs(
-        &self,
+        &mut self,
         batch: &StoredBatch,
         tx: Option<&Transaction>,
         block: Option<BlockProof>,
     ) -> Result<usize, AnchoringError> {
         let records = self.store.batch_records(batch.id)?;
-        // Complete proofs carry what the store does not keep (the header,
-        // the branch, the headers after): they are flushed to disk before
-        // the batch is marked final. Pending ones are rewritten as the
-        // batch moves on and need not be.
+        // Complete proofs are flushed to disk before the batch is marked
+        // final, and the store keeps their shared block part (as the first
+        // record's proof), so that a lost one can be written again. Pending
+        // ones are rewritten as the batch moves on and need not be.
         let durable = block.is_some();
         let proofs = self.batch_proofs(batch, &records, tx, block)?;
         // Flushing is latency-bound: many files in flight at once.
@@ -984,9 +1097,13 @@ impl Anchoring {
                 path: self.data_dir.clone(),
                 source: std::io::Error::other(e),
             })?;
+        pool.install(|| proofs.verify_all())?;
+        if durable {
+            self.store
+                .set_batch_block(batch.id, &proofs.proof(0, true)?.to_json())?;
+        }
         pool.install(|| {
             use rayon::prelude::*;
-            proofs.verify_all()?;
             // Each proof is built as it is written: a batch's proofs share
             // their anchor (up to 2,016 headers), which is not held once
             // per record in memory.
@@ -1144,6 +1261,28 @@ fn absolute_path(
         }
     }
     Ok(absolute)
+}
+
+/// Moves an older version's proof from `from` to `to`, durably (the
+/// folder is synced): a proof that is not there any more (moved before a
+/// crash) is left as it is, and one already at `to` is never overwritten.
+fn move_proof(from: &Path, to: &Path) -> Result<(), AnchoringError> {
+    let fail = |source| AnchoringError::WriteProof {
+        path: to.to_path_buf(),
+        source,
+    };
+    if !from.exists() {
+        return Ok(());
+    }
+    // A hard link fails if `to` exists: nothing is ever overwritten.
+    std::fs::hard_link(from, to).map_err(fail)?;
+    std::fs::remove_file(from).map_err(fail)?;
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)?;
+    }
+    Ok(())
 }
 
 fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), AnchoringError> {

@@ -338,6 +338,16 @@ impl Store {
                  sealed_at INTEGER NOT NULL
              );",
         )?;
+        // The block part of each complete batch's proofs (header, branch,
+        // headers after), as the complete proof of its first record
+        // (docs/proof-format.md): what a lost complete proof is rebuilt
+        // from. A table of its own, created when missing.
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS batch_blocks (
+                 batch_id INTEGER PRIMARY KEY REFERENCES batches(id),
+                 proof TEXT NOT NULL
+             );",
+        )?;
         // Settings of the data directory, such as the network its records
         // are anchored on (recorded on first use, [`Store::network`]).
         conn.execute_batch(
@@ -661,6 +671,39 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Keeps the complete proof of a batch's first record, whose block part
+    /// every proof of the batch shares (replacing one kept before: a
+    /// sealed proof carries more headers).
+    pub fn set_batch_block(&mut self, batch_id: i64, proof_json: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO batch_blocks (batch_id, proof) VALUES (?1, ?2)
+             ON CONFLICT(batch_id) DO UPDATE SET proof = excluded.proof",
+            params![batch_id, proof_json],
+        )?;
+        Ok(())
+    }
+
+    /// The complete proof kept for a batch ([`Store::set_batch_block`]);
+    /// `None` for a batch completed by a version that did not keep it.
+    pub fn batch_block(&self, batch_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT proof FROM batch_blocks WHERE batch_id = ?1",
+                [batch_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Every record stamped with `digest`, oldest first.
+    pub fn records_with_digest(
+        &self,
+        digest: &RecordDigest,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_where("digest = ?1 ORDER BY id", &[&digest.0.as_slice()])
     }
 
     /// Records that a batch's proofs now carry headers to the last block

@@ -14,6 +14,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::hash::RecordDigest;
 use crate::ots::{has_ots_magic, DetachedTimestamp, OtsError, MAGIC, MAX_OTS_BYTES};
 use crate::proof::{Proof, ProofError, MAX_PROOF_BYTES};
 use crate::text::escape_path;
@@ -211,6 +212,33 @@ pub fn ots_path(document: &Path) -> PathBuf {
     with_suffix(document, OTS_SUFFIX)
 }
 
+/// Hex digits of an older version's digest in the name of its proof
+/// ([`older_version_proof_path`]).
+pub const OLDER_VERSION_DIGITS: usize = 16;
+
+/// Where the proof of an older version of a document goes when a new
+/// version is stamped in its place: `proof` is the current proof path
+/// (`<document>.anchor.json`), and the older proof becomes
+/// `<document>.<first 16 hex digits of its SHA-256>.anchor.json` beside
+/// it. The name still ends in `.anchor.json`, so folder stamps skip it; its
+/// digits tell the versions apart and say which document it proves
+/// (`sha256sum` prints the same digits first). A proof path that does not
+/// end in `.anchor.json` gets `.<digits>.anchor.json` appended.
+pub fn older_version_proof_path(proof: &Path, older: &RecordDigest) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    let bytes = proof.as_os_str().as_bytes();
+    let stem = bytes
+        .strip_suffix(PROOF_SUFFIX.as_bytes())
+        .filter(|s| !s.is_empty() && !s.ends_with(b"/"))
+        .unwrap_or(bytes);
+    let mut name = std::ffi::OsStr::from_bytes(stem).to_owned();
+    name.push(format!(
+        ".{}{PROOF_SUFFIX}",
+        &older.to_hex()[..OLDER_VERSION_DIGITS]
+    ));
+    PathBuf::from(name)
+}
+
 /// The `.ots` file a btc-anchor proof exports to by default:
 /// `x.anchor.json` → `x.ots`; any other name gets `.ots` appended.
 pub fn ots_path_for_proof(proof: &Path) -> PathBuf {
@@ -360,6 +388,30 @@ mod tests {
             digest: vec![7; 32],
             timestamp: Timestamp::attestation(Attestation::Bitcoin { height: 5 }),
         }
+    }
+
+    #[test]
+    fn older_versions_get_their_digest_in_the_name() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let d = RecordDigest([0xab; 32]);
+        let older = older_version_proof_path(Path::new("/r/letter.pdf.anchor.json"), &d);
+        assert_eq!(
+            older,
+            Path::new("/r/letter.pdf.abababababababab.anchor.json")
+        );
+        assert!(is_proof_file_name(&older));
+        // Any other name gets the digits and the suffix appended.
+        assert_eq!(
+            older_version_proof_path(Path::new("p.json"), &d),
+            Path::new("p.json.abababababababab.anchor.json")
+        );
+        // A name that is not UTF-8 keeps its bytes.
+        let raw = std::ffi::OsStr::from_bytes(b"caf\xe9.txt.anchor.json");
+        let older = older_version_proof_path(Path::new(raw), &d);
+        assert_eq!(
+            older.as_os_str().as_bytes(),
+            b"caf\xe9.txt.abababababababab.anchor.json"
+        );
     }
 
     #[test]

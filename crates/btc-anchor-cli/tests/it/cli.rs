@@ -519,7 +519,7 @@ fn help_documents_the_exit_codes() {
     // Each anchoring command lists its own exit codes, in its own words,
     // not verify's.
     for (cmd, own) in [
-        ("stamp", "0  queued"),
+        ("stamp", "12  partial"),
         ("anchor", "9  nothing to do"),
         ("upgrade", "9  nothing to do: no batch is waiting"),
         ("status", "8  busy"),
@@ -1711,7 +1711,7 @@ fn stamp_never_overwrites_a_proof_it_did_not_write() {
     // Again in the same data directory: nothing new.
     let out = stamp(data_a.path());
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(1 already stamped)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 already stamped"));
     // Another data directory: the proof file is not its own.
     let out = stamp(data_b.path());
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -1721,11 +1721,115 @@ fn stamp_never_overwrites_a_proof_it_did_not_write() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 2, "{err}");
-    // The document changed: its old proof is kept.
+    // The document changed: the new version is stamped, and the older
+    // version's proof is kept, byte for byte, under its digest.
+    let old_digest = sha256_hex(b"referral letter\n");
     std::fs::write(&doc, b"referral letter, amended\n").unwrap();
     let out = stamp(data_a.path());
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert_eq!(std::fs::read(&proof).unwrap(), written);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("a new version"), "{stdout}");
+    let older = docs
+        .path()
+        .join(format!("letter.txt.{}.anchor.json", &old_digest[..16]));
+    assert_eq!(std::fs::read(&older).unwrap(), written);
+    assert_ne!(std::fs::read(&proof).unwrap(), written);
+    // Both versions' proofs check out for their own version.
+    std::fs::write(docs.path().join("old.txt"), b"referral letter\n").unwrap();
+    for (document, proof) in [(docs.path().join("old.txt"), &older), (doc.clone(), &proof)] {
+        let r: Run = command()
+            .arg("verify")
+            .arg(&document)
+            .arg("--proof")
+            .arg(proof)
+            .args(["--network", "regtest", "--json"])
+            .output()
+            .unwrap()
+            .into();
+        r.expect_code(PENDING);
+    }
+    // Stamped again, nothing changes.
+    let out = stamp(data_a.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 already stamped"));
+}
+
+/// Re-stamping a folder where one file changed, one is new and one holds
+/// another data directory's proof: the others are stamped, each file's
+/// outcome is named, and the run says it was partial (exit 12).
+#[test]
+fn one_bad_file_does_not_block_the_folder() {
+    let docs = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let folder = docs.path().join("reports");
+    std::fs::create_dir(&folder).unwrap();
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        std::fs::write(folder.join(name), format!("report {name}\n")).unwrap();
+    }
+    let stamp = |data: &Path, args: &[&str]| -> Run {
+        command()
+            .arg("stamp")
+            .arg(&folder)
+            .args(["--network", "regtest"])
+            .args(args)
+            .env("BTC_ANCHOR_DATA_DIR", data)
+            .output()
+            .unwrap()
+            .into()
+    };
+    stamp(data.path(), &[]).expect_code(VALID);
+    // c.txt's proof is replaced by another data directory's.
+    std::fs::remove_file(folder.join("c.txt.anchor.json")).unwrap();
+    std::fs::write(folder.join("c.txt"), b"report c, from elsewhere\n").unwrap();
+    let elsewhere = command()
+        .arg("stamp")
+        .arg(folder.join("c.txt"))
+        .args(["--network", "regtest"])
+        .env("BTC_ANCHOR_DATA_DIR", other.path())
+        .output()
+        .unwrap();
+    assert_eq!(elsewhere.status.code(), Some(0), "{elsewhere:?}");
+    std::fs::write(folder.join("a.txt"), b"report a, amended\n").unwrap();
+    std::fs::write(folder.join("d.txt"), b"report d\n").unwrap();
+
+    let r = stamp(data.path(), &["--json"]);
+    r.expect_code(12);
+    let j = r.json();
+    let outcomes: Vec<(String, String)> = j["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let label = r["label"].as_str().unwrap();
+            let name = Path::new(label).file_name().unwrap().to_string_lossy();
+            (name.into_owned(), r["outcome"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("a.txt".to_owned(), "amended".to_owned()),
+            ("b.txt".to_owned(), "already-stamped".to_owned()),
+            ("c.txt".to_owned(), "not-stamped".to_owned()),
+            ("d.txt".to_owned(), "queued".to_owned()),
+        ]
+    );
+    assert_eq!(j["queued"], 2);
+    assert_eq!(j["not_stamped"].as_array().unwrap().len(), 1);
+    let (error, _) = r.two_line_error();
+    assert!(error.contains("not stamped: 1 file of 4"), "{error}");
+
+    // As text, the failure is named and --quiet keeps only what matters.
+    let r = stamp(data.path(), &["--quiet"]);
+    r.expect_code(12);
+    assert!(r.stdout.contains("not stamped "), "{}", r.stdout);
+    assert!(r.stdout.contains("c.txt: "), "{}", r.stdout);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    btc_anchor::hash::RecordDigest::of_bytes(bytes).to_hex()
 }
 
 /// With --json, a failure is one JSON object on stdout too (with the two
@@ -2230,4 +2334,75 @@ fn info_on_a_fork_bomb_is_bounded() {
             );
         }
     }
+}
+
+/// `stamp -` stamps what standard input carries, under the label given; a
+/// path named that is not a file or folder (`/dev/stdin` is a link) is not
+/// stamped and says what to use instead; a folder with nothing to stamp
+/// has nothing to do.
+#[test]
+fn stamping_standard_input_and_what_cannot_be_stamped() {
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let scan = b"scanned consent form".to_vec();
+    let digest = btc_anchor::hash::RecordDigest::of_bytes(&scan).to_hex();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let out_dir = out.path().to_str().unwrap().to_owned();
+    let stamp = |args: &[&str], stdin: Vec<u8>| {
+        let mut all = vec!["stamp", "--network", "regtest", "--data-dir", &data_dir];
+        all.extend_from_slice(args);
+        run_with_stdin(all, stdin)
+    };
+    let r = stamp(
+        &[
+            "-",
+            "--label",
+            "consent scan 12",
+            "--out",
+            &out_dir,
+            "--json",
+        ],
+        scan.clone(),
+    );
+    r.expect_code(VALID);
+    let j = r.json();
+    assert_eq!(j["records"][0]["label"], "consent scan 12");
+    assert_eq!(j["records"][0]["digest"], digest.as_str());
+    let proof = out.path().join(format!("{digest}.anchor.json"));
+    assert!(proof.is_file());
+    let r: Run = command()
+        .args([
+            "verify",
+            "--digest",
+            &digest,
+            "--network",
+            "regtest",
+            "--proof",
+        ])
+        .arg(&proof)
+        .output()
+        .unwrap()
+        .into();
+    r.expect_code(PENDING);
+
+    // /dev/stdin is a symbolic link: named, it is refused, not skipped.
+    let r = stamp(&["/dev/stdin"], scan);
+    r.expect_code(USAGE);
+    assert!(
+        r.stdout.contains("not stamped /dev/stdin: symbolic link"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("btc-anchor stamp -"), "{}", r.stdout);
+    r.two_line_error();
+
+    // --label names one record.
+    stamp(&["-", "--digest", &digest, "--label", "x"], Vec::new()).expect_code(USAGE);
+
+    // Nothing to stamp in an empty folder: exit 9, not a failure.
+    let empty = tempfile::tempdir().unwrap();
+    let r = stamp(&[empty.path().to_str().unwrap()], Vec::new());
+    r.expect_code(9);
+    assert!(r.stdout.starts_with("nothing to stamp"), "{}", r.stdout);
+    assert_eq!(r.stderr, "");
 }

@@ -14,7 +14,9 @@ use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::proof::{Proof, Stage};
 use btc_anchor::rules::ServedHeaderError;
 use btc_anchor::verify::{verify, VerifyOptions};
-use btc_anchor_workflow::anchoring::{Anchoring, AnchoringError, FeeOptions, StampItem};
+use btc_anchor_workflow::anchoring::{
+    Anchoring, AnchoringError, FeeOptions, StampItem, StampOutcome,
+};
 use btc_anchor_workflow::backend::{ChainBackend, TxStatus};
 use btc_anchor_workflow::config::Config;
 use btc_anchor_workflow::fake::{FakeChain, FakePayer, Lie};
@@ -593,15 +595,87 @@ fn a_missing_proof_is_written_again_when_stamped_again() {
     assert_eq!(w.proof(1).stage(), Stage::Broadcast);
     assert_eq!(w.proof(2).stage(), Stage::Broadcast);
     w.check();
-    // Complete: the store lacks the block; the record is named, nothing
-    // is written.
+    // Complete: the store keeps the batch's block, and the complete proof
+    // is written again byte for byte.
     w.chain.mine();
     w.chain.mine();
     w.upgrade().unwrap();
     assert_eq!(w.proof(3).stage(), Stage::Confirmed);
-    let path = w.accepted[3].1.clone();
+    let before = std::fs::read(&w.accepted[3].1).unwrap();
     let s = restamp(&mut w, &[3]);
-    assert_eq!((s.already, s.rewritten), (1, 0));
-    assert_eq!(s.missing_complete, vec![path.clone()]);
-    assert!(!path.exists());
+    assert_eq!((s.already, s.rewritten), (1, 1));
+    assert!(s.missing_complete.is_empty());
+    assert_eq!(std::fs::read(&w.accepted[3].1).unwrap(), before);
+    w.check();
+}
+
+/// A new version of a document stamped at the same proof path is queued,
+/// and the older version's proof moves aside under its digest; both stay
+/// valid through anchoring and upgrading, and an interrupted move is
+/// finished by the next stamp.
+#[test]
+fn a_new_version_is_stamped_and_the_older_proof_kept() {
+    let mut w = World::new();
+    w.stamp(1);
+    let (v1, path) = w.accepted[0].clone();
+    let v1_proof = std::fs::read(&path).unwrap();
+    let v2 = RecordDigest::of_bytes(b"document 1, amended");
+    let item = |digest| StampItem {
+        digest,
+        label: "d1".into(),
+        proof_path: path.clone(),
+    };
+    let s = w.flow().stamp(&[item(v2)]).unwrap();
+    let older = btc_anchor::file::older_version_proof_path(&path, &v1);
+    assert_eq!(
+        s.outcomes,
+        vec![StampOutcome::Amended {
+            older: older.clone()
+        }]
+    );
+    assert_eq!((s.queued, s.amended, s.refused), (1, 1, 0));
+    assert_eq!(std::fs::read(&older).unwrap(), v1_proof);
+    assert_eq!(
+        Proof::from_json(&std::fs::read(&path).unwrap())
+            .unwrap()
+            .record
+            .digest,
+        v2
+    );
+    w.accepted[0] = (v1, older.clone());
+    w.accepted.push((v2, path.clone()));
+    // Both move on together: the older record's proof is written where it
+    // now is.
+    w.anchor().unwrap();
+    w.chain.mine();
+    w.chain.mine();
+    w.upgrade().unwrap();
+    w.check();
+    assert_eq!(w.proof(0).stage(), Stage::Confirmed);
+    assert_eq!(w.proof(1).stage(), Stage::Confirmed);
+
+    // A third version, with the move interrupted after the file moved and
+    // before the store followed: the next stamp finishes it.
+    let v3 = RecordDigest::of_bytes(b"document 1, amended twice");
+    let v2_older = btc_anchor::file::older_version_proof_path(&path, &v2);
+    std::fs::rename(&path, &v2_older).unwrap();
+    w.crash();
+    let s = w.flow().stamp(&[item(v3)]).unwrap();
+    assert!(
+        matches!(&s.outcomes[..], [StampOutcome::Amended { older }] if *older == v2_older),
+        "{s:?}"
+    );
+    w.accepted[1] = (v2, v2_older);
+    w.accepted.push((v3, path.clone()));
+    w.check();
+
+    // A file at the proof path that is not the stored record's proof is
+    // never moved: the new version is refused, the file kept.
+    std::fs::write(&path, b"someone else's proof").unwrap();
+    let s = w
+        .flow()
+        .stamp(&[item(RecordDigest::of_bytes(b"v4"))])
+        .unwrap();
+    assert_eq!(s.outcomes, vec![StampOutcome::ProofExists]);
+    assert_eq!(std::fs::read(&path).unwrap(), b"someone else's proof");
 }

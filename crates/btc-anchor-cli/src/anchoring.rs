@@ -149,10 +149,48 @@ pub struct UpgradeArgs {
     /// batches, seal only the proofs you hand out (btc-anchor seal)
     #[arg(long)]
     seal: bool,
+    /// Then write every record's proof file again from the store (each
+    /// verified first), for proof files lost, damaged or edited
+    #[arg(long)]
+    rewrite: bool,
     /// One JSON object on stdout
     #[arg(long)]
     json: bool,
 }
+
+/// `btc-anchor proof`
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("record").required(true).args(["document", "digest"]))]
+pub struct ProofArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The document whose proof to write (hashed with SHA-256, read only)
+    #[arg(value_name = "DOCUMENT")]
+    document: Option<PathBuf>,
+    /// The SHA-256 of the record instead of the document
+    #[arg(long, value_name = "HEX")]
+    digest: Option<String>,
+    /// Write the proof to this file [default: print it on stdout]
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Replace the --out file if it exists
+    #[arg(long, requires = "out")]
+    force: bool,
+    /// With --out, print one JSON object saying what was written
+    #[arg(long, requires = "out")]
+    json: bool,
+}
+
+/// `proof --help`'s exit codes.
+pub const PROOF_EXIT_HELP: &str = "\
+Exit status:
+  0  the proof was written (its stage is shown: verify it to check it)
+  1  the proof rebuilt from the store does not verify: nothing was written
+  2  usage error: missing, unknown or conflicting arguments
+  4  input/output error: the document is unreadable, no record of it is in the data directory,
+     its complete proof cannot be rebuilt (completed by an older version), or --out cannot be
+     written (or exists, without --force)
+  8  busy: another btc-anchor command is using the data directory";
 
 /// `btc-anchor status`
 #[derive(Debug, Args)]
@@ -974,7 +1012,12 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
     } else {
         None
     };
-    if ups.is_empty() && seals.as_ref().is_none_or(Vec::is_empty) {
+    let rewritten = if args.rewrite {
+        Some(flow.rewrite_all().map_err(anchoring_failure)?)
+    } else {
+        None
+    };
+    if ups.is_empty() && seals.as_ref().is_none_or(Vec::is_empty) && rewritten.is_none() {
         return Ok(nothing_to_do(
             if args.seal {
                 "nothing to upgrade or seal: no batch is waiting for confirmation or for its epoch to close"
@@ -995,6 +1038,12 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
                 "proofs_written": u.proofs_written, "reorged": u.reorged,
             })).collect::<Vec<_>>()
         });
+        if let Some(r) = &rewritten {
+            v["rewritten"] = json!({
+                "written": r.written,
+                "missing": r.missing_complete.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            });
+        }
         if let Some(seals) = &seals {
             v["sealed"] = seals
                 .iter()
@@ -1046,6 +1095,19 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
             ),
         };
     }
+    if let Some(r) = &rewritten {
+        out += &format!(
+            "rewrote {} from the store\n",
+            crate::render::count(r.written as u64, "proof file")
+        );
+        for p in &r.missing_complete {
+            out += &format!(
+                "missing {}: its batch was completed by an older btc-anchor, whose store kept \
+                 no block; restore the proof from a backup\n",
+                btc_anchor::text::escape_path(p)
+            );
+        }
+    }
     for s in seals.iter().flatten() {
         out += &match s.outcome {
             BatchSeal::Sealed { proofs_written } => format!(
@@ -1067,6 +1129,94 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
         };
     }
     Ok(Done::ok(out))
+}
+
+/// Writes the current proof of a record from the store: the most complete
+/// one stamped with the digest, the oldest among equals (the earliest
+/// proof of existence).
+pub fn proof(args: &ProofArgs) -> Result<Done, Failure> {
+    let flow = args.common.open()?;
+    let digest: RecordDigest = match (&args.document, &args.digest) {
+        (_, Some(hex)) => hex.parse().map_err(|e| {
+            Failure::usage(
+                format!("--digest {hex}: {e}"),
+                "give the 64 hex digits of a SHA-256",
+            )
+        })?,
+        (Some(path), None) => hash::hash_file(path)
+            .map_err(|e| Failure::io(with_sources(&e), "check the document's path"))?,
+        (None, None) => {
+            return Err(Failure::usage(
+                "give a DOCUMENT or --digest HEX",
+                "usage: btc-anchor proof DOCUMENT [--out FILE]",
+            ))
+        }
+    };
+    let records = flow
+        .store()
+        .records_with_digest(&digest)
+        .map_err(|e| anchoring_failure(e.into()))?;
+    if records.is_empty() {
+        return Err(Failure::io(
+            format!(
+                "no record with SHA-256 {} in data directory {}",
+                digest.to_hex(),
+                btc_anchor::text::escape_path(flow.data_dir())
+            ),
+            "check --data-dir and --network: the record was stamped with another data directory, or never",
+        ));
+    }
+    let proofs = flow.current_proofs(&records).map_err(anchoring_failure)?;
+    // The most complete, and among those the oldest.
+    let Some((record, proof)) = records
+        .iter()
+        .zip(proofs)
+        .filter_map(|(r, p)| p.map(|p| (r, p)))
+        .min_by_key(|(r, p)| (std::cmp::Reverse(p.stage()), r.id))
+    else {
+        return Err(Failure::io(
+            format!(
+                "the record's batch was completed by an older btc-anchor, whose store kept no block: its complete proof ({}) cannot be rebuilt",
+                btc_anchor::text::escape_path(&records[0].proof_path)
+            ),
+            "restore the proof file from a backup",
+        ));
+    };
+    let json = proof.to_json();
+    let Some(out) = &args.out else {
+        return Ok(Done::ok(format!("{json}\n")));
+    };
+    file::write_atomic(
+        out,
+        json.as_bytes(),
+        file::WriteOptions {
+            replace: args.force,
+            durable: true,
+        },
+    )
+    .map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "pass --force to replace it, or another --out FILE"
+        } else {
+            "check --out and that its folder can be written"
+        };
+        Failure::io(format!("cannot write {}: {e}", out.display()), hint)
+    })?;
+    if args.json {
+        return Ok(Done::ok(json_line(&json!({
+            "result": "written",
+            "path": out.display().to_string(),
+            "stage": proof.stage().to_string(),
+            "digest": digest.to_hex(),
+            "label": record.label,
+        }))));
+    }
+    Ok(Done::ok(format!(
+        "wrote the {} proof of {} to {}\n",
+        proof.stage(),
+        btc_anchor::text::escape_controls(&record.label),
+        btc_anchor::text::escape_path(out)
+    )))
 }
 
 /// The one "nothing to do" answer of every command: exit 9, the reason on

@@ -69,6 +69,10 @@ Exit status:
     /// (and with --seal, seal those whose difficulty epoch has closed)
     #[command(after_help = anchoring::UPGRADE_EXIT_HELP)]
     Upgrade(anchoring::UpgradeArgs),
+    /// Write the current proof of a record from the store (for a proof
+    /// file lost or damaged)
+    #[command(after_help = anchoring::PROOF_EXIT_HELP)]
+    Proof(anchoring::ProofArgs),
     /// Show queued records and the state of each batch
     #[command(after_help = anchoring::STORE_EXIT_HELP)]
     Status(anchoring::ReportArgs),
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
         Command::Anchor(args) => anchoring::anchor(args),
         Command::Upgrade(args) => anchoring::upgrade(args),
         Command::Status(args) => anchoring::status(args),
+        Command::Proof(args) => anchoring::proof(args),
         Command::Wallet(args) => anchoring::wallet(args),
         Command::Export(args) => export::run(args),
         Command::Headers(args) => headers::run(args),

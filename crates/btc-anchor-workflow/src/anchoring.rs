@@ -26,7 +26,7 @@ use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::merkle::{record_leaf, MerkleError, Salt, Tree};
 use btc_anchor::proof::{
-    read_proof_file, Anchor, BatchPath, BlockProof, Proof, Record, MAX_HEADERS_AFTER,
+    read_proof_file, Anchor, BatchPath, BlockProof, Proof, Record, Stage, MAX_HEADERS_AFTER,
 };
 use btc_anchor::rules::ServedHeaderError;
 use btc_anchor::seal::{block_is_sealed, seal, SealError, Sealed};
@@ -165,6 +165,16 @@ pub struct StampItem {
     pub label: String,
     /// Where its proof goes.
     pub proof_path: PathBuf,
+}
+
+/// What [`Anchoring::rewrite_all`] wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rewritten {
+    /// Proof files written.
+    pub written: usize,
+    /// Proofs of batches completed by a version that kept no block, not
+    /// written (restore them from a backup).
+    pub missing_complete: Vec<PathBuf>,
 }
 
 /// What became of one item of [`Anchoring::stamp`].
@@ -586,29 +596,109 @@ impl Anchoring {
         }
     }
 
-    /// Writes the current proofs of `missing` again, from the store:
-    /// queued, batched, or with their batch's newest transaction (the
-    /// confirmed one once confirmed), each verified first. Each batch's tree
-    /// is built once, however many of its proofs are missing. A record whose
-    /// batch is final is only listed in `summary`: its complete proof
-    /// carries a block the store does not keep.
+    /// Writes the current proofs of `missing` again, from the store
+    /// ([`Anchoring::each_current_proof`]). A record whose batch was
+    /// completed by a version that kept no block is only listed in
+    /// `summary`.
     fn rewrite_proofs(
         &self,
         missing: &[(usize, StoredRecord)],
         summary: &mut StampSummary,
     ) -> Result<(), AnchoringError> {
-        let mut by_batch: BTreeMap<i64, Vec<&(usize, StoredRecord)>> = BTreeMap::new();
-        for entry in missing {
-            let (n, record) = entry;
+        let records: Vec<&StoredRecord> = missing.iter().map(|(_, r)| r).collect();
+        self.each_current_proof(&records, &mut |i, proof| {
+            let (n, record) = &missing[i];
+            match proof {
+                Some(proof) => {
+                    write_proof(
+                        &record.proof_path,
+                        &proof,
+                        proof.stage() == Stage::Confirmed,
+                    )?;
+                    summary.rewritten += 1;
+                    summary.outcomes[*n] = StampOutcome::Rewritten;
+                }
+                None => {
+                    summary.missing_complete.push(record.proof_path.clone());
+                    summary.outcomes[*n] = StampOutcome::MissingComplete;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The current proof of each of `records`, rebuilt from the store and
+    /// verified: queued, batched, with the batch's newest transaction (the
+    /// confirmed one once confirmed), or complete with the block kept for
+    /// the batch. `None` for a record whose batch was completed by a
+    /// version that kept no block: its complete proof carries a block the
+    /// store does not hold.
+    ///
+    /// # Errors
+    ///
+    /// A store that cannot be read or is damaged, or a proof that does not
+    /// verify.
+    pub fn current_proofs(
+        &self,
+        records: &[StoredRecord],
+    ) -> Result<Vec<Option<Proof>>, AnchoringError> {
+        let refs: Vec<&StoredRecord> = records.iter().collect();
+        let mut out = vec![None; records.len()];
+        self.each_current_proof(&refs, &mut |i, proof| {
+            out[i] = proof;
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Writes every record's proof file again from the store (each
+    /// verified first; complete ones flushed to disk): for proof files
+    /// lost, damaged or edited. Records whose batch was completed by a
+    /// version that kept no block are listed, not written.
+    ///
+    /// # Errors
+    ///
+    /// As [`Anchoring::current_proofs`], or a proof file that cannot be
+    /// written.
+    pub fn rewrite_all(&self) -> Result<Rewritten, AnchoringError> {
+        let records = self.store.all_records()?;
+        let refs: Vec<&StoredRecord> = records.iter().collect();
+        let mut done = Rewritten::default();
+        self.each_current_proof(&refs, &mut |i, proof| {
+            match proof {
+                Some(proof) => {
+                    write_proof(
+                        &records[i].proof_path,
+                        &proof,
+                        proof.stage() == Stage::Confirmed,
+                    )?;
+                    done.written += 1;
+                }
+                None => done.missing_complete.push(records[i].proof_path.clone()),
+            }
+            Ok(())
+        })?;
+        Ok(done)
+    }
+
+    /// Calls `each` with the index in `records` and the current proof of
+    /// every record ([`Anchoring::current_proofs`]), one batch at a time:
+    /// each batch's tree is built once however many of its records are
+    /// asked for, and no more than one proof is held at a time.
+    fn each_current_proof(
+        &self,
+        records: &[&StoredRecord],
+        each: &mut dyn FnMut(usize, Option<Proof>) -> Result<(), AnchoringError>,
+    ) -> Result<(), AnchoringError> {
+        let mut by_batch: BTreeMap<i64, Vec<(usize, &StoredRecord)>> = BTreeMap::new();
+        for (i, record) in records.iter().enumerate() {
             match record.batch {
                 None => {
                     let proof = self.queued_proof(record.digest, record.salt.clone());
                     check_proof(&proof, &record.proof_path)?;
-                    write_proof(&record.proof_path, &proof, false)?;
-                    summary.rewritten += 1;
-                    summary.outcomes[*n] = StampOutcome::Rewritten;
+                    each(i, Some(proof))?;
                 }
-                Some((batch_id, _)) => by_batch.entry(batch_id).or_default().push(entry),
+                Some((batch_id, _)) => by_batch.entry(batch_id).or_default().push((i, record)),
             }
         }
         for (batch_id, wanted) in by_batch {
@@ -625,35 +715,35 @@ impl Anchoring {
                     .and_then(|c| txs.iter().find(|t| t.txid == c.txid))
                     .or(txs.last()),
             };
-            // A final batch's proofs carry its block, kept in the store
-            // since this version; one completed before has none kept.
+            // A final batch's proofs carry its block, kept in the store;
+            // a batch completed by a version that kept none has none.
             let block = match batch.state {
                 BatchState::Final => match self.kept_block(batch_id)? {
                     Some(block) => Some(block),
                     None => {
-                        for (n, r) in wanted {
-                            summary.missing_complete.push(r.proof_path.clone());
-                            summary.outcomes[*n] = StampOutcome::MissingComplete;
+                        for (i, _) in wanted {
+                            each(i, None)?;
                         }
                         continue;
                     }
                 },
                 _ => None,
             };
-            let records = self.store.batch_records(batch_id)?;
-            let proofs = self.batch_proofs(&batch, &records, tx.map(|t| &t.tx), block)?;
-            let index: HashMap<i64, usize> =
-                records.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-            for (n, record) in wanted {
-                let i = *index.get(&record.id).ok_or(StoreError::Damaged {
+            let batch_records = self.store.batch_records(batch_id)?;
+            let proofs = self.batch_proofs(&batch, &batch_records, tx.map(|t| &t.tx), block)?;
+            let index: HashMap<i64, usize> = batch_records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id, i))
+                .collect();
+            for (i, record) in wanted {
+                let leaf = *index.get(&record.id).ok_or(StoreError::Damaged {
                     what: "record (not among its batch's records)",
                     row: record.id,
                 })?;
-                let proof = proofs.proof(i, true)?;
+                let proof = proofs.proof(leaf, true)?;
                 check_proof(&proof, &record.proof_path)?;
-                write_proof(&record.proof_path, &proof, false)?;
-                summary.rewritten += 1;
-                summary.outcomes[*n] = StampOutcome::Rewritten;
+                each(i, Some(proof))?;
             }
         }
         Ok(())

@@ -698,6 +698,11 @@ impl Store {
             .optional()?)
     }
 
+    /// Every record, oldest first.
+    pub fn all_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_where("1 ORDER BY id", &[])
+    }
+
     /// Every record stamped with `digest`, oldest first.
     pub fn records_with_digest(
         &self,

@@ -126,8 +126,8 @@ pub struct BlockProof {
     pub headers_after: Vec<Header>,
 }
 
-/// How far along a proof is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How far along a proof is, ordered from queued to confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Stage {
     /// Waiting for the next batch: no tree yet.

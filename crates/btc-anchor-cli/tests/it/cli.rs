@@ -2406,3 +2406,60 @@ fn stamping_standard_input_and_what_cannot_be_stamped() {
     assert!(r.stdout.starts_with("nothing to stamp"), "{}", r.stdout);
     assert_eq!(r.stderr, "");
 }
+
+/// `proof` writes a record's current proof from the store: to stdout, or
+/// to --out (never over a file without --force); an unknown record is an
+/// input error.
+#[test]
+fn a_lost_proof_is_written_again_from_the_store() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    let doc = docs.path().join("lab-result.txt");
+    fs::write(&doc, b"potassium 4.1 mmol/L\n").unwrap();
+    let in_data = |args: &[&OsStr]| -> Run {
+        command()
+            .args(args)
+            .args(["--network", "regtest"])
+            .env("BTC_ANCHOR_DATA_DIR", data.path())
+            .output()
+            .unwrap()
+            .into()
+    };
+    in_data(&[OsStr::new("stamp"), doc.as_os_str()]).expect_code(VALID);
+    let proof = docs.path().join("lab-result.txt.anchor.json");
+    let written = fs::read(&proof).unwrap();
+    fs::remove_file(&proof).unwrap();
+    let r = in_data(&[OsStr::new("proof"), doc.as_os_str()]);
+    r.expect_code(VALID);
+    assert_eq!(r.stdout.as_bytes(), [&written[..], b"\n"].concat());
+    let r = in_data(&[
+        OsStr::new("proof"),
+        doc.as_os_str(),
+        OsStr::new("--out"),
+        proof.as_os_str(),
+    ]);
+    r.expect_code(VALID);
+    assert!(
+        r.stdout.starts_with("wrote the queued proof of "),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fs::read(&proof).unwrap(), written);
+    let again = [
+        OsStr::new("proof"),
+        doc.as_os_str(),
+        OsStr::new("--out"),
+        proof.as_os_str(),
+    ];
+    in_data(&again).expect_code(IO);
+    let mut forced = again.to_vec();
+    forced.push(OsStr::new("--force"));
+    in_data(&forced).expect_code(VALID);
+    let r = in_data(&[
+        OsStr::new("proof"),
+        OsStr::new("--digest"),
+        OsStr::new(&"ab".repeat(32)),
+    ]);
+    r.expect_code(IO);
+    assert!(r.two_line_error().0.starts_with("no record with SHA-256"));
+}

@@ -160,6 +160,55 @@ fn the_whole_story_from_the_command_line() {
     );
     assert_eq!(v["chain"]["confirmations"], 3, "{v}");
 
+    // Lost complete proofs come back from the store, byte for byte: one
+    // with `proof`, all with `upgrade --rewrite`.
+    let docs = all_docs(&records(&env));
+    let proof_of = |d: &Path| std::path::PathBuf::from(format!("{}.anchor.json", d.display()));
+    let originals: Vec<Vec<u8>> = docs
+        .iter()
+        .map(|d| std::fs::read(proof_of(d)).unwrap())
+        .collect();
+    std::fs::remove_file(proof_of(&docs[1])).unwrap();
+    let p = ok(&env, &["proof", docs[1].to_str().unwrap()]);
+    assert_eq!(p.as_bytes(), [&originals[1][..], b"\n"].concat());
+    let out = env.docs.path().join("again.anchor.json");
+    let j = json(
+        &env,
+        &[
+            "proof",
+            docs[1].to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(j["stage"], "confirmed", "{j}");
+    assert_eq!(std::fs::read(&out).unwrap(), originals[1]);
+    let (code, _, err) = run(
+        &env,
+        &[
+            "proof",
+            docs[1].to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 4, "an existing file is kept without --force: {err}");
+    for d in &docs {
+        std::fs::remove_file(proof_of(d)).ok();
+    }
+    let up = json(&env, &["upgrade", "--rewrite", "--json"]);
+    assert_eq!(up["rewritten"]["written"], 12, "{up}");
+    for (d, original) in docs.iter().zip(&originals) {
+        assert_eq!(
+            &std::fs::read(proof_of(d)).unwrap(),
+            original,
+            "{}",
+            d.display()
+        );
+    }
+    verify_all(&env, 0);
+
     // OpenTimestamps: export, then check with the reference implementation.
     export_and_cross_check(&env, &doc);
 }

@@ -18,6 +18,7 @@ mod outcome;
 mod render;
 mod seal;
 mod verify;
+mod verify_many;
 
 /// Prove when a record existed by anchoring its hash in Bitcoin, and check
 /// such proofs offline.

@@ -31,13 +31,15 @@ use crate::{ots, NetworkArg};
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The document the proof is about (read only; hashed with SHA-256, or
-    /// with the hash a .ots file names)
+    /// with the hash a .ots file names). Several documents, or a folder,
+    /// are verified in parallel, each against the proof beside it, one
+    /// line each and a summary
     #[arg(
         value_name = "DOCUMENT",
         required_unless_present = "digest",
         conflicts_with = "digest"
     )]
-    pub document: Option<PathBuf>,
+    pub document: Vec<PathBuf>,
 
     /// The proof file: a btc-anchor proof or an OpenTimestamps .ots file,
     /// told apart by content [default: <DOCUMENT>.anchor.json, or
@@ -146,11 +148,14 @@ pub const DOCUMENT_HINT: &str =
 
 /// Runs `verify`.
 pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
+    if args.document.len() > 1 || args.document.first().is_some_and(|d| d.is_dir()) {
+        return crate::verify_many::run(args);
+    }
     let network = Network::from(args.network);
     // The document is opened first, so that a missing document is reported
     // as such rather than as a missing proof next to it.
     let (mut file, path) =
-        match (&args.document, &args.digest) {
+        match (args.document.first(), &args.digest) {
             (Some(path), None) => (Some(open_document(path)?), Some(path.as_path())),
             (None, Some(_)) => (None, None),
             // clap enforces exactly one of the two; kept total all the same.
@@ -285,7 +290,7 @@ pub fn verify_options(
 }
 
 /// Opens the document, refusing a folder.
-fn open_document(path: &Path) -> Result<File, Failure> {
+pub fn open_document(path: &Path) -> Result<File, Failure> {
     let fail = |why: String| {
         Failure::io(
             format!("cannot read {}: {why}", path.display()),
@@ -302,7 +307,7 @@ fn open_document(path: &Path) -> Result<File, Failure> {
 
 /// The proof's path and the hint for when it cannot be read.
 fn find_proof(args: &VerifyArgs) -> Result<(PathBuf, String), Failure> {
-    match (&args.proof, &args.document) {
+    match (&args.proof, args.document.first()) {
         (Some(p), _) => Ok((p.clone(), "check the path given with --proof".to_owned())),
         (None, Some(doc)) => {
             let hint = format!(
@@ -336,7 +341,7 @@ pub fn connect_electrum(
 }
 
 /// What to tell the user to do about a rejected proof.
-fn hint_for(e: &VerifyError, network: Network, subject: Subject) -> String {
+pub fn hint_for(e: &VerifyError, network: Network, subject: Subject) -> String {
     match e {
         VerifyError::WrongNetwork { found, .. } => format!(
             "the proof was made on {found}; if {found} is really intended, pass --network {found}"
@@ -359,7 +364,7 @@ fn hint_for(e: &VerifyError, network: Network, subject: Subject) -> String {
     }
 }
 
-fn proof_error_hint(e: &ProofError) -> String {
+pub fn proof_error_hint(e: &ProofError) -> String {
     match e {
         ProofError::UnsupportedVersion(_) => {
             "the proof was written by a newer btc-anchor: upgrade btc-anchor to check it".to_owned()

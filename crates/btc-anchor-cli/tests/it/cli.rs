@@ -2463,3 +2463,96 @@ fn a_lost_proof_is_written_again_from_the_store() {
     r.expect_code(IO);
     assert!(r.two_line_error().0.starts_with("no record with SHA-256"));
 }
+
+/// A folder (or several documents) is verified each against the proof
+/// beside it: one line per document, a summary, the worst outcome's exit
+/// code, and with --json each document's verification.
+#[test]
+fn a_folder_is_verified_document_by_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("a-record.txt");
+    fs::copy(fixture("example/record.txt"), &good).unwrap();
+    fs::copy(
+        fixture("example/record.txt.anchor.json"),
+        dir.path().join("a-record.txt.anchor.json"),
+    )
+    .unwrap();
+    let altered = dir.path().join("b-altered.txt");
+    let mut bytes = fs::read(fixture("example/record.txt")).unwrap();
+    bytes.push(b'!');
+    fs::write(&altered, bytes).unwrap();
+    fs::copy(
+        fixture("example/record.txt.anchor.json"),
+        dir.path().join("b-altered.txt.anchor.json"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("c-unstamped.txt"), b"never stamped").unwrap();
+
+    let r = run([
+        OsStr::new("verify"),
+        dir.path().as_os_str(),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+    ]);
+    r.expect_code(INVALID);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("VALID ") && lines[0].contains("a-record.txt"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("existed by 3 Feb 2011, 01:56 UTC"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("INVALID ") && lines[1].contains("digest-mismatch"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("UNREADABLE ") && lines[2].contains("c-unstamped.txt"),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines[3], "3 documents: 1 valid, 1 unreadable, 1 invalid");
+    r.two_line_error();
+
+    // Named one by one, as JSON.
+    let r = run([
+        OsStr::new("verify"),
+        good.as_os_str(),
+        altered.as_os_str(),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+        OsStr::new("--json"),
+    ]);
+    r.expect_code(INVALID);
+    let j = r.json();
+    assert_eq!(j["documents"], 2);
+    assert_eq!(j["summary"]["valid"], 1);
+    assert_eq!(j["summary"]["invalid"], 1);
+    assert_eq!(j["files"][0]["verification"]["result"], "valid");
+    assert_eq!(j["files"][1]["verification"]["reason"], "digest-mismatch");
+
+    // Only valid documents: exit 0, nothing on stderr.
+    let r = run([
+        OsStr::new("verify"),
+        good.as_os_str(),
+        good.as_os_str(),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+    ]);
+    r.expect_code(VALID);
+    assert_eq!(r.stderr, "");
+    // --proof names one document's proof.
+    run([
+        OsStr::new("verify"),
+        dir.path().as_os_str(),
+        OsStr::new("--proof"),
+        OsStr::new("x"),
+    ])
+    .expect_code(USAGE);
+}

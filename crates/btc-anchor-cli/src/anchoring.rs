@@ -192,6 +192,29 @@ Exit status:
      written (or exists, without --force)
   8  busy: another btc-anchor command is using the data directory";
 
+/// `btc-anchor backup`
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The folder to write the copy into (created; must be empty)
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// One JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// `backup --help`'s exit codes.
+pub const BACKUP_EXIT_HELP: &str = "\
+Exit status:
+  0  the copy was written: a data directory of its own (use it with --data-dir, or copy its
+     files into an empty one, to restore; then upgrade --rewrite writes every proof file again)
+  2  usage error: missing, unknown or conflicting arguments
+  4  input/output error: no store in the data directory, the --out folder is not empty, or a
+     file cannot be copied
+  8  busy: another btc-anchor command is using the data directory";
+
 /// `btc-anchor status`
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -1216,6 +1239,41 @@ pub fn proof(args: &ProofArgs) -> Result<Done, Failure> {
         proof.stage(),
         btc_anchor::text::escape_controls(&record.label),
         btc_anchor::text::escape_path(out)
+    )))
+}
+
+/// Writes a consistent, private copy of the data directory.
+pub fn backup(args: &BackupArgs) -> Result<Done, Failure> {
+    use btc_anchor_workflow::backup::BackupError;
+    let dir = args.common.data_dir();
+    let report = btc_anchor_workflow::backup::backup(&dir, &args.out).map_err(|e| match e {
+        BackupError::Lock(s) => anchoring_failure(s.into()),
+        BackupError::NotEmpty(_) => Failure::io(
+            with_sources(&e),
+            "give a new or empty folder with --out: a backup never overwrites",
+        ),
+        BackupError::NoStore(_) => Failure::io(
+            with_sources(&e),
+            "check --data-dir and --network: this is not a data directory in use",
+        ),
+        other => Failure::io(
+            with_sources(&other),
+            "check --out and its free space; the data directory is unchanged",
+        ),
+    })?;
+    if args.json {
+        return Ok(Done::ok(json_line(&json!({
+            "result": "backed-up",
+            "data_dir": dir.display().to_string(),
+            "out": args.out.display().to_string(),
+            "files": report.files,
+        }))));
+    }
+    Ok(Done::ok(format!(
+        "backed up {} to {}: {}\nto restore, use it as the data directory (--data-dir), or copy its files into an empty one\n",
+        btc_anchor::text::escape_path(&dir),
+        btc_anchor::text::escape_path(&args.out),
+        report.files.join(", ")
     )))
 }
 

@@ -74,6 +74,10 @@ Exit status:
     /// file lost or damaged)
     #[command(after_help = anchoring::PROOF_EXIT_HELP)]
     Proof(anchoring::ProofArgs),
+    /// Write a consistent, private copy of the data directory (store,
+    /// wallet, configuration)
+    #[command(after_help = anchoring::BACKUP_EXIT_HELP)]
+    Backup(anchoring::BackupArgs),
     /// Show queued records and the state of each batch
     #[command(after_help = anchoring::STORE_EXIT_HELP)]
     Status(anchoring::ReportArgs),
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::Upgrade(args) => anchoring::upgrade(args),
         Command::Status(args) => anchoring::status(args),
         Command::Proof(args) => anchoring::proof(args),
+        Command::Backup(args) => anchoring::backup(args),
         Command::Wallet(args) => anchoring::wallet(args),
         Command::Export(args) => export::run(args),
         Command::Headers(args) => headers::run(args),

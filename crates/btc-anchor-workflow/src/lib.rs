@@ -5,7 +5,8 @@
 //! wallet ([`wallet`]) over an Electrum server (`btc-anchor-electrum`),
 //! bumps it, follows it through reorganisations, completes and seals the
 //! proofs, with every step made durable in an SQLite store ([`store`])
-//! before its side effect. [`config`] reads a data directory's settings.
+//! before its side effect. [`config`] reads a data directory's settings;
+//! [`backup`] copies a data directory consistently.
 //!
 //! The workflow is generic over its two seams ([`backend`]): a
 //! [`backend::ChainBackend`] whose every answer is checked before it is
@@ -20,6 +21,7 @@
 
 pub mod anchoring;
 pub mod backend;
+pub mod backup;
 pub mod config;
 #[cfg(feature = "test-utils")]
 pub mod fake;

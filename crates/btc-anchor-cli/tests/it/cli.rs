@@ -2556,3 +2556,70 @@ fn a_folder_is_verified_document_by_document() {
     ])
     .expect_code(USAGE);
 }
+
+/// `backup` writes a data directory of its own: restored by using it (or
+/// a copy of it) as the data directory, with every record and the same
+/// wallet.
+#[test]
+fn a_backup_restores_records_and_wallet() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    let doc = docs.path().join("discharge.txt");
+    fs::write(&doc, b"discharge summary\n").unwrap();
+    let in_dir = |dir: &Path, args: &[&OsStr]| -> Run {
+        command()
+            .args(args)
+            .arg("--network")
+            .arg("regtest")
+            .env("BTC_ANCHOR_DATA_DIR", dir)
+            .output()
+            .unwrap()
+            .into()
+    };
+    in_dir(data.path(), &[OsStr::new("wallet"), OsStr::new("create")]).expect_code(VALID);
+    in_dir(data.path(), &[OsStr::new("stamp"), doc.as_os_str()]).expect_code(VALID);
+    let address = in_dir(data.path(), &[OsStr::new("wallet"), OsStr::new("address")]).stdout;
+    let status = in_dir(data.path(), &[OsStr::new("status"), OsStr::new("--json")]).json();
+
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("copy");
+    let r = in_dir(
+        data.path(),
+        &[
+            OsStr::new("backup"),
+            OsStr::new("--out"),
+            copy.as_os_str(),
+            OsStr::new("--json"),
+        ],
+    );
+    r.expect_code(VALID);
+    assert_eq!(
+        r.json()["files"],
+        serde_json::json!(["store.sqlite", "wallet.sqlite", "wallet.secret"])
+    );
+    // The data directory is lost; the copy is restored into a new one.
+    drop(data);
+    let restored = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(&copy).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), restored.path().join(entry.file_name())).unwrap();
+    }
+    let after = in_dir(
+        restored.path(),
+        &[OsStr::new("status"), OsStr::new("--json")],
+    )
+    .json();
+    assert_eq!(after["queued"], status["queued"]);
+    let again = in_dir(
+        restored.path(),
+        &[OsStr::new("wallet"), OsStr::new("address")],
+    );
+    again.expect_code(VALID);
+    assert_eq!(again.stdout, address);
+    // A backup never overwrites.
+    in_dir(
+        restored.path(),
+        &[OsStr::new("backup"), OsStr::new("--out"), copy.as_os_str()],
+    )
+    .expect_code(IO);
+}

@@ -14,7 +14,9 @@
 //! A proof is valid only on evidence that its block is in the real chain
 //! (`docs/proof-format.md` §9): every carried header is held to the chain
 //! rules ([`rules`]) with the checkpoint tables built in ([`checkpoints`]);
-//! headers files are validated whole ([`validate`]). Once the
+//! headers files are validated whole ([`validate`]), and written and kept
+//! up to date from any header source, every header validated before it is
+//! written ([`headers::sync`]). Once the
 //! anchoring block's difficulty epoch has closed, [`seal`] extends a
 //! complete proof's headers to the epoch's last block, which a checkpoint
 //! table pins: such a proof places its block in the real chain offline.

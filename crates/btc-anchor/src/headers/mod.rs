@@ -11,6 +11,9 @@
 //!   validated when it is opened ([`crate::validate`]);
 //! * an Electrum server (with the anchoring support), each header it serves
 //!   held to the chain rules of [`crate::rules`].
+//!
+//! [`sync`] writes and updates headers files from any header source,
+//! validating every header before it is written.
 
 use std::fmt;
 use std::fs;
@@ -26,6 +29,8 @@ use bitcoin::{BlockHash, CompactTarget, Network};
 
 use crate::checkpoints::Checkpoints;
 use crate::validate::{ChainError, ChainParams, ChainState, ChainValidator, CheckpointBuilder};
+
+pub mod sync;
 
 /// Size of a serialized block header.
 pub const HEADER_LEN: usize = 80;

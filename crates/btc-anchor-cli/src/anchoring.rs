@@ -220,6 +220,10 @@ Exit status:
 pub struct ReportArgs {
     #[command(flatten)]
     common: Common,
+    /// Also show each queued record's label and proof path (file paths,
+    /// which at a clinic may name patients: shown only when asked)
+    #[arg(long)]
+    labels: bool,
     /// One JSON object on stdout
     #[arg(long)]
     json: bool,
@@ -1314,7 +1318,11 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
             .collect();
         return Ok(Done::ok(json_line(&json!({
             "network": flow.config().network.to_string(),
-            "queued": queued.iter().map(|r| json!({"label": r.label, "digest": r.digest.to_hex(), "proof": r.proof_path.display().to_string()})).collect::<Vec<_>>(),
+            "queued": queued.iter().map(|r| if args.labels {
+                json!({"label": r.label, "digest": r.digest.to_hex(), "proof": r.proof_path.display().to_string()})
+            } else {
+                json!({"digest": r.digest.to_hex()})
+            }).collect::<Vec<_>>(),
             "batches": b,
         }))));
     }
@@ -1323,6 +1331,15 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
         queued.len(),
         if queued.len() == 1 { "" } else { "s" }
     );
+    if args.labels {
+        for r in &queued {
+            out += &format!(
+                "  {}  {}\n",
+                r.digest.to_hex(),
+                btc_anchor::text::escape_controls(&r.label)
+            );
+        }
+    }
     for s in &batches {
         let detail = match (s.batch.state, s.batch.confirmation, s.txs.last()) {
             (BatchState::Final, Some(c), _) => {

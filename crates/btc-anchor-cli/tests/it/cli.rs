@@ -2610,6 +2610,21 @@ fn a_backup_restores_records_and_wallet() {
     )
     .json();
     assert_eq!(after["queued"], status["queued"]);
+    // Labels (file paths) only when asked.
+    assert!(after["queued"][0].get("label").is_none(), "{after}");
+    let labelled = in_dir(
+        restored.path(),
+        &[
+            OsStr::new("status"),
+            OsStr::new("--json"),
+            OsStr::new("--labels"),
+        ],
+    )
+    .json();
+    assert!(labelled["queued"][0]["label"]
+        .as_str()
+        .unwrap()
+        .ends_with("discharge.txt"));
     let again = in_dir(
         restored.path(),
         &[OsStr::new("wallet"), OsStr::new("address")],

@@ -2638,3 +2638,27 @@ fn a_backup_restores_records_and_wallet() {
     )
     .expect_code(IO);
 }
+
+/// The schema that every JSON output of the tests is held to
+/// (`support::parse_json`) refuses shapes it does not document.
+#[test]
+fn the_json_schema_refuses_undocumented_shapes() {
+    let r = verify_example(&["--network", "regtest", "--json"]);
+    let good = r.json();
+    let refused = |v: Value| {
+        let line = v.to_string();
+        std::panic::catch_unwind(|| crate::support::parse_json(&line)).is_err()
+    };
+    let mut extra = good.clone();
+    extra["surprise"] = Value::from(1);
+    assert!(refused(extra));
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("result");
+    assert!(refused(missing));
+    let mut wrong = good.clone();
+    wrong["result"] = Value::from("probably");
+    assert!(refused(wrong));
+    let mut nested = good;
+    nested["block"]["height"] = Value::from("sixteen");
+    assert!(refused(nested));
+}

@@ -42,7 +42,7 @@ fn ok(env: &Env, args: &[&str]) -> String {
 }
 
 fn json(env: &Env, args: &[&str]) -> Value {
-    serde_json::from_str(&ok(env, args)).unwrap()
+    crate::support::parse_json(&ok(env, args))
 }
 
 /// A stack and a data directory with a funded wallet, and some documents.
@@ -646,7 +646,7 @@ fn sealing_from_the_command_line() {
     assert_eq!(code, 9, "{out}{err}");
     assert!(out.contains("nothing to upgrade or seal"), "{out}");
     assert_eq!(err, "", "nothing to do is not a failure");
-    let v: Value = serde_json::from_str(&run(&env, &["upgrade", "--json"]).1).unwrap();
+    let v: Value = crate::support::parse_json(&run(&env, &["upgrade", "--json"]).1);
     assert_eq!(v["result"], "nothing-to-do", "{v}");
     for doc in &docs {
         ok(

@@ -75,7 +75,7 @@ fn headers_sync_follows_a_regtest_stack() {
     let doc = env.data.path().join("record.txt");
     fs::write(&doc, b"a record to anchor\n").unwrap();
     env.ok(&["stamp", p(&doc)]);
-    let a: serde_json::Value = serde_json::from_str(&env.ok(&["anchor", "--json"]).stdout).unwrap();
+    let a: serde_json::Value = crate::support::parse_json(&env.ok(&["anchor", "--json"]).stdout);
     env.stack
         .wait_until_electrum_sees_txid(
             a["batches"][0]["txid"].as_str().unwrap().parse().unwrap(),

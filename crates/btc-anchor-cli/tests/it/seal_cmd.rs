@@ -75,7 +75,7 @@ fn the_command_over_a_headers_file() {
     ]
     .concat());
     assert_eq!(code, 0, "{out}{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v: serde_json::Value = crate::support::parse_json(&out);
     assert_eq!(v["block"]["checkpoint_epoch"], 0, "{v}");
 
     // Once more: already sealed, exit 0, the file as it was.
@@ -86,7 +86,7 @@ fn the_command_over_a_headers_file() {
     ]
     .concat());
     assert_eq!(code, 0, "{out}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v: serde_json::Value = crate::support::parse_json(&out);
     assert_eq!(v["proofs"][0]["result"], "already-sealed", "{v}");
     assert_eq!(std::fs::read(&proof_file).unwrap(), before);
 

@@ -39,8 +39,7 @@ impl From<Output> for Run {
 impl Run {
     /// Stdout as the one JSON object `--json` prints.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        parse_json(&self.stdout)
     }
 
     /// Asserts the exit code, showing everything the run printed if it differs.
@@ -92,4 +91,37 @@ where
     S: AsRef<OsStr>,
 {
     command().args(args).output().unwrap().into()
+}
+
+/// `docs/cli-json.schema.json`, compiled once.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = btc_anchor_testenv::repo_file("docs/cli-json.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    })
+}
+
+/// Parses what a `--json` command printed: exactly one line holding one
+/// object, of one of the shapes `docs/cli-json.schema.json` documents.
+/// Every test that reads JSON output goes through here, so the schema is
+/// held to every output the tests see.
+pub fn parse_json(stdout: &str) -> serde_json::Value {
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "--json prints one line: {stdout}"
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"));
+    let errors: Vec<String> = schema().iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "output not of a shape docs/cli-json.schema.json documents: {}\n{}",
+        errors.join("; "),
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    );
+    v
 }

@@ -125,19 +125,9 @@ pub fn run(args: &SealArgs) -> Result<Done, Failure> {
         }
     };
     let remote = args.headers.is_none();
-    let open = headers.open(network).map_err(|e| {
-        if e.is_io() {
-            Failure::io(with_sources(&e), "check the path given with --headers")
-        } else {
-            Failure::invalid(
-                with_sources(&e),
-                format!(
-                    "--headers needs a file of raw 80-byte {network} block headers starting at \
-                     the genesis block, as exported from a node"
-                ),
-            )
-        }
-    })?;
+    let open = headers
+        .open(network)
+        .map_err(|e| crate::verify::headers_failure(&e, network))?;
     let source = open.source();
 
     let mut results = Vec::new();

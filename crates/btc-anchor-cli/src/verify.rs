@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use btc_anchor::bitcoin::Network;
 use btc_anchor::checkpoints::Checkpoints;
 use btc_anchor::file::{locate_proof, ots_path, proof_path};
+use btc_anchor::headers::HeaderSourceError;
 use btc_anchor::merkle::NodeHash;
 use btc_anchor::proof::{ProofError, Stage};
 use btc_anchor::text::escape_controls;
@@ -323,6 +324,25 @@ fn find_proof(args: &VerifyArgs) -> Result<(PathBuf, String), Failure> {
             "--digest needs --proof",
             "usage: btc-anchor verify --digest HEX --proof FILE",
         )),
+    }
+}
+
+/// A headers file given with --headers that cannot be used: unreadable
+/// (exit 4), or read and found wrong (exit 1). Shared by `seal` and the
+/// verification of many documents, which need a good one before anything
+/// else.
+pub fn headers_failure(e: &HeaderSourceError, network: Network) -> Failure {
+    if e.is_io() {
+        Failure::io(with_sources(e), "check the path given with --headers")
+    } else {
+        Failure::invalid(
+            with_sources(e),
+            format!(
+                "--headers needs a file of raw 80-byte {network} block headers starting at the \
+                 genesis block (or right after a built-in checkpoint), e.g. made with btc-anchor \
+                 headers sync"
+            ),
+        )
     }
 }
 

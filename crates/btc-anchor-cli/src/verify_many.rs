@@ -85,18 +85,8 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
     let server;
     let source: &(dyn HeaderSource + Sync) = match (&args.headers, &args.electrum) {
         (Some(path), _) => {
-            file = HeadersFile::open(path, network).map_err(|e| {
-                if e.is_io() {
-                    Failure::io(with_sources(&e), "check the path given with --headers")
-                } else {
-                    Failure::invalid(
-                        with_sources(&e),
-                        format!(
-                            "--headers needs a file of raw 80-byte {network} block headers from the genesis block, e.g. made with btc-anchor headers sync"
-                        ),
-                    )
-                }
-            })?;
+            file = HeadersFile::open(path, network)
+                .map_err(|e| crate::verify::headers_failure(&e, network))?;
             &file
         }
         (None, Some(url)) => {

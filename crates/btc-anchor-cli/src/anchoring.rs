@@ -609,7 +609,7 @@ Exit status:
 /// `anchor --help`'s exit codes.
 pub const ANCHOR_EXIT_HELP: &str = "\
 Exit status:
-  0  anchored: the transaction is broadcast and the pending proofs written
+  0  anchored: the transaction is broadcast (upgrade completes the proof files once it confirms)
   1  a proof built for the batch does not verify: nothing was written
   2  usage error: missing, unknown or conflicting arguments, or a fee rate out of range
   4  input/output error: the data directory or a proof cannot be written
@@ -1024,7 +1024,7 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
             }
         );
     }
-    out += "proofs now name the transaction; run btc-anchor upgrade once it confirms\n";
+    out += "the store holds the batch and its transaction; run btc-anchor upgrade once it confirms to complete the proof files\n";
     Ok(Done::ok(out))
 }
 

@@ -576,7 +576,11 @@ impl Rendering {
         let noun = self.subject.noun();
         let headline = match (stage, r.batch_size, r.txid) {
             (Stage::Queued, _, _) => {
-                format!("{noun} is queued for the next batch; nothing is on chain yet")
+                format!(
+                    "{noun} is stamped, and its proof file waits for its batch to confirm (the \
+                     data directory's btc-anchor status shows where the batch is); nothing is \
+                     proven yet"
+                )
             }
             (Stage::Batched, Some(size), _) => format!(
                 "{noun} is in a batch of {size} records whose transaction is not broadcast yet"

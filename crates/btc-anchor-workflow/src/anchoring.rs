@@ -881,10 +881,15 @@ impl Anchoring {
             batch_id: batch.id,
             txid: stored.txid,
         });
-        // Proofs first, then the state: a crash in between leaves the batch
+        // No proof file is rewritten before confirmation: the store holds
+        // the batch and its transaction durably, the proof files beside the
+        // documents keep their stamped (queued) state until upgrade
+        // completes them, and `current_proofs` builds a pending one at any
+        // time. The transaction is held to one proof of the batch all the
+        // same. A crash before the state is marked leaves the batch
         // `batched`, and the next run broadcasts the same transaction again
         // (the server already has it) and finishes here.
-        self.write_batch_proofs(batch, Some(&stored.tx), None)?;
+        self.check_batch_anchor(batch, &stored.tx)?;
         self.store.mark_broadcast(&stored.txid)?;
         Ok(Anchored {
             batch_id: batch.id,
@@ -940,7 +945,7 @@ impl Anchoring {
         let txid = self.store.add_tx(batch.id, &tx, fee.to_sat(), vrate)?;
         wallet.note_sent(&tx).map_err(Into::into)?;
         server.broadcast(&tx)?;
-        self.write_batch_proofs(&batch, Some(&tx), None)?;
+        self.check_batch_anchor(&batch, &tx)?;
         self.store.mark_broadcast(&txid)?;
         Ok(Anchored {
             batch_id: batch.id,
@@ -1164,6 +1169,21 @@ impl Anchoring {
         Ok(out)
     }
 
+    /// Checks that `tx` anchors `batch`: the pending proof of its first
+    /// record, with `tx`, passes the library's verifier.
+    fn check_batch_anchor(
+        &self,
+        batch: &StoredBatch,
+        tx: &Transaction,
+    ) -> Result<(), AnchoringError> {
+        let records = self.store.batch_records(batch.id)?;
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let proofs = self.batch_proofs(batch, &records, Some(tx), None)?;
+        check_proof(&proofs.proof(0, true)?, &first.proof_path)
+    }
+
     /// Rebuilds the proofs of a batch from the store, verifies them all
     /// ([`BatchProofs::verify_all`]) and only then writes them.
     fn write_batch_proofs(
@@ -1192,15 +1212,21 @@ impl Anchoring {
             self.store
                 .set_batch_block(batch.id, &proofs.proof(0, true)?.to_json())?;
         }
+        // Complete proofs are made durable with one flush of each file
+        // system they are on, not one per file (where that is available).
+        let per_file = durable && !cfg!(target_os = "linux");
         pool.install(|| {
             use rayon::prelude::*;
             // Each proof is built as it is written: a batch's proofs share
             // their anchor (up to 2,016 headers), which is not held once
             // per record in memory.
             (0..records.len()).into_par_iter().try_for_each(|i| {
-                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, durable)
+                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, per_file)
             })
         })?;
+        if durable && !per_file {
+            sync_file_systems(records.iter().map(|r| r.proof_path.as_path()))?;
+        }
         Ok(records.len())
     }
 
@@ -1351,6 +1377,40 @@ fn absolute_path(
         }
     }
     Ok(absolute)
+}
+
+/// Flushes to disk everything written to the file systems holding the
+/// folders of `paths` (files and directory entries alike): `syncfs(2)`
+/// once per file system, however many files were written there.
+#[cfg(target_os = "linux")]
+fn sync_file_systems<'p>(paths: impl Iterator<Item = &'p Path>) -> Result<(), AnchoringError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut devices = std::collections::HashSet::new();
+    let mut folders = std::collections::HashSet::new();
+    for path in paths {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !folders.insert(dir) {
+            continue;
+        }
+        let fail = |source| AnchoringError::WriteProof {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let folder = std::fs::File::open(dir).map_err(fail)?;
+        if devices.insert(folder.metadata().map_err(fail)?.dev()) {
+            rustix::fs::syncfs(&folder).map_err(|e| fail(e.into()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Elsewhere each file was flushed as it was written.
+#[cfg(not(target_os = "linux"))]
+fn sync_file_systems<'p>(_paths: impl Iterator<Item = &'p Path>) -> Result<(), AnchoringError> {
+    Ok(())
 }
 
 /// Moves an older version's proof from `from` to `to`, durably (the

@@ -795,7 +795,10 @@ fn every_vector() {
 fn pending_proofs_say_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("pending-queued.json", "is queued for the next batch"),
+        (
+            "pending-queued.json",
+            "is stamped, and its proof file waits",
+        ),
         ("pending-batched.json", "is in a batch of 5 records"),
         ("pending-broadcast.json", "broadcast but not yet in a block"),
     ];

@@ -176,7 +176,8 @@ fn stamp_anchor_mine_upgrade_verify_1000() {
         a.fee.to_sat() as f64 / 1000.0
     );
     assert!(a.vsize <= 155, "vsize {} above 155 vB", a.vsize);
-    assert_eq!(read_proof(&docs[5].1.proof_path).stage(), Stage::Broadcast);
+    // No proof file is rewritten before confirmation: they stay stamped.
+    assert_eq!(read_proof(&docs[5].1.proof_path).stage(), Stage::Queued);
 
     env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
@@ -418,8 +419,15 @@ fn bumped_transaction_is_followed() {
     env.stack
         .wait_until_electrum_sees_txid(b.txid, DEFAULT_TIMEOUT)
         .unwrap();
-    // The batch's proofs now name the replacement.
-    let p = read_proof(&d[0].1.proof_path);
+    // The batch's current proofs name the replacement (the files are
+    // completed once it confirms).
+    let record = flow
+        .store()
+        .record_at_proof_path(&d[0].1.proof_path)
+        .unwrap()
+        .unwrap();
+    let p = flow.current_proofs(&[record]).unwrap().remove(0).unwrap();
+    assert_eq!(p.stage(), Stage::Broadcast);
     assert_eq!(p.anchor.unwrap().tx.compute_txid(), b.txid);
     env.stack.mine_blocks(1, None).unwrap();
     let up = flow.upgrade(&server).unwrap();
@@ -509,7 +517,7 @@ fn a_lying_server_is_caught_and_nothing_is_written() {
             ),
             "{mode:?}: {err}"
         );
-        assert_eq!(read_proof(&d[0].1.proof_path).stage(), Stage::Broadcast);
+        assert_eq!(read_proof(&d[0].1.proof_path).stage(), Stage::Queued);
     }
     proxy.set(ProxyMode::Pass);
     let up = flow.upgrade(&liar).unwrap();

@@ -21,3 +21,5 @@
 pub mod checkpoint;
 pub mod keyfile;
 pub mod note;
+pub mod store;
+pub mod tile;

@@ -19,6 +19,9 @@
 #![warn(clippy::missing_errors_doc)]
 
 pub mod checkpoint;
+pub mod entry;
+pub mod event;
+pub mod jcs;
 pub mod keyfile;
 pub mod note;
 pub mod store;

@@ -14,6 +14,54 @@
 //!   only as salted commitments.
 //! * [`proof`]: offline single-event proofs (`c2sp.org/tlog-proof@v1`).
 //!
+//! ## A log of one event, proved offline
+//!
+//! ```
+//! use btc_anchor_log::checkpoint::Checkpoint;
+//! use btc_anchor_log::entry::{ActorRef, Entry, RecordRef, Salt};
+//! use btc_anchor_log::event::{Event, EventKind};
+//! use btc_anchor_log::note::Signer;
+//! use btc_anchor_log::proof::{Opening, TlogProof};
+//! use btc_anchor_log::store::TileStore;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let key = Signer::generate("clinic.example/audit")?;
+//! let event = Event {
+//!     kind: EventKind::Read,
+//!     time: 1_767_225_600,
+//!     record: RecordRef::new(b"record 17", &Salt::random()?),
+//!     actor: ActorRef::new(b"dr. who", &Salt::random()?),
+//!     content: None,
+//!     prev: None,
+//! };
+//! let opening = Opening::new(event, Salt::random()?)?;
+//! let entries = vec![opening.entry()];
+//!
+//! // Write the tiles, and sign the checkpoint of the new size.
+//! let store = TileStore::new(dir.path());
+//! store.write(&entries, 0)?;
+//! let mut reader = store.reader(1)?;
+//! let checkpoint = Checkpoint {
+//!     origin: "clinic.example/audit".into(),
+//!     size: 1,
+//!     root: reader.root()?,
+//!     extensions: vec![],
+//! };
+//! let proof = TlogProof {
+//!     extra: Some(opening.to_bytes()),
+//!     index: 0,
+//!     path: reader.inclusion_proof(0)?,
+//!     checkpoint: checkpoint.sign(&[&key])?,
+//! };
+//!
+//! // Anyone with the log's vkey checks the proof offline.
+//! let text = proof.to_text();
+//! let parsed = TlogProof::parse(text.as_bytes())?;
+//! let (event, cp) = parsed.verify_event("clinic.example/audit", &key.verifier())?;
+//! assert_eq!(event.kind, EventKind::Read);
+//! assert_eq!(cp.size, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
@@ -24,5 +72,6 @@ pub mod event;
 pub mod jcs;
 pub mod keyfile;
 pub mod note;
+pub mod proof;
 pub mod store;
 pub mod tile;

@@ -3,6 +3,7 @@
 mod checkpoint;
 mod events;
 mod fixtures;
+mod go;
 mod keyfile;
 mod note;
 mod proof;

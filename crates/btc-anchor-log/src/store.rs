@@ -192,7 +192,7 @@ impl TileStore {
             .iter()
             .map(|e| NodeHash::from(leaf_hash(e.as_ref())))
             .collect();
-        if old_size % TILE_WIDTH != 0 {
+        if !old_size.is_multiple_of(TILE_WIDTH) {
             let old = TilePath {
                 kind: TileKind::Hashes { level: 0 },
                 index: first_tile,
@@ -252,7 +252,7 @@ impl TileStore {
             // This level's old partial tile, then the hashes of the tiles
             // completed below.
             let mut full = Vec::with_capacity(next_new - (first_tile * TILE_WIDTH) as usize);
-            if old_count % TILE_WIDTH != 0 {
+            if !old_count.is_multiple_of(TILE_WIDTH) {
                 let old = TilePath {
                     kind: TileKind::Hashes { level },
                     index: first_tile,
@@ -407,7 +407,7 @@ impl TileReader<'_> {
     /// MTH(D[start:end]) (RFC 6962 §2.1) for `start < end <= size`.
     fn subtree(&mut self, start: u64, end: u64) -> Result<NodeHash, StoreError> {
         let len = end - start;
-        if len.is_power_of_two() && start % len == 0 {
+        if len.is_power_of_two() && start.is_multiple_of(len) {
             return self.stored(len.trailing_zeros(), start / len);
         }
         let k = 1u64 << (63 - (len - 1).leading_zeros());

@@ -105,7 +105,7 @@ impl TilePath {
         let full = count / TILE_WIDTH;
         let width = if index < full {
             256
-        } else if index == full && count % TILE_WIDTH != 0 {
+        } else if index == full && !count.is_multiple_of(TILE_WIDTH) {
             (count % TILE_WIDTH) as u16
         } else {
             return None;

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use crate::{log_signer, other_signer, outcome, ORIGIN};
 
 /// The example text of C2SP tlog-checkpoint.
-const SPEC_TEXT: &str = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+const SPEC_TEXT: &str =
+    "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
 
 #[test]
 fn spec_example_round_trips() {
@@ -31,16 +32,28 @@ fn non_canonical_texts_are_refused() {
     assert_eq!(e(&format!("o\n-1\n{root}\n")), "bad-size");
     assert_eq!(e(&format!("o\n 20\n{root}\n")), "bad-size");
     assert_eq!(e(&format!("o\n4294967297\n{root}\n")), "bad-size");
-    assert_eq!(e(&format!("o\n99999999999999999999999\n{root}\n")), "bad-size");
+    assert_eq!(
+        e(&format!("o\n99999999999999999999999\n{root}\n")),
+        "bad-size"
+    );
     assert_eq!(e(&format!("o\n20\n{root}")), "lines");
     assert_eq!(e(&format!("o\n20\n{root}\n\n")), "bad-extension");
     assert_eq!(e(&format!("\n20\n{root}\n")), "bad-origin");
     assert_eq!(e(&format!("o\r\n20\n{root}\n")), "bad-origin");
     assert_eq!(e("o\n20\n"), "too-few-lines");
     assert_eq!(e(&format!("o\n20\n{}\n", &root[..43])), "bad-root");
-    assert_eq!(e("o\n20\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2J=\n"), "bad-root");
-    assert_eq!(e(&format!("o\n20\n{}\n", BASE64.encode([0u8; 31]))), "bad-root");
-    assert_eq!(e(&format!("o\n20\n{}\n", BASE64.encode([0u8; 33]))), "bad-root");
+    assert_eq!(
+        e("o\n20\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2J=\n"),
+        "bad-root"
+    );
+    assert_eq!(
+        e(&format!("o\n20\n{}\n", BASE64.encode([0u8; 31]))),
+        "bad-root"
+    );
+    assert_eq!(
+        e(&format!("o\n20\n{}\n", BASE64.encode([0u8; 33]))),
+        "bad-root"
+    );
     let many: String = (0..17).map(|i| format!("ext {i}\n")).collect();
     assert_eq!(e(&format!("o\n20\n{root}\n{many}")), "too-many-extensions");
     // Size zero is the empty tree; extension lines are kept.
@@ -48,7 +61,11 @@ fn non_canonical_texts_are_refused() {
     assert_eq!(cp.size, 0);
     assert_eq!(cp.extensions, vec!["an extension".to_owned()]);
     assert_eq!(
-        Checkpoint { extensions: vec![String::new()], ..cp }.to_text(),
+        Checkpoint {
+            extensions: vec![String::new()],
+            ..cp
+        }
+        .to_text(),
         Err(CheckpointError::BadExtension { line: 1 })
     );
 }
@@ -56,9 +73,17 @@ fn non_canonical_texts_are_refused() {
 #[test]
 fn signed_checkpoints_open_only_with_the_log_key_and_origin() {
     let s = log_signer();
-    let cp = Checkpoint { origin: ORIGIN.into(), size: 3, root: NodeHash([7; 32]), extensions: vec![] };
+    let cp = Checkpoint {
+        origin: ORIGIN.into(),
+        size: 3,
+        root: NodeHash([7; 32]),
+        extensions: vec![],
+    };
     let note = cp.sign(&[&s, &other_signer()]).unwrap().to_text();
-    assert_eq!(Checkpoint::open(note.as_bytes(), ORIGIN, &[s.verifier()]).unwrap(), cp);
+    assert_eq!(
+        Checkpoint::open(note.as_bytes(), ORIGIN, &[s.verifier()]).unwrap(),
+        cp
+    );
     assert!(matches!(
         Checkpoint::open(note.as_bytes(), "other.example/log", &[s.verifier()]),
         Err(OpenError::Origin { .. })

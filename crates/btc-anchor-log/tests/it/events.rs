@@ -29,7 +29,10 @@ fn rfc8785_sorting_example() {
     let expected = "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u{80}\":\"Control\",\
         \"\u{f6}\":\"Latin Small Letter O With Diaeresis\",\"\u{20ac}\":\"Euro Sign\",\
         \"\u{1f600}\":\"Emoji: Grinning Face\",\"\u{fb33}\":\"Hebrew Letter Dalet With Dagesh\"}";
-    assert_eq!(String::from_utf8(to_canonical(&v).unwrap()).unwrap(), expected);
+    assert_eq!(
+        String::from_utf8(to_canonical(&v).unwrap()).unwrap(),
+        expected
+    );
 }
 
 #[test]
@@ -38,7 +41,10 @@ fn rfc8785_string_example() {
     // is written "€$\u000f\nA'B\"\\\\\"/".
     let v = Value::Object(vec![("string".into(), s("\u{20ac}$\u{0f}\nA'B\"\\\\\"/"))]);
     let expected = "{\"string\":\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
-    assert_eq!(String::from_utf8(to_canonical(&v).unwrap()).unwrap(), expected);
+    assert_eq!(
+        String::from_utf8(to_canonical(&v).unwrap()).unwrap(),
+        expected
+    );
     // Every other control character: short forms where JSON.stringify has them.
     let ctl: String = (0u8..0x20).map(char::from).collect();
     let out = String::from_utf8(to_canonical(&s(&ctl)).unwrap()).unwrap();
@@ -48,14 +54,23 @@ fn rfc8785_string_example() {
          \\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f\""
     );
     // U+007F and U+2028 are written as they are (ECMAScript does).
-    assert_eq!(to_canonical(&s("\u{7f}\u{2028}")).unwrap(), "\"\u{7f}\u{2028}\"".as_bytes());
+    assert_eq!(
+        to_canonical(&s("\u{7f}\u{2028}")).unwrap(),
+        "\"\u{7f}\u{2028}\"".as_bytes()
+    );
 }
 
 #[test]
 fn rfc8785_integers_and_nesting() {
     // RFC 8785 Appendix B: integral values in the safe range.
-    for (n, text) in [(0, "0"), (1, "1"), (-1, "-1"), (9007199254740991, "9007199254740991"),
-                      (-9007199254740991, "-9007199254740991"), (295147905179352830, "")] {
+    for (n, text) in [
+        (0, "0"),
+        (1, "1"),
+        (-1, "-1"),
+        (9007199254740991, "9007199254740991"),
+        (-9007199254740991, "-9007199254740991"),
+        (295147905179352830, ""),
+    ] {
         let r = to_canonical(&Value::Integer(n));
         if text.is_empty() {
             assert_eq!(r, Err(JcsError::UnsafeInteger { found: n }));
@@ -64,12 +79,21 @@ fn rfc8785_integers_and_nesting() {
         }
     }
     let v = Value::Object(vec![
-        ("b".into(), Value::Object(vec![("z".into(), Value::Integer(1)), ("a".into(), s(""))])),
+        (
+            "b".into(),
+            Value::Object(vec![("z".into(), Value::Integer(1)), ("a".into(), s(""))]),
+        ),
         ("a".into(), Value::Integer(2)),
     ]);
     assert_eq!(to_canonical(&v).unwrap(), br#"{"a":2,"b":{"a":"","z":1}}"#);
-    let dup = Value::Object(vec![("a".into(), Value::Integer(1)), ("a".into(), Value::Integer(2))]);
-    assert_eq!(to_canonical(&dup), Err(JcsError::DuplicateKey { key: "a".into() }));
+    let dup = Value::Object(vec![
+        ("a".into(), Value::Integer(1)),
+        ("a".into(), Value::Integer(2)),
+    ]);
+    assert_eq!(
+        to_canonical(&dup),
+        Err(JcsError::DuplicateKey { key: "a".into() })
+    );
 }
 
 #[test]
@@ -120,23 +144,46 @@ fn an_event_byte_exact() {
 #[test]
 fn every_kind_round_trips_and_custom_kinds_are_limited() {
     let kinds = [
-        EventKind::Create, EventKind::Amend, EventKind::Read, EventKind::Export,
-        EventKind::Delete, EventKind::ConsentGrant, EventKind::ConsentRevoke,
-        EventKind::Beacon, EventKind::CheckpointAnchor, EventKind::custom("lab.result-viewed").unwrap(),
+        EventKind::Create,
+        EventKind::Amend,
+        EventKind::Read,
+        EventKind::Export,
+        EventKind::Delete,
+        EventKind::ConsentGrant,
+        EventKind::ConsentRevoke,
+        EventKind::Beacon,
+        EventKind::CheckpointAnchor,
+        EventKind::custom("lab.result-viewed").unwrap(),
     ];
     for kind in kinds {
-        let e = Event { kind, ..event(0, None) };
+        let e = Event {
+            kind,
+            ..event(0, None)
+        };
         let json = e.to_canonical_json().unwrap();
         assert_eq!(Event::from_canonical_json(&json).unwrap(), e);
     }
     for bad in ["", "Upper", "-lead", "sp ace", "é", &"a".repeat(65)] {
-        assert_eq!(EventKind::custom(bad), Err(EventError::BadCustomKind), "{bad:?}");
-        let e = Event { kind: EventKind::Custom(bad.to_owned()), ..event(0, None) };
+        assert_eq!(
+            EventKind::custom(bad),
+            Err(EventError::BadCustomKind),
+            "{bad:?}"
+        );
+        let e = Event {
+            kind: EventKind::Custom(bad.to_owned()),
+            ..event(0, None)
+        };
         assert_eq!(e.to_canonical_json(), Err(EventError::BadCustomKind));
     }
     assert!(EventKind::custom(&"a".repeat(64)).is_ok());
-    let late = Event { time: 1 << 53, ..event(0, None) };
-    assert!(matches!(late.to_canonical_json(), Err(EventError::TimeOutOfRange { .. })));
+    let late = Event {
+        time: 1 << 53,
+        ..event(0, None)
+    };
+    assert!(matches!(
+        late.to_canonical_json(),
+        Err(EventError::TimeOutOfRange { .. })
+    ));
 }
 
 #[test]
@@ -148,11 +195,26 @@ fn non_canonical_or_foreign_event_json_is_refused() {
     assert_eq!(err(&format!(" {json}")), "not-canonical");
     assert_eq!(err(&json.replacen("\"v\":1", "\"v\":1.0", 1)), "bad-member");
     assert_eq!(err(&json.replacen("\"v\":1", "\"v\":2", 1)), "version");
-    assert_eq!(err(&json.replacen("\"kind\":\"read\"", "\"kind\":\"r\\u0065ad\"", 1)), "not-canonical");
-    assert_eq!(err(&json.replacen("\"kind\":\"read\"", "\"kind\":\"peek\"", 1)), "bad-member");
-    assert_eq!(err(&json.replacen("\"time\":", "\"time\":-", 1)), "bad-member");
-    assert_eq!(err(&json.replacen("\"v\":1", "\"v\":1,\"x\":1", 1)), "bad-member");
-    assert_eq!(err(&json.replacen("\"kind\":\"read\"", "\"custom\":\"x\",\"kind\":\"read\"", 1)), "bad-member");
+    assert_eq!(
+        err(&json.replacen("\"kind\":\"read\"", "\"kind\":\"r\\u0065ad\"", 1)),
+        "not-canonical"
+    );
+    assert_eq!(
+        err(&json.replacen("\"kind\":\"read\"", "\"kind\":\"peek\"", 1)),
+        "bad-member"
+    );
+    assert_eq!(
+        err(&json.replacen("\"time\":", "\"time\":-", 1)),
+        "bad-member"
+    );
+    assert_eq!(
+        err(&json.replacen("\"v\":1", "\"v\":1,\"x\":1", 1)),
+        "bad-member"
+    );
+    assert_eq!(
+        err(&json.replacen("\"kind\":\"read\"", "\"custom\":\"x\",\"kind\":\"read\"", 1)),
+        "bad-member"
+    );
     assert_eq!(err(&json.to_uppercase()), "bad-member");
     assert_eq!(err("[]"), "not-json");
     assert_eq!(err("{"), "not-json");

@@ -17,12 +17,20 @@ use crate::{derive, log_signer, ORIGIN};
 const GOPATH: &str = "/usr/share/gocode";
 
 fn go_available() -> Result<(), String> {
-    let ok = Command::new("go").arg("version").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         return Err("no `go` on PATH (apt-get install golang-go)".into());
     }
-    if !Path::new(GOPATH).join("src/golang.org/x/mod/sumdb/tlog").is_dir() {
-        return Err(format!("no golang.org/x/mod under {GOPATH} (apt-get install golang-golang-x-mod-dev)"));
+    if !Path::new(GOPATH)
+        .join("src/golang.org/x/mod/sumdb/tlog")
+        .is_dir()
+    {
+        return Err(format!(
+            "no golang.org/x/mod under {GOPATH} (apt-get install golang-golang-x-mod-dev)"
+        ));
     }
     Ok(())
 }
@@ -36,17 +44,29 @@ fn go_sumdb_verifies_our_checkpoint_tiles_and_proof() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // 70,000 entries: full and partial tiles at levels 0, 1 and 2.
-    let entries: Vec<Entry> = (0..70_000u32).map(|i| Entry(derive(&format!("go entry {i}")))).collect();
+    let entries: Vec<Entry> = (0..70_000u32)
+        .map(|i| Entry(derive(&format!("go entry {i}"))))
+        .collect();
     let store = TileStore::new(d);
     store.write(&entries[..600], 0).unwrap();
     store.write(&entries, 600).unwrap();
     let size = entries.len() as u64;
     let mut r = store.reader(size).unwrap();
     let key = log_signer();
-    let cp = Checkpoint { origin: ORIGIN.into(), size, root: r.root().unwrap(), extensions: vec![] };
+    let cp = Checkpoint {
+        origin: ORIGIN.into(),
+        size,
+        root: r.root().unwrap(),
+        extensions: vec![],
+    };
     let note = cp.sign(&[&key]).unwrap();
     let index = 65_790;
-    let proof = TlogProof { extra: None, index, path: r.inclusion_proof(index).unwrap(), checkpoint: note.clone() };
+    let proof = TlogProof {
+        extra: None,
+        index,
+        path: r.inclusion_proof(index).unwrap(),
+        checkpoint: note.clone(),
+    };
     std::fs::write(d.join("vkey"), key.verifier().to_vkey()).unwrap();
     std::fs::write(d.join("skey"), key.to_skey()).unwrap();
     std::fs::write(d.join("checkpoint"), note.to_text()).unwrap();

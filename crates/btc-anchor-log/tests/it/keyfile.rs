@@ -18,7 +18,10 @@ fn written_private_and_read_back() {
     assert_eq!(mode(path.parent().unwrap()), 0o700);
     assert_eq!(read_key_file(&path).unwrap().key_id(), s.key_id());
     // Never replaced.
-    assert!(matches!(write_key_file(&path, &s), Err(KeyFileError::Exists { .. })));
+    assert!(matches!(
+        write_key_file(&path, &s),
+        Err(KeyFileError::Exists { .. })
+    ));
 }
 
 #[test]
@@ -43,8 +46,20 @@ fn readable_by_others_or_malformed_is_refused() {
         read_key_file(&p).unwrap_err()
     };
     let skey = log_signer().to_skey();
-    assert!(matches!(bad("a", skey.as_bytes()), KeyFileError::Format { .. }));
-    assert!(matches!(bad("b", format!("{skey}\n\n").as_bytes()), KeyFileError::Format { .. }));
-    assert!(matches!(bad("c", b"PRIVATE+KEY+x+00000000+AQ==\n"), KeyFileError::Key { .. }));
-    assert!(matches!(bad("d", &[b'a'; 2000]), KeyFileError::TooLarge { .. }));
+    assert!(matches!(
+        bad("a", skey.as_bytes()),
+        KeyFileError::Format { .. }
+    ));
+    assert!(matches!(
+        bad("b", format!("{skey}\n\n").as_bytes()),
+        KeyFileError::Format { .. }
+    ));
+    assert!(matches!(
+        bad("c", b"PRIVATE+KEY+x+00000000+AQ==\n"),
+        KeyFileError::Key { .. }
+    ));
+    assert!(matches!(
+        bad("d", &[b'a'; 2000]),
+        KeyFileError::TooLarge { .. }
+    ));
 }

@@ -29,7 +29,11 @@ pub fn log_signer() -> Signer {
 
 /// Another key, which the fixtures' verifiers do not know.
 pub fn other_signer() -> Signer {
-    Signer::from_seed("witness.example/w1", &derive("btc-anchor-log fixture witness key")).unwrap()
+    Signer::from_seed(
+        "witness.example/w1",
+        &derive("btc-anchor-log fixture witness key"),
+    )
+    .unwrap()
 }
 
 /// A deterministic salt.

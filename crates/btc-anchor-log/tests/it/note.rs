@@ -53,8 +53,14 @@ fn sign_then_verify_and_key_strings_round_trip() {
     assert_eq!(parsed, note);
     assert_eq!(parsed.verify(std::slice::from_ref(&v)).unwrap().len(), 1);
     // Ed25519 is deterministic: the same text gives the same note.
-    assert_eq!(Note::sign("hello\nworld\n", &[&s, &other_signer()]).unwrap(), note);
-    assert_eq!(format!("{s:?}"), format!("Signer({}+{})", s.name(), s.key_id()));
+    assert_eq!(
+        Note::sign("hello\nworld\n", &[&s, &other_signer()]).unwrap(),
+        note
+    );
+    assert_eq!(
+        format!("{s:?}"),
+        format!("Signer({}+{})", s.name(), s.key_id())
+    );
 }
 
 #[test]
@@ -66,11 +72,17 @@ fn unknown_keys_are_ignored_but_one_known_signature_is_needed() {
     assert_eq!(note.verify(&[s.verifier()]).unwrap().len(), 1);
     // Only an unknown key signed.
     let only_w = Note::sign("text\n", &[&w]).unwrap();
-    assert_eq!(only_w.verify(&[s.verifier()]), Err(VerifyError::NoKnownSignature));
+    assert_eq!(
+        only_w.verify(&[s.verifier()]),
+        Err(VerifyError::NoKnownSignature)
+    );
     // Same name, other key: another key (other ID), so ignored.
     let impostor = Signer::from_seed(s.name(), &[9; 32]).unwrap();
     let by_impostor = Note::sign("text\n", &[&impostor]).unwrap();
-    assert_eq!(by_impostor.verify(&[s.verifier()]), Err(VerifyError::NoKnownSignature));
+    assert_eq!(
+        by_impostor.verify(&[s.verifier()]),
+        Err(VerifyError::NoKnownSignature)
+    );
 }
 
 #[test]
@@ -101,19 +113,31 @@ fn malformed_notes_are_refused() {
     let line = sig.split_once("\n\n").unwrap().1.to_owned();
     assert_eq!(parse_err("no signatures\n"), "no-signature-section");
     assert_eq!(parse_err("text\n\n"), "no-signatures");
-    assert_eq!(parse_err(&format!("text\n\n{}", line.trim_end())), "bad-signature-line");
+    assert_eq!(
+        parse_err(&format!("text\n\n{}", line.trim_end())),
+        "bad-signature-line"
+    );
     assert_eq!(parse_err(&format!("text\r\n\n{line}")), "control-character");
     assert_eq!(parse_err(&format!("text\t\n\n{line}")), "control-character");
-    assert_eq!(parse_err(&format!("text\n\n- {}", &line[4..])), "bad-signature-line");
+    assert_eq!(
+        parse_err(&format!("text\n\n- {}", &line[4..])),
+        "bad-signature-line"
+    );
     assert_eq!(parse_err(&format!("text\n\n{line}\n")), "no-signatures");
     let no_name = line.replacen("clinic.example/audit", "", 1);
     assert_eq!(parse_err(&format!("text\n\n{no_name}")), "bad-key-name");
     let plus = line.replacen("clinic.example/audit", "a+b", 1);
     assert_eq!(parse_err(&format!("text\n\n{plus}")), "bad-key-name");
     let b64 = line.replacen("=\n", "\n", 1);
-    assert_eq!(parse_err(&format!("text\n\n{b64}")), "bad-signature-encoding");
+    assert_eq!(
+        parse_err(&format!("text\n\n{b64}")),
+        "bad-signature-encoding"
+    );
     let short = format!("\u{2014} a {}\n", BASE64.encode([1, 2, 3, 4]));
-    assert_eq!(parse_err(&format!("text\n\n{short}")), "bad-signature-encoding");
+    assert_eq!(
+        parse_err(&format!("text\n\n{short}")),
+        "bad-signature-encoding"
+    );
     assert_eq!(outcome(&Note::parse(b"\xff\n\n").unwrap_err()), "not-utf8");
     let many = line.repeat(MAX_SIGNATURES + 1);
     assert_eq!(parse_err(&format!("text\n\n{many}")), "too-many-signatures");
@@ -125,7 +149,10 @@ fn malformed_notes_are_refused() {
     let note = Note::parse(format!("a\n\nb\n\n{line}").as_bytes()).unwrap();
     assert_eq!(note.text(), "a\n\nb\n");
     // Signing refuses texts that are not note texts.
-    assert_eq!(Note::sign("no newline", &[&log_signer()]), Err(NoteError::TextEnd));
+    assert_eq!(
+        Note::sign("no newline", &[&log_signer()]),
+        Err(NoteError::TextEnd)
+    );
     assert_eq!(Note::sign("", &[&log_signer()]), Err(NoteError::TextEnd));
     assert_eq!(Note::sign("a\n", &[]), Err(NoteError::NoSigners));
 }
@@ -134,21 +161,54 @@ fn malformed_notes_are_refused() {
 fn malformed_keys_are_refused() {
     let e = |s: &str| outcome(&Verifier::parse(s).unwrap_err());
     assert_eq!(e("example.com/foo+530d903a"), "parts");
-    assert_eq!(e("example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "key-id-mismatch");
-    assert_eq!(e("example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "bad-key-id");
-    assert_eq!(e("example.com/foo+530d903+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "bad-key-id");
-    assert_eq!(e("example.com/bar+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "key-id-mismatch");
-    assert_eq!(e("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2"), "bad-base64");
-    assert_eq!(e("example.com/foo+530d903a+AkyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "bad-base64");
-    assert_eq!(e("example.com/foo+530d903a+AukyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "unsupported-type");
-    assert_eq!(e("exa mple+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "bad-name");
-    assert_eq!(e("+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"), "bad-name");
+    assert_eq!(
+        e("example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "key-id-mismatch"
+    );
+    assert_eq!(
+        e("example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "bad-key-id"
+    );
+    assert_eq!(
+        e("example.com/foo+530d903+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "bad-key-id"
+    );
+    assert_eq!(
+        e("example.com/bar+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "key-id-mismatch"
+    );
+    assert_eq!(
+        e("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2"),
+        "bad-base64"
+    );
+    assert_eq!(
+        e("example.com/foo+530d903a+AkyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "bad-base64"
+    );
+    assert_eq!(
+        e("example.com/foo+530d903a+AukyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "unsupported-type"
+    );
+    assert_eq!(
+        e("exa mple+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "bad-name"
+    );
+    assert_eq!(
+        e("+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"),
+        "bad-name"
+    );
     assert_eq!(Signer::parse(SPEC_VKEY).unwrap_err(), KeyError::NotPrivate);
     let skey = log_signer().to_skey();
     let parts: Vec<&str> = skey.split('+').collect();
     let wrong_id = format!("PRIVATE+KEY+{}+00000000+{}", parts[2], parts[4]);
-    assert!(matches!(Signer::parse(&wrong_id), Err(KeyError::KeyIdMismatch { .. })));
-    assert_eq!(Signer::from_seed("a b", &[0; 32]).unwrap_err(), KeyError::BadName);
+    assert!(matches!(
+        Signer::parse(&wrong_id),
+        Err(KeyError::KeyIdMismatch { .. })
+    ));
+    assert_eq!(
+        Signer::from_seed("a b", &[0; 32]).unwrap_err(),
+        KeyError::BadName
+    );
 }
 
 proptest! {

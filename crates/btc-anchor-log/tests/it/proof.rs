@@ -26,7 +26,12 @@ pub fn log_with_proof(dir: &std::path::Path, n: u64, index: u64) -> (Vec<Opening
     let store = TileStore::new(dir);
     store.write(&entries, 0).unwrap();
     let mut r = store.reader(n).unwrap();
-    let cp = Checkpoint { origin: ORIGIN.into(), size: n, root: r.root().unwrap(), extensions: vec![] };
+    let cp = Checkpoint {
+        origin: ORIGIN.into(),
+        size: n,
+        root: r.root().unwrap(),
+        extensions: vec![],
+    };
     let proof = TlogProof {
         extra: Some(openings[index as usize].to_bytes()),
         index,
@@ -45,17 +50,32 @@ fn proofs_round_trip_and_verify() {
     let parsed = TlogProof::parse(text.as_bytes()).unwrap();
     assert_eq!(parsed, proof);
     assert_eq!(parsed.to_text(), text);
-    let (ev, cp) = parsed.verify_event(ORIGIN, &log_signer().verifier()).unwrap();
+    let (ev, cp) = parsed
+        .verify_event(ORIGIN, &log_signer().verifier())
+        .unwrap();
     assert_eq!(ev, openings[20].event);
     assert_eq!(cp.size, 37);
-    parsed.verify(&openings[20].entry(), ORIGIN, &log_signer().verifier()).unwrap();
+    parsed
+        .verify(&openings[20].entry(), ORIGIN, &log_signer().verifier())
+        .unwrap();
     // The previous event of the same record is a few entries back.
     assert_eq!(ev.prev, Some(openings[17].entry()));
     // Without extra data the proof still proves a known entry.
-    let bare = TlogProof { extra: None, ..parsed.clone() };
+    let bare = TlogProof {
+        extra: None,
+        ..parsed.clone()
+    };
     let bare = TlogProof::parse(bare.to_text().as_bytes()).unwrap();
-    bare.verify(&openings[20].entry(), ORIGIN, &log_signer().verifier()).unwrap();
-    assert_eq!(outcome(&bare.verify_event(ORIGIN, &log_signer().verifier()).unwrap_err()), "no-opening");
+    bare.verify(&openings[20].entry(), ORIGIN, &log_signer().verifier())
+        .unwrap();
+    assert_eq!(
+        outcome(
+            &bare
+                .verify_event(ORIGIN, &log_signer().verifier())
+                .unwrap_err()
+        ),
+        "no-opening"
+    );
 }
 
 #[test]
@@ -75,23 +95,45 @@ fn wrong_proofs_are_refused() {
     let mut changed = proof.clone();
     changed.path[1].0[0] ^= 1;
     assert_eq!(v(&changed), "root-mismatch");
-    let other = TlogProof { index: 21, ..proof.clone() };
+    let other = TlogProof {
+        index: 21,
+        ..proof.clone()
+    };
     assert_eq!(v(&other), "root-mismatch");
-    let past = TlogProof { index: 37, ..proof.clone() };
+    let past = TlogProof {
+        index: 37,
+        ..proof.clone()
+    };
     assert_eq!(v(&past), "index-out-of-range");
     // Another entry, another origin, an unknown key.
     assert_eq!(
-        outcome(&proof.verify(&openings[19].entry(), ORIGIN, &key).unwrap_err()),
+        outcome(
+            &proof
+                .verify(&openings[19].entry(), ORIGIN, &key)
+                .unwrap_err()
+        ),
         "root-mismatch"
     );
-    assert_eq!(outcome(&proof.verify(&entry, "x.example/log", &key).unwrap_err()), "origin");
+    assert_eq!(
+        outcome(&proof.verify(&entry, "x.example/log", &key).unwrap_err()),
+        "origin"
+    );
     let stranger = btc_anchor_log::note::Verifier::parse(crate::note::SPEC_VKEY).unwrap();
-    assert_eq!(outcome(&proof.verify(&entry, ORIGIN, &stranger).unwrap_err()), "no-known-signature");
+    assert_eq!(
+        outcome(&proof.verify(&entry, ORIGIN, &stranger).unwrap_err()),
+        "no-known-signature"
+    );
     // A forged opening: its entry is not in the log.
     let mut extra = proof.extra.clone().unwrap();
     extra[0] ^= 1;
-    let forged = TlogProof { extra: Some(extra), ..proof.clone() };
-    assert_eq!(outcome(&forged.verify_event(ORIGIN, &key).unwrap_err()), "root-mismatch");
+    let forged = TlogProof {
+        extra: Some(extra),
+        ..proof.clone()
+    };
+    assert_eq!(
+        outcome(&forged.verify_event(ORIGIN, &key).unwrap_err()),
+        "root-mismatch"
+    );
 }
 
 #[test]
@@ -106,20 +148,31 @@ fn malformed_proof_texts_are_refused() {
     assert_eq!(e(&text.replacen("index 3", "idx 3", 1)), "bad-index");
     assert_eq!(e(&text.replacen("extra ", "extra !", 1)), "bad-extra");
     let first_hash = BASE64.encode(proof.path[0].as_bytes());
-    assert_eq!(e(&text.replacen(&first_hash, &first_hash[..40], 1)), "bad-hash");
+    assert_eq!(
+        e(&text.replacen(&first_hash, &first_hash[..40], 1)),
+        "bad-hash"
+    );
     // A blank line inside the path: the rest is read as the checkpoint,
     // whose signature then does not verify.
     let split = TlogProof::parse(
-        text.replacen(&format!("{first_hash}\n"), &format!("{first_hash}\n\n"), 1).as_bytes(),
+        text.replacen(&format!("{first_hash}\n"), &format!("{first_hash}\n\n"), 1)
+            .as_bytes(),
     )
     .unwrap();
     assert_eq!(
-        outcome(&split.verify_event(ORIGIN, &log_signer().verifier()).unwrap_err()),
+        outcome(
+            &split
+                .verify_event(ORIGIN, &log_signer().verifier())
+                .unwrap_err()
+        ),
         "bad-signature"
     );
     assert_eq!(e(&text.replacen("\n\n", "\n", 1)), "bad-hash");
     assert_eq!(e(text.split("\n\n").next().unwrap()), "no-checkpoint");
     let many = format!("{first_hash}\n").repeat(33);
-    assert_eq!(e(&text.replacen(&format!("{first_hash}\n"), &many, 1)), "path-too-long");
+    assert_eq!(
+        e(&text.replacen(&format!("{first_hash}\n"), &many, 1)),
+        "path-too-long"
+    );
     assert_eq!(e(&format!("{text}\n")), "no-signatures");
 }

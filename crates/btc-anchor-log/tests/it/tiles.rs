@@ -22,10 +22,24 @@ fn check_against_core(store: &TileStore, es: &[Vec<u8>], size: u64) {
     let tree = Tree::new(leaves(&es[..size as usize])).unwrap();
     let mut r = store.reader(size).unwrap();
     assert_eq!(r.root().unwrap(), tree.root(), "root of {size}");
-    let probes = [0, 1, size / 2, size.saturating_sub(2), size - 1, size / 3, 255, 256, 257];
+    let probes = [
+        0,
+        1,
+        size / 2,
+        size.saturating_sub(2),
+        size - 1,
+        size / 3,
+        255,
+        256,
+        257,
+    ];
     for &i in probes.iter().filter(|&&i| i < size) {
         let path = r.inclusion_proof(i).unwrap();
-        assert_eq!(path, tree.inclusion_proof(i).unwrap(), "proof of {i} in {size}");
+        assert_eq!(
+            path,
+            tree.inclusion_proof(i).unwrap(),
+            "proof of {i} in {size}"
+        );
         verify_inclusion(i, size, &leaf_hash(&es[i as usize]), &path, &tree.root()).unwrap();
         assert_eq!(r.entry(i).unwrap(), es[i as usize]);
     }
@@ -38,9 +52,19 @@ fn paths_encode_and_parse_canonically() {
     assert_eq!(encode_index(1000), "x001/000");
     let cases = [
         ("tile/0/000", TileKind::Hashes { level: 0 }, 0, 256),
-        ("tile/0/x001/x234/067", TileKind::Hashes { level: 0 }, 1_234_067, 256),
+        (
+            "tile/0/x001/x234/067",
+            TileKind::Hashes { level: 0 },
+            1_234_067,
+            256,
+        ),
         ("tile/2/000.p/1", TileKind::Hashes { level: 2 }, 0, 1),
-        ("tile/1/x001/000.p/255", TileKind::Hashes { level: 1 }, 1000, 255),
+        (
+            "tile/1/x001/000.p/255",
+            TileKind::Hashes { level: 1 },
+            1000,
+            255,
+        ),
         ("tile/entries/273.p/112", TileKind::Entries, 273, 112),
         ("tile/63/999", TileKind::Hashes { level: 63 }, 999, 256),
     ];
@@ -50,10 +74,25 @@ fn paths_encode_and_parse_canonically() {
         assert_eq!(p.to_path(), s);
     }
     for bad in [
-        "tile/0/0", "tile/0/0000", "tile/00/000", "tile/64/000", "tile/0/x000/001",
-        "tile/0/001/002", "tile/0/x001", "tile/0/000.p/0", "tile/0/000.p/256",
-        "tile/0/000.p/01", "tile/0/000.p/", "tile/-1/000", "tile/0/000/", "tile/entry/000",
-        "tiles/0/000", "/tile/0/000", "tile/0/x1000/000", "tile/0/00a", "tile/0/000.p/5/6",
+        "tile/0/0",
+        "tile/0/0000",
+        "tile/00/000",
+        "tile/64/000",
+        "tile/0/x000/001",
+        "tile/0/001/002",
+        "tile/0/x001",
+        "tile/0/000.p/0",
+        "tile/0/000.p/256",
+        "tile/0/000.p/01",
+        "tile/0/000.p/",
+        "tile/-1/000",
+        "tile/0/000/",
+        "tile/entry/000",
+        "tiles/0/000",
+        "/tile/0/000",
+        "tile/0/x1000/000",
+        "tile/0/00a",
+        "tile/0/000.p/5/6",
     ] {
         assert_eq!(TilePath::parse(bad), Err(TileError::BadPath), "{bad}");
     }
@@ -62,18 +101,57 @@ fn paths_encode_and_parse_canonically() {
 #[test]
 fn tile_and_bundle_codecs_refuse_wrong_lengths() {
     assert!(decode_tile(&[0; 64], 2).is_ok());
-    assert_eq!(decode_tile(&[0; 63], 2), Err(TileError::TileLength { expected: 64, found: 63 }));
-    assert_eq!(decode_tile(&[0; 96], 2), Err(TileError::TileLength { expected: 64, found: 96 }));
+    assert_eq!(
+        decode_tile(&[0; 63], 2),
+        Err(TileError::TileLength {
+            expected: 64,
+            found: 63
+        })
+    );
+    assert_eq!(
+        decode_tile(&[0; 96], 2),
+        Err(TileError::TileLength {
+            expected: 64,
+            found: 96
+        })
+    );
     assert!(decode_tile(&[0; 8192], 256).is_ok());
     let b = encode_bundle(&[b"ab".to_vec(), vec![], b"c".to_vec()]).unwrap();
     assert_eq!(b, [0, 2, b'a', b'b', 0, 0, 0, 1, b'c']);
-    assert_eq!(decode_bundle(&b, 3).unwrap(), vec![b"ab".to_vec(), vec![], b"c".to_vec()]);
-    assert_eq!(decode_bundle(&b[..8], 3), Err(TileError::TruncatedBundle { entry: 2 }));
-    assert_eq!(decode_bundle(&b[..7], 3), Err(TileError::TruncatedBundle { entry: 2 }));
-    assert_eq!(decode_bundle(&b[..5], 3), Err(TileError::TruncatedBundle { entry: 1 }));
-    assert_eq!(decode_bundle(&b, 4), Err(TileError::BundleWidth { expected: 4, found: 3 }));
-    assert_eq!(decode_bundle(&b, 2), Err(TileError::BundleWidth { expected: 2, found: 3 }));
-    assert!(matches!(encode_bundle(&[vec![0u8; 65536]]), Err(TileError::EntryTooLong { .. })));
+    assert_eq!(
+        decode_bundle(&b, 3).unwrap(),
+        vec![b"ab".to_vec(), vec![], b"c".to_vec()]
+    );
+    assert_eq!(
+        decode_bundle(&b[..8], 3),
+        Err(TileError::TruncatedBundle { entry: 2 })
+    );
+    assert_eq!(
+        decode_bundle(&b[..7], 3),
+        Err(TileError::TruncatedBundle { entry: 2 })
+    );
+    assert_eq!(
+        decode_bundle(&b[..5], 3),
+        Err(TileError::TruncatedBundle { entry: 1 })
+    );
+    assert_eq!(
+        decode_bundle(&b, 4),
+        Err(TileError::BundleWidth {
+            expected: 4,
+            found: 3
+        })
+    );
+    assert_eq!(
+        decode_bundle(&b, 2),
+        Err(TileError::BundleWidth {
+            expected: 2,
+            found: 3
+        })
+    );
+    assert!(matches!(
+        encode_bundle(&[vec![0u8; 65536]]),
+        Err(TileError::EntryTooLong { .. })
+    ));
 }
 
 #[test]
@@ -105,7 +183,9 @@ fn the_spec_example_of_70000_entries_gives_the_spec_tiles() {
 
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -123,8 +203,8 @@ fn appending_in_steps_matches_the_core_tree_at_every_size() {
     let store = TileStore::new(dir.path());
     let es = entries(66_000);
     let sizes = [
-        1, 2, 3, 4, 5, 7, 8, 9, 100, 255, 256, 257, 300, 511, 512, 513, 1000, 4096, 65_535,
-        65_536, 65_537, 66_000,
+        1, 2, 3, 4, 5, 7, 8, 9, 100, 255, 256, 257, 300, 511, 512, 513, 1000, 4096, 65_535, 65_536,
+        65_537, 66_000,
     ];
     let mut old = 0;
     for &size in &sizes {
@@ -141,7 +221,9 @@ fn appending_in_steps_matches_the_core_tree_at_every_size() {
     let again = store.write(&es, 65_537).unwrap();
     assert_eq!((again.tiles, again.bundles), (0, 0));
     assert!(again.unchanged > 0);
-    assert!(walk(dir.path()).iter().all(|p| !p.rsplit('/').next().unwrap().starts_with('.')));
+    assert!(walk(dir.path())
+        .iter()
+        .all(|p| !p.rsplit('/').next().unwrap().starts_with('.')));
 }
 
 #[test]
@@ -154,17 +236,32 @@ fn empty_tree_and_bad_inputs() {
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
     assert_eq!(r.root().unwrap(), empty_root());
-    assert!(matches!(r.inclusion_proof(0), Err(StoreError::IndexOutOfRange { .. })));
+    assert!(matches!(
+        r.inclusion_proof(0),
+        Err(StoreError::IndexOutOfRange { .. })
+    ));
     let es = entries(10);
-    assert!(matches!(store.write(&es, 11), Err(StoreError::BadSizes { .. })));
+    assert!(matches!(
+        store.write(&es, 11),
+        Err(StoreError::BadSizes { .. })
+    ));
     store.write(&es[..4], 0).unwrap();
     // Other entries than those written: the old partial tile conflicts.
     let other = entries(12).into_iter().rev().collect::<Vec<_>>();
-    assert!(matches!(store.write(&other, 4), Err(StoreError::Conflict { .. })));
+    assert!(matches!(
+        store.write(&other, 4),
+        Err(StoreError::Conflict { .. })
+    ));
     // A size the store was never written for has no partial tile.
-    assert!(matches!(store.reader(3).unwrap().root(), Err(StoreError::Missing { .. })));
+    assert!(matches!(
+        store.reader(3).unwrap().root(),
+        Err(StoreError::Missing { .. })
+    ));
     // An old size that was never written.
-    assert!(matches!(store.write(&es, 3), Err(StoreError::Missing { .. })));
+    assert!(matches!(
+        store.write(&es, 3),
+        Err(StoreError::Missing { .. })
+    ));
     assert!(matches!(
         store.write(&[vec![0u8; 70_000]], 0),
         Err(StoreError::EntryTooLong { index: 0, .. })
@@ -184,7 +281,10 @@ fn damaged_tiles_and_bundles_are_detected() {
     std::fs::write(&t, &bytes).unwrap();
     assert!(matches!(
         store.reader(300).unwrap().root(),
-        Err(StoreError::Malformed { source: TileError::TileLength { .. }, .. })
+        Err(StoreError::Malformed {
+            source: TileError::TileLength { .. },
+            ..
+        })
     ));
     bytes.pop();
     std::fs::write(&t, &bytes).unwrap();
@@ -194,7 +294,10 @@ fn damaged_tiles_and_bundles_are_detected() {
     std::fs::write(&b, &good[..good.len() - 1]).unwrap();
     assert!(matches!(
         store.reader(300).unwrap().entry(5),
-        Err(StoreError::Malformed { source: TileError::TruncatedBundle { .. }, .. })
+        Err(StoreError::Malformed {
+            source: TileError::TruncatedBundle { .. },
+            ..
+        })
     ));
     // A bundle whose entry does not match its leaf hash.
     let mut changed = good.clone();

@@ -54,7 +54,11 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     let es = entries(n);
-    assert_eq!(core_root(&es), tiles_root(&base, &es), "tiles and tree disagree");
+    assert_eq!(
+        core_root(&es),
+        tiles_root(&base, &es),
+        "tiles and tree disagree"
+    );
     if !bench {
         return;
     }
@@ -88,7 +92,7 @@ fn main() {
     });
     g.finish();
     c.final_summary();
-    if means.iter().any(|&m| m == 0.0) {
+    if means.contains(&0.0) {
         // A filter left one of the two out: no ratio.
         return;
     }

@@ -21,6 +21,9 @@ use serde_json::{json, Value};
 use crate::note::{SPEC_NOTE, SPEC_VKEY};
 use crate::{event, log_signer, other_signer, outcome, ORIGIN};
 
+/// The opening example of C2SP signed-note (its key is not published).
+const SPEC_INTRO_NOTE: &str = "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned \u{e8} subito sera.\n\n\u{2014} quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n";
+
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/log")
 }
@@ -72,6 +75,14 @@ fn generate() -> (Vec<(String, Vec<u8>)>, Value) {
         SPEC_NOTE,
         "valid",
         "the example of C2SP signed-note (\"Verifier keys\"), verified by its vkey",
+        keys(&[SPEC_VKEY]),
+    );
+    g.file(
+        "note/spec-intro.txt",
+        "note",
+        SPEC_INTRO_NOTE,
+        "no-known-signature",
+        "the opening example of C2SP signed-note, whose key the spec does not give: it parses, and no known key signed it",
         keys(&[SPEC_VKEY]),
     );
     let signed = Note::sign("hello, log\n", &[&log, &witness])

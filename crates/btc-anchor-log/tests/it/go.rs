@@ -75,17 +75,7 @@ fn go_sumdb_verifies_our_checkpoint_tiles_and_proof() {
 
     let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/go/verify.go");
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("go-build");
-    let out = Command::new("go")
-        .arg("run")
-        .arg(&program)
-        .arg(d)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
-        .env("GOFLAGS", "")
-        .env("GOPROXY", "off")
-        .env("GOCACHE", &cache)
-        .output()
-        .unwrap();
+    let out = go_run(&program, d, &cache);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.trim() == "ok",
@@ -93,20 +83,37 @@ fn go_sumdb_verifies_our_checkpoint_tiles_and_proof() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // It refuses a damaged tile: one hash changed in the partial level-1
+    // tile that the root needs.
+    let tile = d.join("tile/1/001.p/17");
+    let good = std::fs::read(&tile).unwrap();
+    let mut bad = good.clone();
+    bad[0] ^= 1;
+    std::fs::write(&tile, &bad).unwrap();
+    let out = go_run(&program, d, &cache);
+    assert!(!out.status.success(), "a damaged tile passed");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tiles"));
+    std::fs::write(&tile, &good).unwrap();
+
     // And it refuses a checkpoint signed by a key it was not given.
     let other = crate::other_signer();
     std::fs::write(d.join("checkpoint"), cp.sign(&[&other]).unwrap().to_text()).unwrap();
-    let out = Command::new("go")
+    let out = go_run(&program, d, &cache);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checkpoint:"));
+}
+
+/// `go run verify.go DIR` in GOPATH mode, nothing downloaded.
+fn go_run(program: &Path, dir: &Path, cache: &Path) -> std::process::Output {
+    Command::new("go")
         .arg("run")
-        .arg(&program)
-        .arg(d)
+        .arg(program)
+        .arg(dir)
         .env("GO111MODULE", "off")
         .env("GOPATH", GOPATH)
         .env("GOFLAGS", "")
         .env("GOPROXY", "off")
-        .env("GOCACHE", &cache)
+        .env("GOCACHE", cache)
         .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("checkpoint:"));
+        .unwrap()
 }

@@ -176,3 +176,33 @@ fn malformed_proof_texts_are_refused() {
     );
     assert_eq!(e(&format!("{text}\n")), "no-signatures");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn parsers_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+                           width in 0u16..=300) {
+        let _ = TlogProof::parse(&bytes);
+        let _ = Opening::from_bytes(&bytes);
+        let _ = btc_anchor_log::event::Event::from_canonical_json(&bytes);
+        let _ = btc_anchor_log::tile::decode_bundle(&bytes, width);
+        let _ = btc_anchor_log::tile::decode_tile(&bytes, width);
+    }
+
+    #[test]
+    fn mutated_proofs_never_verify(at in proptest::prelude::any::<proptest::sample::Index>(), bit in 0u8..8) {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, proof) = log_with_proof(dir.path(), 9, 4);
+        let mut bytes = proof.to_text().into_bytes();
+        let i = at.index(bytes.len());
+        bytes[i] ^= 1 << bit;
+        if let Ok(p) = TlogProof::parse(&bytes) {
+            // Only the unsigned witness signature may change unnoticed.
+            if p.verify_event(ORIGIN, &log_signer().verifier()).is_ok() {
+                let witness_line = proof.to_text().rfind("\u{2014} witness").unwrap();
+                proptest::prop_assert!(i >= witness_line, "byte {} changed and the proof still verifies", i);
+            }
+        }
+    }
+}

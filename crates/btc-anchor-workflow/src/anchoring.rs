@@ -532,13 +532,11 @@ impl Anchoring {
             ));
             new_items.push((n, older));
         }
-        let proofs: Vec<Proof> = new
-            .iter()
-            .map(|(digest, salt, _, _)| self.queued_proof(*digest, salt.clone()))
-            .collect();
-        // Verified before anything is stored, moved or written.
-        for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
-            check_proof(proof, path)?;
+        // Each queued proof is verified before anything is stored, moved or
+        // written, and built again to be written: cheap, and no proof of a
+        // large stamp is held in memory.
+        for (digest, salt, _, path) in &new {
+            check_proof(&self.queued_proof(*digest, salt.clone()), path)?;
         }
         // Older versions first: each older proof is moved aside, then its
         // record follows it in the store. A crash between the two leaves
@@ -554,10 +552,10 @@ impl Anchoring {
         // Committed before any proof file is written: a crash here loses
         // nothing, the proofs are rewritten when the batch moves on.
         self.store.add_records(&new)?;
-        for (proof, (_, _, _, path)) in proofs.iter().zip(&new) {
+        for (digest, salt, _, path) in &new {
             // Not flushed: the store holds the record, and the proof is
             // written again when its batch moves on.
-            write_proof(path, proof, false)?;
+            write_proof(path, &self.queued_proof(*digest, salt.clone()), false)?;
         }
         for (n, older) in new_items {
             summary.queued += 1;

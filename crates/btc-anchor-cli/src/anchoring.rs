@@ -383,10 +383,6 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
             hint: "pass --fee-rate SAT_PER_VB".to_owned(),
         },
         AnchoringError::BadFeeRate(_) => Failure::usage(with_sources(&e), "give --fee-rate between 1 and 10000 sat/vB"),
-        AnchoringError::ProofExists { ref path } => Failure::usage(
-            with_sources(&e),
-            format!("move {} away, or write proofs elsewhere with --out DIR", path.display()),
-        ),
         AnchoringError::ProofInvalid { .. } => Failure::invalid(
             crate::outcome::with_sources(&e),
             "nothing was written; if the Electrum server is not one you run, try another; otherwise this is a bug in btc-anchor: please report it",

@@ -178,8 +178,8 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
     };
     let document = match (&mut file, &args.digest) {
         (Some(file), _) => Document::Content(file),
-        (None, Some(digest)) => Document::Digest(&digest.0),
-        (None, None) => unreachable_input()?,
+        // No document means --digest, checked above.
+        (None, digest) => Document::Digest(digest.as_ref().map_or(&[][..], |d| &d.0)),
     };
     let v = verify_file(&proof_path, document, headers, &options).map_err(|e| match e {
         VerifyFileError::Proof(e) => Failure::io(with_sources(&e), proof_hint),
@@ -222,14 +222,6 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         _ => return Err(unknown_answer()),
     };
     Ok(rendered.finish(&v, args.json))
-}
-
-/// The document or digest was checked present above; kept total.
-fn unreachable_input<T>() -> Result<T, Failure> {
-    Err(Failure::usage(
-        "give either a DOCUMENT or --digest HEX",
-        "usage: btc-anchor verify DOCUMENT, or btc-anchor verify --digest HEX --proof FILE",
-    ))
 }
 
 /// A verdict rendered as text, with its exit code and stderr lines; JSON

@@ -124,13 +124,6 @@ pub enum AnchoringError {
         #[source]
         source: std::io::Error,
     },
-    /// A proof file exists that this store did not write, or that belongs to
-    /// another record.
-    #[error("{path} already holds a proof, of another record or from another data directory")]
-    ProofExists {
-        /// The proof file.
-        path: PathBuf,
-    },
     /// The stored transaction does not commit to its batch root.
     #[error("stored transaction {0} has no commitment to its batch root")]
     NoCommitmentOutput(Txid),
@@ -604,25 +597,39 @@ impl Anchoring {
         summary: &mut StampSummary,
     ) -> Result<(), AnchoringError> {
         let records: Vec<&StoredRecord> = missing.iter().map(|(_, r)| r).collect();
-        self.each_current_proof(&records, &mut |i, proof| {
-            let (n, record) = &missing[i];
-            match proof {
-                Some(proof) => {
-                    write_proof(
-                        &record.proof_path,
-                        &proof,
-                        proof.stage() == Stage::Confirmed,
-                    )?;
-                    summary.rewritten += 1;
-                    summary.outcomes[*n] = StampOutcome::Rewritten;
+        let written = self.write_current_proofs(&records)?;
+        for ((n, record), written) in missing.iter().zip(written) {
+            if written {
+                summary.rewritten += 1;
+                summary.outcomes[*n] = StampOutcome::Rewritten;
+            } else {
+                summary.missing_complete.push(record.proof_path.clone());
+                summary.outcomes[*n] = StampOutcome::MissingComplete;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the current proof of each of `records` to its proof path
+    /// ([`Anchoring::each_current_proof`]), complete ones made durable
+    /// with one flush of their file systems. Says for each whether it was
+    /// written: not for a record whose batch was completed by a version
+    /// that kept no block.
+    fn write_current_proofs(&self, records: &[&StoredRecord]) -> Result<Vec<bool>, AnchoringError> {
+        let mut written = vec![false; records.len()];
+        let mut complete = Vec::new();
+        self.each_current_proof(records, &mut |i, proof| {
+            if let Some(proof) = proof {
+                write_proof(&records[i].proof_path, &proof, false)?;
+                if proof.stage() == Stage::Confirmed {
+                    complete.push(records[i].proof_path.as_path());
                 }
-                None => {
-                    summary.missing_complete.push(record.proof_path.clone());
-                    summary.outcomes[*n] = StampOutcome::MissingComplete;
-                }
+                written[i] = true;
             }
             Ok(())
-        })
+        })?;
+        sync_file_systems(complete.into_iter())?;
+        Ok(written)
     }
 
     /// The current proof of each of `records`, rebuilt from the store and
@@ -662,20 +669,13 @@ impl Anchoring {
         let records = self.store.all_records()?;
         let refs: Vec<&StoredRecord> = records.iter().collect();
         let mut done = Rewritten::default();
-        self.each_current_proof(&refs, &mut |i, proof| {
-            match proof {
-                Some(proof) => {
-                    write_proof(
-                        &records[i].proof_path,
-                        &proof,
-                        proof.stage() == Stage::Confirmed,
-                    )?;
-                    done.written += 1;
-                }
-                None => done.missing_complete.push(records[i].proof_path.clone()),
+        for (record, written) in records.iter().zip(self.write_current_proofs(&refs)?) {
+            if written {
+                done.written += 1;
+            } else {
+                done.missing_complete.push(record.proof_path.clone());
             }
-            Ok(())
-        })?;
+        }
         Ok(done)
     }
 
@@ -1211,18 +1211,17 @@ impl Anchoring {
                 .set_batch_block(batch.id, &proofs.proof(0, true)?.to_json())?;
         }
         // Complete proofs are made durable with one flush of each file
-        // system they are on, not one per file (where that is available).
-        let per_file = durable && !cfg!(target_os = "linux");
+        // system they are on, not one per file.
         pool.install(|| {
             use rayon::prelude::*;
             // Each proof is built as it is written: a batch's proofs share
             // their anchor (up to 2,016 headers), which is not held once
             // per record in memory.
             (0..records.len()).into_par_iter().try_for_each(|i| {
-                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, per_file)
+                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, false)
             })
         })?;
-        if durable && !per_file {
+        if durable {
             sync_file_systems(records.iter().map(|r| r.proof_path.as_path()))?;
         }
         Ok(records.len())
@@ -1405,9 +1404,17 @@ fn sync_file_systems<'p>(paths: impl Iterator<Item = &'p Path>) -> Result<(), An
     Ok(())
 }
 
-/// Elsewhere each file was flushed as it was written.
+/// Elsewhere each file is flushed in turn.
 #[cfg(not(target_os = "linux"))]
-fn sync_file_systems<'p>(_paths: impl Iterator<Item = &'p Path>) -> Result<(), AnchoringError> {
+fn sync_file_systems<'p>(paths: impl Iterator<Item = &'p Path>) -> Result<(), AnchoringError> {
+    for path in paths {
+        std::fs::File::open(path)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| AnchoringError::WriteProof {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    }
     Ok(())
 }
 

@@ -69,12 +69,21 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
     let options = verify_options(network, args.checkpoints.as_deref())?;
     let collected = collect_files(&args.document, WalkOptions::default())
         .map_err(|e| Failure::io(with_sources(&e), "check the paths given"))?;
-    let documents: Vec<PathBuf> = collected
+    let mut documents: Vec<PathBuf> = collected
         .files
         .into_iter()
         .filter(|f| !is_proof_file_name(f))
         .collect();
-    if documents.is_empty() {
+    // A path named on the command line that is not a document (a link, a
+    // pipe, a device) is reported, never passed over in silence; those met
+    // inside folders are left out as a folder stamp leaves them.
+    let named_skips: Vec<(PathBuf, String)> = collected
+        .skipped
+        .into_iter()
+        .filter(|(p, _)| args.document.contains(p))
+        .map(|(p, reason)| (p, format!("not verified: {reason}")))
+        .collect();
+    if documents.is_empty() && named_skips.is_empty() {
         return Err(Failure::io(
             "no document found to verify",
             "give documents, or folders holding them next to their proofs",
@@ -99,10 +108,14 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         (None, None) => None,
         _ => Some(source),
     };
-    let results: Vec<Checked> = documents
+    let mut results: Vec<Checked> = documents
         .par_iter()
         .map(|doc| check_one(doc, headers, &options))
         .collect();
+    for (path, why) in named_skips {
+        documents.push(path);
+        results.push(Checked::Unread(Failure::io(why, "")));
+    }
 
     let stdout = if args.json {
         json_report(&documents, &results)

@@ -2550,6 +2550,22 @@ fn a_folder_is_verified_document_by_document() {
     ]);
     r.expect_code(VALID);
     assert_eq!(r.stderr, "");
+    // A named path that is not a document is reported, not passed over.
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&good, &link).unwrap();
+    let r = run([
+        OsStr::new("verify"),
+        good.as_os_str(),
+        link.as_os_str(),
+        OsStr::new("--network"),
+        OsStr::new("regtest"),
+    ]);
+    r.expect_code(IO);
+    assert!(
+        r.stdout.contains("UNREADABLE") && r.stdout.contains("symbolic link"),
+        "{}",
+        r.stdout
+    );
     // --proof names one document's proof.
     run([
         OsStr::new("verify"),

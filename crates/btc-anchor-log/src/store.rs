@@ -461,6 +461,55 @@ impl TileReader<'_> {
         Ok(path)
     }
 
+    /// A proof that the tree of `old_size` leaves is a prefix of this one
+    /// (RFC 9162 §2.1.4.1), computed from the tiles. Empty when the sizes
+    /// are equal.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::BadSizes`] when `old_size` is zero or past this size,
+    /// or a [`StoreError`] when a tile is missing or malformed.
+    pub fn consistency_proof(&mut self, old_size: u64) -> Result<Vec<NodeHash>, StoreError> {
+        if old_size == 0 || old_size > self.size {
+            return Err(StoreError::BadSizes {
+                old: old_size,
+                new: self.size,
+            });
+        }
+        let mut out = Vec::new();
+        if old_size < self.size {
+            self.subproof(old_size, 0, self.size, true, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1.
+    fn subproof(
+        &mut self,
+        m: u64,
+        start: u64,
+        end: u64,
+        complete: bool,
+        out: &mut Vec<NodeHash>,
+    ) -> Result<(), StoreError> {
+        let n = end - start;
+        if m == n {
+            if !complete {
+                out.push(self.subtree(start, end)?);
+            }
+            return Ok(());
+        }
+        let k = 1u64 << (63 - (n - 1).leading_zeros());
+        if m <= k {
+            self.subproof(m, start, start + k, complete, out)?;
+            out.push(self.subtree(start + k, end)?);
+        } else {
+            self.subproof(m - k, start + k, end, false, out)?;
+            out.push(self.subtree(start, start + k)?);
+        }
+        Ok(())
+    }
+
     /// The leaf hash of leaf `index`, from its level-0 tile.
     ///
     /// # Errors

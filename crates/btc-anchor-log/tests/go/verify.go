@@ -9,7 +9,9 @@
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go run verify.go DIR
 //
-// DIR holds vkey, skey, checkpoint, entry.hex, proof.tlog-proof and tile/.
+// DIR holds vkey, skey, checkpoint, entry.hex, proof.tlog-proof, tile/ and
+// consistency: the old size, the old root (base64) and the proof's hashes
+// (base64), one a line, proving the old tree a prefix of the checkpoint's.
 // It prints "ok" and exits 0, or prints the failure and exits 1.
 package main
 
@@ -57,6 +59,17 @@ func (t tiles) ReadTiles(ts []tlog.Tile) ([][]byte, error) {
 		out[i] = b
 	}
 	return out, nil
+}
+
+// hash64 decodes one base64 hash or fails.
+func hash64(s string) tlog.Hash {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != tlog.HashSize {
+		fail("hash %q", s)
+	}
+	var h tlog.Hash
+	copy(h[:], b)
+	return h
 }
 
 func (t tiles) SaveTiles([]tlog.Tile, [][]byte) {}
@@ -171,6 +184,39 @@ func main() {
 	// A wrong leaf must fail.
 	if tlog.CheckRecord(proof, size, root, index, tlog.RecordHash(append(entry, 0))) == nil {
 		fail("a wrong entry verified")
+	}
+
+	// The consistency proof from an older tree to the checkpoint's.
+	cl := strings.Split(strings.TrimSpace(string(read(dir, "consistency"))), "\n")
+	if len(cl) < 2 {
+		fail("consistency file has %d lines", len(cl))
+	}
+	oldSize, err := strconv.ParseInt(cl[0], 10, 64)
+	if err != nil {
+		fail("old size: %v", err)
+	}
+	oldRoot := hash64(cl[1])
+	var tp tlog.TreeProof
+	for _, l := range cl[2:] {
+		tp = append(tp, hash64(l))
+	}
+	if err := tlog.CheckTree(tp, size, root, oldSize, oldRoot); err != nil {
+		fail("consistency proof: %v", err)
+	}
+	theirs, err := tlog.ProveTree(size, oldSize, hr)
+	if err != nil {
+		fail("prove consistency from tiles: %v", err)
+	}
+	if len(theirs) != len(tp) {
+		fail("tlog's consistency proof has %d hashes, ours %d", len(theirs), len(tp))
+	}
+	for i := range theirs {
+		if theirs[i] != tp[i] {
+			fail("consistency hash %d differs", i)
+		}
+	}
+	if oldTh, err := tlog.TreeHash(oldSize, hr); err != nil || oldTh != oldRoot {
+		fail("tiles give another old root (%v)", err)
 	}
 	fmt.Println("ok")
 }

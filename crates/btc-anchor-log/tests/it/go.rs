@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use btc_anchor_log::checkpoint::Checkpoint;
 use btc_anchor_log::entry::Entry;
 use btc_anchor_log::proof::TlogProof;
@@ -72,6 +74,19 @@ fn go_sumdb_verifies_our_checkpoint_tiles_and_proof() {
     std::fs::write(d.join("checkpoint"), note.to_text()).unwrap();
     std::fs::write(d.join("entry.hex"), entries[index as usize].to_hex()).unwrap();
     std::fs::write(d.join("proof.tlog-proof"), proof.to_text()).unwrap();
+    // Consistency from the first size written to the checkpoint's.
+    let old = 600;
+    let mut lines = vec![
+        old.to_string(),
+        BASE64.encode(store.reader(old).unwrap().root().unwrap().as_bytes()),
+    ];
+    lines.extend(
+        r.consistency_proof(old)
+            .unwrap()
+            .iter()
+            .map(|h| BASE64.encode(h.as_bytes())),
+    );
+    std::fs::write(d.join("consistency"), lines.join("\n")).unwrap();
 
     let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/go/verify.go");
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("go-build");

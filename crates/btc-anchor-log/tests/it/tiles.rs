@@ -1,7 +1,7 @@
 //! Tiles and bundles: paths, codecs, and the tile store against the core
 //! tree for many sizes.
 
-use btc_anchor::merkle::{leaf_hash, verify_inclusion, LeafHash, Tree};
+use btc_anchor::merkle::{leaf_hash, verify_consistency, verify_inclusion, LeafHash, Tree};
 use btc_anchor_log::store::{empty_root, StoreError, TileStore};
 use btc_anchor_log::tile::{
     decode_bundle, decode_tile, encode_bundle, encode_index, TileError, TileKind, TilePath,
@@ -212,11 +212,30 @@ fn appending_in_steps_matches_the_core_tree_at_every_size() {
         check_against_core(&store, &es, size);
         old = size;
     }
-    // Every earlier size still reads (its partial tiles are kept).
-    for &size in &sizes {
-        let tree = Tree::new(leaves(&es[..size as usize])).unwrap();
-        assert_eq!(store.reader(size).unwrap().root().unwrap(), tree.root());
+    // Every earlier size still reads (its partial tiles are kept), and
+    // its consistency proof to every later size, from the tiles, is the
+    // core tree's and verifies.
+    let trees: Vec<Tree> = sizes
+        .iter()
+        .map(|&size| Tree::new(leaves(&es[..size as usize])).unwrap())
+        .collect();
+    for (i, &size) in sizes.iter().enumerate() {
+        assert_eq!(store.reader(size).unwrap().root().unwrap(), trees[i].root());
+        for (j, &new) in sizes.iter().enumerate().skip(i) {
+            let proof = store.reader(new).unwrap().consistency_proof(size).unwrap();
+            let core = trees[j].consistency_proof(size).unwrap();
+            assert_eq!(proof, core, "{size} to {new}");
+            verify_consistency(size, new, &trees[i].root(), &trees[j].root(), &proof).unwrap();
+        }
     }
+    assert!(matches!(
+        store.reader(4096).unwrap().consistency_proof(0),
+        Err(StoreError::BadSizes { .. })
+    ));
+    assert!(matches!(
+        store.reader(4096).unwrap().consistency_proof(4097),
+        Err(StoreError::BadSizes { .. })
+    ));
     // Writing the same again changes nothing.
     let again = store.write(&es, 65_537).unwrap();
     assert_eq!((again.tiles, again.bundles), (0, 0));

@@ -4,8 +4,8 @@
 //! {"actor":"<64 hex>","content":"<64 hex>","kind":"read","prev":"<64 hex>","record":"<64 hex>","time":1767225600,"v":1}
 //! ```
 //!
-//! `content` and `prev` are left out when absent; a `custom` event adds
-//! `"custom":"<name>"`. The entry commits to exactly these canonical bytes
+//! `content`, `prev`, `type`, `subtype` and `outcome` are left out when
+//! absent; a `custom` event adds `"custom":"<name>"`. The entry commits to exactly these canonical bytes
 //! (RFC 8785), so [`Event::from_canonical_json`] accepts only them.
 
 use crate::entry::{parse_hex32, ActorRef, ContentDigest, Entry, RecordRef};
@@ -14,7 +14,11 @@ use crate::jcs::{to_canonical, JcsError, Value, MAX_SAFE_INTEGER};
 /// The event format version, the `v` member.
 pub const EVENT_VERSION: i64 = 1;
 /// Longest canonical event accepted, in bytes.
-pub const MAX_EVENT_LEN: usize = 1024;
+pub const MAX_EVENT_LEN: usize = 2048;
+/// Longest code (`type`, each `subtype`, `outcome`), in bytes.
+pub const MAX_CODE_LEN: usize = 128;
+/// Most codes in `subtype`.
+pub const MAX_SUBTYPES: usize = 8;
 /// Longest custom kind name, in bytes.
 pub const MAX_CUSTOM_LEN: usize = 64;
 /// Latest time accepted: 2^53 − 1 seconds.
@@ -104,6 +108,38 @@ fn check_custom(name: &str) -> Result<(), EventError> {
     }
 }
 
+/// What kind of event it was in the terms of the system that reported it,
+/// e.g. a FHIR AuditEvent's codes (`docs/audit-log.md` §6.2): each code is
+/// 1 to [`MAX_CODE_LEN`] bytes with no control character, written
+/// `system|code` (`|code` without a system) for coded values.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Codes {
+    /// The event's type.
+    pub r#type: Option<String>,
+    /// Its subtypes, at most [`MAX_SUBTYPES`], in the reporter's order.
+    pub subtype: Vec<String>,
+    /// Its outcome.
+    pub outcome: Option<String>,
+}
+
+impl Codes {
+    fn check(&self) -> Result<(), EventError> {
+        let ok = |c: &String| {
+            !c.is_empty() && c.len() <= MAX_CODE_LEN && !c.chars().any(char::is_control)
+        };
+        if !self.r#type.iter().all(ok) {
+            return Err(bad("type"));
+        }
+        if self.subtype.len() > MAX_SUBTYPES || !self.subtype.iter().all(ok) {
+            return Err(bad("subtype"));
+        }
+        if !self.outcome.iter().all(ok) {
+            return Err(bad("outcome"));
+        }
+        Ok(())
+    }
+}
+
 /// One audit event.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Event {
@@ -119,6 +155,8 @@ pub struct Event {
     pub content: Option<ContentDigest>,
     /// The entry of the previous event of the same record, if any.
     pub prev: Option<Entry>,
+    /// The reporter's codes for the event (none for events made here).
+    pub codes: Codes,
 }
 
 /// Errors of writing or reading an event.
@@ -197,6 +235,17 @@ impl Event {
         if let Some(p) = &self.prev {
             m.push(("prev".to_owned(), s(p.to_hex())));
         }
+        self.codes.check()?;
+        if let Some(t) = &self.codes.r#type {
+            m.push(("type".to_owned(), s(t.clone())));
+        }
+        if !self.codes.subtype.is_empty() {
+            let items = self.codes.subtype.iter().cloned().map(s).collect();
+            m.push(("subtype".to_owned(), Value::Array(items)));
+        }
+        if let Some(o) = &self.codes.outcome {
+            m.push(("outcome".to_owned(), s(o.clone())));
+        }
         Ok(Value::Object(m))
     }
 
@@ -224,6 +273,12 @@ impl Event {
             serde_json::from_slice(bytes).map_err(|_| EventError::NotJson)?;
         let obj = v.as_object().ok_or(EventError::NotJson)?;
         let str_of = |k: &str| obj.get(k).and_then(|v| v.as_str());
+        let opt_str = |k: &str| -> Result<Option<String>, EventError> {
+            match obj.get(k) {
+                None => Ok(None),
+                Some(v) => v.as_str().map(|s| Some(s.to_owned())).ok_or_else(|| bad(k)),
+            }
+        };
         let hex_of = |k: &str| -> Result<Option<[u8; 32]>, EventError> {
             match obj.get(k) {
                 None => Ok(None),
@@ -237,7 +292,16 @@ impl Event {
         for k in obj.keys() {
             if !matches!(
                 k.as_str(),
-                "v" | "kind" | "time" | "record" | "actor" | "custom" | "content" | "prev"
+                "v" | "kind"
+                    | "time"
+                    | "record"
+                    | "actor"
+                    | "custom"
+                    | "content"
+                    | "prev"
+                    | "type"
+                    | "subtype"
+                    | "outcome"
             ) {
                 return Err(bad(k));
             }
@@ -268,6 +332,22 @@ impl Event {
             actor: ActorRef(hex_of("actor")?.ok_or_else(|| bad("actor"))?),
             content: hex_of("content")?.map(ContentDigest),
             prev: hex_of("prev")?.map(Entry),
+            codes: Codes {
+                r#type: opt_str("type")?,
+                subtype: match obj.get("subtype") {
+                    None => Vec::new(),
+                    Some(v) => v
+                        .as_array()
+                        .filter(|a| !a.is_empty())
+                        .and_then(|a| {
+                            a.iter()
+                                .map(|x| x.as_str().map(str::to_owned))
+                                .collect::<Option<Vec<_>>>()
+                        })
+                        .ok_or_else(|| bad("subtype"))?,
+                },
+                outcome: opt_str("outcome")?,
+            },
         };
         if event.to_canonical_json()? != bytes {
             return Err(EventError::NotCanonical);

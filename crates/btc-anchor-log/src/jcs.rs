@@ -1,12 +1,13 @@
 //! Canonical JSON (RFC 8785, JCS) for the subset events use
-//! (`docs/audit-log.md` §6.3): objects with string keys, strings, and
-//! integers in the IEEE 754 safe range. No floats, arrays, booleans or null.
+//! (`docs/audit-log.md` §6.3): objects with string keys, arrays, strings,
+//! and integers in the IEEE 754 safe range. No floats, booleans or null.
 //!
 //! * object members sorted by their keys' UTF-16 code units (RFC 8785
 //!   §3.2.3), no duplicate keys, no whitespace;
 //! * strings as ECMAScript `JSON.stringify` writes them (§3.2.2.2): `"` and
 //!   `\` escaped, `\b \f \n \r \t` in short form, other characters below
 //!   U+0020 as `\u00xx` (lower-case hex), everything else as UTF-8;
+//! * arrays in their order, elements separated by commas;
 //! * integers in decimal, `-0` as `0` (§3.2.2.3 for integral values).
 
 /// The largest magnitude of an integer: 2^53 − 1.
@@ -19,6 +20,8 @@ pub enum Value {
     String(String),
     /// An integer within ±[`MAX_SAFE_INTEGER`].
     Integer(i64),
+    /// An array, written in its order.
+    Array(Vec<Value>),
     /// An object: its members in any order (they are sorted on writing).
     Object(Vec<(String, Value)>),
 }
@@ -60,6 +63,16 @@ fn write(value: &Value, out: &mut Vec<u8>) -> Result<(), JcsError> {
                 return Err(JcsError::UnsafeInteger { found: *n });
             }
             out.extend_from_slice(n.to_string().as_bytes());
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(v, out)?;
+            }
+            out.push(b']');
         }
         Value::Object(members) => {
             let mut sorted: Vec<(Vec<u16>, &String, &Value)> = members

@@ -12,6 +12,7 @@
 //! * [`entry`], [`event`] and [`jcs`]: entries are salted commitments to
 //!   events written as canonical JSON (RFC 8785); records and actors appear
 //!   only as salted commitments.
+//! * [`fhir`]: FHIR R4 and R5 AuditEvent resources read as events.
 //! * [`proof`]: offline single-event proofs (`c2sp.org/tlog-proof@v1`).
 //!
 //! ## A log of one event, proved offline
@@ -33,6 +34,7 @@
 //!     actor: ActorRef::new(b"dr. who", &Salt::random()?),
 //!     content: None,
 //!     prev: None,
+//!     codes: Default::default(),
 //! };
 //! let opening = Opening::new(event, Salt::random()?)?;
 //! let entries = vec![opening.entry()];
@@ -69,6 +71,7 @@
 pub mod checkpoint;
 pub mod entry;
 pub mod event;
+pub mod fhir;
 pub mod jcs;
 pub mod keyfile;
 pub mod note;

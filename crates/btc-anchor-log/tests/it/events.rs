@@ -3,7 +3,9 @@
 use btc_anchor_log::entry::{
     ActorRef, ContentDigest, Entry, RecordRef, Salt, ACTOR_DOMAIN, ENTRY_DOMAIN, RECORD_DOMAIN,
 };
-use btc_anchor_log::event::{Event, EventError, EventKind};
+use btc_anchor_log::event::{
+    Codes, Event, EventError, EventKind, MAX_CODE_LEN, MAX_EVENT_LEN, MAX_SUBTYPES,
+};
 use btc_anchor_log::jcs::{to_canonical, JcsError, Value};
 use proptest::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -104,6 +106,105 @@ fn domains_are_spelled_out() {
 }
 
 #[test]
+fn codes_byte_exact_and_their_limits() {
+    let mut e = event(0, None);
+    e.codes = Codes {
+        r#type: Some("http://dicom.nema.org/resources/ontology/DCM|110110".into()),
+        subtype: vec![
+            "http://hl7.org/fhir/restful-interaction|read".into(),
+            "|z".into(),
+        ],
+        outcome: Some("0".into()),
+    };
+    let json = String::from_utf8(e.to_canonical_json().unwrap()).unwrap();
+    assert!(json.contains(",\"outcome\":\"0\",\"record\":"), "{json}");
+    assert!(
+        json.contains(
+            "\"subtype\":[\"http://hl7.org/fhir/restful-interaction|read\",\"|z\"],\"time\":"
+        ),
+        "{json}"
+    );
+    assert!(
+        json.ends_with(
+            ",\"type\":\"http://dicom.nema.org/resources/ontology/DCM|110110\",\"v\":1}"
+        ),
+        "{json}"
+    );
+    assert_eq!(Event::from_canonical_json(json.as_bytes()).unwrap(), e);
+
+    // Codes that break the rules are refused on writing and on reading.
+    let long = "c".repeat(MAX_CODE_LEN + 1);
+    let cases: Vec<(Codes, &str)> = vec![
+        (
+            Codes {
+                r#type: Some(String::new()),
+                ..Codes::default()
+            },
+            "type",
+        ),
+        (
+            Codes {
+                r#type: Some(long.clone()),
+                ..Codes::default()
+            },
+            "type",
+        ),
+        (
+            Codes {
+                outcome: Some("a\nb".into()),
+                ..Codes::default()
+            },
+            "outcome",
+        ),
+        (
+            Codes {
+                subtype: vec!["ok".into(), "\u{7f}".into()],
+                ..Codes::default()
+            },
+            "subtype",
+        ),
+        (
+            Codes {
+                subtype: vec!["s".into(); MAX_SUBTYPES + 1],
+                ..Codes::default()
+            },
+            "subtype",
+        ),
+    ];
+    for (codes, member) in cases {
+        let mut bad = event(0, None);
+        bad.codes = codes;
+        assert_eq!(
+            bad.to_canonical_json(),
+            Err(EventError::BadMember {
+                member: member.into()
+            }),
+            "{member}"
+        );
+    }
+    let base = String::from_utf8(event(0, None).to_canonical_json().unwrap()).unwrap();
+    let with = |member: &str| base.replacen("\"time\"", &format!("{member},\"time\""), 1);
+    for (json, member) in [
+        (with("\"subtype\":[]"), "subtype"),
+        (with("\"subtype\":[1]"), "subtype"),
+        (with("\"subtype\":\"x\""), "subtype"),
+        (
+            base.replacen("\"v\":1", &format!("\"type\":{},\"v\":1", "\"\""), 1),
+            "type",
+        ),
+        (base.replacen("\"v\":1", "\"type\":7,\"v\":1", 1), "type"),
+    ] {
+        assert_eq!(
+            Event::from_canonical_json(json.as_bytes()),
+            Err(EventError::BadMember {
+                member: member.into()
+            }),
+            "{json}"
+        );
+    }
+}
+
+#[test]
 fn an_event_byte_exact() {
     let e = Event {
         kind: EventKind::Read,
@@ -112,6 +213,7 @@ fn an_event_byte_exact() {
         actor: ActorRef([0x22; 32]),
         content: Some(ContentDigest([0x33; 32])),
         prev: Some(Entry([0x44; 32])),
+        codes: Default::default(),
     };
     let json = String::from_utf8(e.to_canonical_json().unwrap()).unwrap();
     let h = |b: &str| b.repeat(32);
@@ -218,7 +320,7 @@ fn non_canonical_or_foreign_event_json_is_refused() {
     assert_eq!(err(&json.to_uppercase()), "bad-member");
     assert_eq!(err("[]"), "not-json");
     assert_eq!(err("{"), "not-json");
-    assert_eq!(err(&" ".repeat(2000)), "too-large");
+    assert_eq!(err(&" ".repeat(MAX_EVENT_LEN + 1)), "too-large");
     // Members in another order: valid JSON, same event, not canonical.
     let swapped = json.replacen("{\"actor\"", "{\"zzz\"", 1);
     assert_eq!(err(&swapped), "bad-member");
@@ -230,14 +332,20 @@ proptest! {
     #[test]
     fn events_round_trip(time in 0u64..(1 << 53), r in any::<[u8; 32]>(), a in any::<[u8; 32]>(),
                          c in proptest::option::of(any::<[u8; 32]>()), p in proptest::option::of(any::<[u8; 32]>()),
-                         k in 0usize..10) {
+                         k in 0usize..10,
+                         codes in proptest::collection::vec("[^\\p{Cc}]{1,30}", 0..9)) {
         let kinds = [
             EventKind::Create, EventKind::Amend, EventKind::Read, EventKind::Export,
             EventKind::Delete, EventKind::ConsentGrant, EventKind::ConsentRevoke,
             EventKind::Beacon, EventKind::CheckpointAnchor, EventKind::Custom("x-1".into()),
         ];
         let e = Event { kind: kinds[k].clone(), time, record: RecordRef(r), actor: ActorRef(a),
-                        content: c.map(ContentDigest), prev: p.map(Entry) };
+                        content: c.map(ContentDigest), prev: p.map(Entry),
+                        codes: Codes {
+                            r#type: codes.first().cloned(),
+                            subtype: codes.iter().skip(1).cloned().collect(),
+                            outcome: codes.last().cloned(),
+                        } };
         let json = e.to_canonical_json().unwrap();
         prop_assert_eq!(Event::from_canonical_json(&json).unwrap(), e.clone());
         // Two salts never give the same entry.

@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod events;
+mod fhir;
 mod fixtures;
 mod go;
 mod keyfile;
@@ -57,6 +58,7 @@ pub fn event(i: u64, prev: Option<Entry>) -> Event {
         actor: ActorRef::new(b"clinician 7", &salt("actor salt")),
         content: None,
         prev,
+        codes: Default::default(),
     }
 }
 

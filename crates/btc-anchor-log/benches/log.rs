@@ -67,7 +67,8 @@ fn main() {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     let mut g = c.benchmark_group("log_1m");
-    let mut means = [0f64; 2];
+    // Total time and iterations of each, over every sample.
+    let mut totals = [(0f64, 0u64); 2];
     g.bench_function("core_tree", |b| {
         b.iter_custom(|iters| {
             let t = Instant::now();
@@ -75,7 +76,8 @@ fn main() {
                 black_box(core_root(black_box(&es)));
             }
             let d = t.elapsed();
-            means[0] = d.as_secs_f64() / iters as f64;
+            totals[0].0 += d.as_secs_f64();
+            totals[0].1 += iters;
             d
         })
     });
@@ -86,12 +88,14 @@ fn main() {
                 black_box(tiles_root(&base, black_box(&es)));
             }
             let d = t.elapsed();
-            means[1] = d.as_secs_f64() / iters as f64;
+            totals[1].0 += d.as_secs_f64();
+            totals[1].1 += iters;
             d
         })
     });
     g.finish();
     c.final_summary();
+    let means = totals.map(|(t, n)| if n == 0 { 0.0 } else { t / n as f64 });
     if means.contains(&0.0) {
         // A filter left one of the two out: no ratio.
         return;

@@ -13,6 +13,8 @@
 //!   events written as canonical JSON (RFC 8785); records and actors appear
 //!   only as salted commitments.
 //! * [`fhir`]: FHIR R4 and R5 AuditEvent resources read as events.
+//! * [`writer`]: a log on disk, its one writer (with group commit), over
+//!   the [`journal`] of entries and their openings.
 //! * [`proof`]: offline single-event proofs (`c2sp.org/tlog-proof@v1`).
 //!
 //! ## A log of one event, proved offline
@@ -73,8 +75,10 @@ pub mod entry;
 pub mod event;
 pub mod fhir;
 pub mod jcs;
+pub mod journal;
 pub mod keyfile;
 pub mod note;
 pub mod proof;
 pub mod store;
 pub mod tile;
+pub mod writer;

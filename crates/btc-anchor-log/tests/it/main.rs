@@ -9,6 +9,7 @@ mod keyfile;
 mod note;
 mod proof;
 mod tiles;
+mod writer;
 
 use btc_anchor_log::entry::{ActorRef, Entry, RecordRef, Salt};
 use btc_anchor_log::event::{Event, EventKind};

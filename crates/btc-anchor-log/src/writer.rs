@@ -1,0 +1,541 @@
+//! A log on disk (`docs/audit-log.md` §11): the one writer that appends
+//! events durably, keeps each record's chain, writes tiles and signs
+//! checkpoints, and makes event proofs.
+//!
+//! ```text
+//! DIR/                 0700, the clinic's; never served
+//!   key                the log's signer key (0600, §3.4)
+//!   journal            every entry with its opening (0600, §11.2)
+//!   lock               held by the one writer
+//!   checkpoints/<N>    every signed checkpoint, by size
+//!   public/            what may be published or served (tlog-tiles)
+//!     checkpoint       the latest signed checkpoint
+//!     tile/…           tiles and entry bundles (§5)
+//! ```
+//!
+//! ```
+//! use btc_anchor_log::entry::{ActorRef, RecordRef, Salt};
+//! use btc_anchor_log::event::{Event, EventKind};
+//! use btc_anchor_log::note::Signer;
+//! use btc_anchor_log::writer::LogWriter;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let dir = dir.path().join("log");
+//! let mut log = LogWriter::create(&dir, Signer::generate("clinic.example/audit")?)?;
+//! let salt = Salt::random()?;
+//! let event = |kind| Event {
+//!     kind,
+//!     time: 1_767_225_600,
+//!     record: RecordRef::new(b"record 17", &salt),
+//!     actor: ActorRef::new(b"dr. who", &salt),
+//!     content: None,
+//!     prev: None,
+//!     codes: Default::default(),
+//! };
+//! let first = log.append(vec![event(EventKind::Create)])?;
+//! let second = log.append(vec![event(EventKind::Read)])?;
+//! // The second event of the record names the first.
+//! assert_eq!(log.opening(second[0])?.event.prev, Some(log.entries()[first[0] as usize]));
+//! let checkpoint = log.checkpoint()?.expect("the log grew");
+//! let proof = log.prove(1, true)?;
+//! let (read, _) = proof.verify_event("clinic.example/audit", &log.verifier())?;
+//! assert_eq!(read.kind, EventKind::Read);
+//! # let _ = checkpoint;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use crate::checkpoint::{Checkpoint, OpenError};
+use crate::entry::{Entry, RngError, Salt};
+use crate::event::{Event, EventError};
+use crate::journal::{sync_parent, Journal, JournalError, Recovery};
+use crate::keyfile::{read_key_file, write_key_file, KeyFileError};
+use crate::note::{Note, Signer, Verifier};
+use crate::proof::{Opening, TlogProof};
+use crate::store::{StoreError, TileStore};
+
+/// Most events one [`LogWriter::append`] takes.
+pub const MAX_APPEND: usize = 100_000;
+
+/// Errors of a log on disk.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The file system refused an operation.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Another writer holds the log.
+    #[error("another process is writing the log in {}", path.display())]
+    Locked {
+        /// The log's folder.
+        path: PathBuf,
+    },
+    /// A folder where a log was to be created is not empty.
+    #[error("{} exists and is not empty", path.display())]
+    Exists {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The key file.
+    #[error("cannot use the log's key")]
+    Key(#[from] KeyFileError),
+    /// The journal.
+    #[error("cannot use the log's journal")]
+    Journal(#[from] JournalError),
+    /// The tiles.
+    #[error("cannot use the log's tiles")]
+    Tiles(#[from] StoreError),
+    /// The latest checkpoint is not one this key signed, or not of this
+    /// log.
+    #[error("the log's latest checkpoint does not open")]
+    Checkpoint(#[from] OpenError),
+    /// The latest checkpoint is larger than the journal: entries the log
+    /// published are missing.
+    #[error("the checkpoint covers {published} entries but the journal holds {journal}")]
+    Truncated {
+        /// The checkpoint's size.
+        published: u64,
+        /// Entries in the journal.
+        journal: u64,
+    },
+    /// The tiles do not give the checkpoint's root.
+    #[error("the tiles do not give the latest checkpoint's root")]
+    RootMismatch,
+    /// An event that cannot be written.
+    #[error("an event cannot be written")]
+    Event(#[from] EventError),
+    /// An event whose `prev` is not its record's latest entry.
+    #[error("event {index} of the append does not follow its record's latest event")]
+    Chain {
+        /// The event's position in the append.
+        index: usize,
+    },
+    /// More than [`MAX_APPEND`] events at once.
+    #[error("{found} events in one append, over the limit of {MAX_APPEND}")]
+    TooMany {
+        /// Events given.
+        found: usize,
+    },
+    /// An index that is not in the latest checkpoint.
+    #[error("entry {index} is not in the latest checkpoint (size {size})")]
+    NotPublished {
+        /// The index asked for.
+        index: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The system's random number generator failed.
+    #[error("cannot draw a salt")]
+    Rng(#[from] RngError),
+    /// An earlier group commit failed.
+    #[error("the group commit failed")]
+    Group(#[source] Arc<LogError>),
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> LogError + 'a {
+    move |source| LogError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The one writer of a log on disk.
+#[derive(Debug)]
+pub struct LogWriter {
+    dir: PathBuf,
+    signer: Signer,
+    journal: Journal,
+    tiles: TileStore,
+    published: u64,
+    latest: Option<Note>,
+    recovery: Recovery,
+    _lock: File,
+}
+
+fn take_lock(dir: &Path) -> Result<File, LogError> {
+    let path = dir.join("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err("open", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(LogError::Locked {
+            path: dir.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(io_err("lock", &path)(e)),
+    }
+}
+
+fn make_dir(path: &Path) -> Result<(), LogError> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path).map_err(io_err("create folder", path))
+}
+
+/// Writes a file whole: a temporary file, synced, renamed over the name,
+/// the folder synced.
+fn write_atomic(file: &Path, bytes: &[u8]) -> Result<(), LogError> {
+    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes)
+        .and_then(|()| File::open(&tmp)?.sync_all())
+        .map_err(io_err("write", &tmp))?;
+    fs::rename(&tmp, file).map_err(io_err("rename into place", file))?;
+    Ok(sync_parent(file)?)
+}
+
+impl LogWriter {
+    /// Creates a log in `dir` (made 0700; it must be absent or empty),
+    /// signed by `signer`, whose name is the log's origin.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::Exists`] for a folder that is not empty, and the errors
+    /// of creating its files.
+    pub fn create(dir: &Path, signer: Signer) -> Result<LogWriter, LogError> {
+        if fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+            return Err(LogError::Exists {
+                path: dir.to_path_buf(),
+            });
+        }
+        make_dir(dir)?;
+        let lock = take_lock(dir)?;
+        make_dir(&dir.join("checkpoints"))?;
+        make_dir(&dir.join("public"))?;
+        write_key_file(&dir.join("key"), &signer)?;
+        let journal = Journal::create(&dir.join("journal"))?;
+        Ok(LogWriter {
+            dir: dir.to_path_buf(),
+            signer,
+            journal,
+            tiles: TileStore::new(dir.join("public")),
+            published: 0,
+            latest: None,
+            recovery: Recovery::default(),
+            _lock: lock,
+        })
+    }
+
+    /// Opens the log in `dir` as its one writer: reads the key, the latest
+    /// checkpoint (checked against the tiles) and the journal, cutting off
+    /// a torn tail left by a crash (see [`LogWriter::recovery`]).
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::Locked`] when another writer holds it, and a
+    /// [`LogError`] for a log whose files do not agree.
+    pub fn open(dir: &Path) -> Result<LogWriter, LogError> {
+        let lock = take_lock(dir)?;
+        let signer = read_key_file(&dir.join("key"))?;
+        let tiles = TileStore::new(dir.join("public"));
+        let cp_path = dir.join("public/checkpoint");
+        let (published, latest) = match fs::read(&cp_path) {
+            Ok(bytes) => {
+                let cp = Checkpoint::open(&bytes, signer.name(), &[signer.verifier()])?;
+                if tiles.reader(cp.size)?.root()? != cp.root {
+                    return Err(LogError::RootMismatch);
+                }
+                (cp.size, Some(Note::parse(&bytes).map_err(OpenError::from)?))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (0, None),
+            Err(e) => return Err(io_err("read", &cp_path)(e)),
+        };
+        let (journal, recovery) = Journal::open(&dir.join("journal"), published)?;
+        let held = journal.entries().len() as u64;
+        if held < published {
+            return Err(LogError::Truncated {
+                published,
+                journal: held,
+            });
+        }
+        Ok(LogWriter {
+            dir: dir.to_path_buf(),
+            signer,
+            journal,
+            tiles,
+            published,
+            latest,
+            recovery,
+            _lock: lock,
+        })
+    }
+
+    /// The log's origin (its key's name).
+    pub fn origin(&self) -> &str {
+        self.signer.name()
+    }
+
+    /// The key that verifies the log's checkpoints.
+    pub fn verifier(&self) -> Verifier {
+        self.signer.verifier()
+    }
+
+    /// What opening the log cut off the journal's end.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// Every entry appended, in log order.
+    pub fn entries(&self) -> &[Entry] {
+        self.journal.entries()
+    }
+
+    /// The size of the latest checkpoint.
+    pub fn published(&self) -> u64 {
+        self.published
+    }
+
+    /// The latest signed checkpoint.
+    pub fn latest_checkpoint(&self) -> Option<&Note> {
+        self.latest.as_ref()
+    }
+
+    /// The opening of entry `index`.
+    ///
+    /// # Errors
+    ///
+    /// A [`LogError::Journal`] for an index out of range or a damaged
+    /// record.
+    pub fn opening(&self, index: u64) -> Result<Opening, LogError> {
+        Ok(self.journal.opening(index)?)
+    }
+
+    /// Appends events durably, each under a fresh salt, with one sync:
+    /// when this returns their indices, all are on disk. An event without
+    /// `prev` gets its record's latest entry; one with a `prev` must name
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::Chain`] for a `prev` that is not its record's latest
+    /// entry, [`LogError::TooMany`], an event that cannot be written, or
+    /// an I/O error: then none of the events is appended.
+    pub fn append(&mut self, events: Vec<Event>) -> Result<Vec<u64>, LogError> {
+        if events.len() > MAX_APPEND {
+            return Err(LogError::TooMany {
+                found: events.len(),
+            });
+        }
+        let mut heads = std::collections::HashMap::new();
+        let mut openings = Vec::with_capacity(events.len());
+        for (i, mut event) in events.into_iter().enumerate() {
+            let head = heads
+                .get(&event.record)
+                .copied()
+                .or_else(|| self.journal.head(&event.record));
+            match (event.prev, head) {
+                (None, head) => event.prev = head,
+                (Some(p), Some(h)) if p == h => {}
+                (Some(_), _) => return Err(LogError::Chain { index: i }),
+            }
+            let record = event.record;
+            let opening = Opening::new(event, Salt::random()?)?;
+            heads.insert(record, opening.entry());
+            openings.push(opening);
+        }
+        let first = self.journal.entries().len() as u64;
+        self.journal.append(&openings)?;
+        Ok((first..first + openings.len() as u64).collect())
+    }
+
+    /// Writes the tiles of every entry appended and signs a checkpoint of
+    /// them, kept in `checkpoints/<size>` and published as
+    /// `public/checkpoint`; `None` when the log did not grow.
+    ///
+    /// # Errors
+    ///
+    /// A [`LogError`] when the tiles or the checkpoint cannot be written.
+    pub fn checkpoint(&mut self) -> Result<Option<Note>, LogError> {
+        let entries = self.journal.entries();
+        let size = entries.len() as u64;
+        if size == self.published {
+            return Ok(None);
+        }
+        self.tiles.write(entries, self.published)?;
+        let cp = Checkpoint {
+            origin: self.signer.name().to_owned(),
+            size,
+            root: self.tiles.reader(size)?.root()?,
+            extensions: vec![],
+        };
+        let note = cp.sign(&[&self.signer])?;
+        let text = note.to_text();
+        write_atomic(
+            &self.dir.join(format!("checkpoints/{size}")),
+            text.as_bytes(),
+        )?;
+        write_atomic(&self.dir.join("public/checkpoint"), text.as_bytes())?;
+        self.published = size;
+        self.latest = Some(note.clone());
+        Ok(Some(note))
+    }
+
+    /// The proof of entry `index` in the latest checkpoint; with
+    /// `disclose`, it carries the event and its salt.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::NotPublished`] for an entry the latest checkpoint does
+    /// not cover, and the errors of reading tiles and the journal.
+    pub fn prove(&self, index: u64, disclose: bool) -> Result<TlogProof, LogError> {
+        let not = LogError::NotPublished {
+            index,
+            size: self.published,
+        };
+        let checkpoint = match &self.latest {
+            Some(n) if index < self.published => n.clone(),
+            _ => return Err(not),
+        };
+        let extra = if disclose {
+            Some(self.journal.opening(index)?.to_bytes())
+        } else {
+            None
+        };
+        Ok(TlogProof {
+            extra,
+            index,
+            path: self.tiles.reader(self.published)?.inclusion_proof(index)?,
+            checkpoint,
+        })
+    }
+}
+
+/// The indices a request got, or why its group failed.
+type Committed = Result<Vec<u64>, Arc<LogError>>;
+
+/// Appends the requests of one group with one sync; when that fails, each
+/// request alone, so that one bad request fails only itself.
+fn commit_group(writer: &mut LogWriter, batch: Vec<(u64, Vec<Event>)>) -> Vec<(u64, Committed)> {
+    if batch.len() > 1 {
+        let all: Vec<Event> = batch.iter().flat_map(|(_, e)| e.iter().cloned()).collect();
+        if let Ok(indices) = writer.append(all) {
+            let mut at = 0;
+            return batch
+                .into_iter()
+                .map(|(t, e)| {
+                    at += e.len();
+                    (t, Ok(indices[at - e.len()..at].to_vec()))
+                })
+                .collect();
+        }
+    }
+    batch
+        .into_iter()
+        .map(|(t, e)| (t, writer.append(e).map_err(Arc::new)))
+        .collect()
+}
+
+/// A [`LogWriter`] shared by many threads, which commits their appends in
+/// groups: while one group is being synced, the next gathers, and each
+/// thread returns once its events are durable.
+#[derive(Debug)]
+pub struct GroupCommit {
+    state: Mutex<Group>,
+    done: Condvar,
+}
+
+#[derive(Debug)]
+struct Group {
+    writer: Option<LogWriter>,
+    queue: Vec<(u64, Vec<Event>)>,
+    next_ticket: u64,
+    results: std::collections::HashMap<u64, Committed>,
+}
+
+impl GroupCommit {
+    /// Shares `writer`.
+    pub fn new(writer: LogWriter) -> GroupCommit {
+        GroupCommit {
+            state: Mutex::new(Group {
+                writer: Some(writer),
+                queue: Vec::new(),
+                next_ticket: 0,
+                results: std::collections::HashMap::new(),
+            }),
+            done: Condvar::new(),
+        }
+    }
+
+    /// Appends `events` in the next group; returns their indices once
+    /// they are durable.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::Group`] when the group they were in failed (none of
+    /// its events is appended).
+    pub fn append(&self, events: Vec<Event>) -> Result<Vec<u64>, LogError> {
+        let mut g = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = g.next_ticket;
+        g.next_ticket += 1;
+        g.queue.push((ticket, events));
+        loop {
+            if let Some(r) = g.results.remove(&ticket) {
+                return r.map_err(LogError::Group);
+            }
+            let Some(mut writer) = g.writer.take() else {
+                g = self.done.wait(g).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            // This thread commits the group gathered so far, up to
+            // MAX_APPEND events (at least one request).
+            let mut total = 0;
+            let take = g
+                .queue
+                .iter()
+                .take_while(|(_, e)| {
+                    total += e.len();
+                    total <= MAX_APPEND
+                })
+                .count()
+                .max(1);
+            let batch: Vec<(u64, Vec<Event>)> = g.queue.drain(..take).collect();
+            drop(g);
+            let results = commit_group(&mut writer, batch);
+            g = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            g.writer = Some(writer);
+            g.results.extend(results);
+            self.done.notify_all();
+        }
+    }
+
+    /// Runs `f` on the writer between groups (to checkpoint or prove).
+    pub fn with_writer<T>(&self, f: impl FnOnce(&mut LogWriter) -> T) -> T {
+        let mut g = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(mut writer) = g.writer.take() {
+                drop(g);
+                let out = f(&mut writer);
+                let mut g = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                g.writer = Some(writer);
+                self.done.notify_all();
+                return out;
+            }
+            g = self.done.wait(g).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The writer back, once no thread uses it.
+    pub fn into_inner(self) -> Option<LogWriter> {
+        self.state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .writer
+    }
+}

@@ -15,6 +15,7 @@
 //! * [`fhir`]: FHIR R4 and R5 AuditEvent resources read as events.
 //! * [`writer`]: a log on disk, its one writer (with group commit), over
 //!   the [`journal`] of entries and their openings.
+//! * [`audit`]: the offline audit of a published log.
 //! * [`proof`]: offline single-event proofs (`c2sp.org/tlog-proof@v1`).
 //!
 //! ## A log of one event, proved offline
@@ -70,6 +71,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
 
+pub mod audit;
 pub mod checkpoint;
 pub mod entry;
 pub mod event;

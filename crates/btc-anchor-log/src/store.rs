@@ -14,7 +14,7 @@ use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use btc_anchor::merkle::{leaf_hash, node_hash, NodeHash, MAX_TREE_SIZE};
+use btc_anchor::merkle::{consistency_proof_with, leaf_hash, node_hash, NodeHash, MAX_TREE_SIZE};
 use sha2::{Digest as _, Sha256};
 
 use crate::tile::{
@@ -476,38 +476,8 @@ impl TileReader<'_> {
                 new: self.size,
             });
         }
-        let mut out = Vec::new();
-        if old_size < self.size {
-            self.subproof(old_size, 0, self.size, true, &mut out)?;
-        }
-        Ok(out)
-    }
-
-    /// SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1.
-    fn subproof(
-        &mut self,
-        m: u64,
-        start: u64,
-        end: u64,
-        complete: bool,
-        out: &mut Vec<NodeHash>,
-    ) -> Result<(), StoreError> {
-        let n = end - start;
-        if m == n {
-            if !complete {
-                out.push(self.subtree(start, end)?);
-            }
-            return Ok(());
-        }
-        let k = 1u64 << (63 - (n - 1).leading_zeros());
-        if m <= k {
-            self.subproof(m, start, start + k, complete, out)?;
-            out.push(self.subtree(start + k, end)?);
-        } else {
-            self.subproof(m - k, start + k, end, false, out)?;
-            out.push(self.subtree(start, start + k)?);
-        }
-        Ok(())
+        let size = self.size;
+        consistency_proof_with(old_size, size, |start, end| self.subtree(start, end))
     }
 
     /// The leaf hash of leaf `index`, from its level-0 tile.

@@ -7,9 +7,9 @@
 //!   key                the log's signer key (0600, §3.4)
 //!   journal            every entry with its opening (0600, §11.2)
 //!   lock               held by the one writer
-//!   checkpoints/<N>    every signed checkpoint, by size
 //!   public/            what may be published or served (tlog-tiles)
 //!     checkpoint       the latest signed checkpoint
+//!     checkpoints/<N>  every signed checkpoint, by size
 //!     tile/…           tiles and entry bundles (§5)
 //! ```
 //!
@@ -217,8 +217,7 @@ impl LogWriter {
         }
         make_dir(dir)?;
         let lock = take_lock(dir)?;
-        make_dir(&dir.join("checkpoints"))?;
-        make_dir(&dir.join("public"))?;
+        make_dir(&dir.join("public/checkpoints"))?;
         write_key_file(&dir.join("key"), &signer)?;
         let journal = Journal::create(&dir.join("journal"))?;
         Ok(LogWriter {
@@ -356,7 +355,7 @@ impl LogWriter {
     }
 
     /// Writes the tiles of every entry appended and signs a checkpoint of
-    /// them, kept in `checkpoints/<size>` and published as
+    /// them, kept in `public/checkpoints/<size>` and published as
     /// `public/checkpoint`; `None` when the log did not grow.
     ///
     /// # Errors
@@ -378,7 +377,7 @@ impl LogWriter {
         let note = cp.sign(&[&self.signer])?;
         let text = note.to_text();
         write_atomic(
-            &self.dir.join(format!("checkpoints/{size}")),
+            &self.dir.join(format!("public/checkpoints/{size}")),
             text.as_bytes(),
         )?;
         write_atomic(&self.dir.join("public/checkpoint"), text.as_bytes())?;

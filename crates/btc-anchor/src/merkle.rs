@@ -356,38 +356,101 @@ impl Tree {
     ///
     /// A [`MerkleError`] when `old_size` is zero or larger than this tree.
     pub fn consistency_proof(&self, old_size: u64) -> Result<Vec<NodeHash>, MerkleError> {
-        let n = self.size();
-        if old_size == 0 || old_size > n {
-            return Err(MerkleError::BadSizes {
-                size1: old_size,
-                size2: n,
-            });
-        }
-        let mut out = Vec::new();
-        if old_size < n {
-            self.subproof(old_size, 0, n, true, &mut out);
-        }
-        Ok(out)
+        self.consistency_proof_between(old_size, self.size())
     }
 
-    /// SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1.
-    fn subproof(&self, m: u64, start: u64, end: u64, complete: bool, out: &mut Vec<NodeHash>) {
-        let n = end - start;
-        if m == n {
-            if !complete {
-                out.push(self.subtree(start, end));
-            }
-            return;
+    /// A proof that the tree of the first `old_size` leaves is a prefix of
+    /// the tree of the first `new_size` (RFC 9162 §2.1.4.1).
+    ///
+    /// # Errors
+    ///
+    /// A [`MerkleError`] unless `0 < old_size <= new_size <= size`.
+    pub fn consistency_proof_between(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<NodeHash>, MerkleError> {
+        if old_size == 0 || old_size > new_size || new_size > self.size() {
+            return Err(MerkleError::BadSizes {
+                size1: old_size,
+                size2: new_size,
+            });
         }
-        let k = largest_power_of_two_below(n);
-        if m <= k {
-            self.subproof(m, start, start + k, complete, out);
-            out.push(self.subtree(start + k, end));
-        } else {
-            self.subproof(m - k, start + k, end, false, out);
-            out.push(self.subtree(start, start + k));
-        }
+        consistency_proof_with(old_size, new_size, |start, end| {
+            Ok::<_, std::convert::Infallible>(self.subtree(start, end))
+        })
+        .map_err(|never| match never {})
     }
+
+    /// MTH(D\[start:end\]) (RFC 6962 §2.1): the hash of the tree over leaves
+    /// `start..end`, e.g. the root of the tree of the first `end` leaves.
+    ///
+    /// # Errors
+    ///
+    /// [`MerkleError::BadSizes`] unless `start < end <= size`.
+    pub fn subtree_hash(&self, start: u64, end: u64) -> Result<NodeHash, MerkleError> {
+        if start >= end || end > self.size() {
+            return Err(MerkleError::BadSizes {
+                size1: start,
+                size2: end,
+            });
+        }
+        Ok(self.subtree(start, end))
+    }
+
+    /// The nodes at `height` above the leaves, left to right: node `k` is
+    /// the hash of leaves `k·2^height .. (k+1)·2^height`, except that the
+    /// last node covers the leaves left when fewer remain. Empty above the
+    /// root.
+    pub fn level(&self, height: u32) -> &[NodeHash] {
+        self.levels.get(height as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// SUBPROOF(m, D\[0:n\], true) of RFC 9162 §2.1.4.1 over any source of
+/// subtree hashes, `subtree(start, end)` giving MTH(D\[start:end\]): the
+/// consistency proof from size `old_size` to `new_size`, empty when they
+/// are equal. The sizes must satisfy `0 < old_size <= new_size`.
+///
+/// # Errors
+///
+/// The first error `subtree` returns.
+pub fn consistency_proof_with<E>(
+    old_size: u64,
+    new_size: u64,
+    mut subtree: impl FnMut(u64, u64) -> Result<NodeHash, E>,
+) -> Result<Vec<NodeHash>, E> {
+    let mut out = Vec::new();
+    if 0 < old_size && old_size < new_size {
+        subproof(old_size, 0, new_size, true, &mut subtree, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn subproof<E>(
+    m: u64,
+    start: u64,
+    end: u64,
+    complete: bool,
+    subtree: &mut impl FnMut(u64, u64) -> Result<NodeHash, E>,
+    out: &mut Vec<NodeHash>,
+) -> Result<(), E> {
+    let n = end - start;
+    if m == n {
+        if !complete {
+            out.push(subtree(start, end)?);
+        }
+        return Ok(());
+    }
+    let k = largest_power_of_two_below(n);
+    if m <= k {
+        subproof(m, start, start + k, complete, subtree, out)?;
+        out.push(subtree(start + k, end)?);
+    } else {
+        subproof(m - k, start + k, end, false, subtree, out)?;
+        out.push(subtree(start, start + k)?);
+    }
+    Ok(())
 }
 
 /// The largest power of two strictly smaller than `n` (`n >= 2`).

@@ -1,5 +1,6 @@
 //! Integration tests of btc-anchor-log: one binary, one module per concern.
 
+mod audit;
 mod checkpoint;
 mod events;
 mod fhir;

@@ -96,7 +96,10 @@ fn appends_chain_records_and_checkpoints_survive_reopening() {
     verify_consistency(10, 12, &c1.root, &c2.root, &proof).unwrap();
     // Every checkpoint is kept by size; the folder and secrets are private.
     for size in [10, 12] {
-        assert!(dir.path().join(format!("log/checkpoints/{size}")).is_file());
+        assert!(dir
+            .path()
+            .join(format!("log/public/checkpoints/{size}"))
+            .is_file());
     }
     #[cfg(unix)]
     {

@@ -1,0 +1,477 @@
+//! The offline audit of a published log (`docs/audit-log.md` §12): from
+//! the `public/` folder alone (and checkpoints the auditor kept), every
+//! checkpoint's signature, one root per size, the latest checkpoint being
+//! the largest, every entry bundle and tile against the entries, every
+//! checkpoint's root, and consistency between consecutive checkpoints.
+//!
+//! The first inconsistency found ends the audit and is reported with its
+//! evidence: the raw signed checkpoints and, where one applies, the proof
+//! that fails.
+//!
+//! ```
+//! use btc_anchor_log::audit::audit;
+//! use btc_anchor_log::note::Signer;
+//! use btc_anchor_log::writer::LogWriter;
+//! # use btc_anchor_log::entry::{ActorRef, RecordRef, Salt};
+//! # use btc_anchor_log::event::{Event, EventKind};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut log = LogWriter::create(&dir.path().join("log"), Signer::generate("clinic.example/audit")?)?;
+//! # let salt = Salt::random()?;
+//! # let event = Event { kind: EventKind::Read, time: 1_767_225_600,
+//! #     record: RecordRef::new(b"r", &salt), actor: ActorRef::new(b"a", &salt),
+//! #     content: None, prev: None, codes: Default::default() };
+//! log.append(vec![event.clone(), event])?;
+//! log.checkpoint()?;
+//! let report = audit(&dir.path().join("log/public"), "clinic.example/audit", &log.verifier(), &[])?;
+//! assert!(report.finding.is_none());
+//! assert_eq!(report.size, 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read as _};
+use std::path::{Path, PathBuf};
+
+use btc_anchor::merkle::{leaf_hash, verify_consistency, NodeHash, Tree};
+
+use crate::checkpoint::{Checkpoint, OpenError};
+use crate::note::{Verifier, MAX_NOTE_LEN};
+use crate::store::empty_root;
+use crate::tile::{
+    decode_bundle, decode_tile, TileError, TileKind, TilePath, MAX_BUNDLE_LEN, TILE_WIDTH,
+};
+
+/// Most checkpoints one audit reads.
+pub const MAX_CHECKPOINTS: usize = 100_000;
+
+/// What stops an audit before it can judge the log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The file system refused an operation.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// More than [`MAX_CHECKPOINTS`] checkpoints.
+    #[error("more than {MAX_CHECKPOINTS} checkpoints")]
+    TooManyCheckpoints,
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> AuditError + 'a {
+    move |source| AuditError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The first inconsistency an audit found, with its evidence. Signed
+/// checkpoints are given as their raw note text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// A checkpoint that does not open: malformed, another origin, or not
+    /// signed by the log's key.
+    BadCheckpoint {
+        /// Where it was found (a file, or `known[i]`).
+        source: String,
+        /// Why it does not open.
+        reason: String,
+    },
+    /// No `checkpoint` is published.
+    NoCheckpoint,
+    /// Two signed checkpoints of one size with different roots: a fork.
+    Fork {
+        /// One signed checkpoint.
+        a: String,
+        /// The other.
+        b: String,
+    },
+    /// The published checkpoint is smaller than another signed one: an old
+    /// checkpoint replayed, or the log rolled back.
+    Rollback {
+        /// The published checkpoint.
+        published: String,
+        /// The larger signed checkpoint.
+        larger: String,
+    },
+    /// A tile or bundle the checkpoints need is not published: a truncated
+    /// log.
+    Missing {
+        /// Its path.
+        path: String,
+    },
+    /// A tile or bundle that is not what its kind must hold.
+    Malformed {
+        /// Its path.
+        path: String,
+        /// The cause.
+        reason: String,
+    },
+    /// A tile, or a partial bundle, that the entries do not give: an
+    /// edited entry or tile.
+    TileMismatch {
+        /// Its path.
+        path: String,
+    },
+    /// The entries do not give the published checkpoint's root.
+    RootMismatch {
+        /// The published checkpoint.
+        checkpoint: String,
+        /// The root the entries give.
+        computed: NodeHash,
+    },
+    /// An older checkpoint that the published one does not extend: the
+    /// history was rewritten after it was signed.
+    Inconsistent {
+        /// The older signed checkpoint.
+        old: String,
+        /// The newer signed checkpoint.
+        new: String,
+        /// The consistency proof the published tiles give, which fails.
+        proof: Vec<NodeHash>,
+    },
+}
+
+impl Finding {
+    /// A short kebab-case name of the finding.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Finding::BadCheckpoint { .. } => "bad-checkpoint",
+            Finding::NoCheckpoint => "no-checkpoint",
+            Finding::Fork { .. } => "fork",
+            Finding::Rollback { .. } => "rollback",
+            Finding::Missing { .. } => "missing",
+            Finding::Malformed { .. } => "malformed",
+            Finding::TileMismatch { .. } => "tile-mismatch",
+            Finding::RootMismatch { .. } => "root-mismatch",
+            Finding::Inconsistent { .. } => "inconsistent",
+        }
+    }
+}
+
+/// What an audit checked, trusted and found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    /// The log's origin.
+    pub origin: String,
+    /// The published checkpoint's size (0 when none opened).
+    pub size: u64,
+    /// Signed checkpoints checked (the published one, the log's history
+    /// and those the auditor kept).
+    pub checkpoints: usize,
+    /// Hash tiles read and checked.
+    pub tiles: usize,
+    /// Entry bundles read and checked.
+    pub bundles: usize,
+    /// What was checked, in words.
+    pub checked: Vec<&'static str>,
+    /// What was trusted or not checked, in words.
+    pub trusted: Vec<&'static str>,
+    /// The first inconsistency, if any.
+    pub finding: Option<Finding>,
+}
+
+/// One signed checkpoint read for the audit.
+struct Signed {
+    text: String,
+    cp: Checkpoint,
+}
+
+/// Audits the published log in `public` (its `checkpoint`, `checkpoints/`
+/// and `tile/`) against the log's key, with `known` checkpoints the
+/// auditor kept from earlier (raw signed notes).
+///
+/// # Errors
+///
+/// An [`AuditError`] only when the folder cannot be read; everything
+/// wrong with the log is a [`Finding`] in the report.
+pub fn audit(
+    public: &Path,
+    origin: &str,
+    verifier: &Verifier,
+    known: &[Vec<u8>],
+) -> Result<AuditReport, AuditError> {
+    let mut report = AuditReport {
+        origin: origin.to_owned(),
+        size: 0,
+        checkpoints: 0,
+        tiles: 0,
+        bundles: 0,
+        checked: vec![
+            "every checkpoint's signature by the log's key, and its origin",
+            "one root per tree size across all checkpoints (no fork)",
+            "the published checkpoint is the largest (no rollback)",
+            "every entry bundle and hash tile the checkpoints need, against the entries",
+            "every checkpoint's root, from the entries",
+            "consistency between each pair of consecutive checkpoints",
+        ],
+        trusted: vec![
+            "the log's public key, given by the auditor",
+            "events are hidden: each entry is a salted commitment; per-record chains need the clinic's journal",
+            "no Bitcoin anchor of a checkpoint is checked by this audit",
+        ],
+        finding: None,
+    };
+    report.finding = run(public, origin, verifier, known, &mut report)?;
+    Ok(report)
+}
+
+fn run(
+    public: &Path,
+    origin: &str,
+    verifier: &Verifier,
+    known: &[Vec<u8>],
+    report: &mut AuditReport,
+) -> Result<Option<Finding>, AuditError> {
+    let keys = std::slice::from_ref(verifier);
+    let open = |bytes: &[u8], source: String| -> Result<Signed, Finding> {
+        Checkpoint::open(bytes, origin, keys)
+            .map(|cp| Signed {
+                text: String::from_utf8_lossy(bytes).into_owned(),
+                cp,
+            })
+            .map_err(|e: OpenError| Finding::BadCheckpoint {
+                source,
+                reason: btc_anchor::text::with_sources(&e),
+            })
+    };
+
+    // The published checkpoint, the log's history, the auditor's own.
+    let latest_path = public.join("checkpoint");
+    let Some(bytes) = read_limited(&latest_path, MAX_NOTE_LEN)? else {
+        return Ok(Some(Finding::NoCheckpoint));
+    };
+    let latest = match open(&bytes, "checkpoint".into()) {
+        Ok(s) => s,
+        Err(f) => return Ok(Some(f)),
+    };
+    let mut all = vec![];
+    let history = public.join("checkpoints");
+    match fs::read_dir(&history) {
+        Ok(rd) => {
+            for e in rd {
+                let e = e.map_err(io_err("list", &history))?;
+                if all.len() >= MAX_CHECKPOINTS {
+                    return Err(AuditError::TooManyCheckpoints);
+                }
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(bytes) = read_limited(&e.path(), MAX_NOTE_LEN)? else {
+                    continue;
+                };
+                match open(&bytes, format!("checkpoints/{name}")) {
+                    Ok(s) => all.push(s),
+                    Err(f) => return Ok(Some(f)),
+                }
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("list", &history)(e)),
+    }
+    for (i, bytes) in known.iter().enumerate() {
+        match open(bytes, format!("known[{i}]")) {
+            Ok(s) => all.push(s),
+            Err(f) => return Ok(Some(f)),
+        }
+    }
+    report.checkpoints = all.len() + 1;
+    report.size = latest.cp.size;
+
+    // One root per size; the published one the largest.
+    let mut by_size: BTreeMap<u64, &Signed> = BTreeMap::new();
+    by_size.insert(latest.cp.size, &latest);
+    for s in &all {
+        let first = *by_size.entry(s.cp.size).or_insert(s);
+        if first.cp.root != s.cp.root {
+            return Ok(Some(Finding::Fork {
+                a: first.text.clone(),
+                b: s.text.clone(),
+            }));
+        }
+    }
+    if let Some((_, largest)) = by_size.last_key_value() {
+        if largest.cp.size > latest.cp.size {
+            return Ok(Some(Finding::Rollback {
+                published: latest.text.clone(),
+                larger: largest.text.clone(),
+            }));
+        }
+    }
+
+    // The entries, from the bundles of the published size.
+    let size = latest.cp.size;
+    let mut leaves = Vec::with_capacity(size as usize);
+    let tile_count = size.div_ceil(TILE_WIDTH);
+    for index in 0..tile_count {
+        let path =
+            TilePath::for_size(TileKind::Entries, index, size).expect("index below the count");
+        let entries = match read_tile_file(public, &path, MAX_BUNDLE_LEN, |b| {
+            decode_bundle(b, path.width)
+        })? {
+            Ok(e) => e,
+            Err(f) => return Ok(Some(f)),
+        };
+        report.bundles += 1;
+        leaves.extend(entries.iter().map(|e| leaf_hash(e)));
+    }
+    let Ok(tree) = Tree::new(leaves) else {
+        // The empty log: its root is the hash of nothing.
+        return Ok(
+            (latest.cp.root != empty_root()).then(|| Finding::RootMismatch {
+                checkpoint: latest.text.clone(),
+                computed: empty_root(),
+            }),
+        );
+    };
+
+    // Every tile and partial bundle each checkpoint size needs, the
+    // published size first.
+    let order = std::iter::once(size).chain(by_size.keys().copied().filter(|&m| m != size));
+    for m in order {
+        for level in 0..=u8::MAX {
+            let shift = 8 * u32::from(level);
+            if shift >= 64 || (m >> shift) == 0 {
+                break;
+            }
+            let count = (m >> shift).div_ceil(TILE_WIDTH);
+            // Full tiles once (at the published size), partial ones of
+            // every size.
+            let first = if m == size { 0 } else { count - 1 };
+            for index in first..count {
+                let path = TilePath::for_size(TileKind::Hashes { level }, index, m)
+                    .expect("index below the count");
+                if m != size && path.is_full() {
+                    continue;
+                }
+                let hashes =
+                    match read_tile_file(public, &path, 32 * usize::from(path.width), |b| {
+                        decode_tile(b, path.width)
+                    })? {
+                        Ok(h) => h,
+                        Err(f) => return Ok(Some(f)),
+                    };
+                report.tiles += 1;
+                let start = (index * TILE_WIDTH) as usize;
+                let expected = &tree.level(8 * u32::from(level))[start..start + hashes.len()];
+                if hashes != expected {
+                    return Ok(Some(Finding::TileMismatch {
+                        path: path.to_path(),
+                    }));
+                }
+            }
+        }
+        // The partial bundle of an older size holds the same entries.
+        if m != size && !m.is_multiple_of(TILE_WIDTH) {
+            let path =
+                TilePath::for_size(TileKind::Entries, m / TILE_WIDTH, m).expect("a partial bundle");
+            let entries = match read_tile_file(public, &path, MAX_BUNDLE_LEN, |b| {
+                decode_bundle(b, path.width)
+            })? {
+                Ok(e) => e,
+                Err(f) => return Ok(Some(f)),
+            };
+            report.bundles += 1;
+            let start = (m / TILE_WIDTH * TILE_WIDTH) as usize;
+            let mismatch = entries
+                .iter()
+                .zip(&tree.level(0)[start..])
+                .any(|(e, l)| NodeHash::from(leaf_hash(e)) != *l);
+            if mismatch {
+                return Ok(Some(Finding::TileMismatch {
+                    path: path.to_path(),
+                }));
+            }
+        }
+    }
+
+    // Every root, and consistency between consecutive checkpoints.
+    let computed = tree.root();
+    if computed != latest.cp.root {
+        return Ok(Some(Finding::RootMismatch {
+            checkpoint: latest.text.clone(),
+            computed,
+        }));
+    }
+    // Each older checkpoint is a prefix of the published one: evidence is
+    // the two signed checkpoints and the proof the tiles give, which fails.
+    for old in by_size
+        .values()
+        .filter(|s| 0 < s.cp.size && s.cp.size < size)
+    {
+        let (Ok(proof), Ok(old_root)) = (
+            tree.consistency_proof_between(old.cp.size, size),
+            tree.subtree_hash(0, old.cp.size),
+        ) else {
+            continue;
+        };
+        if old_root != old.cp.root {
+            return Ok(Some(Finding::Inconsistent {
+                old: old.text.clone(),
+                new: latest.text.clone(),
+                proof,
+            }));
+        }
+    }
+    // And each consecutive pair, as a monitor checks them.
+    let sizes: Vec<&Signed> = by_size.values().copied().collect();
+    for pair in sizes.windows(2) {
+        let (old, new) = (pair[0], pair[1]);
+        if old.cp.size == 0 {
+            continue;
+        }
+        let Ok(proof) = tree.consistency_proof_between(old.cp.size, new.cp.size) else {
+            continue;
+        };
+        if verify_consistency(old.cp.size, new.cp.size, &old.cp.root, &new.cp.root, &proof).is_err()
+        {
+            return Ok(Some(Finding::Inconsistent {
+                old: old.text.clone(),
+                new: new.text.clone(),
+                proof,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads a file of at most `limit` bytes; `None` when absent.
+fn read_limited(path: &Path, limit: usize) -> Result<Option<Vec<u8>>, AuditError> {
+    let f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("open", path)(e)),
+    };
+    let mut bytes = Vec::new();
+    f.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err("read", path))?;
+    Ok(Some(bytes))
+}
+
+/// Reads and decodes a tile or bundle; a finding when it is missing or
+/// malformed.
+fn read_tile_file<T>(
+    public: &Path,
+    path: &TilePath,
+    limit: usize,
+    decode: impl FnOnce(&[u8]) -> Result<T, TileError>,
+) -> Result<Result<T, Finding>, AuditError> {
+    let Some(bytes) = read_limited(&public.join(path.to_path()), limit)? else {
+        return Ok(Err(Finding::Missing {
+            path: path.to_path(),
+        }));
+    };
+    Ok(decode(&bytes).map_err(|e| Finding::Malformed {
+        path: path.to_path(),
+        reason: btc_anchor::text::with_sources(&e),
+    }))
+}

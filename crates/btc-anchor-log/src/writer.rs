@@ -5,6 +5,8 @@
 //! ```text
 //! DIR/                 0700, the clinic's; never served
 //!   key                the log's signer key (0600, §3.4)
+//!   refkey             the secret that salts record and actor references
+//!                      (0600, §11.4)
 //!   journal            every entry with its opening (0600, §11.2)
 //!   lock               held by the one writer
 //!   public/            what may be published or served (tlog-tiles)
@@ -50,7 +52,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::checkpoint::{Checkpoint, OpenError};
-use crate::entry::{Entry, RngError, Salt};
+use sha2::{Digest as _, Sha256};
+
+use crate::entry::{ActorRef, Entry, RecordRef, RngError, Salt};
 use crate::event::{Event, EventError};
 use crate::journal::{sync_parent, Journal, JournalError, Recovery};
 use crate::keyfile::{read_key_file, write_key_file, KeyFileError};
@@ -91,6 +95,20 @@ pub enum LogError {
     /// The key file.
     #[error("cannot use the log's key")]
     Key(#[from] KeyFileError),
+    /// A refkey file its group or other users may access.
+    #[error("{} is accessible to other users (mode {mode:o}); it must be 0600", path.display())]
+    RefkeyPermissions {
+        /// The path.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A refkey file that is not 64 hex digits.
+    #[error("{} does not hold a reference key", path.display())]
+    BadRefkey {
+        /// The path.
+        path: PathBuf,
+    },
     /// The journal.
     #[error("cannot use the log's journal")]
     Journal(#[from] JournalError),
@@ -153,16 +171,27 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
 }
 
 /// The one writer of a log on disk.
-#[derive(Debug)]
 pub struct LogWriter {
     dir: PathBuf,
     signer: Signer,
+    refkey: [u8; 32],
     journal: Journal,
     tiles: TileStore,
     published: u64,
     latest: Option<Note>,
     recovery: Recovery,
     _lock: File,
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("dir", &self.dir)
+            .field("origin", &self.signer.name())
+            .field("entries", &self.journal.entries().len())
+            .field("published", &self.published)
+            .finish_non_exhaustive()
+    }
 }
 
 fn take_lock(dir: &Path) -> Result<File, LogError> {
@@ -180,6 +209,42 @@ fn take_lock(dir: &Path) -> Result<File, LogError> {
         }),
         Err(fs::TryLockError::Error(e)) => Err(io_err("lock", &path)(e)),
     }
+}
+
+/// The domain of the reference salts derived from the refkey (§11.4).
+pub const REFERENCE_SALT_DOMAIN: &[u8] = b"btc-anchor/log-ref-salt/v1\0";
+
+fn write_refkey(path: &Path, key: &[u8; 32]) -> Result<(), LogError> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(io_err("create", path))?;
+    std::io::Write::write_all(&mut f, hex::encode(key).as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io_err("write", path))?;
+    Ok(sync_parent(path)?)
+}
+
+fn read_refkey(path: &Path) -> Result<[u8; 32], LogError> {
+    let text = fs::read_to_string(path).map_err(io_err("read", path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(path)
+            .map_err(io_err("read", path))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(LogError::RefkeyPermissions {
+                path: path.to_path_buf(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    crate::entry::parse_hex32(text.trim_end()).ok_or_else(|| LogError::BadRefkey {
+        path: path.to_path_buf(),
+    })
 }
 
 fn make_dir(path: &Path) -> Result<(), LogError> {
@@ -219,10 +284,13 @@ impl LogWriter {
         let lock = take_lock(dir)?;
         make_dir(&dir.join("public/checkpoints"))?;
         write_key_file(&dir.join("key"), &signer)?;
+        let refkey = Salt::random()?.0;
+        write_refkey(&dir.join("refkey"), &refkey)?;
         let journal = Journal::create(&dir.join("journal"))?;
         Ok(LogWriter {
             dir: dir.to_path_buf(),
             signer,
+            refkey,
             journal,
             tiles: TileStore::new(dir.join("public")),
             published: 0,
@@ -243,6 +311,7 @@ impl LogWriter {
     pub fn open(dir: &Path) -> Result<LogWriter, LogError> {
         let lock = take_lock(dir)?;
         let signer = read_key_file(&dir.join("key"))?;
+        let refkey = read_refkey(&dir.join("refkey"))?;
         let tiles = TileStore::new(dir.join("public"));
         let cp_path = dir.join("public/checkpoint");
         let (published, latest) = match fs::read(&cp_path) {
@@ -267,6 +336,7 @@ impl LogWriter {
         Ok(LogWriter {
             dir: dir.to_path_buf(),
             signer,
+            refkey,
             journal,
             tiles,
             published,
@@ -284,6 +354,28 @@ impl LogWriter {
     /// The key that verifies the log's checkpoints.
     pub fn verifier(&self) -> Verifier {
         self.signer.verifier()
+    }
+
+    /// The reference of the record `id` in this log's events: the same id
+    /// always gives the same reference, so its events chain (§11.4).
+    pub fn record_ref(&self, id: &[u8]) -> RecordRef {
+        RecordRef::new(id, &self.reference_salt(b"record", id))
+    }
+
+    /// The reference of the actor `id`, as [`LogWriter::record_ref`].
+    pub fn actor_ref(&self, id: &[u8]) -> ActorRef {
+        ActorRef::new(id, &self.reference_salt(b"actor", id))
+    }
+
+    /// SHA-256(domain ‖ refkey ‖ role ‖ 0x00 ‖ id).
+    fn reference_salt(&self, role: &[u8], id: &[u8]) -> Salt {
+        let mut h = Sha256::new();
+        h.update(REFERENCE_SALT_DOMAIN);
+        h.update(self.refkey);
+        h.update(role);
+        h.update([0]);
+        h.update(id);
+        Salt(h.finalize().into())
     }
 
     /// What opening the log cut off the journal's end.

@@ -330,3 +330,38 @@ fn kill_9_during_appends_loses_no_acknowledged_event() {
         check_published(&log);
     }
 }
+
+#[test]
+fn references_are_stable_per_log_and_hide_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path());
+    let other = LogWriter::create(&dir.path().join("other"), log_signer()).unwrap();
+    let new_ref = |d: &Path| LogWriter::open(d).unwrap().record_ref(b"MRN 4711");
+    assert_eq!(log.record_ref(b"MRN 4711"), log.record_ref(b"MRN 4711"));
+    assert_ne!(log.record_ref(b"MRN 4711"), log.record_ref(b"MRN 4712"));
+    assert_ne!(log.record_ref(b"MRN 4711"), other.record_ref(b"MRN 4711"));
+    assert_ne!(log.record_ref(b"x").0, log.actor_ref(b"x").0);
+    let refkey = std::fs::read_to_string(dir.path().join("log/refkey")).unwrap();
+    assert_eq!(refkey.len(), 64);
+    assert!(
+        !format!("{log:?}").contains(&refkey),
+        "the refkey stays out of Debug"
+    );
+    drop(log);
+    let before = new_ref(&dir.path().join("log"));
+    assert_eq!(
+        before,
+        new_ref(&dir.path().join("log")),
+        "the refkey is kept"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let p = dir.path().join("log/refkey");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            LogWriter::open(&dir.path().join("log")),
+            Err(LogError::RefkeyPermissions { .. })
+        ));
+    }
+}

@@ -186,7 +186,8 @@ impl Verifier {
     /// A [`KeyError`] for a malformed vkey, another signature type, an
     /// invalid public key or a key ID that does not match.
     pub fn parse(vkey: &str) -> Result<Verifier, KeyError> {
-        let parts: Vec<&str> = vkey.split('+').collect();
+        // The name and key ID hold no '+'; the base64 after them may.
+        let parts: Vec<&str> = vkey.splitn(3, '+').collect();
         if parts.len() != 3 {
             return Err(KeyError::Parts {
                 expected: 3,
@@ -312,7 +313,7 @@ impl Signer {
         let rest = skey
             .strip_prefix(PRIVATE_PREFIX)
             .ok_or(KeyError::NotPrivate)?;
-        let parts: Vec<&str> = rest.split('+').collect();
+        let parts: Vec<&str> = rest.splitn(3, '+').collect();
         if parts.len() != 3 {
             return Err(KeyError::Parts {
                 expected: 5,

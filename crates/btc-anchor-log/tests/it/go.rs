@@ -14,7 +14,9 @@ use btc_anchor_log::entry::Entry;
 use btc_anchor_log::proof::TlogProof;
 use btc_anchor_log::store::TileStore;
 
-use crate::{derive, log_signer, ORIGIN};
+use btc_anchor_log::note::Signer;
+
+use crate::{derive, ORIGIN};
 
 const GOPATH: &str = "/usr/share/gocode";
 
@@ -54,7 +56,14 @@ fn go_sumdb_verifies_our_checkpoint_tiles_and_proof() {
     store.write(&entries, 600).unwrap();
     let size = entries.len() as u64;
     let mut r = store.reader(size).unwrap();
-    let key = log_signer();
+    // A key whose vkey and skey base64 hold a '+', which Go must read as
+    // we do.
+    let key = (0u8..)
+        .map(|i| Signer::from_seed(ORIGIN, &[i; 32]).unwrap())
+        .find(|k| {
+            k.verifier().to_vkey().matches('+').count() > 2 && k.to_skey().matches('+').count() > 4
+        })
+        .unwrap();
     let cp = Checkpoint {
         origin: ORIGIN.into(),
         size,

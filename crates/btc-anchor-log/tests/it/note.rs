@@ -158,6 +158,31 @@ fn malformed_notes_are_refused() {
 }
 
 #[test]
+fn keys_whose_base64_holds_a_plus_round_trip() {
+    // Base64 uses '+': only the name and key ID are '+'-separated (as
+    // Go's note.NewVerifier and NewSigner read them).
+    let mut found = 0;
+    for i in 0u8..64 {
+        let signer = Signer::from_seed("clinic.example/audit", &[i; 32]).unwrap();
+        let (vkey, skey) = (signer.verifier().to_vkey(), signer.to_skey());
+        if vkey.matches('+').count() == 2 && skey.matches('+').count() == 4 {
+            continue;
+        }
+        found += 1;
+        assert_eq!(Verifier::parse(&vkey).unwrap().to_vkey(), vkey);
+        assert_eq!(Signer::parse(&skey).unwrap().to_skey(), skey);
+        let note = Note::sign("a\n", &[&signer]).unwrap();
+        assert_eq!(
+            note.verify(&[Verifier::parse(&vkey).unwrap()])
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+    assert!(found > 10, "{found} keys with a '+' in their base64");
+}
+
+#[test]
 fn malformed_keys_are_refused() {
     let e = |s: &str| outcome(&Verifier::parse(s).unwrap_err());
     assert_eq!(e("example.com/foo+530d903a"), "parts");

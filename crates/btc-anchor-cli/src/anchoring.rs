@@ -1280,7 +1280,7 @@ pub fn backup(args: &BackupArgs) -> Result<Done, Failure> {
 /// The one "nothing to do" answer of every command: exit 9, the reason on
 /// stdout (as `{"result": "nothing-to-do", "message": …}` with --json),
 /// nothing on stderr (it is not a failure).
-fn nothing_to_do(message: &str, json: bool) -> Done {
+pub(crate) fn nothing_to_do(message: &str, json: bool) -> Done {
     Done {
         stdout: if json {
             json_line(&json!({"result": "nothing-to-do", "message": message}))

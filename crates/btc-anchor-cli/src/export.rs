@@ -182,7 +182,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// ([`btc_anchor::file::write_atomic`], flushed to disk). Without `replace`,
 /// an existing `dest` is never overwritten, even one that appears
 /// meanwhile.
-fn write_atomically(dest: &Path, bytes: &[u8], replace: bool) -> Result<(), Failure> {
+pub(crate) fn write_atomically(dest: &Path, bytes: &[u8], replace: bool) -> Result<(), Failure> {
     let options = WriteOptions {
         replace,
         durable: true,

@@ -10,6 +10,7 @@ use btc_anchor::bitcoin::Network;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod anchoring;
+mod audit_log;
 mod export;
 mod headers;
 mod info;
@@ -103,6 +104,10 @@ Exit status:
     /// Electrum server, describe one, or print its checkpoint table
     #[command(after_help = headers::EXIT_CODES_HELP)]
     Headers(headers::HeadersArgs),
+    /// Keep an audit log of record events (C2SP transparency-log formats):
+    /// init, append, checkpoint, prove, audit
+    #[command(after_help = audit_log::EXIT_CODES_HELP)]
+    Log(audit_log::LogArgs),
 }
 
 /// A Bitcoin network, as named on the command line and in proofs.
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Headers(args) => headers::run(args),
         Command::Seal(args) => seal::run(args),
+        Command::Log(args) => audit_log::run(args),
     })
 }
 

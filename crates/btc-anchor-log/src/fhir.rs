@@ -6,11 +6,12 @@
 //! (its time), the record concerned (an entity), who acted (an agent), the
 //! type, subtype and outcome codes, and the SHA-256 of the resource's bytes
 //! as its content digest, so the clinic can later show the resource it
-//! kept is the one logged. [`FhirAuditEvent::to_event`] salts the record
-//! and actor identifiers into the event; they never reach the log.
+//! kept is the one logged. [`FhirAuditEvent::to_event`] takes the salted
+//! references of the record and actor; their identifiers never reach the
+//! log.
 //!
 //! ```
-//! use btc_anchor_log::entry::Salt;
+//! use btc_anchor_log::entry::{ActorRef, RecordRef, Salt};
 //! use btc_anchor_log::event::EventKind;
 //! use btc_anchor_log::fhir::{FhirAuditEvent, Release};
 //!
@@ -29,7 +30,10 @@
 //! assert_eq!(audit.release, Release::R4);
 //! assert_eq!(audit.kind, EventKind::Read);
 //! assert_eq!(audit.time, 1_796_285_700);
-//! let event = audit.to_event(&Salt::random()?, &Salt::random()?, None);
+//! let salt = Salt::random()?;
+//! let record = RecordRef::new(audit.record_id.as_bytes(), &salt);
+//! let actor = ActorRef::new(audit.actor_id.as_bytes(), &salt);
+//! let event = audit.to_event(record, actor, None);
 //! assert_eq!(event.codes.outcome.as_deref(), Some("0"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -39,7 +43,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::entry::{ActorRef, ContentDigest, Entry, RecordRef, Salt};
+use crate::entry::{ActorRef, ContentDigest, Entry, RecordRef};
 use crate::event::{Codes, Event, EventKind, MAX_CODE_LEN, MAX_SUBTYPES, MAX_TIME};
 
 /// Largest resource read, in bytes.
@@ -182,14 +186,22 @@ impl FhirAuditEvent {
         })
     }
 
-    /// The event, its record and actor salted with the clinic's salts and
-    /// linked to the record's previous event.
-    pub fn to_event(&self, record_salt: &Salt, actor_salt: &Salt, prev: Option<Entry>) -> Event {
+    /// The event, with the references of its record and actor (salted
+    /// from [`FhirAuditEvent::record_id`] and [`FhirAuditEvent::actor_id`]
+    /// by the caller, e.g. with [`RecordRef::new`] or
+    /// [`LogWriter::record_ref`]) and the record's previous event (`None`
+    /// lets a [`LogWriter`] fill it in).
+    ///
+    /// [`FhirAuditEvent::record_id`]: FhirAuditEvent#structfield.record_id
+    /// [`FhirAuditEvent::actor_id`]: FhirAuditEvent#structfield.actor_id
+    /// [`LogWriter::record_ref`]: crate::writer::LogWriter::record_ref
+    /// [`LogWriter`]: crate::writer::LogWriter
+    pub fn to_event(&self, record: RecordRef, actor: ActorRef, prev: Option<Entry>) -> Event {
         Event {
             kind: self.kind.clone(),
             time: self.time,
-            record: RecordRef::new(self.record_id.as_bytes(), record_salt),
-            actor: ActorRef::new(self.actor_id.as_bytes(), actor_salt),
+            record,
+            actor,
             content: Some(self.content),
             prev,
             codes: self.codes.clone(),

@@ -5,6 +5,7 @@ mod cli;
 mod cli_anchoring;
 mod headers_cmd;
 mod headers_sync;
+mod log_cmd;
 mod seal_cmd;
 mod snapshots;
 mod support;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use btc_anchor_log::entry::Entry;
+use btc_anchor_log::entry::{ActorRef, Entry, RecordRef};
 use btc_anchor_log::event::{Event, EventKind};
 use btc_anchor_log::fhir::{parse_instant, FhirAuditEvent, FhirError, Release, MAX_RESOURCE_LEN};
 use proptest::prelude::*;
@@ -89,7 +89,9 @@ fn every_vector_gives_its_event_or_its_error() {
 
         // The event is canonical, round-trips, and hides the identifiers.
         let prev = Some(Entry([7; 32]));
-        let event = a.to_event(&salt("record"), &salt("actor"), prev);
+        let record = RecordRef::new(a.record_id.as_bytes(), &salt("record"));
+        let actor = ActorRef::new(a.actor_id.as_bytes(), &salt("actor"));
+        let event = a.to_event(record, actor, prev);
         let json = event.to_canonical_json().unwrap();
         assert_eq!(Event::from_canonical_json(&json).unwrap(), event, "{file}");
         let text = String::from_utf8(json).unwrap();

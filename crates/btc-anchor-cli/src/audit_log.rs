@@ -1,0 +1,521 @@
+//! `btc-anchor log`: the audit log of record events (`docs/audit-log.md`),
+//! over [`btc_anchor_log::writer::LogWriter`] and
+//! [`btc_anchor_log::audit::audit`].
+
+use std::path::{Path, PathBuf};
+
+use btc_anchor_log::audit::{audit, AuditReport, Finding};
+use btc_anchor_log::entry::ContentDigest;
+use btc_anchor_log::event::{Event, EventKind};
+use btc_anchor_log::fhir::{parse_instant, FhirAuditEvent};
+use btc_anchor_log::note::{Signer, Verifier};
+use btc_anchor_log::writer::{LogError, LogWriter};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::anchoring::nothing_to_do;
+use crate::export::write_atomically;
+use crate::outcome::{with_sources, Done, Exit, Failure};
+use crate::render::json_line;
+
+/// Arguments of `btc-anchor log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    command: LogCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Create a log in a new folder, with a new signing key
+    Init(InitArgs),
+    /// Append events durably: one given by its fields, or FHIR AuditEvent
+    /// resources
+    Append(AppendArgs),
+    /// Write the tiles of the events appended and sign a checkpoint
+    Checkpoint(DirArgs),
+    /// Write the proof of one event in the latest checkpoint
+    Prove(ProveArgs),
+    /// Check a published log offline: signatures, tiles, roots, consistency
+    Audit(AuditArgs),
+    /// Print the log's public key (vkey), for auditors and witnesses
+    Vkey(DirArgs),
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// The log's folder (created, private to its owner)
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The log's name (its origin), e.g. clinic.example/audit
+    #[arg(long, value_name = "NAME")]
+    origin: String,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DirArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct AppendArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// FHIR R4 or R5 AuditEvent resources (JSON), one event each
+    #[arg(long = "fhir-audit-event", value_name = "FILE", conflicts_with_all = ["kind", "record", "actor", "time", "content"])]
+    fhir: Vec<PathBuf>,
+    /// What happened: create, amend, read, export, delete, consent-grant,
+    /// consent-revoke, or a custom name
+    #[arg(long, value_name = "KIND", required_unless_present = "fhir")]
+    kind: Option<String>,
+    /// The record's identifier (salted into the event; never published)
+    #[arg(long, value_name = "ID", required_unless_present = "fhir")]
+    record: Option<String>,
+    /// Who acted (salted like the record)
+    #[arg(long, value_name = "ID", required_unless_present = "fhir")]
+    actor: Option<String>,
+    /// When, as an instant such as 2026-12-03T09:15:00Z [default: now]
+    #[arg(long, value_name = "TIME")]
+    time: Option<String>,
+    /// A SHA-256 digest of the content concerned (64 hex digits)
+    #[arg(long, value_name = "HEX")]
+    content: Option<String>,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ProveArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The event's index in the log
+    #[arg(value_name = "INDEX")]
+    index: u64,
+    /// Include the event and its salt, so that the proof shows what
+    /// happened (the record and actor stay salted references)
+    #[arg(long)]
+    disclose: bool,
+    /// Where to write the proof
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace the output file if it exists
+    #[arg(long)]
+    force: bool,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// The log's published folder (public/ of its folder, or a copy)
+    #[arg(value_name = "PUBLIC")]
+    public: PathBuf,
+    /// The log's public key (vkey), or a file holding it
+    #[arg(long, value_name = "VKEY")]
+    vkey: String,
+    /// Signed checkpoints kept from earlier, to check the log against
+    #[arg(long, value_name = "FILE")]
+    known: Vec<PathBuf>,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+/// The exit codes of `log --help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit status:
+  0  done; for audit: the log is consistent
+  1  audit: the log is inconsistent (the first finding, with its evidence); or an input is malformed
+  2  usage error: missing, unknown or conflicting arguments
+  4  input/output error: a file or folder is missing, unreadable or cannot be written
+  8  busy: another process is writing the log
+  9  nothing to do: checkpoint found no new event";
+
+/// Runs `log`.
+pub fn run(args: &LogArgs) -> Result<Done, Failure> {
+    match &args.command {
+        LogCommand::Init(a) => init(a),
+        LogCommand::Append(a) => append(a),
+        LogCommand::Checkpoint(a) => checkpoint(a),
+        LogCommand::Prove(a) => prove(a),
+        LogCommand::Audit(a) => run_audit(a),
+        LogCommand::Vkey(a) => vkey(a),
+    }
+}
+
+fn log_failure(e: &LogError) -> Failure {
+    let text = with_sources(e);
+    match e {
+        LogError::Locked { .. } => Failure {
+            exit: Exit::Busy,
+            error: text,
+            hint: "wait for the other process to finish, or stop it".into(),
+        },
+        LogError::Io { .. } | LogError::Exists { .. } => {
+            Failure::io(text, "check the log folder's path and permissions")
+        }
+        LogError::Chain { .. } | LogError::Event(_) | LogError::NotPublished { .. } => {
+            Failure::invalid(text, "see btc-anchor log --help")
+        }
+        _ => Failure::invalid(
+            text,
+            "the log's files do not agree: audit its public folder, and restore the log from a backup",
+        ),
+    }
+}
+
+fn open(dir: &Path) -> Result<LogWriter, Failure> {
+    if !dir.join("journal").is_file() {
+        return Err(Failure::io(
+            format!("{} holds no log", dir.display()),
+            "create one with btc-anchor log init DIR --origin NAME",
+        ));
+    }
+    LogWriter::open(dir).map_err(|e| log_failure(&e))
+}
+
+fn init(a: &InitArgs) -> Result<Done, Failure> {
+    let signer = Signer::generate(&a.origin).map_err(|e| {
+        Failure::usage(
+            with_sources(&e),
+            "a log name is 1 to 256 printable characters without spaces or '+', e.g. clinic.example/audit",
+        )
+    })?;
+    let log = LogWriter::create(&a.dir, signer).map_err(|e| log_failure(&e))?;
+    let vkey = log.verifier().to_vkey();
+    Ok(Done::ok(if a.json {
+        json_line(&json!({"result": "log-created", "origin": a.origin, "vkey": vkey}))
+    } else {
+        format!(
+            "created the log {} in {}\nvkey: {vkey}\n(give the vkey to auditors; the folder holds the signing key and the events: keep it private and backed up)\n",
+            a.origin,
+            a.dir.display()
+        )
+    }))
+}
+
+fn vkey(a: &DirArgs) -> Result<Done, Failure> {
+    let log = open(&a.dir)?;
+    let vkey = log.verifier().to_vkey();
+    Ok(Done::ok(if a.json {
+        json_line(&json!({"result": "log-vkey", "origin": log.origin(), "vkey": vkey}))
+    } else {
+        format!("{vkey}\n")
+    }))
+}
+
+fn append(a: &AppendArgs) -> Result<Done, Failure> {
+    let mut log = open(&a.dir)?;
+    let events = if a.fhir.is_empty() {
+        vec![field_event(&log, a)?]
+    } else {
+        let mut events = Vec::with_capacity(a.fhir.len());
+        for path in &a.fhir {
+            let bytes = std::fs::read(path).map_err(|e| {
+                Failure::io(
+                    format!("cannot read {}: {e}", path.display()),
+                    "check the path of the AuditEvent file",
+                )
+            })?;
+            let audit = FhirAuditEvent::parse(&bytes).map_err(|e| {
+                Failure::invalid(
+                    format!("{}: {}", path.display(), with_sources(&e)),
+                    "give a FHIR R4 or R5 AuditEvent resource in JSON; nothing was appended",
+                )
+            })?;
+            events.push(audit.to_event(
+                log.record_ref(audit.record_id.as_bytes()),
+                log.actor_ref(audit.actor_id.as_bytes()),
+                None,
+            ));
+        }
+        events
+    };
+    let indices = log.append(events).map_err(|e| log_failure(&e))?;
+    let (first, last) = (indices[0], indices[indices.len() - 1]);
+    Ok(Done::ok(if a.json {
+        json_line(
+            &json!({"result": "log-appended", "indices": indices, "size": log.entries().len()}),
+        )
+    } else if first == last {
+        format!("appended event {first} (durable; published at the next checkpoint)\n")
+    } else {
+        format!("appended events {first} to {last} (durable; published at the next checkpoint)\n")
+    }))
+}
+
+/// The event the fields of `log append` give.
+fn field_event(log: &LogWriter, a: &AppendArgs) -> Result<Event, Failure> {
+    let (Some(kind), Some(record), Some(actor)) = (&a.kind, &a.record, &a.actor) else {
+        return Err(Failure::usage(
+            "an event needs --kind, --record and --actor",
+            "or give --fhir-audit-event FILE",
+        ));
+    };
+    let kind = match kind.as_str() {
+        "create" => EventKind::Create,
+        "amend" => EventKind::Amend,
+        "read" => EventKind::Read,
+        "export" => EventKind::Export,
+        "delete" => EventKind::Delete,
+        "consent-grant" => EventKind::ConsentGrant,
+        "consent-revoke" => EventKind::ConsentRevoke,
+        other => EventKind::custom(other).map_err(|_| {
+            Failure::usage(
+                format!("{other:?} is not an event kind"),
+                "use create, amend, read, export, delete, consent-grant, consent-revoke, or a custom name of [a-z0-9._-]",
+            )
+        })?,
+    };
+    let time = match &a.time {
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        Some(t) => parse_instant(t).ok_or_else(|| {
+            Failure::usage(
+                format!("{t:?} is not an instant"),
+                "write it as 2026-12-03T09:15:00Z or with an offset, 2026-12-03T10:15:00+01:00",
+            )
+        })?,
+    };
+    let content = match &a.content {
+        None => None,
+        Some(h) => Some(ContentDigest::from_hex(h).ok_or_else(|| {
+            Failure::usage(
+                "--content is not 64 hex digits",
+                "give the SHA-256 of the content, e.g. from sha256sum",
+            )
+        })?),
+    };
+    Ok(Event {
+        kind,
+        time,
+        record: log.record_ref(record.as_bytes()),
+        actor: log.actor_ref(actor.as_bytes()),
+        content,
+        prev: None,
+        codes: Default::default(),
+    })
+}
+
+fn checkpoint(a: &DirArgs) -> Result<Done, Failure> {
+    let mut log = open(&a.dir)?;
+    match log.checkpoint().map_err(|e| log_failure(&e))? {
+        None => Ok(nothing_to_do(
+            &format!(
+                "nothing to do: no event since the checkpoint of size {}",
+                log.published()
+            ),
+            a.json,
+        )),
+        Some(note) => Ok(Done::ok(if a.json {
+            json_line(
+                &json!({"result": "log-checkpoint", "size": log.published(), "checkpoint": note.to_text()}),
+            )
+        } else {
+            format!(
+                "signed the checkpoint of size {} (public/checkpoint)\n",
+                log.published()
+            )
+        })),
+    }
+}
+
+fn prove(a: &ProveArgs) -> Result<Done, Failure> {
+    let log = open(&a.dir)?;
+    let proof = log
+        .prove(a.index, a.disclose)
+        .map_err(|e| log_failure(&e))?;
+    write_atomically(&a.out, proof.to_text().as_bytes(), a.force)?;
+    Ok(Done::ok(if a.json {
+        json_line(&json!({
+            "result": "log-proof-written",
+            "index": a.index,
+            "size": log.published(),
+            "out": a.out.display().to_string(),
+            "disclosed": a.disclose,
+        }))
+    } else {
+        format!(
+            "wrote the proof of event {} in the checkpoint of size {} to {}{}\n",
+            a.index,
+            log.published(),
+            a.out.display(),
+            if a.disclose {
+                " (it discloses the event)"
+            } else {
+                ""
+            }
+        )
+    }))
+}
+
+fn read_vkey(arg: &str) -> Result<Verifier, Failure> {
+    let text = match std::fs::read_to_string(arg) {
+        Ok(t) => t,
+        Err(_) => arg.to_owned(),
+    };
+    Verifier::parse(text.trim()).map_err(|e| {
+        Failure::usage(
+            format!("--vkey: {}", with_sources(&e)),
+            "give the vkey printed by btc-anchor log vkey DIR, or a file holding it",
+        )
+    })
+}
+
+fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
+    let vkey = read_vkey(&a.vkey)?;
+    let mut known = Vec::with_capacity(a.known.len());
+    for path in &a.known {
+        known.push(std::fs::read(path).map_err(|e| {
+            Failure::io(
+                format!("cannot read {}: {e}", path.display()),
+                "check the path of the kept checkpoint",
+            )
+        })?);
+    }
+    if !a.public.is_dir() {
+        return Err(Failure::io(
+            format!("{} is not a folder", a.public.display()),
+            "give the log's public folder (DIR/public)",
+        ));
+    }
+    let report = audit(&a.public, vkey.name(), &vkey, &known)
+        .map_err(|e| Failure::io(with_sources(&e), "check the folder's path and permissions"))?;
+    let exit = if report.finding.is_some() {
+        Exit::Invalid
+    } else {
+        Exit::Valid
+    };
+    let failure = report.finding.as_ref().map(|f| Failure {
+        exit,
+        error: format!("the log is inconsistent: {}", finding_text(f)),
+        hint: "keep the evidence printed (the signed checkpoints): it shows the log's operator signed conflicting histories or published damaged data".into(),
+    });
+    Ok(Done {
+        stdout: if a.json {
+            audit_json(&report)
+        } else {
+            audit_text(&report)
+        },
+        exit,
+        failure,
+    })
+}
+
+fn finding_text(f: &Finding) -> String {
+    match f {
+        Finding::BadCheckpoint { source, reason } => format!("{source} does not open: {reason}"),
+        Finding::NoCheckpoint => "no checkpoint is published".into(),
+        Finding::Fork { .. } => {
+            "two signed checkpoints of one size have different roots (a fork)".into()
+        }
+        Finding::Rollback { .. } => {
+            "the published checkpoint is older than another signed one (a rollback or replay)"
+                .into()
+        }
+        Finding::Missing { path } => format!("{path} is missing (a truncated log)"),
+        Finding::Malformed { path, reason } => format!("{path} is malformed: {reason}"),
+        Finding::TileMismatch { path } => {
+            format!("{path} is not what the entries give (an edited entry or tile)")
+        }
+        Finding::RootMismatch { .. } => {
+            "the entries do not give the published checkpoint's root".into()
+        }
+        Finding::Inconsistent { .. } => {
+            "an older signed checkpoint is not a prefix of a newer one (history rewritten)".into()
+        }
+        _ => f.name().into(),
+    }
+}
+
+/// The signed checkpoints and proof a finding carries.
+fn evidence(f: &Finding) -> serde_json::Value {
+    let hex = |p: &[btc_anchor::merkle::NodeHash]| p.iter().map(|h| h.to_hex()).collect::<Vec<_>>();
+    match f {
+        Finding::Fork { a, b } => json!({"checkpoints": [a, b]}),
+        Finding::Rollback { published, larger } => json!({"checkpoints": [published, larger]}),
+        Finding::RootMismatch {
+            checkpoint,
+            computed,
+        } => {
+            json!({"checkpoints": [checkpoint], "computed_root": computed.to_hex()})
+        }
+        Finding::Inconsistent { old, new, proof } => {
+            json!({"checkpoints": [old, new], "consistency_proof": hex(proof)})
+        }
+        Finding::Missing { path } | Finding::TileMismatch { path } => json!({"path": path}),
+        Finding::Malformed { path, .. } => json!({"path": path}),
+        Finding::BadCheckpoint { source, .. } => json!({"source": source}),
+        _ => json!({}),
+    }
+}
+
+fn audit_json(r: &AuditReport) -> String {
+    json_line(&json!({
+        "result": "log-audit",
+        "consistent": r.finding.is_none(),
+        "origin": r.origin,
+        "size": r.size,
+        "checkpoints": r.checkpoints,
+        "tiles": r.tiles,
+        "bundles": r.bundles,
+        "checked": r.checked,
+        "trusted": r.trusted,
+        "finding": r.finding.as_ref().map(|f| json!({
+            "name": f.name(),
+            "text": finding_text(f),
+            "evidence": evidence(f),
+        })),
+    }))
+}
+
+fn audit_text(r: &AuditReport) -> String {
+    let mut s = match &r.finding {
+        None => format!(
+            "CONSISTENT: the log {} of {} entries checks out ({} checkpoints, {} tiles, {} entry bundles)\n",
+            r.origin, r.size, r.checkpoints, r.tiles, r.bundles
+        ),
+        Some(f) => format!("INCONSISTENT: the log {}: {}\n", r.origin, finding_text(f)),
+    };
+    for c in &r.checked {
+        s.push_str(&format!("  checked: {c}\n"));
+    }
+    for t in &r.trusted {
+        s.push_str(&format!("  trusted: {t}\n"));
+    }
+    if let Some(f) = &r.finding {
+        let notes: Vec<&String> = match f {
+            Finding::Fork { a, b } => vec![a, b],
+            Finding::Rollback { published, larger } => vec![published, larger],
+            Finding::RootMismatch { checkpoint, .. } => vec![checkpoint],
+            Finding::Inconsistent { old, new, .. } => vec![old, new],
+            _ => vec![],
+        };
+        for n in notes {
+            s.push_str("  evidence (signed checkpoint):\n");
+            for l in n.lines() {
+                s.push_str(&format!("    {l}\n"));
+            }
+        }
+        if let Finding::Inconsistent { proof, .. } = f {
+            s.push_str("  evidence (consistency proof from the published tiles, which fails):\n");
+            for h in proof {
+                s.push_str(&format!("    {}\n", h.to_hex()));
+            }
+        }
+    }
+    s
+}

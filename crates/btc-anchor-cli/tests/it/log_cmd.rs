@@ -1,0 +1,220 @@
+//! `btc-anchor log`: a clinic's audit log from the command line, from
+//! `init` to an offline `audit` that catches tampering.
+
+use std::path::Path;
+
+use crate::support::*;
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn the_audit_log_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    let created = run([
+        "log",
+        "init",
+        p(&dir),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ]);
+    created.expect_code(VALID);
+    let vkey = created.json()["vkey"].as_str().unwrap().to_owned();
+    assert!(vkey.starts_with("clinic.example/audit+"));
+    let shown = run(["log", "vkey", p(&dir)]);
+    assert_eq!(shown.expect_code(VALID).stdout.trim(), vkey);
+    run(["log", "init", p(&dir), "--origin", "clinic.example/audit"])
+        .expect_code(IO)
+        .two_line_error();
+
+    // Events by their fields, and FHIR AuditEvents.
+    let a = run([
+        "log",
+        "append",
+        p(&dir),
+        "--kind",
+        "create",
+        "--record",
+        "MRN 4711",
+        "--actor",
+        "dr-17",
+        "--time",
+        "2026-12-03T09:15:00+01:00",
+        "--json",
+    ]);
+    assert_eq!(
+        a.expect_code(VALID).json()["indices"],
+        serde_json::json!([0])
+    );
+    let fhir = btc_anchor_testenv::repo_root().join("fixtures/fhir");
+    let a = run([
+        "log",
+        "append",
+        p(&dir),
+        "--fhir-audit-event",
+        p(&fhir.join("r4-read.json")),
+        "--fhir-audit-event",
+        p(&fhir.join("r5-update.json")),
+    ]);
+    assert_eq!(
+        a.expect_code(VALID).stdout,
+        "appended events 1 to 2 (durable; published at the next checkpoint)\n"
+    );
+    // A broken resource appends nothing.
+    let bad = run([
+        "log",
+        "append",
+        p(&dir),
+        "--fhir-audit-event",
+        p(&fhir.join("r4-read.json")),
+        "--fhir-audit-event",
+        p(&fhir.join("bad-no-actor.json")),
+    ]);
+    let (error, _) = bad.expect_code(INVALID).two_line_error();
+    assert!(
+        error.contains("bad-no-actor.json") && error.contains("no agent"),
+        "{error}"
+    );
+    run([
+        "log",
+        "append",
+        p(&dir),
+        "--kind",
+        "peek!",
+        "--record",
+        "r",
+        "--actor",
+        "a",
+    ])
+    .expect_code(USAGE);
+    run(["log", "append", p(&dir), "--kind", "read", "--record", "r"]).expect_code(USAGE);
+    run([
+        "log",
+        "append",
+        p(&dir),
+        "--kind",
+        "read",
+        "--record",
+        "r",
+        "--actor",
+        "a",
+        "--time",
+        "yesterday",
+    ])
+    .expect_code(USAGE);
+
+    // No identifier reaches the published folder or the journal's clear text.
+    let c = run(["log", "checkpoint", p(&dir), "--json"]);
+    assert_eq!(c.expect_code(VALID).json()["size"], 3);
+    let again = run(["log", "checkpoint", p(&dir), "--json"]);
+    assert_eq!(again.expect_code(9).json()["result"], "nothing-to-do");
+    for file in walk(&dir) {
+        let bytes = std::fs::read(&file).unwrap();
+        for id in [
+            &b"MRN 4711"[..],
+            b"dr-17",
+            b"Practitioner/pr-17",
+            b"DocumentReference/lab-2291",
+        ] {
+            assert!(
+                !bytes.windows(id.len()).any(|w| w == id),
+                "{} holds an identifier",
+                file.display()
+            );
+        }
+    }
+
+    // A proof of one event, disclosed, that verifies with the vkey.
+    let out = tmp.path().join("event1.tlog-proof");
+    let proved = run([
+        "log",
+        "prove",
+        p(&dir),
+        "1",
+        "--disclose",
+        "--out",
+        p(&out),
+        "--json",
+    ]);
+    assert_eq!(proved.expect_code(VALID).json()["disclosed"], true);
+    let proof = btc_anchor_log::proof::TlogProof::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let key = btc_anchor_log::note::Verifier::parse(&vkey).unwrap();
+    let (event, cp) = proof.verify_event("clinic.example/audit", &key).unwrap();
+    assert_eq!((event.kind.as_str(), cp.size), ("read", 3));
+    run(["log", "prove", p(&dir), "1", "--out", p(&out)]).expect_code(IO);
+    run([
+        "log",
+        "prove",
+        p(&dir),
+        "7",
+        "--out",
+        p(&tmp.path().join("x")),
+    ])
+    .expect_code(INVALID);
+
+    // The audit: consistent, then a tampered tile is found.
+    let public = dir.join("public");
+    let audit = run(["log", "audit", p(&public), "--vkey", &vkey, "--json"]);
+    let report = audit.expect_code(VALID).json();
+    assert_eq!(
+        (report["consistent"].clone(), report["size"].clone()),
+        (true.into(), 3.into())
+    );
+    let text = run(["log", "audit", p(&public), "--vkey", &vkey]);
+    assert!(text
+        .expect_code(VALID)
+        .stdout
+        .starts_with("CONSISTENT: the log clinic.example/audit of 3 entries"));
+    let tile = public.join("tile/0/000.p/3");
+    let mut bytes = std::fs::read(&tile).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&tile, &bytes).unwrap();
+    let audit = run(["log", "audit", p(&public), "--vkey", &vkey, "--json"]);
+    let report = audit.expect_code(INVALID).json();
+    assert_eq!(report["finding"]["name"], "tile-mismatch");
+    assert_eq!(report["finding"]["evidence"]["path"], "tile/0/000.p/3");
+    let (error, _) = run(["log", "audit", p(&public), "--vkey", &vkey])
+        .expect_code(INVALID)
+        .two_line_error();
+    assert!(error.contains("tile/0/000.p/3"), "{error}");
+    // A wrong key is a finding too; a bad vkey a usage error.
+    let other = run([
+        "log",
+        "init",
+        p(&tmp.path().join("other")),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .json();
+    let audit = run([
+        "log",
+        "audit",
+        p(&public),
+        "--vkey",
+        other["vkey"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        audit.expect_code(INVALID).json()["finding"]["name"],
+        "bad-checkpoint"
+    );
+    run(["log", "audit", p(&public), "--vkey", "nonsense"]).expect_code(USAGE);
+    run(["log", "audit", p(&tmp.path().join("none")), "--vkey", &vkey]).expect_code(IO);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

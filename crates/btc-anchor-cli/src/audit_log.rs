@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use btc_anchor_log::audit::{audit, AuditReport, Finding};
+use btc_anchor::verification::Headers;
+use btc_anchor_log::audit::{audit, AnchorCheck, AuditOptions, AuditReport, Finding};
 use btc_anchor_log::entry::ContentDigest;
 use btc_anchor_log::event::{Event, EventKind};
 use btc_anchor_log::fhir::{parse_instant, FhirAuditEvent};
@@ -17,6 +18,7 @@ use crate::anchoring::nothing_to_do;
 use crate::export::write_atomically;
 use crate::outcome::{with_sources, Done, Exit, Failure};
 use crate::render::json_line;
+use crate::NetworkArg;
 
 /// Arguments of `btc-anchor log`.
 #[derive(Debug, Args)]
@@ -128,6 +130,18 @@ struct AuditArgs {
     /// Signed checkpoints kept from earlier, to check the log against
     #[arg(long, value_name = "FILE")]
     known: Vec<PathBuf>,
+    /// The network the checkpoints' anchors are on
+    #[arg(
+        long,
+        value_enum,
+        env = "BTC_ANCHOR_NETWORK",
+        default_value = "bitcoin"
+    )]
+    network: NetworkArg,
+    /// A validated headers file to check the anchors' blocks against
+    /// [default: the anchor proofs alone]
+    #[arg(long, value_name = "FILE")]
+    headers: Option<PathBuf>,
     /// Print one JSON object instead of text
     #[arg(long)]
     json: bool,
@@ -392,7 +406,15 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
             "give the log's public folder (DIR/public)",
         ));
     }
-    let report = audit(&a.public, vkey.name(), &vkey, &known)
+    let options = AuditOptions {
+        known: &known,
+        network: a.network.into(),
+        headers: match &a.headers {
+            Some(p) => Headers::File(p),
+            None => Headers::ProofOnly,
+        },
+    };
+    let report = audit(&a.public, vkey.name(), &vkey, &options)
         .map_err(|e| Failure::io(with_sources(&e), "check the folder's path and permissions"))?;
     let exit = if report.finding.is_some() {
         Exit::Invalid
@@ -459,6 +481,7 @@ fn evidence(f: &Finding) -> serde_json::Value {
         Finding::Missing { path } | Finding::TileMismatch { path } => json!({"path": path}),
         Finding::Malformed { path, .. } => json!({"path": path}),
         Finding::BadCheckpoint { source, .. } => json!({"source": source}),
+        Finding::BadAnchor { file, .. } => json!({"path": format!("checkpoints/{file}")}),
         _ => json!({}),
     }
 }
@@ -472,6 +495,13 @@ fn audit_json(r: &AuditReport) -> String {
         "checkpoints": r.checkpoints,
         "tiles": r.tiles,
         "bundles": r.bundles,
+        "anchors": r.anchors.iter().map(|c| json!({
+            "size": c.size,
+            "outcome": c.outcome,
+            "height": c.height,
+            "not_later_than": c.not_later_than.map(btc_anchor::utc::rfc3339),
+            "reason": c.reason,
+        })).collect::<Vec<_>>(),
         "checked": r.checked,
         "trusted": r.trusted,
         "finding": r.finding.as_ref().map(|f| json!({
@@ -482,6 +512,32 @@ fn audit_json(r: &AuditReport) -> String {
     }))
 }
 
+/// One anchored checkpoint in words: "the log L had N entries no later
+/// than block B (time)".
+fn anchor_line(origin: &str, c: &AnchorCheck) -> String {
+    use btc_anchor::verification::Outcome;
+    match (c.outcome, c.height, c.not_later_than) {
+        (Outcome::Valid, Some(h), Some(t)) => format!(
+            "anchored: the log {origin} had {} entries no later than block {h} ({})",
+            c.size,
+            btc_anchor::utc::plain(t)
+        ),
+        (Outcome::Pending, ..) => format!(
+            "anchor pending: the checkpoint of {} entries is not in a block yet (btc-anchor upgrade)",
+            c.size
+        ),
+        (outcome, ..) => format!(
+            "anchor {}: the checkpoint of {} entries{}",
+            serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            c.size,
+            c.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+    }
+}
+
 fn audit_text(r: &AuditReport) -> String {
     let mut s = match &r.finding {
         None => format!(
@@ -490,6 +546,9 @@ fn audit_text(r: &AuditReport) -> String {
         ),
         Some(f) => format!("INCONSISTENT: the log {}: {}\n", r.origin, finding_text(f)),
     };
+    for c in &r.anchors {
+        s.push_str(&format!("  {}\n", anchor_line(&r.origin, c)));
+    }
     for c in &r.checked {
         s.push_str(&format!("  checked: {c}\n"));
     }

@@ -27,8 +27,9 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use btc_anchor::bitcoin::Network;
 use btc_anchor::merkle::{leaf_hash, Tree};
-use btc_anchor_log::audit::audit;
+use btc_anchor_log::audit::{audit, AuditOptions};
 use btc_anchor_log::checkpoint::Checkpoint;
 use btc_anchor_log::entry::{ActorRef, Entry, RecordRef, Salt};
 use btc_anchor_log::event::{Event, EventKind};
@@ -117,7 +118,8 @@ fn main() {
     let key = Signer::from_seed(ORIGIN, &[5; 32]).unwrap();
     let vkey = key.verifier();
     let proof = write_log(&public, n, &key);
-    let report = audit(&public, ORIGIN, &vkey, &[]).unwrap();
+    let options = AuditOptions::new(Network::Regtest);
+    let report = audit(&public, ORIGIN, &vkey, &options).unwrap();
     assert_eq!((report.finding, report.size), (None, n));
     let proof_text = proof.to_text();
     let note_text = proof.checkpoint.to_text();
@@ -146,7 +148,7 @@ fn main() {
         g.bench_function("audit", |b| {
             b.iter_custom(|i| {
                 timed(&mut t[0], i, || {
-                    black_box(audit(&public, ORIGIN, &vkey, &[]).unwrap());
+                    black_box(audit(&public, ORIGIN, &vkey, &options).unwrap());
                 })
             })
         });

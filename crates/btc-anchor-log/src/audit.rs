@@ -9,7 +9,8 @@
 //! that fails.
 //!
 //! ```
-//! use btc_anchor_log::audit::audit;
+//! use btc_anchor::bitcoin::Network;
+//! use btc_anchor_log::audit::{audit, AuditOptions};
 //! use btc_anchor_log::note::Signer;
 //! use btc_anchor_log::writer::LogWriter;
 //! # use btc_anchor_log::entry::{ActorRef, RecordRef, Salt};
@@ -23,7 +24,8 @@
 //! #     content: None, prev: None, codes: Default::default() };
 //! log.append(vec![event.clone(), event])?;
 //! log.checkpoint()?;
-//! let report = audit(&dir.path().join("log/public"), "clinic.example/audit", &log.verifier(), &[])?;
+//! let options = AuditOptions::new(Network::Bitcoin);
+//! let report = audit(&dir.path().join("log/public"), "clinic.example/audit", &log.verifier(), &options)?;
 //! assert!(report.finding.is_none());
 //! assert_eq!(report.size, 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -34,14 +36,56 @@ use std::fs;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
+use btc_anchor::bitcoin::Network;
 use btc_anchor::merkle::{leaf_hash, verify_consistency, NodeHash, Tree};
+use btc_anchor::verification::{verify_file, Document, Headers, Outcome};
+use btc_anchor::verify::VerifyOptions;
 
 use crate::checkpoint::{Checkpoint, OpenError};
-use crate::note::{Verifier, MAX_NOTE_LEN};
+use crate::note::{Note, Verifier, MAX_NOTE_LEN};
 use crate::store::empty_root;
 use crate::tile::{
     decode_bundle, decode_tile, TileError, TileKind, TilePath, MAX_BUNDLE_LEN, TILE_WIDTH,
 };
+
+/// What an audit is given besides the log: checkpoints kept from
+/// earlier, and how to check the anchor proofs of checkpoints.
+#[derive(Clone, Copy)]
+pub struct AuditOptions<'a> {
+    /// Signed checkpoints the auditor kept (raw notes).
+    pub known: &'a [Vec<u8>],
+    /// The network anchors must be on.
+    pub network: Network,
+    /// Where the anchors' blocks are checked.
+    pub headers: Headers<'a>,
+}
+
+impl AuditOptions<'_> {
+    /// No kept checkpoints; anchors on `network`, checked from their proof
+    /// files alone.
+    pub fn new(network: Network) -> AuditOptions<'static> {
+        AuditOptions {
+            known: &[],
+            network,
+            headers: Headers::ProofOnly,
+        }
+    }
+}
+
+/// The anchor proof of one checkpoint (`checkpoints/<N>.anchor.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorCheck {
+    /// The checkpoint's tree size.
+    pub size: u64,
+    /// The proof's verdict.
+    pub outcome: Outcome,
+    /// Its block's height, once in a block.
+    pub height: Option<u32>,
+    /// The time the checkpoint existed by, when valid (Unix seconds).
+    pub not_later_than: Option<u32>,
+    /// Why it is not valid, by its stable name.
+    pub reason: Option<&'static str>,
+}
 
 /// Most checkpoints one audit reads.
 pub const MAX_CHECKPOINTS: usize = 100_000;
@@ -130,6 +174,14 @@ pub enum Finding {
         /// The root the entries give.
         computed: NodeHash,
     },
+    /// A checkpoint's anchor proof that does not verify, or is of another
+    /// network.
+    BadAnchor {
+        /// The checkpoint's file, under `checkpoints/`.
+        file: String,
+        /// The verdict's reason.
+        reason: String,
+    },
     /// An older checkpoint that the published one does not extend: the
     /// history was rewritten after it was signed.
     Inconsistent {
@@ -155,6 +207,7 @@ impl Finding {
             Finding::TileMismatch { .. } => "tile-mismatch",
             Finding::RootMismatch { .. } => "root-mismatch",
             Finding::Inconsistent { .. } => "inconsistent",
+            Finding::BadAnchor { .. } => "bad-anchor",
         }
     }
 }
@@ -173,6 +226,8 @@ pub struct AuditReport {
     pub tiles: usize,
     /// Entry bundles read and checked.
     pub bundles: usize,
+    /// The checkpoints' anchor proofs, by size.
+    pub anchors: Vec<AnchorCheck>,
     /// What was checked, in words.
     pub checked: Vec<&'static str>,
     /// What was trusted or not checked, in words.
@@ -188,8 +243,8 @@ struct Signed {
 }
 
 /// Audits the published log in `public` (its `checkpoint`, `checkpoints/`
-/// and `tile/`) against the log's key, with `known` checkpoints the
-/// auditor kept from earlier (raw signed notes).
+/// with their anchor proofs, and `tile/`) against the log's key, with the
+/// checkpoints the auditor kept and the anchor checks of `options`.
 ///
 /// # Errors
 ///
@@ -199,7 +254,7 @@ pub fn audit(
     public: &Path,
     origin: &str,
     verifier: &Verifier,
-    known: &[Vec<u8>],
+    options: &AuditOptions<'_>,
 ) -> Result<AuditReport, AuditError> {
     let mut report = AuditReport {
         origin: origin.to_owned(),
@@ -207,6 +262,7 @@ pub fn audit(
         checkpoints: 0,
         tiles: 0,
         bundles: 0,
+        anchors: Vec::new(),
         checked: vec![
             "every checkpoint's signature by the log's key, and its origin",
             "one root per tree size across all checkpoints (no fork)",
@@ -214,15 +270,20 @@ pub fn audit(
             "every entry bundle and hash tile the checkpoints need, against the entries",
             "every checkpoint's root, from the entries",
             "consistency between each pair of consecutive checkpoints",
+            "every checkpoint's anchor proof (checkpoints/<N>.anchor.json) against the checkpoint's bytes",
         ],
         trusted: vec![
             "the log's public key, given by the auditor",
             "events are hidden: each entry is a salted commitment; per-record chains need the clinic's journal",
-            "no Bitcoin anchor of a checkpoint is checked by this audit",
+            "anchors' blocks: as far as the header source given (the proof files alone unless a headers file or server is named)",
+            "the seal chain between anchors is not checked by this version",
         ],
         finding: None,
     };
-    report.finding = run(public, origin, verifier, known, &mut report)?;
+    report.finding = run(public, origin, verifier, options.known, &mut report)?;
+    if report.finding.is_none() {
+        report.finding = check_anchors(public, options, &mut report)?;
+    }
     Ok(report)
 }
 
@@ -265,6 +326,9 @@ fn run(
                     return Err(AuditError::TooManyCheckpoints);
                 }
                 let name = e.file_name().to_string_lossy().into_owned();
+                if name.ends_with(ANCHOR_SUFFIX) || name.starts_with('.') {
+                    continue;
+                }
                 let Some(bytes) = read_limited(&e.path(), MAX_NOTE_LEN)? else {
                     continue;
                 };
@@ -440,6 +504,77 @@ fn run(
             }));
         }
     }
+    Ok(None)
+}
+
+/// The suffix of a checkpoint's anchor proof beside it.
+const ANCHOR_SUFFIX: &str = ".anchor.json";
+
+/// Verifies the anchor proof beside each checkpoint of the history that
+/// has one.
+fn check_anchors(
+    public: &Path,
+    options: &AuditOptions<'_>,
+    report: &mut AuditReport,
+) -> Result<Option<Finding>, AuditError> {
+    let history = public.join("checkpoints");
+    let Ok(rd) = fs::read_dir(&history) else {
+        return Ok(None);
+    };
+    let mut names: Vec<String> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ANCHOR_SUFFIX))
+        .collect();
+    names.sort();
+    let verify = VerifyOptions::new(options.network);
+    for name in names {
+        let stem = name.trim_end_matches(ANCHOR_SUFFIX);
+        let Some(bytes) = read_limited(&history.join(stem), MAX_NOTE_LEN)? else {
+            continue;
+        };
+        let Ok(cp) = Checkpoint::parse(
+            Note::parse(&bytes)
+                .map(|n| n.text().to_owned())
+                .unwrap_or_default()
+                .as_str(),
+        ) else {
+            continue;
+        };
+        let v = match verify_file(
+            &history.join(&name),
+            Document::Content(&mut bytes.as_slice()),
+            options.headers,
+            &verify,
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(Some(Finding::BadAnchor {
+                    file: name,
+                    reason: btc_anchor::text::with_sources(&e),
+                }))
+            }
+        };
+        let outcome = v.outcome();
+        if matches!(outcome, Outcome::Invalid | Outcome::WrongNetwork) {
+            return Ok(Some(Finding::BadAnchor {
+                file: name,
+                reason: v
+                    .error()
+                    .map(btc_anchor::text::with_sources)
+                    .or(v.reason().map(str::to_owned))
+                    .unwrap_or_else(|| "wrong-network".to_owned()),
+            }));
+        }
+        report.anchors.push(AnchorCheck {
+            size: cp.size,
+            outcome,
+            height: v.block_height(),
+            not_later_than: v.not_later_than(),
+            reason: v.reason(),
+        });
+    }
+    report.anchors.sort_by_key(|a| a.size);
     Ok(None)
 }
 

@@ -305,6 +305,20 @@ impl Verification {
         }
     }
 
+    /// The height of the block the proof places the document in, once it
+    /// is in one (for a `.ots` timestamp: its earliest confirmed block,
+    /// when valid).
+    pub fn block_height(&self) -> Option<u32> {
+        match &self.answer {
+            Answer::Native { result: Ok(r), .. } => r.block.as_ref().map(|b| b.height),
+            Answer::Ots { result: Ok(r), .. } => match r.verdict {
+                OtsVerdict::Valid { height, .. } => Some(height),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The moment the document existed by, when the proof is valid: the
     /// block's time plus [`MAX_FUTURE_BLOCK_TIME`].
     pub fn not_later_than(&self) -> Option<u32> {

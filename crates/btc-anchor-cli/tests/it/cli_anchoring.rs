@@ -11,10 +11,10 @@ use assert_cmd::Command;
 use btc_anchor_testenv::regtest::{TestEnv, DEFAULT_TIMEOUT};
 use serde_json::Value;
 
-struct Env {
-    stack: TestEnv,
-    data: tempfile::TempDir,
-    docs: tempfile::TempDir,
+pub(crate) struct Env {
+    pub(crate) stack: TestEnv,
+    pub(crate) data: tempfile::TempDir,
+    pub(crate) docs: tempfile::TempDir,
 }
 
 fn cmd(env: &Env) -> Command {
@@ -26,7 +26,7 @@ fn cmd(env: &Env) -> Command {
     c
 }
 
-fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
     let out = cmd(env).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -35,18 +35,18 @@ fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn ok(env: &Env, args: &[&str]) -> String {
+pub(crate) fn ok(env: &Env, args: &[&str]) -> String {
     let (code, out, err) = run(env, args);
     assert_eq!(code, 0, "btc-anchor {args:?}: {out}\n{err}");
     out
 }
 
-fn json(env: &Env, args: &[&str]) -> Value {
+pub(crate) fn json(env: &Env, args: &[&str]) -> Value {
     crate::support::parse_json(&ok(env, args))
 }
 
 /// A stack and a data directory with a funded wallet, and some documents.
-fn setup(files: usize) -> Env {
+pub(crate) fn setup(files: usize) -> Env {
     let env = Env {
         stack: TestEnv::new().unwrap(),
         data: tempfile::tempdir().unwrap(),

@@ -218,3 +218,139 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The log's checkpoints anchored on a real regtest stack as ordinary
+/// records (`stamp` of the checkpoints folder, `anchor`, `upgrade`), and
+/// the audit checking every anchor proof.
+#[test]
+fn checkpoints_anchored_in_bitcoin_are_audited() {
+    use crate::cli_anchoring::{json, ok, run as run_in, setup};
+    let env = setup(0);
+    let dir = env.docs.path().join("audit");
+    let vkey = json(
+        &env,
+        &[
+            "log",
+            "init",
+            p(&dir),
+            "--origin",
+            "clinic.example/audit",
+            "--json",
+        ],
+    )["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let history = dir.join("public/checkpoints");
+    for round in 0..2 {
+        for i in 0..5 {
+            let record = format!("MRN {}", i % 2);
+            ok(
+                &env,
+                &[
+                    "log",
+                    "append",
+                    p(&dir),
+                    "--kind",
+                    "read",
+                    "--record",
+                    &record,
+                    "--actor",
+                    "dr-17",
+                ],
+            );
+        }
+        ok(&env, &["log", "checkpoint", p(&dir)]);
+        // The checkpoints folder stamped: only the new checkpoint is queued.
+        let stamped = json(&env, &["stamp", p(&history), "--json"]);
+        assert_eq!(stamped["queued"], 1, "round {round}: {stamped}");
+        ok(&env, &["anchor"]);
+        env.stack.mine_blocks(1, None).unwrap();
+        ok(&env, &["upgrade"]);
+    }
+    let public = dir.join("public");
+    let report = json(
+        &env,
+        &[
+            "log",
+            "audit",
+            p(&public),
+            "--vkey",
+            &vkey,
+            "--network",
+            "regtest",
+            "--json",
+        ],
+    );
+    assert_eq!(report["consistent"], true, "{report}");
+    let anchors = report["anchors"].as_array().unwrap();
+    assert_eq!(anchors.len(), 2);
+    for (a, size) in anchors.iter().zip([5, 10]) {
+        assert_eq!(
+            (a["size"].as_u64(), a["outcome"].as_str()),
+            (Some(size), Some("valid"))
+        );
+        assert!(a["height"].as_u64().is_some() && a["not_later_than"].is_string());
+    }
+    let text = ok(
+        &env,
+        &[
+            "log",
+            "audit",
+            p(&public),
+            "--vkey",
+            &vkey,
+            "--network",
+            "regtest",
+        ],
+    );
+    assert!(
+        text.contains("anchored: the log clinic.example/audit had 10 entries no later than block "),
+        "{text}"
+    );
+    // A checkpoint anchored on regtest is no evidence on mainnet.
+    let (code, out, _) = run_in(
+        &env,
+        &[
+            "log",
+            "audit",
+            p(&public),
+            "--vkey",
+            &vkey,
+            "--network",
+            "bitcoin",
+            "--json",
+        ],
+    );
+    assert_eq!(code, INVALID);
+    assert_eq!(
+        crate::support::parse_json(&out)["finding"]["name"],
+        "bad-anchor"
+    );
+    // An anchor proof of another checkpoint: found.
+    std::fs::copy(
+        history.join("5.anchor.json"),
+        history.join("10.anchor.json"),
+    )
+    .unwrap();
+    let (code, out, _) = run_in(
+        &env,
+        &[
+            "log",
+            "audit",
+            p(&public),
+            "--vkey",
+            &vkey,
+            "--network",
+            "regtest",
+            "--json",
+        ],
+    );
+    assert_eq!(code, INVALID, "{out}");
+    let report = crate::support::parse_json(&out);
+    assert_eq!(report["finding"]["name"], "bad-anchor");
+    assert_eq!(
+        report["finding"]["evidence"]["path"],
+        "checkpoints/10.anchor.json"
+    );
+}

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use btc_anchor_log::audit::{audit, AuditReport, Finding};
+use btc_anchor::bitcoin::Network;
+use btc_anchor_log::audit::{audit, AuditOptions, AuditReport, Finding};
 use btc_anchor_log::checkpoint::Checkpoint;
 use btc_anchor_log::note::Signer;
 use btc_anchor_log::writer::LogWriter;
@@ -26,7 +27,11 @@ fn log_with_history(root: &Path, name: &str, offset: u64) -> PathBuf {
 }
 
 fn run(public: &Path, known: &[Vec<u8>]) -> AuditReport {
-    audit(public, ORIGIN, &log_signer().verifier(), known).unwrap()
+    let options = AuditOptions {
+        known,
+        ..AuditOptions::new(Network::Regtest)
+    };
+    audit(public, ORIGIN, &log_signer().verifier(), &options).unwrap()
 }
 
 fn finding(public: &Path) -> Finding {

@@ -35,7 +35,10 @@ enum LogCommand {
     /// resources
     Append(AppendArgs),
     /// Write the tiles of the events appended and sign a checkpoint
-    Checkpoint(DirArgs),
+    Checkpoint(CheckpointArgs),
+    /// Append a beacon: the hash of the latest block of a validated headers
+    /// file, so that later events are provably written after it
+    Beacon(BeaconArgs),
     /// Write the proof of one event in the latest checkpoint
     Prove(ProveArgs),
     /// Check a published log offline: signatures, tiles, roots, consistency
@@ -62,6 +65,42 @@ struct DirArgs {
     /// The log's folder
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct CheckpointArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Sign no new checkpoint while the latest is younger than this many
+    /// seconds (a cadence for cron or a timer)
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    min_interval: u64,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct BeaconArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// A validated headers file (btc-anchor headers sync) whose tip is the
+    /// beacon
+    #[arg(long, value_name = "FILE")]
+    headers: PathBuf,
+    /// The headers file's network
+    #[arg(
+        long,
+        value_enum,
+        env = "BTC_ANCHOR_NETWORK",
+        default_value = "bitcoin"
+    )]
+    network: NetworkArg,
     /// Print one JSON object instead of text
     #[arg(long)]
     json: bool,
@@ -163,6 +202,7 @@ pub fn run(args: &LogArgs) -> Result<Done, Failure> {
         LogCommand::Init(a) => init(a),
         LogCommand::Append(a) => append(a),
         LogCommand::Checkpoint(a) => checkpoint(a),
+        LogCommand::Beacon(a) => beacon(a),
         LogCommand::Prove(a) => prove(a),
         LogCommand::Audit(a) => run_audit(a),
         LogCommand::Vkey(a) => vkey(a),
@@ -324,14 +364,25 @@ fn field_event(log: &LogWriter, a: &AppendArgs) -> Result<Event, Failure> {
     })
 }
 
-fn checkpoint(a: &DirArgs) -> Result<Done, Failure> {
+fn checkpoint(a: &CheckpointArgs) -> Result<Done, Failure> {
     let mut log = open(&a.dir)?;
-    match log.checkpoint().map_err(|e| log_failure(&e))? {
+    let grew = log.entries().len() as u64 > log.published();
+    match log
+        .checkpoint_if_due(std::time::Duration::from_secs(a.min_interval))
+        .map_err(|e| log_failure(&e))?
+    {
         None => Ok(nothing_to_do(
-            &format!(
-                "nothing to do: no event since the checkpoint of size {}",
-                log.published()
-            ),
+            &if grew {
+                format!(
+                    "nothing to do yet: the latest checkpoint is younger than {} s",
+                    a.min_interval
+                )
+            } else {
+                format!(
+                    "nothing to do: no event since the checkpoint of size {}",
+                    log.published()
+                )
+            },
             a.json,
         )),
         Some(note) => Ok(Done::ok(if a.json {
@@ -345,6 +396,38 @@ fn checkpoint(a: &DirArgs) -> Result<Done, Failure> {
             )
         })),
     }
+}
+
+fn beacon(a: &BeaconArgs) -> Result<Done, Failure> {
+    let network: btc_anchor::bitcoin::Network = a.network.into();
+    let headers = btc_anchor::headers::HeadersFile::open(&a.headers, network).map_err(|e| {
+        let text = with_sources(&e);
+        if e.is_io() {
+            Failure::io(text, "check the path of the headers file")
+        } else {
+            Failure::invalid(text, "bring it up to date with btc-anchor headers sync")
+        }
+    })?;
+    let (height, hash) = (headers.tip_height(), headers.tip_hash());
+    let mut log = open(&a.dir)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let index = log
+        .beacon(
+            *btc_anchor::bitcoin::hashes::Hash::as_byte_array(&hash),
+            &network.to_string(),
+            height,
+            now,
+        )
+        .map_err(|e| log_failure(&e))?;
+    Ok(Done::ok(if a.json {
+        json_line(
+            &json!({"result": "log-appended", "indices": [index], "size": log.entries().len()}),
+        )
+    } else {
+        format!("appended beacon {index}: block {hash} at height {height}; later events were written after it\n")
+    }))
 }
 
 fn prove(a: &ProveArgs) -> Result<Done, Failure> {

@@ -478,6 +478,63 @@ impl LogWriter {
         Ok(Some(note))
     }
 
+    /// [`LogWriter::checkpoint`], unless the latest checkpoint is younger
+    /// than `min_interval` (by its file's modification time): a cadence
+    /// that signs at most one checkpoint per interval, and only when the
+    /// log grew.
+    ///
+    /// # Errors
+    ///
+    /// As [`LogWriter::checkpoint`].
+    pub fn checkpoint_if_due(
+        &mut self,
+        min_interval: std::time::Duration,
+    ) -> Result<Option<Note>, LogError> {
+        if self.latest.is_some() {
+            let path = self.dir.join("public/checkpoint");
+            let age = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map_err(io_err("read", &path))?
+                .elapsed()
+                .unwrap_or_default();
+            if age < min_interval {
+                return Ok(None);
+            }
+        }
+        self.checkpoint()
+    }
+
+    /// Appends a beacon: an event of kind `beacon` whose content is the
+    /// hash of a Bitcoin block (its 32 bytes in the order the block hash is
+    /// hashed, not displayed) and whose type names the network and height,
+    /// `btc-anchor/beacon|<network>:<height>`. Every later entry was
+    /// written after that block was found: a "not earlier than" bound.
+    ///
+    /// # Errors
+    ///
+    /// As [`LogWriter::append`].
+    pub fn beacon(
+        &mut self,
+        block: [u8; 32],
+        network: &str,
+        height: u32,
+        time: u64,
+    ) -> Result<u64, LogError> {
+        let event = Event {
+            kind: crate::event::EventKind::Beacon,
+            time,
+            record: self.record_ref(b"btc-anchor/beacon"),
+            actor: self.actor_ref(b"btc-anchor"),
+            content: Some(crate::entry::ContentDigest(block)),
+            prev: None,
+            codes: crate::event::Codes {
+                r#type: Some(format!("btc-anchor/beacon|{network}:{height}")),
+                ..Default::default()
+            },
+        };
+        Ok(self.append(vec![event])?[0])
+    }
+
     /// The proof of entry `index` in the latest checkpoint; with
     /// `disclose`, it carries the event and its salt.
     ///

@@ -111,6 +111,34 @@ fn the_audit_log_from_the_command_line() {
     assert_eq!(c.expect_code(VALID).json()["size"], 3);
     let again = run(["log", "checkpoint", p(&dir), "--json"]);
     assert_eq!(again.expect_code(9).json()["result"], "nothing-to-do");
+    // A cadence: the log grew, but the latest checkpoint is too young.
+    run([
+        "log",
+        "append",
+        p(&dir),
+        "--kind",
+        "read",
+        "--record",
+        "MRN 4711",
+        "--actor",
+        "dr-17",
+    ])
+    .expect_code(VALID);
+    let young = run(["log", "checkpoint", p(&dir), "--min-interval", "3600"]);
+    assert!(
+        young.expect_code(9).stdout.contains("younger than 3600 s"),
+        "{}",
+        young.stdout
+    );
+    let due = run([
+        "log",
+        "checkpoint",
+        p(&dir),
+        "--min-interval",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(due.expect_code(VALID).json()["size"], 4);
     for file in walk(&dir) {
         let bytes = std::fs::read(&file).unwrap();
         for id in [
@@ -143,7 +171,7 @@ fn the_audit_log_from_the_command_line() {
     let proof = btc_anchor_log::proof::TlogProof::parse(&std::fs::read(&out).unwrap()).unwrap();
     let key = btc_anchor_log::note::Verifier::parse(&vkey).unwrap();
     let (event, cp) = proof.verify_event("clinic.example/audit", &key).unwrap();
-    assert_eq!((event.kind.as_str(), cp.size), ("read", 3));
+    assert_eq!((event.kind.as_str(), cp.size), ("read", 4));
     run(["log", "prove", p(&dir), "1", "--out", p(&out)]).expect_code(IO);
     run([
         "log",
@@ -161,25 +189,25 @@ fn the_audit_log_from_the_command_line() {
     let report = audit.expect_code(VALID).json();
     assert_eq!(
         (report["consistent"].clone(), report["size"].clone()),
-        (true.into(), 3.into())
+        (true.into(), 4.into())
     );
     let text = run(["log", "audit", p(&public), "--vkey", &vkey]);
     assert!(text
         .expect_code(VALID)
         .stdout
-        .starts_with("CONSISTENT: the log clinic.example/audit of 3 entries"));
-    let tile = public.join("tile/0/000.p/3");
+        .starts_with("CONSISTENT: the log clinic.example/audit of 4 entries"));
+    let tile = public.join("tile/0/000.p/4");
     let mut bytes = std::fs::read(&tile).unwrap();
     bytes[0] ^= 1;
     std::fs::write(&tile, &bytes).unwrap();
     let audit = run(["log", "audit", p(&public), "--vkey", &vkey, "--json"]);
     let report = audit.expect_code(INVALID).json();
     assert_eq!(report["finding"]["name"], "tile-mismatch");
-    assert_eq!(report["finding"]["evidence"]["path"], "tile/0/000.p/3");
+    assert_eq!(report["finding"]["evidence"]["path"], "tile/0/000.p/4");
     let (error, _) = run(["log", "audit", p(&public), "--vkey", &vkey])
         .expect_code(INVALID)
         .two_line_error();
-    assert!(error.contains("tile/0/000.p/3"), "{error}");
+    assert!(error.contains("tile/0/000.p/4"), "{error}");
     // A wrong key is a finding too; a bad vkey a usage error.
     let other = run([
         "log",
@@ -242,6 +270,35 @@ fn checkpoints_anchored_in_bitcoin_are_audited() {
         .unwrap()
         .to_owned();
     let history = dir.join("public/checkpoints");
+    // A beacon: the tip of a validated headers file, as entry 0.
+    let headers = env.docs.path().join("regtest.headers");
+    let url = env.stack.electrum_url();
+    ok(
+        &env,
+        &[
+            "headers",
+            "sync",
+            "--electrum",
+            &url,
+            "--out",
+            p(&headers),
+            "--network",
+            "regtest",
+        ],
+    );
+    let beacon = ok(
+        &env,
+        &[
+            "log",
+            "beacon",
+            p(&dir),
+            "--headers",
+            p(&headers),
+            "--network",
+            "regtest",
+        ],
+    );
+    assert!(beacon.starts_with("appended beacon 0: block "), "{beacon}");
     for round in 0..2 {
         for i in 0..5 {
             let record = format!("MRN {}", i % 2);
@@ -285,7 +342,7 @@ fn checkpoints_anchored_in_bitcoin_are_audited() {
     assert_eq!(report["consistent"], true, "{report}");
     let anchors = report["anchors"].as_array().unwrap();
     assert_eq!(anchors.len(), 2);
-    for (a, size) in anchors.iter().zip([5, 10]) {
+    for (a, size) in anchors.iter().zip([6, 11]) {
         assert_eq!(
             (a["size"].as_u64(), a["outcome"].as_str()),
             (Some(size), Some("valid"))
@@ -305,7 +362,7 @@ fn checkpoints_anchored_in_bitcoin_are_audited() {
         ],
     );
     assert!(
-        text.contains("anchored: the log clinic.example/audit had 10 entries no later than block "),
+        text.contains("anchored: the log clinic.example/audit had 11 entries no later than block "),
         "{text}"
     );
     // A checkpoint anchored on regtest is no evidence on mainnet.
@@ -329,8 +386,8 @@ fn checkpoints_anchored_in_bitcoin_are_audited() {
     );
     // An anchor proof of another checkpoint: found.
     std::fs::copy(
-        history.join("5.anchor.json"),
-        history.join("10.anchor.json"),
+        history.join("6.anchor.json"),
+        history.join("11.anchor.json"),
     )
     .unwrap();
     let (code, out, _) = run_in(
@@ -351,6 +408,6 @@ fn checkpoints_anchored_in_bitcoin_are_audited() {
     assert_eq!(report["finding"]["name"], "bad-anchor");
     assert_eq!(
         report["finding"]["evidence"]["path"],
-        "checkpoints/10.anchor.json"
+        "checkpoints/11.anchor.json"
     );
 }

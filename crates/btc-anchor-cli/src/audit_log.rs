@@ -318,21 +318,12 @@ fn field_event(log: &LogWriter, a: &AppendArgs) -> Result<Event, Failure> {
             "or give --fhir-audit-event FILE",
         ));
     };
-    let kind = match kind.as_str() {
-        "create" => EventKind::Create,
-        "amend" => EventKind::Amend,
-        "read" => EventKind::Read,
-        "export" => EventKind::Export,
-        "delete" => EventKind::Delete,
-        "consent-grant" => EventKind::ConsentGrant,
-        "consent-revoke" => EventKind::ConsentRevoke,
-        other => EventKind::custom(other).map_err(|_| {
-            Failure::usage(
-                format!("{other:?} is not an event kind"),
-                "use create, amend, read, export, delete, consent-grant, consent-revoke, or a custom name of [a-z0-9._-]",
-            )
-        })?,
-    };
+    let kind = EventKind::parse(kind).map_err(|_| {
+        Failure::usage(
+            format!("{kind:?} is not an event kind"),
+            "use create, amend, read, export, delete, consent-grant, consent-revoke, or a custom name of [a-z0-9._-]",
+        )
+    })?;
     let time = match &a.time {
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -83,6 +83,20 @@ impl EventKind {
         })
     }
 
+    /// The kind named `name` as the `kind` member writes it
+    /// (`consent-grant`…); any other valid custom name is a custom kind.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::BadCustomKind`] for a name that is neither.
+    pub fn parse(name: &str) -> Result<EventKind, EventError> {
+        match EventKind::from_name(name) {
+            Some(k) => Ok(k),
+            None if name == "custom" => Err(EventError::BadCustomKind),
+            None => EventKind::custom(name),
+        }
+    }
+
     /// A custom kind, its name checked.
     ///
     /// # Errors

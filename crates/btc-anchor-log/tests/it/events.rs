@@ -245,6 +245,21 @@ fn an_event_byte_exact() {
 
 #[test]
 fn every_kind_round_trips_and_custom_kinds_are_limited() {
+    assert_eq!(
+        EventKind::parse("consent-revoke"),
+        Ok(EventKind::ConsentRevoke)
+    );
+    assert_eq!(
+        EventKind::parse("x-ray.read"),
+        Ok(EventKind::Custom("x-ray.read".into()))
+    );
+    for bad in ["custom", "Read", "", "-x", "a b"] {
+        assert_eq!(
+            EventKind::parse(bad),
+            Err(EventError::BadCustomKind),
+            "{bad:?}"
+        );
+    }
     let kinds = [
         EventKind::Create,
         EventKind::Amend,

@@ -991,6 +991,14 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
                 args.json,
             ))
         }
+        Err(AnchoringError::SealInFlight { batch_id }) => {
+            return Ok(nothing_to_do(
+                &format!(
+                    "nothing to anchor yet: the previous anchor (batch {batch_id}) has not confirmed, and the next one spends its seal (btc-anchor upgrade once it confirms; records stay queued)"
+                ),
+                args.json,
+            ))
+        }
         other => other.map_err(anchoring_failure)?,
     };
     if args.json {

@@ -181,6 +181,10 @@ struct AuditArgs {
     /// [default: the anchor proofs alone]
     #[arg(long, value_name = "FILE")]
     headers: Option<PathBuf>,
+    /// The log's first seal output, TXID:VOUT, published with its key:
+    /// the anchors must form one chain of spends from it
+    #[arg(long, value_name = "TXID:VOUT")]
+    seal_genesis: Option<btc_anchor::bitcoin::OutPoint>,
     /// Print one JSON object instead of text
     #[arg(long)]
     json: bool,
@@ -487,6 +491,7 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
             Some(p) => Headers::File(p),
             None => Headers::ProofOnly,
         },
+        seal_genesis: a.seal_genesis,
     };
     let report = audit(&a.public, vkey.name(), &vkey, &options)
         .map_err(|e| Failure::io(with_sources(&e), "check the folder's path and permissions"))?;
@@ -556,6 +561,9 @@ fn evidence(f: &Finding) -> serde_json::Value {
         Finding::Malformed { path, .. } => json!({"path": path}),
         Finding::BadCheckpoint { source, .. } => json!({"source": source}),
         Finding::BadAnchor { file, .. } => json!({"path": format!("checkpoints/{file}")}),
+        Finding::SealBreak { file, expected } => {
+            json!({"path": format!("checkpoints/{file}"), "expected_seal": expected.to_string()})
+        }
         _ => json!({}),
     }
 }

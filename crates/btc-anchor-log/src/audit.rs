@@ -36,7 +36,8 @@ use std::fs;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
-use btc_anchor::bitcoin::Network;
+use btc_anchor::bitcoin::{Network, OutPoint, Transaction};
+use btc_anchor::file::{read_any, ProofFile};
 use btc_anchor::merkle::{leaf_hash, verify_consistency, NodeHash, Tree};
 use btc_anchor::verification::{verify_file, Document, Headers, Outcome};
 use btc_anchor::verify::VerifyOptions;
@@ -58,6 +59,9 @@ pub struct AuditOptions<'a> {
     pub network: Network,
     /// Where the anchors' blocks are checked.
     pub headers: Headers<'a>,
+    /// The log's first seal output, published with its key: when given,
+    /// the anchors must form the seal chain from it (§13).
+    pub seal_genesis: Option<OutPoint>,
 }
 
 impl AuditOptions<'_> {
@@ -68,6 +72,7 @@ impl AuditOptions<'_> {
             known: &[],
             network,
             headers: Headers::ProofOnly,
+            seal_genesis: None,
         }
     }
 }
@@ -174,6 +179,15 @@ pub enum Finding {
         /// The root the entries give.
         computed: NodeHash,
     },
+    /// An anchoring transaction that does not spend the previous anchor's
+    /// seal output (or, for the first, is not the genesis's): the anchors
+    /// do not form one chain.
+    SealBreak {
+        /// The anchor proof's file, under `checkpoints/`.
+        file: String,
+        /// The seal output it had to spend (or be).
+        expected: OutPoint,
+    },
     /// A checkpoint's anchor proof that does not verify, or is of another
     /// network.
     BadAnchor {
@@ -208,6 +222,7 @@ impl Finding {
             Finding::RootMismatch { .. } => "root-mismatch",
             Finding::Inconsistent { .. } => "inconsistent",
             Finding::BadAnchor { .. } => "bad-anchor",
+            Finding::SealBreak { .. } => "seal-break",
         }
     }
 }
@@ -276,10 +291,18 @@ pub fn audit(
             "the log's public key, given by the auditor",
             "events are hidden: each entry is a salted commitment; per-record chains need the clinic's journal",
             "anchors' blocks: as far as the header source given (the proof files alone unless a headers file or server is named)",
-            "the seal chain between anchors is not checked by this version",
         ],
         finding: None,
     };
+    report.trusted.push(match options.seal_genesis {
+        Some(_) => "the seal chain's first outpoint, given by the auditor",
+        None => "the seal chain between anchors was not checked (no genesis outpoint given)",
+    });
+    if options.seal_genesis.is_some() {
+        report
+            .checked
+            .push("the anchors form one seal chain: each transaction spends the previous one's seal output");
+    }
     report.finding = run(public, origin, verifier, options.known, &mut report)?;
     if report.finding.is_none() {
         report.finding = check_anchors(public, options, &mut report)?;
@@ -528,6 +551,8 @@ fn check_anchors(
         .collect();
     names.sort();
     let verify = VerifyOptions::new(options.network);
+    // The anchoring transactions in a block, by checkpoint size.
+    let mut chain: Vec<(u64, String, Transaction)> = Vec::new();
     for name in names {
         let stem = name.trim_end_matches(ANCHOR_SUFFIX);
         let Some(bytes) = read_limited(&history.join(stem), MAX_NOTE_LEN)? else {
@@ -566,6 +591,13 @@ fn check_anchors(
                     .unwrap_or_else(|| "wrong-network".to_owned()),
             }));
         }
+        if v.block_height().is_some() {
+            if let Ok(ProofFile::Native(p)) = read_any(&history.join(&name)) {
+                if let Some(anchor) = p.anchor {
+                    chain.push((cp.size, name.clone(), anchor.tx));
+                }
+            }
+        }
         report.anchors.push(AnchorCheck {
             size: cp.size,
             outcome,
@@ -575,6 +607,38 @@ fn check_anchors(
         });
     }
     report.anchors.sort_by_key(|a| a.size);
+    let Some(genesis) = options.seal_genesis else {
+        return Ok(None);
+    };
+    chain.sort_by_key(|(size, ..)| *size);
+    let mut previous: Option<btc_anchor::bitcoin::Txid> = None;
+    for (_, file, tx) in chain {
+        let txid = tx.compute_txid();
+        if previous == Some(txid) {
+            continue; // two checkpoints in one batch
+        }
+        let ok = match previous {
+            None => txid == genesis.txid && tx.output.len() > genesis.vout as usize,
+            Some(prev) => {
+                let seal = OutPoint {
+                    txid: prev,
+                    vout: genesis.vout,
+                };
+                tx.input.iter().any(|i| i.previous_output == seal)
+            }
+        };
+        if !ok {
+            let expected = match previous {
+                None => genesis,
+                Some(txid) => OutPoint {
+                    txid,
+                    vout: genesis.vout,
+                },
+            };
+            return Ok(Some(Finding::SealBreak { file, expected }));
+        }
+        previous = Some(txid);
+    }
     Ok(None)
 }
 

@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
+use bitcoin::{Amount, FeeRate, Network, OutPoint, Transaction, Txid};
 
-use crate::backend::{ChainBackend, Checked, Payer, TxStatus};
+use crate::backend::{ChainBackend, Checked, Payer, Seal, TxStatus, SEAL_VALUE, SEAL_VOUT};
 use crate::config::Config;
 use crate::store::{
     BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord, StoredTx,
@@ -106,6 +106,22 @@ pub enum AnchoringError {
     /// Nothing is queued and nothing is waiting to be broadcast.
     #[error("nothing to anchor: no record is queued")]
     EmptyQueue,
+    /// A data directory that chains its anchors on a seal anchors one
+    /// batch at a time: the previous one has not confirmed yet.
+    #[error(
+        "the previous anchor (batch {batch_id}) has not confirmed yet: the next spends its seal"
+    )]
+    SealInFlight {
+        /// The unconfirmed batch.
+        batch_id: i64,
+    },
+    /// A transaction the wallet built that does not carry the seal on:
+    /// it does not spend the previous seal, or has no seal output.
+    #[error("transaction {txid} does not carry the seal on")]
+    SealBroken {
+        /// The transaction.
+        txid: Txid,
+    },
     /// No fee rate given and the server has no estimate.
     #[error("the server has no fee estimate")]
     NoFeeEstimate,
@@ -350,6 +366,28 @@ fn fee_rate_from(sat_per_vb: f64) -> Result<FeeRate, AnchoringError> {
         return Err(AnchoringError::BadFeeRate(sat_per_vb));
     }
     Ok(FeeRate::from_sat_per_kwu((sat_per_vb * 250.0).ceil() as u64))
+}
+
+/// Checks that `tx` carries `seal` on: output [`SEAL_VOUT`] of
+/// [`SEAL_VALUE`], and the previous seal output among its inputs.
+fn check_seal(tx: &Transaction, seal: Option<Seal>) -> Result<(), AnchoringError> {
+    let Some(seal) = seal else {
+        return Ok(());
+    };
+    let output = tx
+        .output
+        .get(SEAL_VOUT as usize)
+        .is_some_and(|o| o.value == SEAL_VALUE && !o.script_pubkey.is_op_return());
+    let spent = seal
+        .spend
+        .is_none_or(|p| tx.input.iter().any(|i| i.previous_output == p));
+    if output && spent {
+        Ok(())
+    } else {
+        Err(AnchoringError::SealBroken {
+            txid: tx.compute_txid(),
+        })
+    }
 }
 
 fn commitment_output(tx: &Transaction, root: &[u8; 32]) -> Option<u32> {
@@ -799,6 +837,12 @@ impl Anchoring {
             }
             return Ok(done);
         }
+        // A sealed chain anchors one batch at a time: the records stay
+        // queued until the previous anchor confirms.
+        let seal = match self.next_seal(None) {
+            Err(AnchoringError::SealInFlight { .. }) if !done.is_empty() => return Ok(done),
+            other => other?,
+        };
         // Check funds and fees before fixing the batch, so a wallet without
         // funds leaves the records queued, as they were.
         wallet.sync().map_err(Into::into)?;
@@ -809,11 +853,12 @@ impl Anchoring {
             .collect();
         let tree = Tree::new(leaves)?;
         let (tx, fee) = wallet
-            .build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees))
+            .build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees), seal)
             .map_err(Into::into)?;
         if commitment_output(&tx, &tree.root().0).is_none() {
             return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
         }
+        check_seal(&tx, seal)?;
         let ids: Vec<i64> = queued.iter().map(|r| r.id).collect();
         let batch_id = self.store.create_batch(&tree.root(), &ids)?;
         on_step(AnchorStep::Batched {
@@ -835,6 +880,40 @@ impl Anchoring {
         Ok(done)
     }
 
+    /// The seal the next anchoring transaction carries on, in a data
+    /// directory that chains its anchors (`None` in one that does not):
+    /// the seal output of the newest batch's confirmed transaction, or
+    /// none to spend for the first anchor. `except` is the batch being
+    /// anchored.
+    ///
+    /// # Errors
+    ///
+    /// [`AnchoringError::SealInFlight`] while the newest batch with a
+    /// transaction is not confirmed.
+    fn next_seal(&self, except: Option<i64>) -> Result<Option<Seal>, AnchoringError> {
+        if !self.config.seal_chain {
+            return Ok(None);
+        }
+        let mut newest = None;
+        for b in self.store.batches()? {
+            if Some(b.id) != except && !self.store.batch_txs(b.id)?.is_empty() {
+                newest = Some(b);
+            }
+        }
+        match newest {
+            None => Ok(Some(Seal { spend: None })),
+            Some(b) => match b.confirmation {
+                Some(c) => Ok(Some(Seal {
+                    spend: Some(OutPoint {
+                        txid: c.txid,
+                        vout: SEAL_VOUT,
+                    }),
+                })),
+                None => Err(AnchoringError::SealInFlight { batch_id: b.id }),
+            },
+        }
+    }
+
     fn finish_batch<P: Payer, C: ChainBackend>(
         &mut self,
         batch: &StoredBatch,
@@ -850,14 +929,16 @@ impl Anchoring {
             // never a second one.
             Some(t) => t.clone(),
             None => {
+                let seal = self.next_seal(Some(batch.id))?;
                 wallet.sync().map_err(Into::into)?;
                 let fee_rate = self.fee_rate(server, fees)?;
                 let (tx, fee) = wallet
-                    .build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees))
+                    .build_anchor_tx(&batch.root.0, fee_rate, self.max_fee(fees), seal)
                     .map_err(Into::into)?;
                 if commitment_output(&tx, &batch.root.0).is_none() {
                     return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
                 }
+                check_seal(&tx, seal)?;
                 let rate = fee.to_sat() as f64 / tx.vsize() as f64;
                 self.store.add_tx(batch.id, &tx, fee.to_sat(), rate)?;
                 self.store
@@ -938,6 +1019,21 @@ impl Anchoring {
             .map_err(Into::into)?;
         if commitment_output(&tx, &batch.root.0).is_none() {
             return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
+        }
+        if self.config.seal_chain {
+            // The replacement spends every input of the one it replaces
+            // (the seal among them) and keeps its seal output.
+            let kept = last.tx.input.iter().all(|old| {
+                tx.input
+                    .iter()
+                    .any(|i| i.previous_output == old.previous_output)
+            }) && tx.output.get(SEAL_VOUT as usize)
+                == last.tx.output.get(SEAL_VOUT as usize);
+            if !kept {
+                return Err(AnchoringError::SealBroken {
+                    txid: tx.compute_txid(),
+                });
+            }
         }
         let vrate = fee.to_sat() as f64 / tx.vsize() as f64;
         let txid = self.store.add_tx(batch.id, &tx, fee.to_sat(), vrate)?;

@@ -35,7 +35,7 @@
 use std::time::{Duration, Instant};
 
 use bitcoin::block::Header;
-use bitcoin::{Amount, BlockHash, FeeRate, Network, Transaction, TxMerkleNode, Txid};
+use bitcoin::{Amount, BlockHash, FeeRate, Network, OutPoint, Transaction, TxMerkleNode, Txid};
 
 use btc_anchor::chain::merkle_root_from_branch;
 use btc_anchor::headers::{HeaderSource, HeaderSourceError, SourceKind};
@@ -114,6 +114,22 @@ pub trait ChainBackend {
     }
 }
 
+/// The output of an anchoring transaction that is the seal, in a data
+/// directory that chains its anchors ([`crate::config::Config::seal_chain`]).
+pub const SEAL_VOUT: u32 = 1;
+
+/// The value of a seal output: above every standard dust limit.
+pub const SEAL_VALUE: Amount = Amount::from_sat(1_000);
+
+/// The seal an anchoring transaction carries on: output [`SEAL_VOUT`] of
+/// [`SEAL_VALUE`] to the wallet itself, spending the previous anchor's seal
+/// output (none for the first anchor of the chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seal {
+    /// The previous anchor's seal output.
+    pub spend: Option<OutPoint>,
+}
+
 /// The wallet that pays for anchoring: builds and signs the transactions,
 /// broadcasts nothing (the workflow does, through its chain backend).
 pub trait Payer {
@@ -125,18 +141,23 @@ pub trait Payer {
 
     /// Builds and signs the anchoring transaction: an OP_RETURN output
     /// committing to `root` ([`btc_anchor::commitment::commitment_script`]),
-    /// RBF signalled, at `fee_rate`, refused if its fee exceeds `max_fee`.
-    /// Returns it with its fee.
+    /// RBF signalled, at `fee_rate`, refused if its fee exceeds `max_fee`;
+    /// with a `seal`, the OP_RETURN is output 0, the new seal output
+    /// [`SEAL_VOUT`], and the previous seal is spent. Returns it with its
+    /// fee.
     fn build_anchor_tx(
         &mut self,
         root: &[u8; 32],
         fee_rate: FeeRate,
         max_fee: Amount,
+        seal: Option<Seal>,
     ) -> Result<(Transaction, Amount), Self::Error>;
 
     /// Builds and signs a replacement of `txid` (RBF: it spends an input
     /// of `txid`, so at most one of them can confirm) at `fee_rate`,
-    /// committing to the same root; refused if its fee exceeds `max_fee`.
+    /// committing to the same root, with the same outputs in the same
+    /// order (a seal stays at [`SEAL_VOUT`]); refused if its fee exceeds
+    /// `max_fee`.
     fn build_bump(
         &mut self,
         txid: Txid,
@@ -416,8 +437,9 @@ impl Payer for WalletPayer<'_> {
         root: &[u8; 32],
         fee_rate: FeeRate,
         max_fee: Amount,
+        seal: Option<Seal>,
     ) -> Result<(Transaction, Amount), WalletError> {
-        self.wallet.build_anchor_tx(root, fee_rate, max_fee)
+        self.wallet.build_anchor_tx(root, fee_rate, max_fee, seal)
     }
 
     fn build_bump(

@@ -10,6 +10,7 @@
 //! fallback_fee_rate = 2.0   # sat/vB, used when the server has no estimate
 //! fee_target_blocks = 6
 //! allow_insecure_tcp = false
+//! seal_chain = false        # each anchor spends the previous one's seal output
 //! ```
 
 use std::fs;
@@ -93,6 +94,12 @@ pub struct Config {
     pub fee_target_blocks: usize,
     /// Allow plain `tcp://` to servers outside regtest.
     pub allow_insecure_tcp: bool,
+    /// Chain the anchors on a seal: every anchoring transaction spends the
+    /// previous one's seal output ([`crate::backend::SEAL_VOUT`]) and makes
+    /// its own, so that two anchors can never both follow one (a fork of
+    /// the history anchored would be a double spend). A new batch waits
+    /// for the previous one to confirm.
+    pub seal_chain: bool,
 }
 
 /// Parses a network name as written in proofs and configuration.
@@ -128,6 +135,7 @@ impl Config {
             fallback_fee_rate: (network == Network::Regtest).then_some(1.0),
             fee_target_blocks: 6,
             allow_insecure_tcp: false,
+            seal_chain: false,
         }
     }
 
@@ -276,6 +284,11 @@ impl Config {
                     c.allow_insecure_tcp = value
                         .as_bool()
                         .ok_or_else(|| bad("allow_insecure_tcp", "must be true or false"))?
+                }
+                "seal_chain" => {
+                    c.seal_chain = value
+                        .as_bool()
+                        .ok_or_else(|| bad("seal_chain", "must be true or false"))?
                 }
                 other => {
                     return Err(ConfigError::UnknownKey {

@@ -523,6 +523,7 @@ impl Payer for FakePayer {
         root: &[u8; 32],
         fee_rate: FeeRate,
         max_fee: Amount,
+        seal: Option<crate::backend::Seal>,
     ) -> Result<(Transaction, Amount), FakeError> {
         self.check()?;
         self.coins += 1;
@@ -552,6 +553,27 @@ impl Payer for FakePayer {
                 },
             ],
         };
+        let mut tx = tx;
+        if let Some(seal) = seal {
+            // Output 1 is the new seal; the previous one is spent.
+            let mut script = vec![0x00, 0x14];
+            script.extend_from_slice(&sha256d(b"fake payer seal")[..20]);
+            tx.output.insert(
+                crate::backend::SEAL_VOUT as usize,
+                TxOut {
+                    value: crate::backend::SEAL_VALUE,
+                    script_pubkey: ScriptBuf::from_bytes(script),
+                },
+            );
+            if let Some(previous_output) = seal.spend {
+                tx.input.push(TxIn {
+                    previous_output,
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+                    witness: dummy_witness(),
+                });
+            }
+        }
         let (tx, fee) = Self::priced(tx, fee_rate, max_fee)?;
         self.remember(&tx);
         Ok((tx, fee))

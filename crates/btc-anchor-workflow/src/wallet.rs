@@ -15,11 +15,12 @@ use std::str::FromStr;
 use crate::store::{create_private_dir, create_private_file};
 use bdk_wallet::bitcoin::bip32::Xpriv;
 use bdk_wallet::bitcoin::script::PushBytesBuf;
-use bdk_wallet::bitcoin::{Address, Amount, FeeRate, Network, Transaction, Txid};
+use bdk_wallet::bitcoin::{Address, Amount, FeeRate, Network, OutPoint, Transaction, Txid};
 use bdk_wallet::descriptor::IntoWalletDescriptor;
 use bdk_wallet::keys::bip39::{Language, Mnemonic};
 use bdk_wallet::miniscript::descriptor::{KeyMap, KeyMapWrapper};
 use bdk_wallet::rusqlite::Connection;
+use bdk_wallet::TxOrdering;
 use bdk_wallet::{KeychainKind, PersistedWallet, SignOptions, Wallet};
 
 use btc_anchor_electrum::{Electrum, ElectrumError};
@@ -131,6 +132,13 @@ pub enum WalletError {
         fee: Amount,
         /// The limit.
         max: Amount,
+    },
+    /// The seal output to spend is not a coin of this wallet (spent
+    /// elsewhere, or never seen).
+    #[error("the seal output {outpoint} is not an unspent coin of this wallet")]
+    SealUnknown {
+        /// The seal output.
+        outpoint: OutPoint,
     },
     /// The server failed during a sync.
     #[error(transparent)]
@@ -524,17 +532,37 @@ impl AnchorWallet {
 
     /// Builds and signs the anchoring transaction: one OP_RETURN output
     /// pushing `root`, change back to the wallet, RBF signalled, at
-    /// `fee_rate`; refused if the fee exceeds `max_fee`. Nothing is
-    /// broadcast or remembered here.
+    /// `fee_rate`; refused if the fee exceeds `max_fee`. With a `seal`,
+    /// outputs stay in order: the OP_RETURN first, then the new seal
+    /// ([`crate::backend::SEAL_VALUE`] to a change address of this
+    /// wallet), then change; and the previous seal output is spent.
+    /// Nothing is broadcast or remembered here.
     pub fn build_anchor_tx(
         &mut self,
         root: &[u8; 32],
         fee_rate: FeeRate,
         max_fee: Amount,
+        seal: Option<crate::backend::Seal>,
     ) -> Result<(Transaction, Amount), WalletError> {
         let data = PushBytesBuf::from(*root);
+        let seal_script = match seal {
+            Some(_) => {
+                let a = self.wallet.next_unused_address(KeychainKind::Internal);
+                self.wallet.persist(&mut self.db).map_err(db_err)?;
+                Some(a.address.script_pubkey())
+            }
+            None => None,
+        };
         let mut b = self.wallet.build_tx();
         b.add_data(&data);
+        if let (Some(seal), Some(script)) = (seal, seal_script) {
+            b.ordering(TxOrdering::Untouched);
+            b.add_recipient(script, crate::backend::SEAL_VALUE);
+            if let Some(outpoint) = seal.spend {
+                b.add_utxo(outpoint)
+                    .map_err(|_| WalletError::SealUnknown { outpoint })?;
+            }
+        }
         b.fee_rate(fee_rate);
         b.set_exact_sequence(bdk_wallet::bitcoin::Sequence::ENABLE_RBF_NO_LOCKTIME);
         let psbt = match b.finish() {
@@ -558,6 +586,8 @@ impl AnchorWallet {
     ) -> Result<(Transaction, Amount), WalletError> {
         let psbt = {
             let mut b = self.wallet.build_fee_bump(txid).map_err(build_err)?;
+            // The outputs in their order: a seal stays where it was.
+            b.ordering(TxOrdering::Untouched);
             b.fee_rate(fee_rate);
             b.set_exact_sequence(bdk_wallet::bitcoin::Sequence::ENABLE_RBF_NO_LOCKTIME);
             match b.finish() {

@@ -307,7 +307,7 @@ fn export_and_cross_check(env: &Env, doc: &Path) {
 
 /// Runs `anchor` paused after `step`, kills it with SIGKILL there, and
 /// returns what it printed.
-fn anchor_killed_at(env: &Env, step: &str) {
+pub(crate) fn anchor_killed_at(env: &Env, step: &str) {
     let bin = assert_cmd::cargo::cargo_bin("btc-anchor");
     let mut child = StdCommand::new(bin)
         .arg("anchor")

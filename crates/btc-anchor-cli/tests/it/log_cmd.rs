@@ -411,3 +411,129 @@ fn checkpoints_anchored_in_bitcoin_are_audited() {
         "checkpoints/11.anchor.json"
     );
 }
+
+/// A data directory with `seal_chain = true` on a real regtest stack: each
+/// anchoring transaction spends the previous one's seal output (a bump
+/// keeps it), a new batch waits for the previous to confirm, and the audit
+/// follows the chain from its genesis outpoint.
+#[test]
+fn sealed_anchors_form_one_chain_the_audit_follows() {
+    use crate::cli_anchoring::{json, ok, run as run_in, setup};
+    use btc_anchor::bitcoin::{Amount, OutPoint, Transaction};
+    // Two anchors and a replacement on a real stack.
+    let env = setup(0);
+    std::fs::write(env.data.path().join("config.toml"), "seal_chain = true\n").unwrap();
+    let dir = env.docs.path().join("audit");
+    let vkey = json(
+        &env,
+        &[
+            "log",
+            "init",
+            p(&dir),
+            "--origin",
+            "clinic.example/audit",
+            "--json",
+        ],
+    )["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let history = dir.join("public/checkpoints");
+    let checkpoint = |n: usize| {
+        for i in 0..n {
+            let record = format!("MRN {i}");
+            ok(
+                &env,
+                &[
+                    "log",
+                    "append",
+                    p(&dir),
+                    "--kind",
+                    "amend",
+                    "--record",
+                    &record,
+                    "--actor",
+                    "dr-2",
+                ],
+            );
+        }
+        ok(&env, &["log", "checkpoint", p(&dir)]);
+        ok(&env, &["stamp", p(&history)]);
+    };
+    let anchor_tx = |size: u64| -> Transaction {
+        match btc_anchor::file::read_any(&history.join(format!("{size}.anchor.json"))).unwrap() {
+            btc_anchor::file::ProofFile::Native(p) => p.anchor.expect("anchored").tx,
+            _ => panic!("not a native proof"),
+        }
+    };
+
+    checkpoint(3);
+    // The first anchor signed but never sent (killed), then replaced at a
+    // higher fee: the replacement keeps the seal output. (bcoin relays no
+    // replacement of a transaction it has.)
+    crate::cli_anchoring::anchor_killed_at(&env, "signed");
+    ok(&env, &["anchor", "--bump", "--fee-rate", "5"]);
+    // The next batch waits for the first anchor to confirm.
+    checkpoint(2);
+    let (code, out, err) = run_in(&env, &["anchor"]);
+    assert_eq!(code, 9, "{out}{err}");
+    assert!(out.contains("has not confirmed"), "{out}");
+    env.stack.mine_blocks(1, None).unwrap();
+    ok(&env, &["upgrade"]);
+    ok(&env, &["anchor"]);
+    env.stack.mine_blocks(1, None).unwrap();
+    ok(&env, &["upgrade"]);
+
+    let (first, second) = (anchor_tx(3), anchor_tx(5));
+    let genesis = OutPoint {
+        txid: first.compute_txid(),
+        vout: 1,
+    };
+    for tx in [&first, &second] {
+        assert_eq!(
+            tx.output[1].value,
+            Amount::from_sat(1_000),
+            "the seal output"
+        );
+        assert!(tx.output[0].script_pubkey.is_op_return(), "the commitment");
+    }
+    assert!(
+        second.input.iter().any(|i| i.previous_output == genesis),
+        "the second anchor spends the first one's seal"
+    );
+
+    let public = dir.join("public");
+    let genesis_arg = genesis.to_string();
+    let base = [
+        "log",
+        "audit",
+        p(&public),
+        "--vkey",
+        &vkey,
+        "--network",
+        "regtest",
+        "--json",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--seal-genesis", &genesis_arg]);
+    let report = json(&env, &args);
+    assert_eq!(report["consistent"], true, "{report}");
+    assert!(report["checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c.as_str().unwrap().contains("seal chain")));
+    // Another genesis: the chain does not start there.
+    let other = OutPoint {
+        txid: second.compute_txid(),
+        vout: 1,
+    }
+    .to_string();
+    let mut args = base.to_vec();
+    args.extend(["--seal-genesis", &other]);
+    let (code, out, _) = run_in(&env, &args);
+    assert_eq!(code, INVALID, "{out}");
+    let report = crate::support::parse_json(&out);
+    assert_eq!(report["finding"]["name"], "seal-break");
+    assert_eq!(report["finding"]["evidence"]["expected_seal"], other);
+}

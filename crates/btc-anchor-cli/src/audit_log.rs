@@ -114,15 +114,20 @@ struct AppendArgs {
     /// FHIR R4 or R5 AuditEvent resources (JSON), one event each
     #[arg(long = "fhir-audit-event", value_name = "FILE", conflicts_with_all = ["kind", "record", "actor", "time", "content"])]
     fhir: Vec<PathBuf>,
+    /// Events as JSON lines, one object a line with kind, record, actor
+    /// and optionally time and content (as the flags); - reads standard
+    /// input. All are appended durably at once, or none
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kind", "record", "actor", "time", "content", "fhir"])]
+    events: Option<PathBuf>,
     /// What happened: create, amend, read, export, delete, consent-grant,
     /// consent-revoke, or a custom name
-    #[arg(long, value_name = "KIND", required_unless_present = "fhir")]
+    #[arg(long, value_name = "KIND", required_unless_present_any = ["fhir", "events"])]
     kind: Option<String>,
     /// The record's identifier (salted into the event; never published)
-    #[arg(long, value_name = "ID", required_unless_present = "fhir")]
+    #[arg(long, value_name = "ID", required_unless_present_any = ["fhir", "events"])]
     record: Option<String>,
     /// Who acted (salted like the record)
-    #[arg(long, value_name = "ID", required_unless_present = "fhir")]
+    #[arg(long, value_name = "ID", required_unless_present_any = ["fhir", "events"])]
     actor: Option<String>,
     /// When, as an instant such as 2026-12-03T09:15:00Z [default: now]
     #[arg(long, value_name = "TIME")]
@@ -276,8 +281,23 @@ fn vkey(a: &DirArgs) -> Result<Done, Failure> {
 
 fn append(a: &AppendArgs) -> Result<Done, Failure> {
     let mut log = open(&a.dir)?;
-    let events = if a.fhir.is_empty() {
-        vec![field_event(&log, a)?]
+    let events = if let Some(path) = &a.events {
+        line_events(&log, path)?
+    } else if a.fhir.is_empty() {
+        let (Some(kind), Some(record), Some(actor)) = (&a.kind, &a.record, &a.actor) else {
+            return Err(Failure::usage(
+                "an event needs --kind, --record and --actor",
+                "or give --fhir-audit-event FILE or --events FILE",
+            ));
+        };
+        let fields = Fields {
+            kind,
+            record,
+            actor,
+            time: a.time.as_deref(),
+            content: a.content.as_deref(),
+        };
+        vec![field_event(&log, &fields).map_err(|(error, hint)| Failure::usage(error, hint))?]
     } else {
         let mut events = Vec::with_capacity(a.fhir.len());
         for path in &a.fhir {
@@ -314,49 +334,133 @@ fn append(a: &AppendArgs) -> Result<Done, Failure> {
     }))
 }
 
-/// The event the fields of `log append` give.
-fn field_event(log: &LogWriter, a: &AppendArgs) -> Result<Event, Failure> {
-    let (Some(kind), Some(record), Some(actor)) = (&a.kind, &a.record, &a.actor) else {
-        return Err(Failure::usage(
-            "an event needs --kind, --record and --actor",
-            "or give --fhir-audit-event FILE",
-        ));
-    };
-    let kind = EventKind::parse(kind).map_err(|_| {
-        Failure::usage(
-            format!("{kind:?} is not an event kind"),
-            "use create, amend, read, export, delete, consent-grant, consent-revoke, or a custom name of [a-z0-9._-]",
+/// An event's fields as the flags of `log append` or one JSON line give
+/// them.
+struct Fields<'a> {
+    kind: &'a str,
+    record: &'a str,
+    actor: &'a str,
+    time: Option<&'a str>,
+    content: Option<&'a str>,
+}
+
+/// The event `f` gives, or what is wrong with it (error, hint).
+fn field_event(log: &LogWriter, f: &Fields<'_>) -> Result<Event, (String, String)> {
+    let kind = EventKind::parse(f.kind).map_err(|_| {
+        (
+            format!("{:?} is not an event kind", f.kind),
+            "use create, amend, read, export, delete, consent-grant, consent-revoke, or a custom name of [a-z0-9._-]".to_owned(),
         )
     })?;
-    let time = match &a.time {
+    let time = match f.time {
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         Some(t) => parse_instant(t).ok_or_else(|| {
-            Failure::usage(
+            (
                 format!("{t:?} is not an instant"),
-                "write it as 2026-12-03T09:15:00Z or with an offset, 2026-12-03T10:15:00+01:00",
+                "write it as 2026-12-03T09:15:00Z or with an offset, 2026-12-03T10:15:00+01:00"
+                    .to_owned(),
             )
         })?,
     };
-    let content = match &a.content {
+    let content = match f.content {
         None => None,
         Some(h) => Some(ContentDigest::from_hex(h).ok_or_else(|| {
-            Failure::usage(
-                "--content is not 64 hex digits",
-                "give the SHA-256 of the content, e.g. from sha256sum",
+            (
+                "the content is not 64 hex digits".to_owned(),
+                "give the SHA-256 of the content, e.g. from sha256sum".to_owned(),
             )
         })?),
     };
     Ok(Event {
         kind,
         time,
-        record: log.record_ref(record.as_bytes()),
-        actor: log.actor_ref(actor.as_bytes()),
+        record: log.record_ref(f.record.as_bytes()),
+        actor: log.actor_ref(f.actor.as_bytes()),
         content,
         prev: None,
         codes: Default::default(),
     })
+}
+
+/// Longest JSON line of `log append --events`, in bytes.
+const MAX_EVENT_LINE: usize = 64 * 1024;
+
+/// The events of a JSON-lines file (or standard input), all or nothing.
+fn line_events(log: &LogWriter, path: &Path) -> Result<Vec<Event>, Failure> {
+    use std::io::BufRead as _;
+    let name = path.display().to_string();
+    let reader: Box<dyn std::io::BufRead> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(std::fs::File::open(path).map_err(
+            |e| {
+                Failure::io(
+                    format!("cannot read {name}: {e}"),
+                    "check the path of the events file",
+                )
+            },
+        )?))
+    };
+    let mut events = Vec::new();
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|e| {
+            Failure::io(format!("cannot read {name}: {e}"), "check the events file")
+        })?;
+        let bad = |what: String| {
+            Failure::invalid(
+                format!("{name} line {n}: {what}"),
+                "each line is one JSON object with kind, record and actor (time and content optional); nothing was appended",
+            )
+        };
+        if line.len() > MAX_EVENT_LINE {
+            return Err(bad(format!("over {MAX_EVENT_LINE} bytes")));
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if events.len() >= btc_anchor_log::writer::MAX_APPEND {
+            return Err(bad(format!(
+                "more than {} events in one append",
+                btc_anchor_log::writer::MAX_APPEND
+            )));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&line).map_err(|_| bad("not JSON".to_owned()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("not a JSON object".to_owned()))?;
+        for k in obj.keys() {
+            if !matches!(k.as_str(), "kind" | "record" | "actor" | "time" | "content") {
+                return Err(bad(format!("unknown member {k:?}")));
+            }
+        }
+        let text = |k: &str| -> Result<Option<&str>, Failure> {
+            match obj.get(k) {
+                None => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(bad(format!("{k} is not a string"))),
+            }
+        };
+        let need = |k: &str| text(k)?.ok_or_else(|| bad(format!("no {k}")));
+        let fields = Fields {
+            kind: need("kind")?,
+            record: need("record")?,
+            actor: need("actor")?,
+            time: text("time")?,
+            content: text("content")?,
+        };
+        events.push(field_event(log, &fields).map_err(|(error, _)| bad(error))?);
+    }
+    if events.is_empty() {
+        return Err(Failure::usage(
+            format!("{name} holds no event"),
+            "give one JSON object a line",
+        ));
+    }
+    Ok(events)
 }
 
 fn checkpoint(a: &CheckpointArgs) -> Result<Done, Failure> {

@@ -106,9 +106,39 @@ fn the_audit_log_from_the_command_line() {
     ])
     .expect_code(USAGE);
 
+    // Events as JSON lines, all or nothing.
+    let lines = tmp.path().join("events.jsonl");
+    std::fs::write(&lines, "{\"kind\":\"read\",\"record\":\"MRN 4711\",\"actor\":\"dr-17\",\"time\":\"2026-12-03T10:00:00Z\"}\n\n{\"kind\":\"export\",\"record\":\"MRN 4711\",\"actor\":\"dr-17\"}\n").unwrap();
+    let bulk = run(["log", "append", p(&dir), "--events", p(&lines), "--json"]);
+    assert_eq!(
+        bulk.expect_code(VALID).json()["indices"],
+        serde_json::json!([3, 4])
+    );
+    std::fs::write(&lines, "{\"kind\":\"read\",\"record\":\"r\",\"actor\":\"a\"}\n{\"kind\":\"read\",\"record\":\"r\"}\n").unwrap();
+    let (error, _) = run(["log", "append", p(&dir), "--events", p(&lines)])
+        .expect_code(INVALID)
+        .two_line_error();
+    assert!(error.contains("line 2: no actor"), "{error}");
+    std::fs::write(
+        &lines,
+        "{\"kind\":\"read\",\"record\":\"r\",\"actor\":\"a\",\"name\":\"x\"}\n",
+    )
+    .unwrap();
+    run(["log", "append", p(&dir), "--events", p(&lines)]).expect_code(INVALID);
+    let stdin = command()
+        .args(["log", "append", p(&dir), "--events", "-", "--json"])
+        .write_stdin("{\"kind\":\"amend\",\"record\":\"MRN 4712\",\"actor\":\"dr-17\"}\n")
+        .output()
+        .unwrap();
+    let stdin: Run = stdin.into();
+    assert_eq!(
+        stdin.expect_code(VALID).json()["indices"],
+        serde_json::json!([5])
+    );
+
     // No identifier reaches the published folder or the journal's clear text.
     let c = run(["log", "checkpoint", p(&dir), "--json"]);
-    assert_eq!(c.expect_code(VALID).json()["size"], 3);
+    assert_eq!(c.expect_code(VALID).json()["size"], 6);
     let again = run(["log", "checkpoint", p(&dir), "--json"]);
     assert_eq!(again.expect_code(9).json()["result"], "nothing-to-do");
     // A cadence: the log grew, but the latest checkpoint is too young.
@@ -138,7 +168,7 @@ fn the_audit_log_from_the_command_line() {
         "0",
         "--json",
     ]);
-    assert_eq!(due.expect_code(VALID).json()["size"], 4);
+    assert_eq!(due.expect_code(VALID).json()["size"], 7);
     for file in walk(&dir) {
         let bytes = std::fs::read(&file).unwrap();
         for id in [
@@ -171,7 +201,7 @@ fn the_audit_log_from_the_command_line() {
     let proof = btc_anchor_log::proof::TlogProof::parse(&std::fs::read(&out).unwrap()).unwrap();
     let key = btc_anchor_log::note::Verifier::parse(&vkey).unwrap();
     let (event, cp) = proof.verify_event("clinic.example/audit", &key).unwrap();
-    assert_eq!((event.kind.as_str(), cp.size), ("read", 4));
+    assert_eq!((event.kind.as_str(), cp.size), ("read", 7));
     run(["log", "prove", p(&dir), "1", "--out", p(&out)]).expect_code(IO);
     run([
         "log",
@@ -189,25 +219,25 @@ fn the_audit_log_from_the_command_line() {
     let report = audit.expect_code(VALID).json();
     assert_eq!(
         (report["consistent"].clone(), report["size"].clone()),
-        (true.into(), 4.into())
+        (true.into(), 7.into())
     );
     let text = run(["log", "audit", p(&public), "--vkey", &vkey]);
     assert!(text
         .expect_code(VALID)
         .stdout
-        .starts_with("CONSISTENT: the log clinic.example/audit of 4 entries"));
-    let tile = public.join("tile/0/000.p/4");
+        .starts_with("CONSISTENT: the log clinic.example/audit of 7 entries"));
+    let tile = public.join("tile/0/000.p/7");
     let mut bytes = std::fs::read(&tile).unwrap();
     bytes[0] ^= 1;
     std::fs::write(&tile, &bytes).unwrap();
     let audit = run(["log", "audit", p(&public), "--vkey", &vkey, "--json"]);
     let report = audit.expect_code(INVALID).json();
     assert_eq!(report["finding"]["name"], "tile-mismatch");
-    assert_eq!(report["finding"]["evidence"]["path"], "tile/0/000.p/4");
+    assert_eq!(report["finding"]["evidence"]["path"], "tile/0/000.p/7");
     let (error, _) = run(["log", "audit", p(&public), "--vkey", &vkey])
         .expect_code(INVALID)
         .two_line_error();
-    assert!(error.contains("tile/0/000.p/4"), "{error}");
+    assert!(error.contains("tile/0/000.p/7"), "{error}");
     // A wrong key is a finding too; a bad vkey a usage error.
     let other = run([
         "log",

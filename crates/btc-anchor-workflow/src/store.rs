@@ -246,6 +246,11 @@ pub fn recorded_network(data_dir: &Path) -> Result<Option<Network>, StoreError> 
     Store { conn }.network()
 }
 
+/// What [`Store::add_records_then`] calls with the open transaction and
+/// the new records' ids.
+pub type AlsoWrite<'a> =
+    dyn FnMut(&rusqlite::Transaction<'_>, &[i64]) -> Result<(), rusqlite::Error> + 'a;
+
 /// The store.
 #[derive(Debug)]
 pub struct Store {
@@ -406,7 +411,7 @@ impl Store {
     pub fn add_records_then(
         &mut self,
         records: &[(RecordDigest, Salt, String, PathBuf)],
-        then: &mut dyn FnMut(&rusqlite::Transaction<'_>, &[i64]) -> Result<(), rusqlite::Error>,
+        then: &mut AlsoWrite<'_>,
     ) -> Result<Vec<i64>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(records.len());

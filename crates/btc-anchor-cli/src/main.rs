@@ -17,6 +17,7 @@ mod ots;
 mod outcome;
 mod render;
 mod seal;
+mod serve;
 mod verify;
 mod verify_many;
 
@@ -103,6 +104,10 @@ Exit status:
     /// Electrum server, describe one, or print its checkpoint table
     #[command(after_help = headers::EXIT_CODES_HELP)]
     Headers(headers::HeadersArgs),
+    /// Run the calendar server: the OpenTimestamps calendar API and a
+    /// native bulk API, anchoring with this data directory's wallet
+    #[command(after_help = serve::EXIT_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 /// A Bitcoin network, as named on the command line and in proofs.
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Headers(args) => headers::run(args),
         Command::Seal(args) => seal::run(args),
+        Command::Serve(args) => serve::run(args),
     })
 }
 

@@ -18,6 +18,7 @@ mod ots;
 mod outcome;
 mod render;
 mod seal;
+mod serve;
 mod verify;
 mod verify_many;
 
@@ -108,6 +109,10 @@ Exit status:
     /// init, append, checkpoint, prove, audit
     #[command(after_help = audit_log::EXIT_CODES_HELP)]
     Log(audit_log::LogArgs),
+    /// Run the calendar server: the OpenTimestamps calendar API and a
+    /// native bulk API, anchoring with this data directory's wallet
+    #[command(after_help = serve::EXIT_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 /// A Bitcoin network, as named on the command line and in proofs.
@@ -157,6 +162,7 @@ fn main() -> ExitCode {
         Command::Headers(args) => headers::run(args),
         Command::Seal(args) => seal::run(args),
         Command::Log(args) => audit_log::run(args),
+        Command::Serve(args) => serve::run(args),
     })
 }
 

@@ -352,12 +352,29 @@ pub enum BatchSeal {
     },
 }
 
+/// What the workflow does with the proofs of a batch that moves on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ProofFiles {
+    /// Each record's proof file is written at its proof path (the command
+    /// line's way: proofs beside the documents).
+    #[default]
+    Written,
+    /// No proof file is written: every proof is verified all the same, and
+    /// a final batch's block is kept in the store, from which
+    /// [`Anchoring::current_proofs`] (or a reader of the store) builds
+    /// any proof on demand. For a calendar server, whose records have no
+    /// document beside them.
+    StoreOnly,
+}
+
 /// The workflow over one data directory, holding its lock.
 #[derive(Debug)]
 pub struct Anchoring {
     data_dir: PathBuf,
     config: Config,
     store: Store,
+    proof_files: ProofFiles,
     _lock: DataLock,
 }
 
@@ -423,8 +440,16 @@ impl Anchoring {
             data_dir: data_dir.to_path_buf(),
             config,
             store,
+            proof_files: ProofFiles::default(),
             _lock: lock,
         })
+    }
+
+    /// Chooses what [`Anchoring::upgrade`] and [`Anchoring::seal_final`]
+    /// do with the proofs of the batches they move on (default:
+    /// [`ProofFiles::Written`]).
+    pub fn set_proof_files(&mut self, proof_files: ProofFiles) {
+        self.proof_files = proof_files;
     }
 
     /// The configuration.
@@ -1279,7 +1304,8 @@ impl Anchoring {
     }
 
     /// Rebuilds the proofs of a batch from the store, verifies them all
-    /// ([`BatchProofs::verify_all`]) and only then writes them.
+    /// ([`BatchProofs::verify_all`]) and only then writes them (none with
+    /// [`ProofFiles::StoreOnly`]); the number of files written.
     fn write_batch_proofs(
         &mut self,
         batch: &StoredBatch,
@@ -1305,6 +1331,9 @@ impl Anchoring {
         if durable {
             self.store
                 .set_batch_block(batch.id, &proofs.proof(0, true)?.to_json())?;
+        }
+        if self.proof_files == ProofFiles::StoreOnly {
+            return Ok(0);
         }
         // Complete proofs are made durable with one flush of each file
         // system they are on, not one per file.

@@ -246,6 +246,11 @@ pub fn recorded_network(data_dir: &Path) -> Result<Option<Network>, StoreError> 
     Store { conn }.network()
 }
 
+/// What [`Store::add_records_then`] calls with the open transaction and
+/// the new records' ids.
+pub type AlsoWrite<'a> =
+    dyn FnMut(&rusqlite::Transaction<'_>, &[i64]) -> Result<(), rusqlite::Error> + 'a;
+
 /// The store.
 #[derive(Debug)]
 pub struct Store {
@@ -395,6 +400,19 @@ impl Store {
         &mut self,
         records: &[(RecordDigest, Salt, String, PathBuf)],
     ) -> Result<Vec<i64>, StoreError> {
+        self.add_records_then(records, &mut |_, _| Ok(()))
+    }
+
+    /// Queues records as [`Store::add_records`] does, and calls `then` with
+    /// the open transaction and the new records' ids before committing, so
+    /// that a caller keeping its own table about them (the calendar
+    /// server's commitments) writes it in the same transaction: all or
+    /// none, with one commit (one fsync) for the lot.
+    pub fn add_records_then(
+        &mut self,
+        records: &[(RecordDigest, Salt, String, PathBuf)],
+        then: &mut AlsoWrite<'_>,
+    ) -> Result<Vec<i64>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(records.len());
         {
@@ -414,8 +432,25 @@ impl Store {
                 ids.push(tx.last_insert_rowid());
             }
         }
+        then(&tx, &ids)?;
         tx.commit()?;
         Ok(ids)
+    }
+
+    /// The record with row id `id`, if there is one.
+    pub fn record(&self, id: i64) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(self.records_where("id = ?1", &[&id])?.pop())
+    }
+
+    /// How many records wait for a batch, and when the oldest of them was
+    /// stamped (seconds since 1970), without reading them.
+    pub fn queue_summary(&self) -> Result<(u64, Option<i64>), StoreError> {
+        let (count, oldest): (i64, Option<i64>) = self.conn.query_row(
+            "SELECT COUNT(*), MIN(stamped_at) FROM records WHERE batch_id IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((count.max(0) as u64, oldest))
     }
 
     fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {

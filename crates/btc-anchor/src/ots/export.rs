@@ -6,7 +6,7 @@ use bitcoin::hashes::Hash as _;
 
 use super::format::{Attestation, DetachedTimestamp, FileHashOp, Op, Timestamp, MAX_RESULT_LEN};
 use crate::headers::EmbeddedOnly;
-use crate::merkle::{LEAF_PREFIX, NODE_PREFIX};
+use crate::merkle::{Salt, LEAF_PREFIX, NODE_PREFIX};
 use crate::proof::{Proof, Stage};
 use crate::verify::{verify, VerifyError, VerifyOptions};
 
@@ -71,6 +71,41 @@ pub fn export_ots(proof: &Proof) -> Result<Vec<u8>, OtsExportError> {
 ///
 /// An [`OtsExportError`] when the proof is not complete or does not verify.
 pub fn timestamp_from_proof(proof: &Proof) -> Result<DetachedTimestamp, OtsExportError> {
+    let mut timestamp = timestamp_from_leaf(proof)?;
+    for op in leaf_ops(&proof.record.salt).into_iter().rev() {
+        timestamp = Timestamp::op(op, timestamp);
+    }
+    Ok(DetachedTimestamp {
+        file_hash: FileHashOp::Sha256,
+        digest: proof.record.digest.0.to_vec(),
+        timestamp,
+    })
+}
+
+/// The operations from a record digest to its leaf (§9 step 2):
+/// `prepend <salt>`, `prepend 00`, `sha256`, giving SHA-256(0x00 ‖ salt ‖
+/// digest), [`crate::merkle::record_leaf`].
+pub fn leaf_ops(salt: &Salt) -> Vec<Op> {
+    vec![
+        Op::Prepend(salt.as_bytes().to_vec()),
+        Op::Prepend(vec![LEAF_PREFIX]),
+        Op::Sha256,
+    ]
+}
+
+/// The timestamp of a confirmed proof from its record's leaf hash on
+/// (§9 steps 3 to 6): the batch path, the anchoring transaction, the block
+/// merkle branch and a Bitcoin attestation. This is what a calendar that
+/// handed out the leaf as its commitment answers once the batch is
+/// anchored; [`timestamp_from_proof`] puts the record's [`leaf_ops`] in
+/// front of it.
+///
+/// The proof is checked with [`crate::verify::verify`] (offline) first.
+///
+/// # Errors
+///
+/// As [`timestamp_from_proof`].
+pub fn timestamp_from_leaf(proof: &Proof) -> Result<Timestamp, OtsExportError> {
     let (Some(batch), Some(anchor)) = (&proof.batch, &proof.anchor) else {
         return Err(OtsExportError::NotConfirmed {
             stage: proof.stage(),
@@ -114,10 +149,6 @@ pub fn timestamp_from_proof(proof: &Proof) -> Result<DetachedTimestamp, OtsExpor
     let suffix = &rest[32..];
 
     let mut ops = Vec::with_capacity(8 + 3 * (batch.path.len() + block.branch.len()));
-    // The leaf: SHA-256(0x00 ‖ salt ‖ digest).
-    ops.push(Op::Prepend(proof.record.salt.as_bytes().to_vec()));
-    ops.push(Op::Prepend(vec![LEAF_PREFIX]));
-    ops.push(Op::Sha256);
     // The batch path, sides as in RFC 9162 §2.1.3.2 (and
     // `merkle::root_from_inclusion`): node = SHA-256(0x01 ‖ left ‖ right).
     let (mut fnode, mut snode) = (batch.index, batch.size - 1);
@@ -158,9 +189,5 @@ pub fn timestamp_from_proof(proof: &Proof) -> Result<DetachedTimestamp, OtsExpor
     for op in ops.into_iter().rev() {
         timestamp = Timestamp::op(op, timestamp);
     }
-    Ok(DetachedTimestamp {
-        file_hash: FileHashOp::Sha256,
-        digest: proof.record.digest.0.to_vec(),
-        timestamp,
-    })
+    Ok(timestamp)
 }

@@ -739,6 +739,58 @@ impl DetachedTimestamp {
     }
 }
 
+impl Timestamp {
+    /// Reads a bare timestamp (§3, no file header), as a calendar sends it
+    /// in reply to a submission or a lookup, whose initial message is
+    /// `msg_len` bytes long: every limit of §6 but the file size is
+    /// enforced, `bytes` must be no longer than [`MAX_OTS_BYTES`], and
+    /// nothing may follow the timestamp. Never panics.
+    ///
+    /// # Errors
+    ///
+    /// An [`OtsError`] naming the first part that is malformed, too large
+    /// or missing.
+    pub fn from_bytes(bytes: &[u8], msg_len: usize) -> Result<Timestamp, OtsError> {
+        if bytes.len() > MAX_OTS_BYTES {
+            return Err(OtsError::TooLarge { size: bytes.len() });
+        }
+        let mut p = Parser {
+            r: Reader {
+                data: bytes,
+                pos: 0,
+                base: 0,
+            },
+            attestations: 0,
+        };
+        let timestamp = p.timestamp(msg_len, 1)?;
+        if p.r.remaining() > 0 {
+            return Err(OtsError::TrailingBytes {
+                offset: p.r.offset(),
+                count: p.r.remaining(),
+            });
+        }
+        Ok(timestamp)
+    }
+
+    /// Writes the bare timestamp (§3, no file header): what a calendar
+    /// sends, and what [`Timestamp::from_bytes`] reads back.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.write(&mut out);
+        out
+    }
+
+    /// Replays the timestamp from `msg` and returns every attestation
+    /// reached with the message it attests, as
+    /// [`DetachedTimestamp::attestations`] does from the file digest.
+    pub fn attestations_from(&self, msg: &[u8]) -> Vec<FoundAttestation> {
+        let mut out = Vec::new();
+        let mut path = Vec::new();
+        replay(self, msg, 0, &mut path, &mut out);
+        out
+    }
+}
+
 impl Parser<'_> {
     /// §3: `ff item` for every item but the last, then the last item. The
     /// message length is carried down so that every result length is
@@ -1042,6 +1094,30 @@ fn show(ts: &Timestamp, indent: usize, f: &mut fmt::Formatter<'_>) -> fmt::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_timestamps_round_trip_as_calendars_send_them() {
+        let ts = Timestamp::op(
+            Op::Prepend(vec![7; 16]),
+            Timestamp::op(
+                Op::Sha256,
+                Timestamp::attestation(Attestation::Pending {
+                    uri: "http://127.0.0.1:8600".into(),
+                }),
+            ),
+        );
+        let bytes = ts.to_bytes();
+        assert_eq!(&bytes[..3], &[0xf1, 16, 7]);
+        assert_eq!(Timestamp::from_bytes(&bytes, 32).unwrap(), ts);
+        let found = ts.attestations_from(&[1; 32]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].ops, 2);
+        assert!(matches!(
+            Timestamp::from_bytes(&[bytes.as_slice(), &[0]].concat(), 32),
+            Err(OtsError::TrailingBytes { .. })
+        ));
+        assert!(Timestamp::from_bytes(&bytes[..bytes.len() - 1], 32).is_err());
+    }
 
     fn varuint(bytes: &[u8]) -> Result<u64, OtsError> {
         let mut r = Reader {

@@ -40,7 +40,7 @@ mod file;
 mod format;
 mod verify;
 
-pub use export::{export_ots, timestamp_from_proof, OtsExportError};
+pub use export::{export_ots, leaf_ops, timestamp_from_leaf, timestamp_from_proof, OtsExportError};
 pub use file::{has_ots_magic, is_ots_file, read_ots_file, ReadOtsError};
 pub use format::{
     display_path, Attestation, Branch, DetachedTimestamp, FileHashOp, FoundAttestation, Item, Op,

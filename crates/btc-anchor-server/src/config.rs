@@ -1,0 +1,148 @@
+//! The server's settings: `server.toml` in the data directory
+//! (`docs/server-api.md` §8), every key optional.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// File name of the server's settings inside the data directory.
+pub const SERVER_CONFIG_FILE: &str = "server.toml";
+
+/// Errors reading the settings.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not parse, or holds an unknown key or a bad value.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The public URL cannot be carried by a pending attestation.
+    #[error("public_url must be 1 to 1000 characters of a-z A-Z 0-9 - . _ / :")]
+    BadPublicUrl,
+}
+
+/// The server's settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The URI put in pending attestations (default `http://<listen>`).
+    pub public_url: Option<String>,
+    /// Queued records are anchored at most this often.
+    pub anchor_interval_secs: u64,
+    /// Broadcast batches are followed this often.
+    pub poll_interval_secs: u64,
+    /// The service limit: a record queued longer makes submissions 503.
+    pub max_pending_secs: u64,
+    /// Below this balance the wallet cannot pay.
+    pub min_balance_sat: u64,
+    /// Time to read a request and answer it.
+    pub request_timeout_secs: u64,
+    /// Most digests in one native request.
+    pub max_digests_per_request: usize,
+    /// Most submissions waiting for the writer.
+    pub max_queued_submissions: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8600)),
+            public_url: None,
+            anchor_interval_secs: 600,
+            poll_interval_secs: 30,
+            max_pending_secs: 86_400,
+            min_balance_sat: 5_000,
+            request_timeout_secs: 30,
+            max_digests_per_request: 10_000,
+            max_queued_submissions: 10_000,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads `server.toml` of `data_dir` over the defaults (the defaults
+    /// when there is no file).
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read or does not parse.
+    pub fn load(data_dir: &Path) -> Result<ServerConfig, ServerConfigError> {
+        let path = data_dir.join(SERVER_CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ServerConfig::default())
+            }
+            Err(source) => return Err(ServerConfigError::Read { path, source }),
+        };
+        let c: ServerConfig = toml::from_str(&text).map_err(|e| ServerConfigError::Invalid {
+            path: path.clone(),
+            reason: e.message().to_owned(),
+        })?;
+        c.checked()
+    }
+
+    /// The settings, checked.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerConfigError::BadPublicUrl`].
+    pub fn checked(self) -> Result<ServerConfig, ServerConfigError> {
+        if let Some(u) = &self.public_url {
+            if !crate::calendar::valid_uri(u) {
+                return Err(ServerConfigError::BadPublicUrl);
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            ServerConfig::load(dir.path()).unwrap(),
+            ServerConfig::default()
+        );
+        std::fs::write(
+            dir.path().join(SERVER_CONFIG_FILE),
+            "listen = \"127.0.0.1:9000\"\nanchor_interval_secs = 1\n",
+        )
+        .unwrap();
+        let c = ServerConfig::load(dir.path()).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.anchor_interval_secs, 1);
+        std::fs::write(dir.path().join(SERVER_CONFIG_FILE), "lisen = 1\n").unwrap();
+        assert!(matches!(
+            ServerConfig::load(dir.path()),
+            Err(ServerConfigError::Invalid { .. })
+        ));
+        std::fs::write(
+            dir.path().join(SERVER_CONFIG_FILE),
+            "public_url = \"a b\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            ServerConfig::load(dir.path()),
+            Err(ServerConfigError::BadPublicUrl)
+        ));
+    }
+}

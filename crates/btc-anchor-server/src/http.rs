@@ -1,0 +1,402 @@
+//! The HTTP API (`docs/server-api.md` §5) over a [`Storage`] and a
+//! [`Health`], with axum.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bitcoin::Network;
+use btc_anchor::hash::RecordDigest;
+use serde_json::json;
+
+use crate::calendar::{complete_timestamp, pending_timestamp, Submission, MAX_DIGEST_LEN};
+use crate::health::{Health, Refusal};
+use crate::storage::{Lookup, Storage, StorageError};
+
+/// Largest native request body.
+pub const MAX_NATIVE_BODY: usize = 1 << 20;
+/// One year, for answers that never change.
+const FOREVER: &str = "public, max-age=31536000";
+const MINUTE: &str = "public, max-age=60";
+
+/// What the handlers share.
+pub struct AppState {
+    /// The storage backend.
+    pub storage: Arc<dyn Storage>,
+    /// The anchorer's health.
+    pub health: Arc<Health>,
+    /// The URI put in pending attestations.
+    pub public_url: String,
+    /// The network anchored on.
+    pub network: Network,
+    /// Confirmations a timestamp needs.
+    pub min_depth: u32,
+    /// Most digests in one native request.
+    pub max_digests: usize,
+}
+
+/// The router of every endpoint, with the request time limit.
+pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/", get(status))
+        .route("/digest", post(post_digest))
+        .route("/timestamp/{hex}", get(get_timestamp))
+        .route("/api/v1/digests", post(post_digests))
+        .route("/api/v1/proofs/{id}", get(get_proof))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(log_request))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .with_state(state)
+}
+
+/// Logs each request by method, route pattern and status: never a digest
+/// or commitment.
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    tracing::debug!(%method, route, status = res.status().as_u16(), took = ?started.elapsed(), "request");
+    res
+}
+
+fn text(status: StatusCode, body: &'static str, cache: Option<&'static str>) -> Response {
+    let mut r = (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response();
+    if let Some(c) = cache {
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(c));
+    }
+    r
+}
+
+fn unavailable(reason: Refusal) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, "text/plain"),
+            (header::RETRY_AFTER, "60"),
+        ],
+        format!("calendar unavailable: {reason}"),
+    )
+        .into_response()
+}
+
+fn internal(e: &dyn std::error::Error) -> Response {
+    tracing::error!(error = %btc_anchor::text::with_sources(e), "request failed");
+    text(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
+}
+
+fn now() -> i64 {
+    btc_anchor_workflow::store::now()
+}
+
+/// Queues submissions once health allows, and waits for their commit.
+async fn accept(
+    state: &AppState,
+    subs: Vec<Submission>,
+) -> Result<Vec<crate::storage::Accepted>, Response> {
+    if let Some(r) = state.health.refusal(now()) {
+        return Err(unavailable(r));
+    }
+    let waiting = match state.storage.submit(subs) {
+        Ok(w) => w,
+        Err(StorageError::Overloaded) => return Err(unavailable(Refusal::Overloaded)),
+        Err(StorageError::Stopped) => return Err(unavailable(Refusal::ShuttingDown)),
+        Err(e) => return Err(internal(&e)),
+    };
+    match waiting.await {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => Err(internal(&e)),
+        Err(_) => Err(unavailable(Refusal::ShuttingDown)),
+    }
+}
+
+/// `POST /digest` (§5.1).
+async fn post_digest(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let len = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(len) = len else {
+        return text(StatusCode::BAD_REQUEST, "invalid Content-Length", None);
+    };
+    if len > MAX_DIGEST_LEN as u64 {
+        return text(StatusCode::BAD_REQUEST, "digest too long", None);
+    }
+    let Ok(raw) = axum::body::to_bytes(body, MAX_DIGEST_LEN).await else {
+        return text(StatusCode::BAD_REQUEST, "invalid Content-Length", None);
+    };
+    let sub = Submission::from_raw(&raw);
+    let accepted = match accept(&state, vec![sub]).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(a) = accepted.first() else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None);
+    };
+    let ts = pending_timestamp(&a.submission, &a.salt, &state.public_url);
+    octets(ts.to_bytes(), None)
+}
+
+fn octets(bytes: Vec<u8>, cache: Option<&'static str>) -> Response {
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        Bytes::from(bytes),
+    )
+        .into_response();
+    if let Some(c) = cache {
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(c));
+    }
+    r
+}
+
+async fn lookup(state: &AppState, commitment: Vec<u8>) -> Result<Lookup, Response> {
+    let storage = state.storage.clone();
+    match tokio::task::spawn_blocking(move || storage.lookup(&commitment)).await {
+        Ok(Ok(l)) => Ok(l),
+        Ok(Err(e)) => Err(internal(&e)),
+        Err(_) => Err(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+            None,
+        )),
+    }
+}
+
+/// `GET /timestamp/<hex>` (§5.2).
+async fn get_timestamp(
+    State(state): State<Arc<AppState>>,
+    Path(hex_text): Path<String>,
+) -> Response {
+    let Ok(commitment) = hex::decode(&hex_text) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "commitment must be hex-encoded bytes",
+            Some(FOREVER),
+        );
+    };
+    let found = match lookup(&state, commitment).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    match found {
+        Lookup::Complete(proof) => match complete_timestamp(&proof) {
+            Ok(ts) => octets(ts.to_bytes(), Some(FOREVER)),
+            Err(e) => internal(&e),
+        },
+        Lookup::Timestamped { txid, .. } => (
+            StatusCode::NOT_FOUND,
+            [
+                (header::CONTENT_TYPE, "text/plain"),
+                (header::CACHE_CONTROL, MINUTE),
+            ],
+            format!(
+                "Timestamped by transaction {txid}; waiting for {} confirmations",
+                state.min_depth
+            ),
+        )
+            .into_response(),
+        Lookup::Pending { .. } => text(
+            StatusCode::NOT_FOUND,
+            "Pending confirmation in Bitcoin blockchain",
+            Some(MINUTE),
+        ),
+        _ => text(StatusCode::NOT_FOUND, "Not found", Some(MINUTE)),
+    }
+}
+
+/// `GET /` (§5.3).
+async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let storage = state.storage.clone();
+    let queue = tokio::task::spawn_blocking(move || storage.queue())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let seen = state.health.seen();
+    let t = now();
+    let refusal = state.health.refusal(t);
+    let body = json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "network": state.network.to_string(),
+        "accepting": refusal.is_none(),
+        "reason": refusal.map(|r| r.to_string()),
+        "pending_commitments": queue.pending,
+        "oldest_pending_secs": queue.oldest_at.map(|o| t.saturating_sub(o).max(0)),
+        "txs_waiting_for_confirmation": seen.txs_waiting,
+        "last_anchor_txid": seen.last_txid.map(|t| t.to_string()),
+        "balance_sat": seen.balance_sat,
+        "tip_height": seen.tip_height,
+        "min_depth": state.min_depth,
+    });
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let (kind, text) = if wants_json {
+        ("application/json", body.to_string())
+    } else {
+        let mut rows = String::new();
+        if let Some(map) = body.as_object() {
+            for (k, v) in map {
+                let v = v.to_string();
+                let v = v.trim_matches('"');
+                rows.push_str(&format!(
+                    "<tr><th>{k}</th><td>{}</td></tr>\n",
+                    html_escape(v)
+                ));
+            }
+        }
+        (
+            "text/html; charset=utf-8",
+            format!(
+                "<!DOCTYPE html>\n<html><head><title>btc-anchor calendar</title></head><body>\n\
+                 <p>This is a btc-anchor calendar server, compatible with OpenTimestamps clients.</p>\n\
+                 <table>\n{rows}</table>\n</body></html>\n"
+            ),
+        )
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=5"),
+            (header::VARY, "Accept"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn json_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": kind, "message": message})),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/digests` (§5.4).
+async fn post_digests(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let Ok(raw) = axum::body::to_bytes(body, MAX_NATIVE_BODY).await else {
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "the body is over 1 MiB",
+        );
+    };
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Req {
+        digests: Vec<String>,
+    }
+    let Ok(req) = serde_json::from_slice::<Req>(&raw) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "expected {\"digests\": [\"<64 hex>\", ...]}",
+        );
+    };
+    if req.digests.is_empty() || req.digests.len() > state.max_digests {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "1 to max_digests_per_request digests",
+        );
+    }
+    let mut subs = Vec::with_capacity(req.digests.len());
+    for d in &req.digests {
+        let mut b = [0u8; 32];
+        if d.len() != 64 || hex::decode_to_slice(d, &mut b).is_err() {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "each digest is 64 hex characters",
+            );
+        }
+        subs.push(Submission::native(RecordDigest(b)));
+    }
+    let accepted = match accept(&state, subs).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let receipts: Vec<_> = accepted
+        .iter()
+        .map(|a| json!({"id": hex::encode(a.commitment), "digest": hex::encode(a.submission.digest.0)}))
+        .collect();
+    axum::Json(json!({ "receipts": receipts })).into_response()
+}
+
+/// `GET /api/v1/proofs/<id>` (§5.5).
+async fn get_proof(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let mut c = [0u8; 32];
+    if id.len() != 64 || hex::decode_to_slice(&id, &mut c).is_err() {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "an id is 64 hex characters",
+        );
+    }
+    let found = match lookup(&state, c.to_vec()).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let pending = |s: &str, txid: Option<String>| {
+        (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"state": s, "txid": txid})),
+        )
+            .into_response()
+    };
+    match found {
+        Lookup::Complete(proof) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, FOREVER),
+            ],
+            proof.to_json(),
+        )
+            .into_response(),
+        Lookup::Pending { batched: false } => pending("queued", None),
+        Lookup::Pending { batched: true } => pending("batched", None),
+        Lookup::Timestamped { txid, confirmed } => pending(
+            if confirmed { "confirmed" } else { "broadcast" },
+            Some(txid.to_string()),
+        ),
+        _ => json_error(StatusCode::NOT_FOUND, "not-found", "no such id"),
+    }
+}
+
+async fn not_found() -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        Some("public, max-age=3600"),
+    )
+}

@@ -1,0 +1,192 @@
+//! # btc-anchor-server
+//!
+//! The calendar server of btc-anchor (`docs/server-api.md`): the
+//! OpenTimestamps calendar API, byte for byte, so that the stock `ots`
+//! client stamps and upgrades against it unchanged, and a native bulk API,
+//! over one durable and honest anchoring service.
+//!
+//! * [`calendar`]: how a submitted digest becomes a salted record leaf of
+//!   our batch tree, and the `.ots` timestamps handed out for it.
+//! * [`storage`]: the storage seam; [`sqlite`] its embedded backend, with
+//!   one writer and group commit: a reply only after the commit.
+//! * [`anchorer`]: the workflow's [`Anchoring`](btc_anchor_workflow::anchoring::Anchoring)
+//!   on a thread, paid by the data directory's wallet.
+//! * [`health`]: why submissions are refused (503) when the anchorer
+//!   cannot work.
+//! * [`http`]: the endpoints (axum).
+//! * [`serve`]: all of them together, with graceful shutdown.
+
+pub mod anchorer;
+pub mod calendar;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod sqlite;
+pub mod storage;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use btc_anchor_workflow::anchoring::{Anchoring, AnchoringError};
+use btc_anchor_workflow::config::Config;
+
+pub use config::ServerConfig;
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The data directory could not be opened (locked, other network).
+    #[error("cannot open the data directory")]
+    Open(#[source] AnchoringError),
+    /// The storage could not be opened.
+    #[error("cannot open the calendar storage")]
+    Storage(#[from] storage::StorageError),
+    /// The listening address could not be bound or served.
+    #[error("cannot listen on {addr}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The derived public URL is not a valid attestation URI.
+    #[error(transparent)]
+    Config(#[from] config::ServerConfigError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// What `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The data directory (store, wallet, `config.toml`).
+    pub data_dir: PathBuf,
+    /// The workflow's settings (network, Electrum, fees, `min_depth`).
+    pub config: Config,
+    /// The server's settings.
+    pub server: ServerConfig,
+}
+
+/// Runs the server until `shutdown` resolves, then shuts down gracefully:
+/// in-flight requests finish (and with them their commits), the writer
+/// commits what it holds, the anchorer stops after its current step.
+/// `on_listen` hears the bound address (useful with port 0).
+///
+/// # Errors
+///
+/// A [`ServeError`] when a part cannot start.
+pub async fn serve(
+    options: ServeOptions,
+    on_listen: impl FnOnce(std::net::SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let ServeOptions {
+        data_dir,
+        config,
+        server,
+    } = options;
+    let flow = Anchoring::open(&data_dir, config.clone()).map_err(ServeError::Open)?;
+    let storage = Arc::new(sqlite::SqliteStorage::open(
+        &data_dir,
+        config.network,
+        server.max_queued_submissions,
+    )?);
+    let listener = tokio::net::TcpListener::bind(server.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: server.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: server.listen,
+        source,
+    })?;
+    let public_url = server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    if !calendar::valid_uri(&public_url) {
+        return Err(config::ServerConfigError::BadPublicUrl.into());
+    }
+    let health = Arc::new(health::Health::new(server.max_pending_secs));
+    let anchorer = anchorer::Anchorer::start(
+        flow,
+        data_dir.clone(),
+        health.clone(),
+        anchorer::AnchorerOptions {
+            anchor_interval: Duration::from_secs(server.anchor_interval_secs),
+            poll_interval: Duration::from_secs(server.poll_interval_secs.max(1)),
+            min_balance_sat: server.min_balance_sat,
+        },
+    );
+    let state = Arc::new(http::AppState {
+        storage: storage.clone(),
+        health: health.clone(),
+        public_url,
+        network: config.network,
+        min_depth: config.min_depth,
+        max_digests: server.max_digests_per_request,
+    });
+    let app = http::router(
+        state,
+        Duration::from_secs(server.request_timeout_secs.max(1)),
+    );
+    tracing::info!(%addr, network = %config.network, "listening");
+    on_listen(addr);
+    let h = health.clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            h.shut_down();
+            tracing::info!("shutting down");
+        })
+        .await
+        .map_err(|source| ServeError::Listen { addr, source });
+    storage.close();
+    let _ = tokio::task::spawn_blocking(move || anchorer.stop()).await;
+    result
+}
+
+/// Runs [`serve`] on its own runtime until SIGINT or SIGTERM: the entry
+/// point of `btc-anchor serve`.
+///
+/// # Errors
+///
+/// As [`serve`].
+pub fn run(
+    options: ServeOptions,
+    on_listen: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    rt.block_on(serve(options, on_listen, async {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }))
+}
+
+/// The data directory's `server.toml`, for the command line.
+///
+/// # Errors
+///
+/// As [`ServerConfig::load`].
+pub fn load_server_config(data_dir: &Path) -> Result<ServerConfig, config::ServerConfigError> {
+    ServerConfig::load(data_dir)
+}

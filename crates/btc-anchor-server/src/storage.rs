@@ -1,0 +1,112 @@
+//! The storage seam: what the HTTP side needs from a backend. SQLite
+//! ([`crate::sqlite::SqliteStorage`]) is the embedded default; a
+//! PostgreSQL backend for several instances implements the same trait.
+
+use bitcoin::Txid;
+use btc_anchor::merkle::Salt;
+use btc_anchor::proof::Proof;
+use tokio::sync::oneshot;
+
+use crate::calendar::Submission;
+
+/// Errors of a storage backend.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The workflow's store failed.
+    #[error(transparent)]
+    Store(#[from] btc_anchor_workflow::store::StoreError),
+    /// The database failed.
+    #[error("calendar database")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer's queue is full.
+    #[error("the writer's queue is full")]
+    Overloaded,
+    /// The writer has stopped (shutting down, or failed).
+    #[error("the writer has stopped")]
+    Stopped,
+    /// A salt could not be drawn, or a batch tree built.
+    #[error("cannot draw a salt or build a batch tree")]
+    Merkle(#[from] btc_anchor::merkle::MerkleError),
+    /// A complete proof built from the store does not verify or export.
+    #[error("the complete proof built from the store does not check out")]
+    Proof(#[from] btc_anchor::ots::OtsExportError),
+    /// The store holds a final batch without its block.
+    #[error("final batch {0} has no block kept in the store")]
+    NoBlock(i64),
+    /// The block kept for a batch does not parse.
+    #[error("the block kept for batch {0} does not parse")]
+    BadBlock(i64, #[source] btc_anchor::proof::ProofError),
+}
+
+/// A submission made durable.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// What was submitted.
+    pub submission: Submission,
+    /// Its fresh salt.
+    pub salt: Salt,
+    /// Its commitment (leaf hash).
+    pub commitment: [u8; 32],
+}
+
+/// Where a commitment stands (`docs/server-api.md` §5.2).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// Not a commitment of this calendar.
+    Unknown,
+    /// Queued, or in a batch whose transaction is not broadcast yet.
+    Pending {
+        /// Whether it is in a batch already.
+        batched: bool,
+    },
+    /// In a broadcast transaction, not yet final.
+    Timestamped {
+        /// The newest transaction (or the confirmed one).
+        txid: Txid,
+        /// Whether it confirmed (below the required depth).
+        confirmed: bool,
+    },
+    /// Final: the complete proof, verified.
+    Complete(Box<Proof>),
+}
+
+/// The queue at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueSummary {
+    /// Records waiting for a batch.
+    pub pending: u64,
+    /// When the oldest was submitted (seconds since 1970).
+    pub oldest_at: Option<i64>,
+}
+
+/// The reply to a submission: resolved once its group is committed.
+pub type Committed = oneshot::Receiver<Result<Vec<Accepted>, StorageError>>;
+
+/// A storage backend for the calendar.
+pub trait Storage: Send + Sync + 'static {
+    /// Queues `submissions` for the next group commit, without blocking;
+    /// the receiver resolves once they are durable, never before.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::Overloaded`] when the queue is full,
+    /// [`StorageError::Stopped`] once the writer has stopped.
+    fn submit(&self, submissions: Vec<Submission>) -> Result<Committed, StorageError>;
+
+    /// Where `commitment` stands (blocking: call from a blocking thread).
+    ///
+    /// # Errors
+    ///
+    /// A store that cannot be read, or a complete proof that does not
+    /// check out.
+    fn lookup(&self, commitment: &[u8]) -> Result<Lookup, StorageError>;
+
+    /// The queue at a glance (blocking).
+    ///
+    /// # Errors
+    ///
+    /// A store that cannot be read.
+    fn queue(&self) -> Result<QueueSummary, StorageError>;
+}

@@ -243,7 +243,7 @@ impl Common {
         self.network.map(Network::from)
     }
 
-    fn data_dir(&self) -> PathBuf {
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.data_dir
             .clone()
             .unwrap_or_else(|| default_data_dir(self.asked().unwrap_or(Network::Bitcoin)))
@@ -251,7 +251,7 @@ impl Common {
 
     /// The data directory's configuration, on the network asked for or
     /// the directory's own ([`Config::resolve`]).
-    fn config(&self) -> Result<Config, Failure> {
+    pub(crate) fn config(&self) -> Result<Config, Failure> {
         let mut c = Config::resolve(&self.data_dir(), self.asked()).map_err(config_failure)?;
         if let Some(url) = &self.electrum {
             c.electrum_url = Some(url.clone());
@@ -323,7 +323,7 @@ pub fn electrum_failure(e: &ElectrumError) -> Failure {
     }
 }
 
-fn wallet_failure(e: WalletError, data_dir: &Path) -> Failure {
+pub(crate) fn wallet_failure(e: WalletError, data_dir: &Path) -> Failure {
     let hint = match &e {
         WalletError::NoWallet(_) => "create one with btc-anchor wallet create (or wallet import)".to_owned(),
         WalletError::Exists(_) => "use the existing wallet, or another --data-dir".to_owned(),
@@ -343,7 +343,7 @@ fn wallet_failure(e: WalletError, data_dir: &Path) -> Failure {
     }
 }
 
-fn anchoring_failure(e: AnchoringError) -> Failure {
+pub(crate) fn anchoring_failure(e: AnchoringError) -> Failure {
     match e {
         AnchoringError::Store(StoreError::Locked(dir)) => Failure {
             exit: Exit::Busy,
@@ -420,7 +420,7 @@ fn anchoring_failure(e: AnchoringError) -> Failure {
 /// release build ignores the variable, so no environment can make an
 /// installed `btc-anchor` hang mid-anchoring. `tests::pause_hook_is_debug_only`
 /// checks both ways (`cargo test` and `cargo test --release`).
-fn pause_hook(step: &AnchorStep) {
+pub(crate) fn pause_hook(step: &AnchorStep) {
     let here = match step {
         AnchorStep::Signed { .. } => "signed",
         AnchorStep::Broadcast { .. } => "broadcast",

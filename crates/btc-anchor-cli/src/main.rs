@@ -19,6 +19,7 @@ mod render;
 mod seal;
 mod verify;
 mod verify_many;
+mod watch;
 
 /// Prove when a record existed by anchoring its hash in Bitcoin, and check
 /// such proofs offline.
@@ -99,6 +100,10 @@ Exit status:
         after_help = export::EXIT_CODES_HELP
     )]
     Export(export::ExportArgs),
+    /// Watch folders and run unattended: stamp new and changed files,
+    /// anchor on a schedule, complete the proofs as batches confirm
+    #[command(after_help = watch::WATCH_HELP)]
+    Watch(watch::WatchArgs),
     /// Keep a local file of validated block headers up to date from an
     /// Electrum server, describe one, or print its checkpoint table
     #[command(after_help = headers::EXIT_CODES_HELP)]
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Headers(args) => headers::run(args),
         Command::Seal(args) => seal::run(args),
+        Command::Watch(args) => watch::run(args),
     })
 }
 

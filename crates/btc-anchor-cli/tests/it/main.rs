@@ -8,3 +8,4 @@ mod headers_sync;
 mod seal_cmd;
 mod snapshots;
 mod support;
+mod watch_cmd;

@@ -761,7 +761,7 @@ impl<B: WatchBackend> Watcher<B> {
     /// before it starts.
     fn step(&mut self, stop: &AtomicBool, on_event: &mut dyn FnMut(&WatchEvent)) {
         let now = Instant::now();
-        let settled = self.settling.poll(now, self.options.settle, |p| stat_of(p));
+        let settled = self.settling.poll(now, self.options.settle, stat_of);
         self.ready.extend(settled);
         if self.lock_retry.is_some_and(|t| now < t) {
             return;

@@ -323,7 +323,7 @@ pub fn electrum_failure(e: &ElectrumError) -> Failure {
     }
 }
 
-fn wallet_failure(e: WalletError, data_dir: &Path) -> Failure {
+pub(crate) fn wallet_failure(e: WalletError, data_dir: &Path) -> Failure {
     let hint = match &e {
         WalletError::NoWallet(_) => "create one with btc-anchor wallet create (or wallet import)".to_owned(),
         WalletError::Exists(_) => "use the existing wallet, or another --data-dir".to_owned(),
@@ -420,7 +420,7 @@ pub(crate) fn anchoring_failure(e: AnchoringError) -> Failure {
 /// release build ignores the variable, so no environment can make an
 /// installed `btc-anchor` hang mid-anchoring. `tests::pause_hook_is_debug_only`
 /// checks both ways (`cargo test` and `cargo test --release`).
-fn pause_hook(step: &AnchorStep) {
+pub(crate) fn pause_hook(step: &AnchorStep) {
     let here = match step {
         AnchorStep::Signed { .. } => "signed",
         AnchorStep::Broadcast { .. } => "broadcast",

@@ -21,6 +21,7 @@ mod seal;
 mod serve;
 mod verify;
 mod verify_many;
+mod watch;
 
 /// Prove when a record existed by anchoring its hash in Bitcoin, and check
 /// such proofs offline.
@@ -101,6 +102,10 @@ Exit status:
         after_help = export::EXIT_CODES_HELP
     )]
     Export(export::ExportArgs),
+    /// Watch folders and run unattended: stamp new and changed files,
+    /// anchor on a schedule, complete the proofs as batches confirm
+    #[command(after_help = watch::WATCH_HELP)]
+    Watch(watch::WatchArgs),
     /// Keep a local file of validated block headers up to date from an
     /// Electrum server, describe one, or print its checkpoint table
     #[command(after_help = headers::EXIT_CODES_HELP)]
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => seal::run(args),
         Command::Log(args) => audit_log::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Watch(args) => watch::run(args),
     })
 }
 

@@ -6,7 +6,9 @@
 //! bumps it, follows it through reorganisations, completes and seals the
 //! proofs, with every step made durable in an SQLite store ([`store`])
 //! before its side effect. [`config`] reads a data directory's settings;
-//! [`backup`] copies a data directory consistently.
+//! [`backup`] copies a data directory consistently. [`watch`] runs it all
+//! unattended: folders watched, files stamped as they appear, batches
+//! anchored on a schedule and completed as they confirm.
 //!
 //! The workflow is generic over its two seams ([`backend`]): a
 //! [`backend::ChainBackend`] whose every answer is checked before it is
@@ -27,3 +29,4 @@ pub mod config;
 pub mod fake;
 pub mod store;
 pub mod wallet;
+pub mod watch;

@@ -9,3 +9,4 @@ mod log_cmd;
 mod seal_cmd;
 mod snapshots;
 mod support;
+mod watch_cmd;

@@ -124,12 +124,125 @@ pub struct Funded {
 /// The processes of a stack this `TestEnv` started (none when attached).
 struct Processes {
     bcoin: Child,
-    electrumx: Child,
+    /// `None` while stopped ([`TestEnv::stop_electrum`]).
+    electrumx: Option<Child>,
+    electrumx_spec: ElectrumxSpec,
     /// A shell that kills both once its stdin closes: when the test process
     /// dies without running `Drop`.
     watchdog: Child,
     _watchdog_stdin: ChildStdin,
+    /// One more for each ElectrumX started again.
+    more_watchdogs: Vec<(Child, ChildStdin)>,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// How ElectrumX is started, to start it again on the same port and
+/// database.
+struct ElectrumxSpec {
+    python: PathBuf,
+    dir: PathBuf,
+    key: String,
+    rpc_port: u16,
+    port: u16,
+    admin_port: u16,
+}
+
+impl ElectrumxSpec {
+    fn log(&self) -> PathBuf {
+        self.dir.join("electrumx.log")
+    }
+
+    fn spawn(&self) -> Result<Child, Error> {
+        let mut cmd = Command::new(&self.python);
+        base_env(&mut cmd)
+            .env("COIN", "Bitcoin")
+            .env("NET", "regtest")
+            .env("DB_ENGINE", "leveldb")
+            .env("DB_DIRECTORY", self.dir.join("electrumx"))
+            .env(
+                "DAEMON_URL",
+                format!("http://x:{}@127.0.0.1:{}/", self.key, self.rpc_port),
+            )
+            .env(
+                "SERVICES",
+                format!(
+                    "tcp://127.0.0.1:{},rpc://127.0.0.1:{}",
+                    self.port, self.admin_port
+                ),
+            )
+            .env("PEER_DISCOVERY", "off")
+            .env("PEER_ANNOUNCE", "")
+            .env("ALLOW_ROOT", "1")
+            .env("DAEMON_POLL_INTERVAL_BLOCKS", "200")
+            .env("DAEMON_POLL_INTERVAL_MEMPOOL", "200")
+            .env("CACHE_MB", "64")
+            .env("COST_SOFT_LIMIT", "0")
+            .env("COST_HARD_LIMIT", "0")
+            .env("LOG_LEVEL", "info")
+            .env("PYTHONUNBUFFERED", "1")
+            .arg(crate::repo_file("regtest/electrumx_launch.py"))
+            .arg(&self.dir);
+        // Appended to: a restart keeps the earlier log.
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())?;
+        Ok(cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?)
+    }
+
+    /// Waits until `child` answers on its port.
+    fn wait_ready(&self, child: &mut Child) -> Result<ElectrumClient, Error> {
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let elog = self.log();
+        wait(
+            || "ElectrumX".into(),
+            DEFAULT_TIMEOUT,
+            || {
+                if let Ok(c) = electrum_client(&url) {
+                    if c.server_features().is_ok() {
+                        return Ok(Some(c));
+                    }
+                }
+                let tail = log_tail(&elog);
+                if child.try_wait()?.is_some()
+                    || tail.contains("failed to listen")
+                    || tail.contains("terminated abnormally")
+                {
+                    return Err(Error::Start {
+                        service: "electrumx",
+                        log: tail,
+                    });
+                }
+                Ok(None)
+            },
+        )
+    }
+}
+
+/// A shell that kills `pids` once its stdin closes: its stdin is a pipe
+/// only this process holds (Rust opens pipes close-on-exec), so it reads
+/// EOF when this process ends, however it ends.
+fn spawn_watchdog(pids: &[u32]) -> Result<(Child, ChildStdin), Error> {
+    let mut watchdog = Command::new("sh");
+    watchdog
+        .arg("-c")
+        .arg(r#"while read -r _; do :; done; kill -KILL "$@" 2>/dev/null"#)
+        .arg("btc-anchor-regtest-watchdog")
+        .args(pids.iter().map(u32::to_string))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut watchdog, 0);
+    let mut watchdog = watchdog.spawn()?;
+    let stdin = watchdog.stdin.take().ok_or(Error::Unexpected {
+        method: "watchdog",
+        found: "no stdin".into(),
+    })?;
+    Ok((watchdog, stdin))
 }
 
 /// A running stack: a bcoin node and an ElectrumX server on 127.0.0.1.
@@ -343,7 +456,8 @@ impl TestEnv {
             std::fs::create_dir_all(d)?;
         }
         let blog = dir.join("bcoin.log");
-        let elog = dir.join("electrumx.log");
+        // A fresh log: the start-up checks read its tail.
+        let _ = std::fs::remove_file(dir.join("electrumx.log"));
 
         // NODE_BACKEND=js: the native add-ons are not compiled.
         let mut bcoin = spawn_logged(
@@ -403,76 +517,20 @@ impl TestEnv {
         }
         guard.0.push(bcoin);
 
-        let electrumx = spawn_logged(
-            base_env(&mut Command::new(&installed.python))
-                .env("COIN", "Bitcoin")
-                .env("NET", "regtest")
-                .env("DB_ENGINE", "leveldb")
-                .env("DB_DIRECTORY", &edir)
-                .env(
-                    "DAEMON_URL",
-                    format!("http://x:{key}@127.0.0.1:{rpc_port}/"),
-                )
-                .env(
-                    "SERVICES",
-                    format!("tcp://127.0.0.1:{eport},rpc://127.0.0.1:{aport}"),
-                )
-                .env("PEER_DISCOVERY", "off")
-                .env("PEER_ANNOUNCE", "")
-                .env("ALLOW_ROOT", "1")
-                .env("DAEMON_POLL_INTERVAL_BLOCKS", "200")
-                .env("DAEMON_POLL_INTERVAL_MEMPOOL", "200")
-                .env("CACHE_MB", "64")
-                .env("COST_SOFT_LIMIT", "0")
-                .env("COST_HARD_LIMIT", "0")
-                .env("LOG_LEVEL", "info")
-                .env("PYTHONUNBUFFERED", "1")
-                .arg(crate::repo_file("regtest/electrumx_launch.py"))
-                .arg(dir),
-            &elog,
-        )?;
-        guard.0.push(electrumx);
+        let spec = ElectrumxSpec {
+            python: installed.python.clone(),
+            dir: dir.to_path_buf(),
+            key: key.clone(),
+            rpc_port,
+            port: eport,
+            admin_port: aport,
+        };
+        guard.0.push(spec.spawn()?);
         let electrum_addr = SocketAddr::from(([127, 0, 0, 1], eport));
-        let url = format!("tcp://{electrum_addr}");
-        let electrum = wait(
-            || "ElectrumX".into(),
-            DEFAULT_TIMEOUT,
-            || {
-                if let Ok(c) = electrum_client(&url) {
-                    if c.server_features().is_ok() {
-                        return Ok(Some(c));
-                    }
-                }
-                let tail = log_tail(&elog);
-                if guard.0[1].try_wait()?.is_some()
-                    || tail.contains("failed to listen")
-                    || tail.contains("terminated abnormally")
-                {
-                    return Err(Error::Start {
-                        service: "electrumx",
-                        log: tail,
-                    });
-                }
-                Ok(None)
-            },
-        )?;
+        let electrum = spec.wait_ready(&mut guard.0[1])?;
 
-        // The watchdog: its stdin is a pipe only this process holds (Rust
-        // opens pipes close-on-exec), so it reads EOF when this process
-        // ends, however it ends, and then kills both services.
-        let pids: Vec<String> = guard.0.iter().map(|c| c.id().to_string()).collect();
-        let mut watchdog = Command::new("sh");
-        watchdog
-            .arg("-c")
-            .arg(r#"while read -r _; do :; done; kill -KILL "$@" 2>/dev/null"#)
-            .arg("btc-anchor-regtest-watchdog")
-            .args(&pids)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut watchdog, 0);
-        let mut watchdog = watchdog.spawn()?;
-        let stdin = watchdog.stdin.take().expect("piped stdin");
+        let pids: Vec<u32> = guard.0.iter().map(Child::id).collect();
+        let (watchdog, stdin) = spawn_watchdog(&pids)?;
         let electrumx = guard.0.pop().expect("electrumx");
         let bcoin = guard.0.pop().expect("bcoin");
         Ok((
@@ -481,9 +539,11 @@ impl TestEnv {
             electrum,
             Processes {
                 bcoin,
-                electrumx,
+                electrumx: Some(electrumx),
+                electrumx_spec: spec,
                 watchdog,
                 _watchdog_stdin: stdin,
+                more_watchdogs: Vec::new(),
                 _dir: None,
             },
         ))
@@ -956,20 +1016,56 @@ impl TestEnv {
                 found: "an attached stack's ElectrumX belongs to another process".into(),
             });
         };
-        // `kill(1)`: the workspace forbids the unsafe code libc::kill needs.
-        let ok = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(p.electrumx.id().to_string())
-            .status()?
-            .success();
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::Io(std::io::Error::other(format!(
-                "kill -{sig} {} failed",
-                p.electrumx.id()
-            ))))
+        let Some(child) = &p.electrumx else {
+            return Err(Error::Unexpected {
+                method: "pause/resume",
+                found: "ElectrumX is stopped".into(),
+            });
+        };
+        signal(child.id(), sig)
+    }
+
+    /// Stops ElectrumX (SIGTERM, then waits for it to exit): connections
+    /// are refused until [`TestEnv::start_electrum`], while the node keeps
+    /// its chain (and can mine). A lost server, as clients see it.
+    pub fn stop_electrum(&mut self) -> Result<(), Error> {
+        let p = self.procs_mut("stop_electrum")?;
+        if let Some(mut child) = p.electrumx.take() {
+            signal(child.id(), "TERM")?;
+            let deadline = Instant::now() + DEFAULT_TIMEOUT;
+            while child.try_wait()?.is_none() {
+                if Instant::now() >= deadline {
+                    kill(&mut child);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
+        Ok(())
+    }
+
+    /// Starts ElectrumX again after [`TestEnv::stop_electrum`], on the same
+    /// port and database, and waits until it answers.
+    pub fn start_electrum(&mut self) -> Result<(), Error> {
+        let p = self.procs_mut("start_electrum")?;
+        if p.electrumx.is_some() {
+            return Ok(());
+        }
+        let mut child = p.electrumx_spec.spawn()?;
+        let ready = p.electrumx_spec.wait_ready(&mut child);
+        // Covered by a watchdog of its own whatever happens next.
+        let watchdog = spawn_watchdog(&[child.id()]);
+        p.electrumx = Some(child);
+        p.more_watchdogs.push(watchdog?);
+        self.electrum = ready?;
+        Ok(())
+    }
+
+    fn procs_mut(&mut self, method: &'static str) -> Result<&mut Processes, Error> {
+        self.procs.as_mut().ok_or(Error::Unexpected {
+            method,
+            found: "an attached stack's ElectrumX belongs to another process".into(),
+        })
     }
 
     /// Starts a fault-injecting proxy in front of ElectrumX.
@@ -991,6 +1087,23 @@ fn electrum_client(url: &str) -> Result<ElectrumClient, electrum_client::Error> 
 /// Where blocks go when no address is given; nobody holds its key.
 const BURN_ADDRESS: &str = "rb1qacrlt9fekjypfk7waj5s0dmvda4xxdxpm3sqan";
 
+/// Sends `sig` to `pid` with `kill(1)`: the workspace forbids the unsafe
+/// code `libc::kill` needs.
+fn signal(pid: u32, sig: &str) -> Result<(), Error> {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()?
+        .success();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Io(std::io::Error::other(format!(
+            "kill -{sig} {pid} failed"
+        ))))
+    }
+}
+
 struct KillOnDrop(Vec<Child>);
 
 impl Drop for KillOnDrop {
@@ -1004,9 +1117,14 @@ impl Drop for KillOnDrop {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         if let Some(p) = &mut self.procs {
-            // The watchdog first, so it cannot signal reused pids later.
+            // The watchdogs first, so they cannot signal reused pids later.
             kill(&mut p.watchdog);
-            kill(&mut p.electrumx);
+            for (w, _) in &mut p.more_watchdogs {
+                kill(w);
+            }
+            if let Some(e) = &mut p.electrumx {
+                kill(e);
+            }
             kill(&mut p.bcoin);
         }
     }
@@ -1056,7 +1174,11 @@ mod tests {
             .iter()
             .flat_map(|e| {
                 let p = e.procs.as_ref().unwrap();
-                [p.bcoin.id(), p.electrumx.id(), p.watchdog.id()]
+                [
+                    p.bcoin.id(),
+                    p.electrumx.as_ref().unwrap().id(),
+                    p.watchdog.id(),
+                ]
             })
             .collect();
         drop((a, b));

@@ -9,7 +9,7 @@
 //!   our batch tree, and the `.ots` timestamps handed out for it.
 //! * [`storage`]: the storage seam; [`sqlite`] its embedded backend, with
 //!   one writer and group commit: a reply only after the commit.
-//! * [`anchorer`]: the workflow's [`Anchoring`](btc_anchor_workflow::anchoring::Anchoring)
+//! * [`anchorer`]: the workflow's [`Anchoring`]
 //!   on a thread, paid by the data directory's wallet.
 //! * [`health`]: why submissions are refused (503) when the anchorer
 //!   cannot work.

@@ -255,15 +255,14 @@ fn make_dir(path: &Path) -> Result<(), LogError> {
     b.create(path).map_err(io_err("create folder", path))
 }
 
-/// Writes a file whole: a temporary file, synced, renamed over the name,
-/// the folder synced.
+/// Writes a file whole and durably ([`btc_anchor::file::write_atomic`]):
+/// a temporary file, synced, renamed over the name, the folder synced.
 fn write_atomic(file: &Path, bytes: &[u8]) -> Result<(), LogError> {
-    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes)
-        .and_then(|()| File::open(&tmp)?.sync_all())
-        .map_err(io_err("write", &tmp))?;
-    fs::rename(&tmp, file).map_err(io_err("rename into place", file))?;
-    Ok(sync_parent(file)?)
+    let options = btc_anchor::file::WriteOptions {
+        replace: true,
+        durable: true,
+    };
+    btc_anchor::file::write_atomic(file, bytes, options).map_err(io_err("write", file))
 }
 
 impl LogWriter {

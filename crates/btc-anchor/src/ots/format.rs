@@ -689,6 +689,20 @@ struct Parser<'a> {
     attestations: usize,
 }
 
+impl<'a> Parser<'a> {
+    /// A parser at the start of `data`.
+    fn new(data: &'a [u8]) -> Parser<'a> {
+        Parser {
+            r: Reader {
+                data,
+                pos: 0,
+                base: 0,
+            },
+            attestations: 0,
+        }
+    }
+}
+
 impl DetachedTimestamp {
     /// Reads a detached timestamp file (§7): the size cap first, then the
     /// magic, the major version, the file-hash operation and digest, the
@@ -702,14 +716,7 @@ impl DetachedTimestamp {
         if bytes.len() > MAX_OTS_BYTES {
             return Err(OtsError::TooLarge { size: bytes.len() });
         }
-        let mut p = Parser {
-            r: Reader {
-                data: bytes,
-                pos: 0,
-                base: 0,
-            },
-            attestations: 0,
-        };
+        let mut p = Parser::new(bytes);
         // §2: magic, then the major version.
         if bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
             return Err(OtsError::BadMagic);
@@ -754,14 +761,7 @@ impl Timestamp {
         if bytes.len() > MAX_OTS_BYTES {
             return Err(OtsError::TooLarge { size: bytes.len() });
         }
-        let mut p = Parser {
-            r: Reader {
-                data: bytes,
-                pos: 0,
-                base: 0,
-            },
-            attestations: 0,
-        };
+        let mut p = Parser::new(bytes);
         let timestamp = p.timestamp(msg_len, 1)?;
         if p.r.remaining() > 0 {
             return Err(OtsError::TrailingBytes {

@@ -12,32 +12,8 @@
 #
 # The work folder (records, proofs, data directory) is kept so that it can
 # be looked at; the chain is stopped either way.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$root/target}
-bin=${BTC_ANCHOR_BIN:-}
-if [ -z "$bin" ]; then
-    echo "building btc-anchor (release)..."
-    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p btc-anchor-cli
-    bin="$target/release/btc-anchor"
-fi
-echo "building btc-anchor-regtest..."
-cargo build --quiet --manifest-path "$root/Cargo.toml" -p btc-anchor-testenv --bin btc-anchor-regtest
-regtest="$target/debug/btc-anchor-regtest"
-work=$(mktemp -d)
-echo "work folder: $work"
-cleanup() {
-    "$regtest" stop "$work/stack" >/dev/null 2>&1 || true
-    if [ -n "${BTC_ANCHOR_DEMO_CLEAN:-}" ]; then
-        rm -rf "$work"
-    else
-        printf '\nthe records, their proofs and the data directory are in %s\n' "$work"
-    fi
-}
-trap cleanup EXIT
-start=$(date +%s)
-step() { printf '\n== %s\n' "$*"; }
-run() { printf '$ btc-anchor %s\n' "$*"; "$bin" "$@"; }
+kept="the records, their proofs and the data directory"
+source "$(dirname "$0")/demo-common.sh"
 
 step "starting a private regtest chain (bcoin + ElectrumX) in $work/stack"
 "$regtest" start "$work/stack" >/dev/null

@@ -347,9 +347,16 @@ async fn post_digests(State(state): State<Arc<AppState>>, body: Body) -> Respons
     };
     let receipts: Vec<_> = accepted
         .iter()
-        .map(|a| json!({"id": hex::encode(a.commitment), "digest": hex::encode(a.submission.digest.0)}))
+        .map(|a| {
+            json!({
+                "id": hex::encode(a.commitment),
+                "digest": hex::encode(a.submission.digest.0),
+                "salt": hex::encode(a.salt.as_bytes()),
+            })
+        })
         .collect();
-    axum::Json(json!({ "receipts": receipts })).into_response()
+    axum::Json(json!({ "network": state.network.to_string(), "receipts": receipts }))
+        .into_response()
 }
 
 /// `GET /api/v1/proofs/<id>` (§5.5).

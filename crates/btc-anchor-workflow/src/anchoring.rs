@@ -1501,11 +1501,25 @@ fn absolute_path(
     Ok(absolute)
 }
 
+/// A proof file or folder that could not be flushed to disk.
+pub(crate) struct WriteFailed {
+    pub(crate) path: PathBuf,
+    pub(crate) source: std::io::Error,
+}
+
+impl From<WriteFailed> for AnchoringError {
+    fn from(WriteFailed { path, source }: WriteFailed) -> Self {
+        AnchoringError::WriteProof { path, source }
+    }
+}
+
 /// Flushes to disk everything written to the file systems holding the
 /// folders of `paths` (files and directory entries alike): `syncfs(2)`
 /// once per file system, however many files were written there.
 #[cfg(target_os = "linux")]
-fn sync_file_systems<'p>(paths: impl Iterator<Item = &'p Path>) -> Result<(), AnchoringError> {
+pub(crate) fn sync_file_systems<'p>(
+    paths: impl Iterator<Item = &'p Path>,
+) -> Result<(), WriteFailed> {
     use std::os::unix::fs::MetadataExt as _;
     let mut devices = std::collections::HashSet::new();
     let mut folders = std::collections::HashSet::new();
@@ -1517,7 +1531,7 @@ fn sync_file_systems<'p>(paths: impl Iterator<Item = &'p Path>) -> Result<(), An
         if !folders.insert(dir) {
             continue;
         }
-        let fail = |source| AnchoringError::WriteProof {
+        let fail = |source| WriteFailed {
             path: dir.to_path_buf(),
             source,
         };
@@ -1531,11 +1545,13 @@ fn sync_file_systems<'p>(paths: impl Iterator<Item = &'p Path>) -> Result<(), An
 
 /// Elsewhere each file is flushed in turn.
 #[cfg(not(target_os = "linux"))]
-fn sync_file_systems<'p>(paths: impl Iterator<Item = &'p Path>) -> Result<(), AnchoringError> {
+pub(crate) fn sync_file_systems<'p>(
+    paths: impl Iterator<Item = &'p Path>,
+) -> Result<(), WriteFailed> {
     for path in paths {
         std::fs::File::open(path)
             .and_then(|f| f.sync_all())
-            .map_err(|source| AnchoringError::WriteProof {
+            .map_err(|source| WriteFailed {
                 path: path.to_path_buf(),
                 source,
             })?;

@@ -8,7 +8,8 @@
 //! before its side effect. [`config`] reads a data directory's settings;
 //! [`backup`] copies a data directory consistently. [`watch`] runs it all
 //! unattended: folders watched, files stamped as they appear, batches
-//! anchored on a schedule and completed as they confirm.
+//! anchored on a schedule and completed as they confirm. [`remote`]
+//! stamps through a calendar server instead, with no wallet of one's own.
 //!
 //! The workflow is generic over its two seams ([`backend`]): a
 //! [`backend::ChainBackend`] whose every answer is checked before it is
@@ -27,6 +28,7 @@ pub mod backup;
 pub mod config;
 #[cfg(feature = "test-utils")]
 pub mod fake;
+pub mod remote;
 pub mod store;
 pub mod wallet;
 pub mod watch;

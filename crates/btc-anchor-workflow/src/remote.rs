@@ -955,7 +955,7 @@ mod tests {
         for bad in [
             "".to_owned(),
             "{}".to_owned(),
-            format!(r#"{{"network":"moon","receipts":[]}}"#),
+            r#"{"network":"moon","receipts":[]}"#.to_owned(),
             format!(r#"{{"network":"regtest","receipts":[{{"digest":"{d}","salt":"22"}}]}}"#),
             format!(r#"{{"network":"regtest","receipts":[{{"digest":"zz","salt":"{s}"}}]}}"#),
         ] {

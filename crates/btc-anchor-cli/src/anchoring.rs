@@ -112,6 +112,12 @@ pub struct StampArgs {
     /// Also stamp hidden files and folders
     #[arg(long)]
     include_hidden: bool,
+    /// Stamp through this calendar server (btc-anchor serve) instead of
+    /// this data directory: no wallet needed; each proof starts queued at
+    /// the server, and btc-anchor upgrade --server completes it. An API key
+    /// is read from BTC_ANCHOR_API_KEY
+    #[arg(long, value_name = "URL", env = "BTC_ANCHOR_SERVER")]
+    pub(crate) server: Option<String>,
     /// One JSON object on stdout
     #[arg(long)]
     json: bool,
@@ -153,9 +159,18 @@ pub struct UpgradeArgs {
     /// verified first), for proof files lost, damaged or edited
     #[arg(long)]
     rewrite: bool,
+    /// Complete the proofs of records stamped through this calendar server
+    /// (stamp --server): fetch each complete proof, check that it proves
+    /// that very record and verifies, and write it in place. No data
+    /// directory is used
+    #[arg(long, value_name = "URL", env = "BTC_ANCHOR_SERVER", conflicts_with_all = ["seal", "rewrite"])]
+    pub(crate) server: Option<String>,
+    /// With --server: the proof files, documents or folders to complete
+    #[arg(value_name = "PATH", requires = "server")]
+    pub(crate) paths: Vec<PathBuf>,
     /// One JSON object on stdout
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `btc-anchor proof`
@@ -598,6 +613,8 @@ Exit status:
   2  usage error: bad arguments or digest, a path that is not a file or folder, or a proof
      path that holds a proof this data directory did not write
   4  input/output error: a file or folder is unreadable, or the data directory or a proof cannot be written
+  6  server error (--server): the calendar server is unreachable, refuses (503: cannot anchor now; 401: API key),
+     or answers what its API does not allow; proofs written before stay written
   8  busy: another btc-anchor command is using the data directory
   9  nothing to do: no file found
  12  partial: some files were not stamped (each is named, with why); the others were";
@@ -621,9 +638,13 @@ Exit status:
   1  a proof built for a batch does not verify: nothing was written
   2  usage error: missing, unknown or conflicting arguments
   4  input/output error: the data directory or a proof cannot be written
-  6  server error: the Electrum server is unreachable, refused, or sent data that does not check out
+  6  server error: the Electrum server (or, with --server, the calendar server) is unreachable, refused,
+     or sent data that does not check out
   8  busy: another btc-anchor command is using the data directory
-  9  nothing to do: no batch is waiting for confirmation (or, with --seal, for its epoch to close)";
+  9  nothing to do: no batch is waiting for confirmation (or, with --seal, for its epoch to close;
+     with --server, no pending proof among the paths)
+ 12  partial (--server): some proofs could not be upgraded (unknown to the server, or its proof refused),
+     each named with why; the others were";
 
 /// `status --help`'s and `wallet --help`'s exit codes.
 pub const STORE_EXIT_HELP: &str = "\
@@ -682,8 +703,11 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         ));
     }
     // The data directory is taken first: a held one is reported before
-    // any hashing.
-    let mut flow = args.common.open()?;
+    // any hashing. Stamping through a server uses none.
+    let mut flow = match &args.server {
+        None => Some(args.common.open()?),
+        Some(_) => None,
+    };
     let digest_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     let bare = |digest: RecordDigest, default: String| StampItem {
         digest,
@@ -795,7 +819,17 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
             args.json,
         ));
     }
-    let summary = flow.stamp(&items).map_err(anchoring_failure)?;
+    let (summary, next) = match (&mut flow, &args.server) {
+        (Some(flow), _) => (
+            flow.stamp(&items).map_err(anchoring_failure)?,
+            "run btc-anchor anchor to commit them to Bitcoin",
+        ),
+        (None, Some(url)) => (
+            crate::remote::stamp(&args.common, url, &items)?,
+            "the server anchors them; btc-anchor upgrade --server URL PATH... completes the proofs",
+        ),
+        (None, None) => unreachable!("a data directory is opened unless --server is given"),
+    };
     for (item, outcome) in items.iter().zip(&summary.outcomes) {
         if outcome.is_refused() {
             failed.push(NotStamped {
@@ -813,7 +847,7 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     let stdout = if args.json {
         stamp_json(&items, &summary, &skipped, &failed)
     } else {
-        stamp_text(args.quiet, &items, &summary, &skipped, &failed)
+        stamp_text(args.quiet, &items, &summary, &skipped, &failed, next)
     };
     let failure = match failed.as_slice() {
         [] => None,
@@ -889,6 +923,7 @@ fn stamp_text(
     summary: &StampSummary,
     skipped: &[(PathBuf, hash::SkipReason)],
     failed: &[NotStamped],
+    next: &str,
 ) -> String {
     use btc_anchor::text::{escape_controls, escape_path};
     let mut out = String::new();
@@ -940,10 +975,7 @@ fn stamp_text(
     if !failed.is_empty() {
         counts.push(format!("{} not stamped", failed.len()));
     }
-    out += &format!(
-        "{}; run btc-anchor anchor to commit them to Bitcoin\n",
-        counts.join(", ")
-    );
+    out += &format!("{}; {next}\n", counts.join(", "));
     if summary.rewritten > 0 {
         out += &format!(
             "wrote {} of records stamped before\n",
@@ -1033,6 +1065,9 @@ pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
 }
 
 pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
+    if let Some(url) = &args.server {
+        return crate::remote::upgrade(&args.common, url, &args.paths, args.json);
+    }
     let c = &args.common;
     let mut flow = c.open()?;
     let server = c.connect(flow.config())?;

@@ -16,6 +16,7 @@ mod headers;
 mod info;
 mod ots;
 mod outcome;
+mod remote;
 mod render;
 mod seal;
 mod serve;

@@ -57,6 +57,7 @@ pub fn run(args: &ServeArgs) -> Result<Done, Failure> {
         data_dir,
         config,
         server,
+        on_anchor_step: crate::anchoring::pause_hook,
     };
     btc_anchor_server::run(options, |addr| {
         // The first line on stdout, for scripts that asked for port 0.

@@ -10,7 +10,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use btc_anchor_electrum::{ConnectOptions, Electrum};
-use btc_anchor_workflow::anchoring::{Anchoring, AnchoringError, FeeOptions, ProofFiles};
+use btc_anchor_workflow::anchoring::{
+    AnchorStep, Anchoring, AnchoringError, FeeOptions, ProofFiles,
+};
 use btc_anchor_workflow::config::Config;
 use btc_anchor_workflow::store::BatchState;
 use btc_anchor_workflow::wallet::{AnchorWallet, WalletError};
@@ -20,12 +22,15 @@ use crate::health::Health;
 /// How the anchorer runs.
 #[derive(Debug, Clone)]
 pub struct AnchorerOptions {
-    /// Queued records are anchored at most this often.
+    /// A queued record waits this long for others to share its batch, and
+    /// batches are made at most this often.
     pub anchor_interval: Duration,
     /// Broadcast batches are followed this often.
     pub poll_interval: Duration,
     /// Below this confirmed and trusted balance the wallet cannot pay.
     pub min_balance_sat: u64,
+    /// Hears each anchoring step once it is durable.
+    pub on_step: fn(&AnchorStep),
 }
 
 /// A running anchorer.
@@ -115,11 +120,20 @@ fn run(
                 s.balance_sat = Some(spendable);
                 s.cannot_pay = spendable < o.min_balance_sat;
             });
-            let (pending, _) = flow.store().queue_summary().map_err(|e| e.to_string())?;
-            let due = last_anchor.is_none_or(|t| t.elapsed() >= o.anchor_interval);
+            // A batch is made once its oldest record has waited the
+            // interval (so records arriving meanwhile share its
+            // transaction), and at most once an interval.
+            let (pending, oldest) = flow.store().queue_summary().map_err(|e| e.to_string())?;
+            let waited = oldest.is_some_and(|t| {
+                btc_anchor_workflow::store::now().saturating_sub(t)
+                    >= i64::try_from(o.anchor_interval.as_secs()).unwrap_or(i64::MAX)
+            });
+            let due = waited && last_anchor.is_none_or(|t| t.elapsed() >= o.anchor_interval);
             if pending > 0 && due && spendable >= o.min_balance_sat {
                 last_anchor = Some(Instant::now());
-                match flow.anchor(&mut w.payer(e), e, &FeeOptions::default(), &mut |_| {}) {
+                match flow.anchor(&mut w.payer(e), e, &FeeOptions::default(), &mut |s| {
+                    (o.on_step)(&s)
+                }) {
                     Ok(done) => {
                         for a in &done {
                             tracing::info!(batch = a.batch_id, records = a.size, txid = %a.txid, "anchored");

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use btc_anchor_workflow::anchoring::{Anchoring, AnchoringError};
+use btc_anchor_workflow::anchoring::{AnchorStep, Anchoring, AnchoringError};
 use btc_anchor_workflow::config::Config;
 
 pub use config::ServerConfig;
@@ -70,6 +70,9 @@ pub struct ServeOptions {
     pub config: Config,
     /// The server's settings.
     pub server: ServerConfig,
+    /// Hears each step of every anchoring as it is made durable (the CLI's
+    /// crash-test hook; `|_| {}` otherwise).
+    pub on_anchor_step: fn(&AnchorStep),
 }
 
 /// Runs the server until `shutdown` resolves, then shuts down gracefully:
@@ -89,6 +92,7 @@ pub async fn serve(
         data_dir,
         config,
         server,
+        on_anchor_step,
     } = options;
     let flow = Anchoring::open(&data_dir, config.clone()).map_err(ServeError::Open)?;
     let storage = Arc::new(sqlite::SqliteStorage::open(
@@ -122,6 +126,7 @@ pub async fn serve(
             anchor_interval: Duration::from_secs(server.anchor_interval_secs),
             poll_interval: Duration::from_secs(server.poll_interval_secs.max(1)),
             min_balance_sat: server.min_balance_sat,
+            on_step: on_anchor_step,
         },
     );
     let state = Arc::new(http::AppState {

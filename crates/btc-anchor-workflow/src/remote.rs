@@ -450,7 +450,7 @@ fn is_native_proof_name(p: &Path) -> bool {
 /// How [`HttpCalendar`] talks to its server.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Sent as `Authorization: Bearer <key>` (§10).
+    /// Sent as `Authorization: Bearer <key>` (§9).
     pub api_key: Option<String>,
     /// Time for one whole request and reply.
     pub timeout: Duration,

@@ -259,36 +259,8 @@ fn export_and_cross_check(env: &Env, doc: &Path) {
     let header = hex::decode(proof["anchor"]["block"]["header"].as_str().unwrap()).unwrap();
     let merkle_root = hex::encode(&header[36..68]);
 
-    let venv = StdCommand::new("bash")
-        .arg(btc_anchor_testenv::repo_file("regtest/ots-venv.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        venv.status.success(),
-        "{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&venv.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let check = StdCommand::new(&vars["OTS_PYTHON"])
-        .arg(btc_anchor_testenv::repo_file("regtest/ots_check.py"))
-        .args([
-            ots.to_str().unwrap(),
-            doc.to_str().unwrap(),
-            &height.to_string(),
-            &merkle_root,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "reference library: {}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let vars = ots_venv();
+    ots_reference_check(&vars, &ots, doc, height, &merkle_root);
     let info = StdCommand::new(&vars["OTS_BIN"])
         .args(["info", ots.to_str().unwrap()])
         .output()
@@ -302,6 +274,53 @@ fn export_and_cross_check(env: &Env, doc: &Path) {
     assert!(
         text.contains(&format!("BitcoinBlockHeaderAttestation({height})")),
         "{text}"
+    );
+}
+
+/// The OpenTimestamps reference library and client (`regtest/ots-venv.sh`,
+/// installed on first use): `OTS_PYTHON` and `OTS_BIN`.
+pub(crate) fn ots_venv() -> std::collections::HashMap<String, String> {
+    let venv = StdCommand::new("bash")
+        .arg(btc_anchor_testenv::repo_file("regtest/ots-venv.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        venv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    String::from_utf8_lossy(&venv.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Checks the `.ots` file `ots` of `doc` with the reference library
+/// (`regtest/ots_check.py`): a Bitcoin attestation at `height` whose
+/// computed merkle root is `merkle_root` (hex, as in the header).
+pub(crate) fn ots_reference_check(
+    vars: &std::collections::HashMap<String, String>,
+    ots: &Path,
+    doc: &Path,
+    height: u64,
+    merkle_root: &str,
+) {
+    let check = StdCommand::new(&vars["OTS_PYTHON"])
+        .arg(btc_anchor_testenv::repo_file("regtest/ots_check.py"))
+        .args([
+            ots.to_str().unwrap(),
+            doc.to_str().unwrap(),
+            &height.to_string(),
+            merkle_root,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "reference library: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
     );
 }
 

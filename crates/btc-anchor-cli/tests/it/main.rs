@@ -7,6 +7,7 @@ mod headers_cmd;
 mod headers_sync;
 mod log_cmd;
 mod seal_cmd;
+mod serve_cmd;
 mod snapshots;
 mod support;
 mod watch_cmd;

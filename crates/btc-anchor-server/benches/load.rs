@@ -11,7 +11,8 @@
 //! * `reference`: the same two loads against a server with the same HTTP
 //!   stack whose handlers answer a fixed body of the same size at once
 //!   (no storage, no salt, no commit): the ceiling of HTTP on this machine.
-//! * `memory`: 1,000,000 digests queued (100 requests of 10,000), then the
+//! * `memory`: 1,000,000 digests queued (100 requests of 10,000 from 10
+//!   clients), then the
 //!   process's peak resident memory (server and clients alike).
 //!
 //! Every accepted digest is then counted in the store: none may be lost.
@@ -93,12 +94,19 @@ struct Load {
     accepted: u64,
 }
 
-/// `CLIENTS` threads post `body(n)` to `path` until `total` units (of
+/// `clients` threads post `body(n)` to `path` until `total` units (of
 /// `per_request` each) are accepted.
-fn load(addr: SocketAddr, path: &'static str, total: u64, per_request: u64, native: bool) -> Load {
+fn load(
+    addr: SocketAddr,
+    clients: usize,
+    path: &'static str,
+    total: u64,
+    per_request: u64,
+    native: bool,
+) -> Load {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let threads: Vec<_> = (0..CLIENTS)
+    let threads: Vec<_> = (0..clients)
         .map(|_| {
             let next = next.clone();
             std::thread::spawn(move || {
@@ -227,8 +235,15 @@ fn main() {
             l.per_sec / r.per_sec
         );
     };
-    let r = load(reference, "/api/v1/digests", native_total, 100, true);
-    let l = load(ours, "/api/v1/digests", native_total, 100, true);
+    let r = load(
+        reference,
+        CLIENTS,
+        "/api/v1/digests",
+        native_total,
+        100,
+        true,
+    );
+    let l = load(ours, CLIENTS, "/api/v1/digests", native_total, 100, true);
     show(
         "native, 50 clients, 100 digests a request",
         "digests",
@@ -236,14 +251,14 @@ fn main() {
         &r,
     );
     let mut accepted = l.accepted;
-    let r = load(reference, "/digest", digest_total, 1, false);
-    let l = load(ours, "/digest", digest_total, 1, false);
+    let r = load(reference, CLIENTS, "/digest", digest_total, 1, false);
+    let l = load(ours, CLIENTS, "/digest", digest_total, 1, false);
     show("/digest, 50 clients", "requests", &l, &r);
     accepted += l.accepted;
 
     // A million pending (10,000 a request, 10 clients at a time).
     let before = peak_rss_mb();
-    let l = load(ours, "/api/v1/digests", memory_total, 10_000, true);
+    let l = load(ours, 10, "/api/v1/digests", memory_total, 10_000, true);
     accepted += l.accepted;
     let queued = storage.queue().unwrap().pending;
     println!(

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::calendar::{complete_timestamp, pending_timestamp, Submission, MAX_DIGEST_LEN};
 use crate::health::{Health, Refusal};
+use crate::metrics::{Gauges, Metrics, OTHER_ROUTE};
 use crate::storage::{Lookup, Storage, StorageError};
 
 /// Largest native request body.
@@ -41,36 +42,104 @@ pub struct AppState {
     pub max_digests: usize,
 }
 
-/// The router of every endpoint, with the request time limit.
+/// What the router adds around the endpoints: limits and metrics.
+#[derive(Debug, Clone)]
+pub struct RouterOptions {
+    /// Time to read a request and answer it (then 408).
+    pub request_timeout: Duration,
+    /// Where requests are counted and timed (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+}
+
+impl RouterOptions {
+    /// Options with the time limit `request_timeout` and fresh metrics.
+    pub fn new(request_timeout: Duration) -> RouterOptions {
+        RouterOptions {
+            request_timeout,
+            metrics: Arc::default(),
+        }
+    }
+}
+
+/// The router of every endpoint, with the request time limit and fresh
+/// metrics ([`router_with`] with [`RouterOptions::new`]).
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
+    router_with(state, RouterOptions::new(request_timeout))
+}
+
+/// The router of every endpoint, with `options`.
+pub fn router_with(state: Arc<AppState>, options: RouterOptions) -> Router {
+    let metrics = options.metrics.clone();
     Router::new()
         .route("/", get(status))
         .route("/digest", post(post_digest))
         .route("/timestamp/{hex}", get(get_timestamp))
         .route("/api/v1/digests", post(post_digests))
         .route("/api/v1/proofs/{id}", get(get_proof))
+        .route(
+            "/metrics",
+            get(move |state: State<Arc<AppState>>| get_metrics(state, metrics)),
+        )
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(log_request))
+        // Innermost first: the time limit covers everything inside, the
+        // log and the metrics see every answer, 408 included.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
+            options.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            options.metrics,
+            observe_request,
         ))
         .with_state(state)
 }
 
-/// Logs each request by method, route pattern and status: never a digest
-/// or commitment.
-async fn log_request(req: Request, next: Next) -> Response {
+/// Logs each request by method, route pattern and status (never a digest
+/// or commitment), and counts and times it.
+async fn observe_request(
+    State(metrics): State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unknown".to_owned());
+        .map_or(OTHER_ROUTE, |p| p.as_str())
+        .to_owned();
     let started = std::time::Instant::now();
     let res = next.run(req).await;
-    tracing::debug!(%method, route, status = res.status().as_u16(), took = ?started.elapsed(), "request");
+    let took = started.elapsed();
+    let status = res.status().as_u16();
+    metrics.observe(&route, status, took);
+    tracing::debug!(%method, route, status, ?took, "request");
     res
+}
+
+/// `GET /metrics` (§5.7).
+async fn get_metrics(State(state): State<Arc<AppState>>, metrics: Arc<Metrics>) -> Response {
+    let storage = state.storage.clone();
+    let queue = tokio::task::spawn_blocking(move || storage.queue())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let t = now();
+    let gauges = Gauges {
+        seen: state.health.seen(),
+        pending: queue.pending,
+        oldest_pending_secs: queue.oldest_at.map(|o| t.saturating_sub(o)),
+        accepting: state.health.refusal(t).is_none(),
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        metrics.render(&gauges),
+    )
+        .into_response()
 }
 
 fn text(status: StatusCode, body: &'static str, cache: Option<&'static str>) -> Response {
@@ -244,6 +313,12 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         "oldest_pending_secs": queue.oldest_at.map(|o| t.saturating_sub(o).max(0)),
         "txs_waiting_for_confirmation": seen.txs_waiting,
         "last_anchor_txid": seen.last_txid.map(|t| t.to_string()),
+        "last_anchor_at": seen.last_anchor_at,
+        "last_anchor_height": seen.last_anchor_height,
+        "fee_spent_today_sat": seen.fee_spent_today_sat,
+        "fee_cap_reached": seen.fee_caps.any(),
+        "fee_cap_per_tx_reached": seen.fee_caps.per_tx,
+        "fee_cap_per_day_reached": seen.fee_caps.per_day,
         "balance_sat": seen.balance_sat,
         "tip_height": seen.tip_height,
         "min_depth": state.min_depth,

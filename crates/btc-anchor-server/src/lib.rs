@@ -19,8 +19,10 @@
 pub mod anchorer;
 pub mod calendar;
 pub mod config;
+pub mod fees;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod sqlite;
 pub mod storage;
 
@@ -122,6 +124,7 @@ pub async fn serve(
             anchor_interval: Duration::from_secs(server.anchor_interval_secs),
             poll_interval: Duration::from_secs(server.poll_interval_secs.max(1)),
             min_balance_sat: server.min_balance_sat,
+            fees: server.fee_limits(config.max_fee_sat),
         },
     );
     let state = Arc::new(http::AppState {

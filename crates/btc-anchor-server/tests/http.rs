@@ -253,3 +253,241 @@ fn group_commit_serves_many_concurrent_submitters() {
     assert_eq!(j["pending_commitments"], 400);
     eprintln!("400 submissions from 8 clients in {took:?}");
 }
+
+/// One sample of the text exposition format 0.0.4.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+fn valid_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Parses the exposition, failing on any line that is not a HELP, a TYPE
+/// or a sample (labels quoted and escaped as the format says).
+fn parse_exposition(text: &str) -> (Vec<Sample>, std::collections::HashMap<String, String>) {
+    let mut samples = Vec::new();
+    let mut types = std::collections::HashMap::new();
+    assert!(text.ends_with('\n'), "the exposition ends with a newline");
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').expect(line);
+            assert!(valid_name(name) && !help.is_empty(), "{line}");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect(line);
+            assert!(valid_name(name), "{line}");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            assert!(
+                types.insert(name.to_owned(), kind.to_owned()).is_none(),
+                "one TYPE per metric: {line}"
+            );
+            continue;
+        }
+        assert!(!line.starts_with('#') && !line.is_empty(), "{line:?}");
+        let (name_labels, value) = line.rsplit_once(' ').expect(line);
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value: {line}")),
+        };
+        let (name, labels) = match name_labels.split_once('{') {
+            None => (name_labels.to_owned(), Vec::new()),
+            Some((name, rest)) => {
+                let body = rest.strip_suffix('}').expect(line);
+                let mut labels = Vec::new();
+                let mut chars = body.chars().peekable();
+                while chars.peek().is_some() {
+                    let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+                    assert!(valid_name(&key), "{line}");
+                    assert_eq!(chars.next(), Some('"'), "{line}");
+                    let mut v = String::new();
+                    loop {
+                        match chars.next().expect(line) {
+                            '\\' => match chars.next().expect(line) {
+                                'n' => v.push('\n'),
+                                c @ ('\\' | '"') => v.push(c),
+                                _ => panic!("bad escape: {line}"),
+                            },
+                            '"' => break,
+                            c => v.push(c),
+                        }
+                    }
+                    labels.push((key, v));
+                    match chars.next() {
+                        None => {}
+                        Some(',') => {}
+                        Some(_) => panic!("bad labels: {line}"),
+                    }
+                }
+                (name.to_owned(), labels)
+            }
+        };
+        assert!(valid_name(&name), "{line}");
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .filter(|f| types.get(*f).is_some_and(|t| t == "histogram"))
+            .unwrap_or(&name);
+        assert!(types.contains_key(family), "TYPE before the sample: {line}");
+        samples.push(Sample {
+            name,
+            labels,
+            value,
+        });
+    }
+    (samples, types)
+}
+
+fn label<'s>(s: &'s Sample, key: &str) -> Option<&'s str> {
+    s.labels
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn metrics_parse_after_real_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, health, _rt) = start(dir.path(), true);
+    for i in 0..3u8 {
+        assert_eq!(post(addr, "/digest", &[i; 32]).status, 200);
+    }
+    assert_eq!(post(addr, "/digest", &[1; 65]).status, 400);
+    assert_eq!(get(addr, "/nowhere/0123", "*/*").status, 404);
+    assert_eq!(
+        get(addr, &format!("/timestamp/{}", "00".repeat(32)), "*/*").status,
+        404
+    );
+    health.update(|s| {
+        s.balance_sat = Some(123_456);
+        s.fee_spent_today_sat = 789;
+        s.fee_caps.per_day = true;
+        s.last_anchor_at = Some(1_700_000_000);
+    });
+
+    let r = get(addr, "/metrics", "*/*");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.head
+            .contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+        "{}",
+        r.head
+    );
+    let text = String::from_utf8(r.body).unwrap();
+    let (samples, types) = parse_exposition(&text);
+    let one = |name: &str| {
+        let found: Vec<_> = samples.iter().filter(|s| s.name == name).collect();
+        assert_eq!(found.len(), 1, "{name}");
+        found[0].value
+    };
+    assert_eq!(one("btc_anchor_pending_commitments"), 3.0);
+    assert_eq!(one("btc_anchor_wallet_balance_sat"), 123_456.0);
+    assert_eq!(one("btc_anchor_fee_spent_today_sat"), 789.0);
+    assert_eq!(one("btc_anchor_anchorer_running"), 1.0);
+    assert_eq!(one("btc_anchor_last_anchor_timestamp_seconds"), 1.7e9);
+    assert!(one("btc_anchor_oldest_pending_age_seconds") >= 0.0);
+    let cap = |which: &str| {
+        samples
+            .iter()
+            .find(|s| s.name == "btc_anchor_fee_cap_reached" && label(s, "cap") == Some(which))
+            .unwrap()
+            .value
+    };
+    assert_eq!((cap("tx"), cap("day")), (0.0, 1.0));
+    assert_eq!(types["btc_anchor_http_requests_total"], "counter");
+    assert_eq!(
+        types["btc_anchor_http_request_duration_seconds"],
+        "histogram"
+    );
+
+    let count = |route: &str, status: &str| {
+        samples
+            .iter()
+            .find(|s| {
+                s.name == "btc_anchor_http_requests_total"
+                    && label(s, "route") == Some(route)
+                    && label(s, "status") == Some(status)
+            })
+            .map_or(0.0, |s| s.value)
+    };
+    assert_eq!(count("/digest", "200"), 3.0);
+    assert_eq!(count("/digest", "400"), 1.0);
+    assert_eq!(count("/timestamp/{hex}", "404"), 1.0);
+    // An unknown path is counted without its text.
+    assert_eq!(count("other", "404"), 1.0);
+    assert!(!text.contains("nowhere"));
+
+    // Every route's histogram: buckets cumulative in increasing `le`,
+    // ending at +Inf, which equals `_count`, which equals the requests
+    // counted for the route.
+    let routes: std::collections::BTreeSet<&str> = samples
+        .iter()
+        .filter(|s| s.name == "btc_anchor_http_request_duration_seconds_bucket")
+        .map(|s| label(s, "route").unwrap())
+        .collect();
+    assert!(routes.contains("/digest") && routes.contains("other"));
+    for route in routes {
+        let buckets: Vec<(f64, f64)> = samples
+            .iter()
+            .filter(|s| {
+                s.name == "btc_anchor_http_request_duration_seconds_bucket"
+                    && label(s, "route") == Some(route)
+            })
+            .map(|s| {
+                let le = label(s, "le").unwrap();
+                let le = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap()
+                };
+                (le, s.value)
+            })
+            .collect();
+        assert_eq!(buckets.first().unwrap().0, 0.001, "{route}");
+        assert_eq!(buckets[buckets.len() - 2].0, 10.0, "{route}");
+        assert_eq!(buckets.last().unwrap().0, f64::INFINITY, "{route}");
+        for w in buckets.windows(2) {
+            assert!(w[0].0 < w[1].0 && w[0].1 <= w[1].1, "{route}: {w:?}");
+        }
+        let of = |name: &str| {
+            samples
+                .iter()
+                .find(|s| s.name == name && label(s, "route") == Some(route))
+                .unwrap()
+                .value
+        };
+        let total = of("btc_anchor_http_request_duration_seconds_count");
+        assert_eq!(total, buckets.last().unwrap().1, "{route}");
+        assert!(of("btc_anchor_http_request_duration_seconds_sum") >= 0.0);
+        let counted: f64 = samples
+            .iter()
+            .filter(|s| {
+                s.name == "btc_anchor_http_requests_total" && label(s, "route") == Some(route)
+            })
+            .map(|s| s.value)
+            .sum();
+        assert_eq!(counted, total, "{route}");
+    }
+
+    // The status page shows the cap too.
+    let r = get(addr, "/", "application/json");
+    let j: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(j["fee_cap_reached"], true);
+    assert_eq!(j["fee_spent_today_sat"], 789);
+    let r = get(addr, "/", "text/html");
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("<tr><th>fee_cap_reached</th><td>true</td></tr>")
+    );
+}

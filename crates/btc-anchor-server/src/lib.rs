@@ -22,6 +22,8 @@ pub mod config;
 pub mod fees;
 pub mod health;
 pub mod http;
+pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod sqlite;
 pub mod storage;
@@ -61,6 +63,9 @@ pub enum ServeError {
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// The API keys could not be read.
+    #[error("cannot read the API keys")]
+    Keys(#[from] keys::KeysError),
 }
 
 /// What `serve` needs.
@@ -98,6 +103,7 @@ pub async fn serve(
         config.network,
         server.max_queued_submissions,
     )?);
+    let keys = Arc::new(keys::KeyFile::open(&data_dir)?);
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -135,10 +141,22 @@ pub async fn serve(
         min_depth: config.min_depth,
         max_digests: server.max_digests_per_request,
     });
-    let app = http::router(
+    let app = http::router_with(
         state,
-        Duration::from_secs(server.request_timeout_secs.max(1)),
-    );
+        http::RouterOptions {
+            request_timeout: Duration::from_secs(server.request_timeout_secs.max(1)),
+            metrics: Arc::default(),
+            keys: Some(keys),
+            require_key_for_digest: server.require_key_for_digest,
+            rate_limit: (server.rate_limit_per_sec > 0).then(|| {
+                Arc::new(limits::RateLimiter::new(
+                    server.rate_limit_per_sec,
+                    server.rate_limit_burst,
+                ))
+            }),
+        },
+    )
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tracing::info!(%addr, network = %config.network, "listening");
     on_listen(addr);
     let h = health.clone();

@@ -10,7 +10,9 @@ use std::time::Duration;
 use btc_anchor::bitcoin::Network;
 use btc_anchor::ots::{Attestation, Timestamp};
 use btc_anchor_server::health::Health;
-use btc_anchor_server::http::{router, AppState};
+use btc_anchor_server::http::{router_with, AppState, RouterOptions};
+use btc_anchor_server::keys::{add_key, KeyFile};
+use btc_anchor_server::limits::RateLimiter;
 use btc_anchor_server::sqlite::SqliteStorage;
 
 struct Reply {
@@ -33,8 +35,13 @@ fn request(addr: SocketAddr, raw: &[u8]) -> Reply {
 }
 
 fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Reply {
+    post_as(addr, path, body, "")
+}
+
+/// A POST with extra header lines (each ending in CRLF).
+fn post_as(addr: SocketAddr, path: &str, body: &[u8], headers: &str) -> Reply {
     let mut raw = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -56,6 +63,14 @@ fn start(
     dir: &std::path::Path,
     running: bool,
 ) -> (SocketAddr, Arc<Health>, tokio::runtime::Runtime) {
+    start_with(dir, running, RouterOptions::new(Duration::from_secs(5)))
+}
+
+fn start_with(
+    dir: &std::path::Path,
+    running: bool,
+    options: RouterOptions,
+) -> (SocketAddr, Arc<Health>, tokio::runtime::Runtime) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let storage = Arc::new(SqliteStorage::open(dir, Network::Regtest, 100).unwrap());
     let health = Arc::new(Health::new(3600));
@@ -73,9 +88,12 @@ fn start(
         .unwrap();
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move {
-        axum::serve(listener, router(state, Duration::from_secs(5)))
-            .await
-            .unwrap()
+        axum::serve(
+            listener,
+            router_with(state, options).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
     });
     (addr, health, rt)
 }
@@ -489,5 +507,193 @@ fn metrics_parse_after_real_requests() {
     let r = get(addr, "/", "text/html");
     assert!(
         String::from_utf8_lossy(&r.body).contains("<tr><th>fee_cap_reached</th><td>true</td></tr>")
+    );
+}
+
+fn bearer(key: &str) -> String {
+    format!("Authorization: Bearer {key}\r\n")
+}
+
+fn error_kind(r: &Reply) -> String {
+    let j: serde_json::Value = serde_json::from_slice(&r.body)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&r.body)));
+    j["error"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn api_keys_are_required_for_the_native_api_once_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = add_key(dir.path(), "clinic-a").unwrap().key;
+    let mut options = RouterOptions::new(Duration::from_secs(5));
+    options.keys = Some(Arc::new(KeyFile::open(dir.path()).unwrap()));
+    let (addr, _health, _rt) = start_with(dir.path(), true, options);
+    let body = serde_json::json!({"digests": [hex::encode([7u8; 32])]}).to_string();
+
+    let r = post(addr, "/api/v1/digests", body.as_bytes());
+    assert_eq!(r.status, 401, "{}", r.head);
+    assert_eq!(error_kind(&r), "unauthorized");
+    assert!(r.head.contains("www-authenticate: Bearer"), "{}", r.head);
+    assert!(
+        r.head.contains("content-type: application/json"),
+        "{}",
+        r.head
+    );
+    for wrong in [
+        bearer(&"00".repeat(32)),
+        bearer(&key[..63]),
+        bearer(""),
+        format!("Authorization: Basic {key}\r\n"),
+    ] {
+        let r = post_as(addr, "/api/v1/digests", body.as_bytes(), &wrong);
+        assert_eq!(r.status, 401, "{wrong}");
+        assert_eq!(error_kind(&r), "unauthorized");
+    }
+    let r = post_as(addr, "/api/v1/digests", body.as_bytes(), &bearer(&key));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let j: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let id = j["receipts"][0]["id"].as_str().unwrap().to_owned();
+    // The scheme's case does not matter.
+    let r = post_as(
+        addr,
+        "/api/v1/digests",
+        body.as_bytes(),
+        &format!("authorization: bearer {key}\r\n"),
+    );
+    assert_eq!(r.status, 200);
+
+    // Lookups of the native API need the key too.
+    let path = format!("/api/v1/proofs/{id}");
+    assert_eq!(get(addr, &path, "*/*").status, 401);
+    let r = request(
+        addr,
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+            bearer(&key)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 202);
+
+    // The stock client's endpoints stay open by default, but a wrong key
+    // sent to them is refused.
+    assert_eq!(post(addr, "/digest", &[1; 32]).status, 200);
+    assert_eq!(
+        post_as(addr, "/digest", &[1; 32], &bearer(&key)).status,
+        200
+    );
+    assert_eq!(
+        post_as(addr, "/digest", &[1; 32], &bearer(&"11".repeat(32))).status,
+        401
+    );
+    assert_eq!(get(addr, "/", "application/json").status, 200);
+
+    // A key added while the server runs is taken within a second or two.
+    let late = add_key(dir.path(), "clinic-b").unwrap().key;
+    let started = std::time::Instant::now();
+    loop {
+        let r = post_as(addr, "/api/v1/digests", body.as_bytes(), &bearer(&late));
+        if r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 401);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "key not read again"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A body declared over 1 MiB is refused before it is read.
+    let r = request(
+        addr,
+        format!(
+            "POST /api/v1/digests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}Content-Length: {}\r\n\r\n",
+            bearer(&key),
+            2 << 20
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(error_kind(&r), "too-large");
+}
+
+#[test]
+fn digest_can_require_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = add_key(dir.path(), "clinic-a").unwrap().key;
+    let mut options = RouterOptions::new(Duration::from_secs(5));
+    options.keys = Some(Arc::new(KeyFile::open(dir.path()).unwrap()));
+    options.require_key_for_digest = true;
+    let (addr, _health, _rt) = start_with(dir.path(), true, options);
+    let r = post(addr, "/digest", &[1; 32]);
+    assert_eq!(r.status, 401);
+    assert_eq!(error_kind(&r), "unauthorized");
+    assert_eq!(
+        post_as(addr, "/digest", &[1; 32], &bearer(&key)).status,
+        200
+    );
+    // Lookups by the stock client stay open.
+    let r = get(addr, &format!("/timestamp/{}", "00".repeat(32)), "*/*");
+    assert_eq!(r.status, 404);
+}
+
+/// Sends `send` until it answers 429, and checks that no more passed than
+/// the burst plus what the rate refilled meanwhile.
+fn until_limited(burst: u32, rate: u32, mut send: impl FnMut() -> Reply) -> Reply {
+    let started = std::time::Instant::now();
+    for passed in 0..200u32 {
+        let r = send();
+        if r.status == 429 {
+            let refilled = (started.elapsed().as_secs_f64() * f64::from(rate)).ceil() as u32;
+            assert!(passed >= burst, "limited after {passed}");
+            assert!(passed <= burst + refilled, "{passed} passed");
+            return r;
+        }
+        assert!(r.status < 300, "{}", r.head);
+    }
+    panic!("never limited");
+}
+
+#[test]
+fn rate_limits_per_key_and_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = add_key(dir.path(), "clinic-a").unwrap().key;
+    let b = add_key(dir.path(), "clinic-b").unwrap().key;
+    let mut options = RouterOptions::new(Duration::from_secs(5));
+    options.keys = Some(Arc::new(KeyFile::open(dir.path()).unwrap()));
+    options.rate_limit = Some(Arc::new(RateLimiter::new(1, 3)));
+    let (addr, _health, _rt) = start_with(dir.path(), true, options);
+    let body = serde_json::json!({"digests": [hex::encode([9u8; 32])]}).to_string();
+
+    // Key A's bucket runs dry.
+    let r = until_limited(3, 1, || {
+        post_as(addr, "/api/v1/digests", body.as_bytes(), &bearer(&a))
+    });
+    assert_eq!(error_kind(&r), "rate-limited");
+    assert!(r.head.contains("retry-after: 1"), "{}", r.head);
+    // Key B has its own, and so has the address without a key.
+    assert_eq!(
+        post_as(addr, "/api/v1/digests", body.as_bytes(), &bearer(&b)).status,
+        200
+    );
+    let r = until_limited(3, 1, || post(addr, "/digest", &[3; 32]));
+    assert_eq!(error_kind(&r), "rate-limited");
+    assert!(r.head.contains("retry-after: 1"), "{}", r.head);
+    // Lookups without a key are not limited.
+    for _ in 0..10 {
+        assert_eq!(get(addr, "/timestamp/00", "*/*").status, 404);
+    }
+    // Wrong keys cost the address tokens too: its bucket is dry, so 429.
+    let r = post_as(
+        addr,
+        "/api/v1/digests",
+        body.as_bytes(),
+        &bearer(&"22".repeat(32)),
+    );
+    assert!(r.status == 429 || r.status == 401, "{}", r.head);
+    // A second later a token is back.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        post_as(addr, "/api/v1/digests", body.as_bytes(), &bearer(&a)).status,
+        200
     );
 }

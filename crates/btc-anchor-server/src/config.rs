@@ -168,6 +168,39 @@ mod tests {
         let c = ServerConfig::load(dir.path()).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.anchor_interval_secs, 1);
+        std::fs::write(
+            dir.path().join(SERVER_CONFIG_FILE),
+            "bump_after_blocks = 3\nmax_fee_per_tx_sat = 9000\nmax_fee_per_day_sat = 50000\n\
+             require_key_for_digest = true\nrate_limit_per_sec = 5\nrate_limit_burst = 10\n",
+        )
+        .unwrap();
+        let c = ServerConfig::load(dir.path()).unwrap();
+        assert!(c.require_key_for_digest);
+        assert_eq!((c.rate_limit_per_sec, c.rate_limit_burst), (5, 10));
+        assert_eq!(
+            c.fee_limits(20_000),
+            crate::fees::FeeLimits {
+                bump_after_blocks: 3,
+                max_fee_per_tx_sat: 9000,
+                max_fee_per_day_sat: 50_000,
+            }
+        );
+        // Without max_fee_per_tx_sat, config.toml's max_fee_sat.
+        assert_eq!(
+            ServerConfig::default()
+                .fee_limits(20_000)
+                .max_fee_per_tx_sat,
+            20_000
+        );
+        std::fs::write(
+            dir.path().join(SERVER_CONFIG_FILE),
+            "rate_limit_per_sec = 5\nrate_limit_burst = 0\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            ServerConfig::load(dir.path()),
+            Err(ServerConfigError::NoBurst)
+        ));
         std::fs::write(dir.path().join(SERVER_CONFIG_FILE), "lisen = 1\n").unwrap();
         assert!(matches!(
             ServerConfig::load(dir.path()),

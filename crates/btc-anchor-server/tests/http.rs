@@ -697,3 +697,150 @@ fn rate_limits_per_key_and_per_address() {
         200
     );
 }
+
+/// The value of the unlabelled metric `name` on the server at `addr`.
+fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
+    let r = get(addr, "/metrics", "*/*");
+    let text = String::from_utf8(r.body).unwrap();
+    parse_exposition(&text)
+        .0
+        .into_iter()
+        .find(|s| s.name == name && s.labels.is_empty())
+        .map(|s| s.value)
+}
+
+fn status_json(addr: SocketAddr) -> serde_json::Value {
+    serde_json::from_slice(&get(addr, "/", "application/json").body).unwrap()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// `btc_anchor_server::serve` on its own thread and runtime.
+struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(options: btc_anchor_server::ServeOptions) -> Running {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(btc_anchor_server::serve(
+                options,
+                move |a| addr_tx.send(a).unwrap(),
+                async move {
+                    let _ = stopped.await;
+                },
+            ))
+            .unwrap();
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        Running {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+#[test]
+fn fees_are_charged_durably_and_the_day_cap_stops_anchoring_on_regtest() {
+    use btc_anchor_server::ServerConfig;
+    use btc_anchor_testenv::regtest::{parse_address, TestEnv};
+    use btc_anchor_workflow::config::Config;
+    use btc_anchor_workflow::wallet::{AnchorWallet, KeySource};
+
+    let stack = TestEnv::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    {
+        let (mut wallet, _) =
+            AnchorWallet::create(data.path(), Network::Regtest, KeySource::Generate).unwrap();
+        let address = wallet.address().unwrap().to_string();
+        stack
+            .fund(
+                &parse_address(&address).unwrap(),
+                btc_anchor::bitcoin::Amount::ONE_BTC,
+            )
+            .unwrap();
+        stack.mine_blocks(3, None).unwrap();
+    }
+    let mut config = Config::defaults(Network::Regtest);
+    config.electrum_url = Some(stack.electrum_url());
+    config.min_depth = 1;
+    let server = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        anchor_interval_secs: 0,
+        poll_interval_secs: 1,
+        max_fee_per_day_sat: 1_000_000,
+        ..ServerConfig::default()
+    };
+    let options = |server: ServerConfig| btc_anchor_server::ServeOptions {
+        data_dir: data.path().to_owned(),
+        config: config.clone(),
+        server,
+    };
+
+    // An anchor is charged to today, and shows in the metrics.
+    let s = Running::start(options(server.clone()));
+    wait_for("the anchorer's first round", || {
+        status_json(s.addr)["accepting"] == true
+    });
+    assert_eq!(post(s.addr, "/digest", &[1; 32]).status, 200);
+    wait_for("an anchor", || {
+        metric(s.addr, "btc_anchor_fee_spent_today_sat").unwrap() > 0.0
+    });
+    let spent = metric(s.addr, "btc_anchor_fee_spent_today_sat").unwrap();
+    let signed = metric(s.addr, "btc_anchor_last_anchor_timestamp_seconds").unwrap();
+    assert!(spent < 100_000.0, "{spent}");
+    assert_eq!(metric(s.addr, "btc_anchor_last_anchor_height"), None);
+    stack.mine_blocks(1, None).unwrap();
+    let tip = f64::from(stack.tip().unwrap());
+    wait_for("the anchor's confirmation", || {
+        metric(s.addr, "btc_anchor_last_anchor_height") == Some(tip)
+    });
+    assert_eq!(status_json(s.addr)["fee_cap_reached"], false);
+    s.stop();
+
+    // After a restart the day's spending is remembered, not counted again:
+    // with the cap at what was spent, nothing more is anchored, and
+    // submissions are still taken (they would wait less than a day).
+    let s = Running::start(options(ServerConfig {
+        max_fee_per_day_sat: spent as u64,
+        ..server
+    }));
+    wait_for("the day cap", || {
+        status_json(s.addr)["fee_cap_per_day_reached"] == true
+    });
+    let j = status_json(s.addr);
+    assert_eq!(j["fee_spent_today_sat"].as_f64(), Some(spent));
+    assert_eq!(j["accepting"], true);
+    assert_eq!(post(s.addr, "/digest", &[2; 32]).status, 200);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(status_json(s.addr)["pending_commitments"], 1);
+    assert_eq!(
+        metric(s.addr, "btc_anchor_last_anchor_timestamp_seconds"),
+        Some(signed)
+    );
+    let r = get(s.addr, "/metrics", "*/*");
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("btc_anchor_fee_cap_reached{cap=\"day\"} 1\n")
+    );
+    s.stop();
+}

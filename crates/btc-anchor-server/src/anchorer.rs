@@ -110,8 +110,9 @@ const ACTIVE: [BatchState; 3] = [
 ];
 
 impl Round<'_> {
-    /// Charges to the ledger every transaction of `batches` not charged
-    /// yet, seen first at `tip`.
+    /// Charges to the ledger every transaction not charged yet, seen
+    /// first at `tip`: of every batch with `all`, else of the batches
+    /// whose transactions may still change.
     fn charge(&mut self, all: bool, tip: u32) -> Result<(), String> {
         let store = self.flow.store();
         let batches = if all {

@@ -13,6 +13,10 @@
 //!   on a thread, paid by the data directory's wallet.
 //! * [`health`]: why submissions are refused (503) when the anchorer
 //!   cannot work.
+//! * [`fees`]: when a stuck anchor is bumped, and the caps on what
+//!   anchors and bumps cost, per transaction and per UTC day.
+//! * [`keys`], [`limits`]: API keys (stored hashed) and rate limits.
+//! * [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! * [`http`]: the endpoints (axum).
 //! * [`serve`]: all of them together, with graceful shutdown.
 

@@ -102,7 +102,7 @@ impl Metrics {
         gauge(
             &mut out,
             "btc_anchor_last_anchor_height",
-            "Block height of the newest confirmed anchoring transaction.",
+            "Block height the newest anchoring transaction confirmed at.",
             s.last_anchor_height,
         );
         gauge(

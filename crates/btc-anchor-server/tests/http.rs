@@ -823,7 +823,7 @@ fn fees_are_charged_durably_and_the_day_cap_stops_anchoring_on_regtest() {
     // submissions are still taken (they would wait less than a day).
     let s = Running::start(options(ServerConfig {
         max_fee_per_day_sat: spent as u64,
-        ..server
+        ..server.clone()
     }));
     wait_for("the day cap", || {
         status_json(s.addr)["fee_cap_per_day_reached"] == true
@@ -842,5 +842,24 @@ fn fees_are_charged_durably_and_the_day_cap_stops_anchoring_on_regtest() {
     assert!(
         String::from_utf8_lossy(&r.body).contains("btc_anchor_fee_cap_reached{cap=\"day\"} 1\n")
     );
+    s.stop();
+
+    // A cap per transaction below what an anchor costs: the wallet's
+    // transaction is refused, nothing is broadcast, the cap shows.
+    let s = Running::start(options(ServerConfig {
+        max_fee_per_tx_sat: Some(10),
+        ..server
+    }));
+    wait_for("the cap per transaction", || {
+        status_json(s.addr)["fee_cap_per_tx_reached"] == true
+    });
+    let j = status_json(s.addr);
+    assert_eq!(j["fee_cap_per_day_reached"], false);
+    assert_eq!(j["accepting"], true);
+    assert_eq!(j["pending_commitments"], 1);
+    assert_eq!(j["fee_spent_today_sat"].as_f64(), Some(spent));
+    assert!(stack.mempool().unwrap().is_empty());
+    let r = get(s.addr, "/metrics", "*/*");
+    assert!(String::from_utf8_lossy(&r.body).contains("btc_anchor_fee_cap_reached{cap=\"tx\"} 1\n"));
     s.stop();
 }

@@ -31,6 +31,9 @@ pub enum ServerConfigError {
     /// The public URL cannot be carried by a pending attestation.
     #[error("public_url must be 1 to 1000 characters of a-z A-Z 0-9 - . _ / :")]
     BadPublicUrl,
+    /// A rate limit without room for one request.
+    #[error("rate_limit_burst must be at least 1 when rate_limit_per_sec is set")]
+    NoBurst,
 }
 
 /// The server's settings.
@@ -55,6 +58,22 @@ pub struct ServerConfig {
     pub max_digests_per_request: usize,
     /// Most submissions waiting for the writer.
     pub max_queued_submissions: usize,
+    /// Blocks a broadcast anchoring transaction may stay unconfirmed
+    /// before the anchorer bumps it (§9).
+    pub bump_after_blocks: u32,
+    /// Most fee one anchoring transaction may pay, replacements included
+    /// (default: `max_fee_sat` of `config.toml`).
+    pub max_fee_per_tx_sat: Option<u64>,
+    /// Most fees paid for anchors and bumps in one UTC day.
+    pub max_fee_per_day_sat: u64,
+    /// Whether `POST /digest` needs an API key too, once any is
+    /// configured (the stock `ots` client cannot send one).
+    pub require_key_for_digest: bool,
+    /// Requests a second each API key, and each client address without a
+    /// key, may make on average (0: no limit).
+    pub rate_limit_per_sec: u32,
+    /// Requests each may make at once before the average applies.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +88,12 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             max_digests_per_request: 10_000,
             max_queued_submissions: 10_000,
+            bump_after_blocks: 6,
+            max_fee_per_tx_sat: None,
+            max_fee_per_day_sat: 200_000,
+            require_key_for_digest: false,
+            rate_limit_per_sec: 20,
+            rate_limit_burst: 100,
         }
     }
 }
@@ -100,14 +125,27 @@ impl ServerConfig {
     ///
     /// # Errors
     ///
-    /// [`ServerConfigError::BadPublicUrl`].
+    /// [`ServerConfigError::BadPublicUrl`], [`ServerConfigError::NoBurst`].
     pub fn checked(self) -> Result<ServerConfig, ServerConfigError> {
         if let Some(u) = &self.public_url {
             if !crate::calendar::valid_uri(u) {
                 return Err(ServerConfigError::BadPublicUrl);
             }
         }
+        if self.rate_limit_per_sec > 0 && self.rate_limit_burst == 0 {
+            return Err(ServerConfigError::NoBurst);
+        }
         Ok(self)
+    }
+
+    /// The fee bounds, with `max_fee_sat` of `config.toml` as the cap per
+    /// transaction unless `max_fee_per_tx_sat` is set.
+    pub fn fee_limits(&self, workflow_max_fee_sat: u64) -> crate::fees::FeeLimits {
+        crate::fees::FeeLimits {
+            bump_after_blocks: self.bump_after_blocks,
+            max_fee_per_tx_sat: self.max_fee_per_tx_sat.unwrap_or(workflow_max_fee_sat),
+            max_fee_per_day_sat: self.max_fee_per_day_sat,
+        }
     }
 }
 
@@ -130,6 +168,39 @@ mod tests {
         let c = ServerConfig::load(dir.path()).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.anchor_interval_secs, 1);
+        std::fs::write(
+            dir.path().join(SERVER_CONFIG_FILE),
+            "bump_after_blocks = 3\nmax_fee_per_tx_sat = 9000\nmax_fee_per_day_sat = 50000\n\
+             require_key_for_digest = true\nrate_limit_per_sec = 5\nrate_limit_burst = 10\n",
+        )
+        .unwrap();
+        let c = ServerConfig::load(dir.path()).unwrap();
+        assert!(c.require_key_for_digest);
+        assert_eq!((c.rate_limit_per_sec, c.rate_limit_burst), (5, 10));
+        assert_eq!(
+            c.fee_limits(20_000),
+            crate::fees::FeeLimits {
+                bump_after_blocks: 3,
+                max_fee_per_tx_sat: 9000,
+                max_fee_per_day_sat: 50_000,
+            }
+        );
+        // Without max_fee_per_tx_sat, config.toml's max_fee_sat.
+        assert_eq!(
+            ServerConfig::default()
+                .fee_limits(20_000)
+                .max_fee_per_tx_sat,
+            20_000
+        );
+        std::fs::write(
+            dir.path().join(SERVER_CONFIG_FILE),
+            "rate_limit_per_sec = 5\nrate_limit_burst = 0\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            ServerConfig::load(dir.path()),
+            Err(ServerConfigError::NoBurst)
+        ));
         std::fs::write(dir.path().join(SERVER_CONFIG_FILE), "lisen = 1\n").unwrap();
         assert!(matches!(
             ServerConfig::load(dir.path()),

@@ -24,6 +24,28 @@ pub enum Refusal {
     /// The writer's queue is full.
     #[error("the server is overloaded")]
     Overloaded,
+    /// The day's fee cap stops anchoring until the next UTC day, and a
+    /// record submitted now would wait past the service limit.
+    #[error("the daily fee cap is reached")]
+    DailyFeeCap,
+}
+
+/// Which fee cap stopped the anchorer (`docs/server-api.md` §9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeeCaps {
+    /// The newest unconfirmed anchoring transaction cannot be bumped
+    /// without paying more than `max_fee_per_tx_sat`.
+    pub per_tx: bool,
+    /// Today's fees reached `max_fee_per_day_sat`: no anchor and no bump
+    /// until the next UTC day.
+    pub per_day: bool,
+}
+
+impl FeeCaps {
+    /// Whether any cap is reached.
+    pub fn any(&self) -> bool {
+        self.per_tx || self.per_day
+    }
 }
 
 /// What the anchorer reports after each round.
@@ -41,6 +63,15 @@ pub struct Seen {
     pub txs_waiting: u64,
     /// The newest anchoring transaction.
     pub last_txid: Option<Txid>,
+    /// When the newest anchoring transaction was signed (seconds since
+    /// 1970).
+    pub last_anchor_at: Option<i64>,
+    /// The block height the newest anchoring transaction confirmed at.
+    pub last_anchor_height: Option<u32>,
+    /// Fees paid for anchors and bumps this UTC day, in satoshis.
+    pub fee_spent_today_sat: u64,
+    /// The fee caps reached.
+    pub fee_caps: FeeCaps,
     /// When the oldest queued record was submitted (seconds since 1970).
     pub oldest_pending_at: Option<i64>,
     /// The last round's error, without secrets or digests.
@@ -97,10 +128,23 @@ impl Health {
         }
         match s.oldest_pending_at {
             Some(t) if now.saturating_sub(t) > self.max_pending_secs => {
-                Some(Refusal::PastServiceLimit)
+                return Some(Refusal::PastServiceLimit)
             }
-            _ => None,
+            _ => {}
         }
+        if s.fee_caps.per_day {
+            // Nothing is anchored before the next UTC day: a record taken
+            // now waits at least until then, the queue's oldest longer.
+            let since = s.oldest_pending_at.unwrap_or(now).min(now);
+            let next_day = now
+                .div_euclid(86_400)
+                .saturating_add(1)
+                .saturating_mul(86_400);
+            if next_day.saturating_sub(since) > self.max_pending_secs {
+                return Some(Refusal::DailyFeeCap);
+            }
+        }
+        None
     }
 }
 
@@ -120,5 +164,37 @@ mod tests {
         assert_eq!(h.refusal(1000), Some(Refusal::CannotPay));
         h.shut_down();
         assert_eq!(h.refusal(1000), Some(Refusal::ShuttingDown));
+    }
+
+    #[test]
+    fn the_day_cap_refuses_only_what_would_wait_past_the_limit() {
+        let day = 86_400 * 20_000;
+        let h = Health::new(3600);
+        h.update(|s| {
+            s.running = true;
+            s.fee_caps.per_day = true;
+        });
+        // Two hours before midnight UTC: a record would wait two hours.
+        assert_eq!(h.refusal(day - 7200), Some(Refusal::DailyFeeCap));
+        // Half an hour before: it would be anchored in time.
+        assert_eq!(h.refusal(day - 1800), None);
+        // ... unless the queue's oldest has waited long already.
+        h.update(|s| s.oldest_pending_at = Some(day - 1800 - 3000));
+        assert_eq!(h.refusal(day - 1800), Some(Refusal::DailyFeeCap));
+        // The cap per transaction refuses nothing: new batches anchor.
+        h.update(|s| {
+            s.fee_caps = FeeCaps {
+                per_tx: true,
+                per_day: false,
+            }
+        });
+        assert_eq!(h.refusal(day - 1800), None);
+        // A day cap with the default service limit of a day refuses nothing.
+        let h = Health::new(86_400);
+        h.update(|s| {
+            s.running = true;
+            s.fee_caps.per_day = true;
+        });
+        assert_eq!(h.refusal(day - 86_000), None);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,9 @@ use serde_json::json;
 
 use crate::calendar::{complete_timestamp, pending_timestamp, Submission, MAX_DIGEST_LEN};
 use crate::health::{Health, Refusal};
+use crate::keys::KeyFile;
+use crate::limits::{Client, RateLimiter};
+use crate::metrics::{Gauges, Metrics, OTHER_ROUTE};
 use crate::storage::{Lookup, Storage, StorageError};
 
 /// Largest native request body.
@@ -41,36 +44,235 @@ pub struct AppState {
     pub max_digests: usize,
 }
 
-/// The router of every endpoint, with the request time limit.
+/// What the router adds around the endpoints: keys, limits and metrics.
+#[derive(Debug, Clone)]
+pub struct RouterOptions {
+    /// Time to read a request and answer it (then 408).
+    pub request_timeout: Duration,
+    /// Where requests are counted and timed (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+    /// The API keys; once one is configured, the native API needs one
+    /// (§10).
+    pub keys: Option<Arc<KeyFile>>,
+    /// Whether `POST /digest` needs a key too, once one is configured.
+    pub require_key_for_digest: bool,
+    /// The rate limit of each key and of each address submitting without
+    /// one; `None` for no limit.
+    pub rate_limit: Option<Arc<RateLimiter>>,
+}
+
+impl RouterOptions {
+    /// Options with the time limit `request_timeout`, fresh metrics, no
+    /// keys and no rate limit.
+    pub fn new(request_timeout: Duration) -> RouterOptions {
+        RouterOptions {
+            request_timeout,
+            metrics: Arc::default(),
+            keys: None,
+            require_key_for_digest: false,
+            rate_limit: None,
+        }
+    }
+}
+
+/// What the guard in front of the endpoints checks.
+#[derive(Debug)]
+struct Guard {
+    keys: Option<Arc<KeyFile>>,
+    require_key_for_digest: bool,
+    rate_limit: Option<Arc<RateLimiter>>,
+}
+
+/// The router of every endpoint, with the request time limit and fresh
+/// metrics ([`router_with`] with [`RouterOptions::new`]).
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
+    router_with(state, RouterOptions::new(request_timeout))
+}
+
+/// The router of every endpoint, with `options`.
+pub fn router_with(state: Arc<AppState>, options: RouterOptions) -> Router {
+    let metrics = options.metrics.clone();
     Router::new()
         .route("/", get(status))
         .route("/digest", post(post_digest))
         .route("/timestamp/{hex}", get(get_timestamp))
         .route("/api/v1/digests", post(post_digests))
         .route("/api/v1/proofs/{id}", get(get_proof))
+        .route(
+            "/metrics",
+            get(move |state: State<Arc<AppState>>| get_metrics(state, metrics)),
+        )
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(log_request))
+        // Innermost first: no body past the native limit is read, the time
+        // limit covers everything inside, the guard answers 401, 413 and
+        // 429 before an endpoint runs, and the log and the metrics see
+        // every answer, 408 included.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_NATIVE_BODY,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
+            options.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(Guard {
+                keys: options.keys,
+                require_key_for_digest: options.require_key_for_digest,
+                rate_limit: options.rate_limit,
+            }),
+            guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            options.metrics,
+            observe_request,
         ))
         .with_state(state)
 }
 
-/// Logs each request by method, route pattern and status: never a digest
-/// or commitment.
-async fn log_request(req: Request, next: Next) -> Response {
+/// Logs each request by method, route pattern and status (never a digest
+/// or commitment), and counts and times it.
+async fn observe_request(
+    State(metrics): State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unknown".to_owned());
+        .map_or(OTHER_ROUTE, |p| p.as_str())
+        .to_owned();
     let started = std::time::Instant::now();
     let res = next.run(req).await;
-    tracing::debug!(%method, route, status = res.status().as_u16(), took = ?started.elapsed(), "request");
+    let took = started.elapsed();
+    let status = res.status().as_u16();
+    metrics.observe(&route, status, took);
+    tracing::debug!(%method, route, status, ?took, "request");
     res
+}
+
+/// The bearer token of `headers`: `None` without an `Authorization`
+/// header, `Some(None)` for one that is not `Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Option<Option<&str>> {
+    let v = headers.get(header::AUTHORIZATION)?;
+    Some(v.to_str().ok().and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    }))
+}
+
+fn unauthorized() -> Response {
+    let mut r = json_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid API key is required: Authorization: Bearer <key>",
+    );
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+fn rate_limited(wait: Duration) -> Response {
+    let secs = wait.as_secs_f64().ceil().clamp(1.0, 86_400.0) as u64;
+    let mut r = json_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "too many requests: retry after Retry-After seconds",
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// API keys, body size and rate limits (§10), before any endpoint runs.
+async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(OTHER_ROUTE, |p| p.as_str());
+    let submission = req.method() == axum::http::Method::POST
+        && (route == "/digest" || route == "/api/v1/digests");
+    let native = route.starts_with("/api/v1/");
+    let addr = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| Client::Addr(c.0.ip()));
+    let limit = |client: Option<Client>| match (&g.rate_limit, client) {
+        (Some(l), Some(c)) => l.check(c).err(),
+        _ => None,
+    };
+    let keys = g.keys.as_ref().map(|k| k.keys()).filter(|k| !k.is_empty());
+    let mut client = None;
+    if let Some(keys) = &keys {
+        let name = match bearer(req.headers()) {
+            Some(token) => match token.and_then(|t| keys.check(t)) {
+                Some(name) => Some(name.to_owned()),
+                None => {
+                    // A wrong key costs its address a token.
+                    return match limit(addr) {
+                        Some(wait) => rate_limited(wait),
+                        None => unauthorized(),
+                    };
+                }
+            },
+            None => None,
+        };
+        let needed = native || (route == "/digest" && g.require_key_for_digest);
+        if needed && name.is_none() {
+            return match limit(addr) {
+                Some(wait) => rate_limited(wait),
+                None => unauthorized(),
+            };
+        }
+        client = name.map(Client::Key);
+    }
+    let too_long = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_NATIVE_BODY as u64);
+    if too_long {
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "the body is over 1 MiB",
+        );
+    }
+    // Lookups without a key are not limited: the stock client polls them,
+    // and they are cached.
+    let client = client.or(if submission { addr } else { None });
+    if let Some(wait) = limit(client) {
+        return rate_limited(wait);
+    }
+    next.run(req).await
+}
+
+/// `GET /metrics` (§5.6).
+async fn get_metrics(State(state): State<Arc<AppState>>, metrics: Arc<Metrics>) -> Response {
+    let storage = state.storage.clone();
+    let queue = tokio::task::spawn_blocking(move || storage.queue())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let t = now();
+    let gauges = Gauges {
+        seen: state.health.seen(),
+        pending: queue.pending,
+        oldest_pending_secs: queue.oldest_at.map(|o| t.saturating_sub(o)),
+        accepting: state.health.refusal(t).is_none(),
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        metrics.render(&gauges),
+    )
+        .into_response()
 }
 
 fn text(status: StatusCode, body: &'static str, cache: Option<&'static str>) -> Response {
@@ -244,6 +446,12 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         "oldest_pending_secs": queue.oldest_at.map(|o| t.saturating_sub(o).max(0)),
         "txs_waiting_for_confirmation": seen.txs_waiting,
         "last_anchor_txid": seen.last_txid.map(|t| t.to_string()),
+        "last_anchor_at": seen.last_anchor_at,
+        "last_anchor_height": seen.last_anchor_height,
+        "fee_spent_today_sat": seen.fee_spent_today_sat,
+        "fee_cap_reached": seen.fee_caps.any(),
+        "fee_cap_per_tx_reached": seen.fee_caps.per_tx,
+        "fee_cap_per_day_reached": seen.fee_caps.per_day,
         "balance_sat": seen.balance_sat,
         "tip_height": seen.tip_height,
         "min_depth": state.min_depth,

@@ -13,14 +13,22 @@
 //!   on a thread, paid by the data directory's wallet.
 //! * [`health`]: why submissions are refused (503) when the anchorer
 //!   cannot work.
+//! * [`fees`]: when a stuck anchor is bumped, and the caps on what
+//!   anchors and bumps cost, per transaction and per UTC day.
+//! * [`keys`], [`limits`]: API keys (stored hashed) and rate limits.
+//! * [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! * [`http`]: the endpoints (axum).
 //! * [`serve`]: all of them together, with graceful shutdown.
 
 pub mod anchorer;
 pub mod calendar;
 pub mod config;
+pub mod fees;
 pub mod health;
 pub mod http;
+pub mod keys;
+pub mod limits;
+pub mod metrics;
 pub mod sqlite;
 pub mod storage;
 
@@ -59,6 +67,9 @@ pub enum ServeError {
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// The API keys could not be read.
+    #[error("cannot read the API keys")]
+    Keys(#[from] keys::KeysError),
 }
 
 /// What `serve` needs.
@@ -100,6 +111,7 @@ pub async fn serve(
         config.network,
         server.max_queued_submissions,
     )?);
+    let keys = Arc::new(keys::KeyFile::open(&data_dir)?);
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -127,6 +139,7 @@ pub async fn serve(
             poll_interval: Duration::from_secs(server.poll_interval_secs.max(1)),
             min_balance_sat: server.min_balance_sat,
             on_step: on_anchor_step,
+            fees: server.fee_limits(config.max_fee_sat),
         },
     );
     let state = Arc::new(http::AppState {
@@ -137,10 +150,22 @@ pub async fn serve(
         min_depth: config.min_depth,
         max_digests: server.max_digests_per_request,
     });
-    let app = http::router(
+    let app = http::router_with(
         state,
-        Duration::from_secs(server.request_timeout_secs.max(1)),
-    );
+        http::RouterOptions {
+            request_timeout: Duration::from_secs(server.request_timeout_secs.max(1)),
+            metrics: Arc::default(),
+            keys: Some(keys),
+            require_key_for_digest: server.require_key_for_digest,
+            rate_limit: (server.rate_limit_per_sec > 0).then(|| {
+                Arc::new(limits::RateLimiter::new(
+                    server.rate_limit_per_sec,
+                    server.rate_limit_burst,
+                ))
+            }),
+        },
+    )
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tracing::info!(%addr, network = %config.network, "listening");
     on_listen(addr);
     let h = health.clone();

@@ -1,5 +1,5 @@
 //! Stamping through a calendar server instead of a wallet of one's own
-//! (`docs/server-api.md` §5.4, §5.5, §9): the digests go to the server's
+//! (`docs/server-api.md` §5.4, §5.5, §11): the digests go to the server's
 //! native API, and each document gets a queued proof beside it at once; an
 //! upgrade later fetches the complete proofs and writes them in place.
 //!
@@ -450,7 +450,7 @@ fn is_native_proof_name(p: &Path) -> bool {
 /// How [`HttpCalendar`] talks to its server.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Sent as `Authorization: Bearer <key>` (§9).
+    /// Sent as `Authorization: Bearer <key>` (§10).
     pub api_key: Option<String>,
     /// Time for one whole request and reply.
     pub timeout: Duration,

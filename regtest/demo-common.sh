@@ -11,6 +11,8 @@ if [ -z "$bin" ]; then
     cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p btc-anchor-cli
     bin="$target/release/btc-anchor"
 fi
+# Absolute, so that steps run from other folders find it.
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 echo "building btc-anchor-regtest..."
 cargo build --quiet --manifest-path "$root/Cargo.toml" -p btc-anchor-testenv --bin btc-anchor-regtest
 regtest="$target/debug/btc-anchor-regtest"

@@ -45,6 +45,24 @@ enum LogCommand {
     Audit(AuditArgs),
     /// Print the log's public key (vkey), for auditors and witnesses
     Vkey(DirArgs),
+    /// Serve the published log read-only over HTTP as C2SP tlog-tiles
+    /// (/checkpoint, /tile/...), for tlog clients, monitors and witnesses
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// The log's folder (only its public/ folder is served), or a copy of
+    /// its public/ folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port. Loopback by
+    /// default: put a reverse proxy (TLS, compression) in front to publish
+    #[arg(long, value_name = "ADDR", default_value = btc_anchor_server::tiles::DEFAULT_LISTEN)]
+    listen: std::net::SocketAddr,
+    /// Log level on stderr: error, warn, info or debug
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: tracing::Level,
 }
 
 #[derive(Debug, Args)]
@@ -198,10 +216,10 @@ struct AuditArgs {
 /// The exit codes of `log --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
-  0  done; for audit: the log is consistent
+  0  done; for audit: the log is consistent; for serve: stopped by SIGINT or SIGTERM
   1  audit: the log is inconsistent (the first finding, with its evidence); or an input is malformed
   2  usage error: missing, unknown or conflicting arguments
-  4  input/output error: a file or folder is missing, unreadable or cannot be written
+  4  input/output error: a file or folder is missing, unreadable or cannot be written; for serve: no log in the folder, or the address cannot be bound
   8  busy: another process is writing the log
   9  nothing to do: checkpoint found no new event";
 
@@ -215,6 +233,7 @@ pub fn run(args: &LogArgs) -> Result<Done, Failure> {
         LogCommand::Prove(a) => prove(a),
         LogCommand::Audit(a) => run_audit(a),
         LogCommand::Vkey(a) => vkey(a),
+        LogCommand::Serve(a) => serve(a),
     }
 }
 
@@ -267,6 +286,34 @@ fn init(a: &InitArgs) -> Result<Done, Failure> {
             a.dir.display()
         )
     }))
+}
+
+fn serve(a: &ServeArgs) -> Result<Done, Failure> {
+    use btc_anchor_server::tiles::{run, TilesOptions};
+    tracing_subscriber::fmt()
+        .with_max_level(a.log_level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let options = TilesOptions {
+        dir: a.dir.clone(),
+        listen: a.listen,
+    };
+    run(options, |addr| {
+        // The first line on stdout, for scripts that asked for port 0.
+        println!("listening on http://{addr}");
+    })
+    .map_err(|e| match e {
+        btc_anchor_server::ServeError::NoLog { .. } => Failure::io(
+            with_sources(&e),
+            "give the log's folder (made by btc-anchor log init) or a copy of its public/ folder",
+        ),
+        other => Failure::io(
+            with_sources(&other),
+            "check the address: another program may be listening on it",
+        ),
+    })?;
+    Ok(Done::ok(String::new()))
 }
 
 fn vkey(a: &DirArgs) -> Result<Done, Failure> {

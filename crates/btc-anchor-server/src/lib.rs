@@ -19,6 +19,8 @@
 //! * [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! * [`http`]: the endpoints (axum).
 //! * [`serve`]: all of them together, with graceful shutdown.
+//! * [`tiles`]: an audit log served read-only as C2SP tlog-tiles
+//!   (`btc-anchor log serve`, `docs/audit-log.md` §14).
 
 pub mod anchorer;
 pub mod calendar;
@@ -31,6 +33,7 @@ pub mod limits;
 pub mod metrics;
 pub mod sqlite;
 pub mod storage;
+pub mod tiles;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -67,6 +70,12 @@ pub enum ServeError {
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// A folder that holds no published log (`btc-anchor log serve`).
+    #[error("{} holds no published log (no public/ folder, checkpoint or tile/)", path.display())]
+    NoLog {
+        /// The folder.
+        path: PathBuf,
+    },
     /// The API keys could not be read.
     #[error("cannot read the API keys")]
     Keys(#[from] keys::KeysError),
@@ -112,16 +121,7 @@ pub async fn serve(
         server.max_queued_submissions,
     )?);
     let keys = Arc::new(keys::KeyFile::open(&data_dir)?);
-    let listener = tokio::net::TcpListener::bind(server.listen)
-        .await
-        .map_err(|source| ServeError::Listen {
-            addr: server.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Listen {
-        addr: server.listen,
-        source,
-    })?;
+    let (listener, addr) = bind(server.listen).await?;
     let public_url = server
         .public_url
         .clone()
@@ -192,24 +192,51 @@ pub fn run(
     options: ServeOptions,
     on_listen: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = runtime()?;
+    rt.block_on(serve(options, on_listen, shutdown_signal()))
+}
+
+/// Binds a listener to `addr` (port 0 picks a free port), with the address
+/// it got.
+///
+/// # Errors
+///
+/// [`ServeError::Listen`] when the address cannot be bound.
+pub async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    Ok((listener, bound))
+}
+
+/// Resolves at the first SIGINT or SIGTERM: the shutdown of the servers'
+/// entry points.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// A runtime for one of the servers' entry points.
+fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(ServeError::Runtime)?;
-    rt.block_on(serve(options, on_listen, async {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
-        }
-    }))
+        .map_err(ServeError::Runtime)
 }
 
 /// The data directory's `server.toml`, for the command line.

@@ -567,3 +567,239 @@ fn sealed_anchors_form_one_chain_the_audit_follows() {
     assert_eq!(report["finding"]["name"], "seal-break");
     assert_eq!(report["finding"]["evidence"]["expected_seal"], other);
 }
+
+/// Debian's `golang-go` and `golang-golang-x-mod-dev`, GOPATH mode.
+const GOPATH: &str = "/usr/share/gocode";
+
+fn go_available() -> Result<(), String> {
+    let ok = std::process::Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        return Err("no `go` on PATH (apt-get install golang-go)".into());
+    }
+    if !Path::new(GOPATH)
+        .join("src/golang.org/x/mod/sumdb/tlog")
+        .is_dir()
+    {
+        return Err(format!(
+            "no golang.org/x/mod under {GOPATH} (apt-get install golang-golang-x-mod-dev)"
+        ));
+    }
+    Ok(())
+}
+
+/// `go run tests/go/tlog_client.go URL VKEY STATE`, nothing downloaded:
+/// its exit status and stdout.
+fn go_client(url: &str, vkey: &str, state: &Path) -> (bool, String) {
+    let program =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/go/tlog_client.go");
+    let out = std::process::Command::new("go")
+        .arg("run")
+        .arg(program)
+        .args([url, vkey, p(state)])
+        .env("GO111MODULE", "off")
+        .env("GOPATH", GOPATH)
+        .env("GOFLAGS", "")
+        .env("GOPROXY", "off")
+        .env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-build"),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() && !stdout.contains("FAIL") {
+        panic!("go run failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    (out.status.success(), stdout)
+}
+
+/// A running `btc-anchor log serve`, stopped when dropped.
+struct LogServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl LogServer {
+    fn start(dir: &Path) -> LogServer {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("btc-anchor"))
+            .args(["log", "serve", p(dir), "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr: std::net::SocketAddr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("log serve printed {line:?}"))
+            .parse()
+            .unwrap();
+        assert!(addr.ip().is_loopback());
+        LogServer {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    /// Stops the server with SIGTERM: its exit status and stderr.
+    fn stop(mut self) -> (Option<i32>, String) {
+        use std::io::Read as _;
+        let pid = self.child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status.code(), stderr)
+    }
+}
+
+impl Drop for LogServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Appends `n` events to the log in `dir` in one durable append.
+fn append_many(dir: &Path, n: usize) {
+    let lines: String = (0..n)
+        .map(|i| {
+            format!(
+                "{{\"kind\":\"read\",\"record\":\"MRN {}\",\"actor\":\"dr-{}\"}}\n",
+                i % 97,
+                i % 7
+            )
+        })
+        .collect();
+    let out = command()
+        .args(["log", "append", p(dir), "--events", "-"])
+        .write_stdin(lines)
+        .output()
+        .unwrap();
+    Run::from(out).expect_code(VALID);
+}
+
+#[test]
+fn log_serve_is_read_by_the_go_tlog_client() {
+    if let Err(reason) = go_available() {
+        btc_anchor_testenv::skip(reason);
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    let state = tmp.path().join("go-state");
+    std::fs::create_dir(&state).unwrap();
+    let vkey = run([
+        "log",
+        "init",
+        p(&dir),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    append_many(&dir, 300);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+
+    // The server reads the log as it grows: one server for both sizes.
+    let server = LogServer::start(&dir);
+    let (ok, out) = go_client(&server.url, &vkey, &state);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out,
+        "checkpoint clinic.example/audit 300 verified\ntree 300 ok\n\
+         record 0 ok\nrecord 150 ok\nrecord 299 ok\nok\n"
+    );
+    // 70,000 entries: full and partial tiles at levels 0, 1 and 2.
+    append_many(&dir, 69_700);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let (ok, out) = go_client(&server.url, &vkey, &state);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out,
+        "checkpoint clinic.example/audit 70000 verified\ntree 70000 ok\n\
+         record 0 ok\nrecord 35000 ok\nrecord 69999 ok\nconsistent 300 -> 70000\nok\n"
+    );
+
+    // A key the checkpoint is not signed by: Go refuses it.
+    let other = tmp.path().join("other");
+    let other_vkey = run([
+        "log",
+        "init",
+        p(&other),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out) = go_client(&server.url, &other_vkey, &state);
+    assert!(!ok && out.starts_with("FAIL: checkpoint:"), "{out}");
+
+    // A torn tile the tree needs is not served (500, and a log line), so
+    // the client fails instead of reading garbage.
+    let tile = dir.join("public/tile/1/000");
+    let good = std::fs::read(&tile).unwrap();
+    std::fs::write(&tile, &good[..4096]).unwrap();
+    let (ok, out) = go_client(&server.url, &vkey, &state);
+    assert!(!ok && out.contains("HTTP 500"), "{out}");
+    // An edited one is served (the server has no key to tell), and the
+    // client's check against the signed root catches it.
+    let mut edited = good.clone();
+    edited[100] ^= 1;
+    std::fs::write(&tile, &edited).unwrap();
+    let (ok, out) = go_client(&server.url, &vkey, &state);
+    assert!(
+        !ok && out.contains("FAIL") && !out.contains("HTTP") && !out.contains("record 0 ok"),
+        "{out}"
+    );
+    std::fs::write(&tile, &good).unwrap();
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("tile/1/000") && stderr.contains("torn or damaged"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn log_serve_refuses_a_folder_without_a_log_and_a_taken_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (error, hint) = run(["log", "serve", p(tmp.path()), "--listen", "127.0.0.1:0"])
+        .expect_code(IO)
+        .two_line_error();
+    assert!(error.contains("holds no published log"), "{error}");
+    assert!(hint.contains("log init"), "{hint}");
+    let dir = tmp.path().join("audit");
+    run(["log", "init", p(&dir), "--origin", "clinic.example/audit"]).expect_code(VALID);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (error, _) = run(["log", "serve", p(&dir), "--listen", &addr])
+        .expect_code(IO)
+        .two_line_error();
+    assert!(error.contains(&addr), "{error}");
+}

@@ -17,6 +17,9 @@
 //!   the [`journal`] of entries and their openings.
 //! * [`audit`]: the offline audit of a published log.
 //! * [`proof`]: offline single-event proofs (`c2sp.org/tlog-proof@v1`).
+//! * [`event_proof`]: event proofs that reach Bitcoin: the entry's
+//!   inclusion, consistency to an anchored checkpoint, and its anchor
+//!   proof, in one file (`btc-anchor/event-proof@v1`).
 //!
 //! ## A log of one event, proved offline
 //!
@@ -75,6 +78,7 @@ pub mod audit;
 pub mod checkpoint;
 pub mod entry;
 pub mod event;
+pub mod event_proof;
 pub mod fhir;
 pub mod jcs;
 pub mod journal;

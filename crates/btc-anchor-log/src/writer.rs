@@ -56,6 +56,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::entry::{ActorRef, Entry, RecordRef, RngError, Salt};
 use crate::event::{Event, EventError};
+use crate::event_proof::EventProof;
 use crate::journal::{sync_parent, Journal, JournalError, Recovery};
 use crate::keyfile::{read_key_file, write_key_file, KeyFileError};
 use crate::note::{Note, Signer, Verifier};
@@ -562,6 +563,121 @@ impl LogWriter {
             checkpoint,
         })
     }
+}
+
+/// Most checkpoints [`LogWriter::prove_anchored`] looks through.
+pub const MAX_CHECKPOINTS: usize = 100_000;
+
+impl LogWriter {
+    /// The event proof of entry `index` that reaches Bitcoin
+    /// (`docs/audit-log.md` §15.3): the entry's inclusion in the first
+    /// checkpoint that holds it, the consistency proof from there to the
+    /// first checkpoint that holds it and whose anchor proof
+    /// (`public/checkpoints/<N>.anchor.json`) is in a block, and that
+    /// anchor proof. `None` when no anchored checkpoint holds the entry
+    /// yet. With `disclose`, it carries the event and its salt.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::NotPublished`] for an entry the latest checkpoint does
+    /// not cover, and the errors of reading the checkpoints, tiles and
+    /// journal.
+    pub fn prove_anchored(
+        &self,
+        index: u64,
+        disclose: bool,
+    ) -> Result<Option<EventProof>, LogError> {
+        if index >= self.published {
+            return Err(LogError::NotPublished {
+                index,
+                size: self.published,
+            });
+        }
+        let history = self.dir.join("public/checkpoints");
+        let mut sizes = Vec::new();
+        for e in fs::read_dir(&history).map_err(io_err("list", &history))? {
+            let e = e.map_err(io_err("list", &history))?;
+            if sizes.len() >= MAX_CHECKPOINTS {
+                break;
+            }
+            let name = e.file_name();
+            let size = name
+                .to_str()
+                .and_then(|n| crate::checkpoint::parse_decimal(n, self.published));
+            if let Some(size) = size.filter(|&s| s > index) {
+                sizes.push(size);
+            }
+        }
+        sizes.sort_unstable();
+        let mut found = None;
+        for &size in &sizes {
+            let path = history.join(format!("{size}.anchor.json"));
+            let Some(bytes) = read_capped(&path, btc_anchor::proof::MAX_PROOF_BYTES)? else {
+                continue;
+            };
+            let confirmed = btc_anchor::proof::Proof::from_json(&bytes)
+                .is_ok_and(|p| p.anchor.is_some_and(|a| a.block.is_some()));
+            if confirmed {
+                found = Some((size, bytes));
+                break;
+            }
+        }
+        let Some((anchored_size, anchor)) = found else {
+            return Ok(None);
+        };
+        // The first checkpoint that holds the entry (at most the anchored
+        // one, which holds it too).
+        let first = sizes[0];
+        let read_note = |size: u64| -> Result<Vec<u8>, LogError> {
+            let path = history.join(size.to_string());
+            read_capped(&path, crate::note::MAX_NOTE_LEN)?.ok_or_else(|| LogError::Io {
+                action: "read",
+                path,
+                source: io::ErrorKind::NotFound.into(),
+            })
+        };
+        let checkpoint = Note::parse(&read_note(first)?).map_err(OpenError::from)?;
+        let anchored = read_note(anchored_size)?;
+        let extra = if disclose {
+            Some(self.journal.opening(index)?.to_bytes())
+        } else {
+            None
+        };
+        let consistency = if first == anchored_size {
+            vec![]
+        } else {
+            self.tiles.reader(anchored_size)?.consistency_proof(first)?
+        };
+        Ok(Some(EventProof {
+            vkey: self.verifier(),
+            entry: self.journal.entries()[index as usize],
+            inclusion: TlogProof {
+                extra,
+                index,
+                path: self.tiles.reader(first)?.inclusion_proof(index)?,
+                checkpoint,
+            },
+            anchored,
+            consistency,
+            anchor,
+        }))
+    }
+}
+
+/// Reads a file of at most `cap` bytes (a longer one is cut at `cap + 1`,
+/// for its parser to refuse); `None` when it does not exist.
+fn read_capped(path: &Path, cap: usize) -> Result<Option<Vec<u8>>, LogError> {
+    use std::io::Read as _;
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("open", path)(e)),
+    };
+    let mut bytes = Vec::new();
+    f.take(cap as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err("read", path))?;
+    Ok(Some(bytes))
 }
 
 /// The indices a request got, or why its group failed.

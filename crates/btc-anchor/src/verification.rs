@@ -368,6 +368,23 @@ pub fn verify_file(
     }
 }
 
+/// Verifies a btc-anchor proof already read (for one carried inside
+/// another file, such as an audit log's event proof), as [`verify_file`]
+/// verifies one read from a file: `proof` is the parsed proof, or why it
+/// did not parse.
+///
+/// # Errors
+///
+/// As [`verify_file`], but for reading the proof.
+pub fn verify_native(
+    proof: Result<Proof, ProofError>,
+    document: Document<'_>,
+    headers: Headers<'_>,
+    options: &VerifyOptions,
+) -> Result<Verification, VerifyFileError> {
+    native(proof, document, headers, options)
+}
+
 fn native(
     proof: Result<Proof, ProofError>,
     document: Document<'_>,

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use btc_anchor::merkle::NodeHash;
 use btc_anchor_log::checkpoint::Checkpoint;
 use btc_anchor_log::event::Event;
+use btc_anchor_log::event_proof::EventProof;
 use btc_anchor_log::note::{Note, Verifier};
 use btc_anchor_log::proof::TlogProof;
 use btc_anchor_log::tile::{decode_bundle, decode_tile, encode_bundle, TilePath};
@@ -355,6 +356,135 @@ fn generate() -> (Vec<(String, Vec<u8>)>, Value) {
         json!({"origin": ORIGIN, "vkeys": [SPEC_VKEY]}),
     );
 
+    // Event proofs (kind "event-proof": verified with the vkey, on the
+    // network, from the file alone; an anchor that does not verify gives
+    // its own reason).
+    let ev_dir = tempfile::tempdir().unwrap();
+    let eproof = crate::event_proof::event_proof(ev_dir.path(), 37, 21, 20, true);
+    let ep = json!({"vkeys": [log.verifier().to_vkey()], "network": "regtest"});
+    let valid = eproof.to_bytes();
+    g.file(
+        "event-proof/valid.event-proof",
+        "event-proof",
+        valid.clone(),
+        "valid",
+        "event 20, disclosed, in the checkpoint of 21, consistent with the checkpoint of 37 anchored on a synthetic regtest chain",
+        ep.clone(),
+    );
+    let undisclosed = crate::event_proof::event_proof(ev_dir.path(), 37, 37, 3, false);
+    g.file(
+        "event-proof/undisclosed.event-proof",
+        "event-proof",
+        undisclosed.to_bytes(),
+        "valid",
+        "entry 3 without its event, proved in the anchored checkpoint itself (no consistency hash)",
+        ep.clone(),
+    );
+    let other_clinic =
+        btc_anchor_log::note::Signer::from_seed(ORIGIN, &crate::derive("another clinic's key"))
+            .unwrap();
+    g.file(
+        "event-proof/wrong-vkey.event-proof",
+        "event-proof",
+        valid.clone(),
+        "no-known-signature",
+        "verified with another key of the same name: the checkpoints are not its",
+        json!({"vkeys": [other_clinic.verifier().to_vkey()], "network": "regtest"}),
+    );
+    let mut p = eproof.clone();
+    let mut opening = p.inclusion.extra.clone().unwrap();
+    // The last digit of the time: `..."time":1767226800,"v":1}`.
+    let at = opening.len() - 8;
+    assert!(opening[at].is_ascii_digit());
+    opening[at] = if opening[at] == b'9' {
+        b'8'
+    } else {
+        opening[at] + 1
+    };
+    p.inclusion.extra = Some(opening);
+    g.file(
+        "event-proof/edited-event.event-proof",
+        "event-proof",
+        p.to_bytes(),
+        "entry-mismatch",
+        "the disclosed event's time edited: it is not the event the entry commits to",
+        ep.clone(),
+    );
+    p.entry = btc_anchor_log::proof::Opening::from_bytes(p.inclusion.extra.as_ref().unwrap())
+        .unwrap()
+        .entry();
+    g.file(
+        "event-proof/edited-event-and-entry.event-proof",
+        "event-proof",
+        p.to_bytes(),
+        "root-mismatch",
+        "the event edited and the entry recomputed from it: the entry is not in the checkpoint",
+        ep.clone(),
+    );
+    let mut p = eproof.clone();
+    p.consistency[1].0[31] ^= 1;
+    g.file(
+        "event-proof/broken-consistency.event-proof",
+        "event-proof",
+        p.to_bytes(),
+        "root-mismatch",
+        "one hash of the consistency proof changed: the anchored checkpoint does not extend the entry's",
+        ep.clone(),
+    );
+    let mut p = eproof.clone();
+    p.anchor = crate::anchor_proof(p.inclusion.checkpoint.to_text().as_bytes(), 5);
+    g.file(
+        "event-proof/anchor-other-root.event-proof",
+        "event-proof",
+        p.to_bytes(),
+        "digest-mismatch",
+        "the anchor proof is of another checkpoint (the one of 21 entries), not of the anchored one",
+        ep.clone(),
+    );
+    let mut p = eproof.clone();
+    p.anchored = crate::event_proof::event_proof(ev_dir.path(), 37, 20, 19, true)
+        .inclusion
+        .checkpoint
+        .to_text()
+        .into_bytes();
+    p.anchor = crate::anchor_proof(&p.anchored, 5);
+    g.file(
+        "event-proof/anchored-smaller.event-proof",
+        "event-proof",
+        p.to_bytes(),
+        "anchored-smaller",
+        "an anchored checkpoint of 20 entries for an entry proved in the checkpoint of 21",
+        ep.clone(),
+    );
+    g.file(
+        "event-proof/truncated.event-proof",
+        "event-proof",
+        valid[..valid.len() - 100].to_vec(),
+        "truncated",
+        "the last 100 bytes of the anchor proof cut off",
+        ep.clone(),
+    );
+    g.file(
+        "event-proof/trailing-bytes.event-proof",
+        "event-proof",
+        [valid.as_slice(), b"\n".as_slice()].concat(),
+        "trailing-bytes",
+        "a newline after the anchor proof",
+        ep.clone(),
+    );
+    let v2 =
+        String::from_utf8(valid.clone())
+            .unwrap()
+            .replacen("event-proof@v1", "event-proof@v2", 1);
+    g.file(
+        "event-proof/unknown-version.event-proof",
+        "event-proof",
+        v2,
+        "unknown-version",
+        "a later version, which this reader must refuse, not guess at",
+        ep.clone(),
+    );
+
     // Tiles and bundles.
     g.file(
         "tile/two-hashes.bin",
@@ -490,6 +620,22 @@ fn run(v: &Value, bytes: &[u8]) -> String {
         "event" => Event::from_canonical_json(bytes)
             .map(|_| ())
             .map_err(|e| outcome(&e)),
+        "event-proof" => EventProof::parse(bytes)
+            .map_err(|e| outcome(&e))
+            .and_then(|p| {
+                let network: btc_anchor::bitcoin::Network =
+                    v["network"].as_str().unwrap().parse().unwrap();
+                p.verify(
+                    &vkeys[0],
+                    btc_anchor::verification::Headers::ProofOnly,
+                    &btc_anchor::verify::VerifyOptions::new(network),
+                )
+                .map_err(|e| outcome(&e))
+                .and_then(|ok| match ok.anchor.outcome() {
+                    btc_anchor::verification::Outcome::Valid => Ok(()),
+                    _ => Err(ok.anchor.reason().unwrap_or("not-valid").to_owned()),
+                })
+            }),
         k => panic!("unknown vector kind {k}"),
     };
     match r {

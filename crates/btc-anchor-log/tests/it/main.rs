@@ -2,6 +2,7 @@
 
 mod audit;
 mod checkpoint;
+mod event_proof;
 mod events;
 mod fhir;
 mod fixtures;
@@ -94,4 +95,22 @@ fn kebab(ident: &str) -> String {
         }
     }
     out
+}
+
+/// A complete btc-anchor proof, on a synthetic regtest chain, of the
+/// document `bytes` (e.g. a checkpoint's): the anchor proof a stamped and
+/// anchored checkpoint gets, deterministic for fixtures.
+pub fn anchor_proof(bytes: &[u8], seed: u32) -> Vec<u8> {
+    use btc_anchor::bitcoin::Network;
+    use btc_anchor::hash::RecordDigest;
+    use btc_anchor_testenv::chain::{anchor_tx, Batch, Chain};
+    let batch = Batch::new(&[RecordDigest::of_bytes(bytes)], seed);
+    let mut chain = Chain::new(Network::Regtest);
+    let tx = anchor_tx(&batch.tree.root().0, seed);
+    let placed = chain.place(tx.clone(), 1, 2);
+    chain.mine_empty(5);
+    batch
+        .proof(Network::Regtest, 0, Some(&tx), Some((&placed, &chain, 5)))
+        .to_json()
+        .into_bytes()
 }

@@ -39,7 +39,9 @@ enum LogCommand {
     /// Append a beacon: the hash of the latest block of a validated headers
     /// file, so that later events are provably written after it
     Beacon(BeaconArgs),
-    /// Write the proof of one event in the latest checkpoint
+    /// Write the proof of one event: with its anchored checkpoint's Bitcoin
+    /// proof when there is one (an event proof), else in the latest
+    /// checkpoint
     Prove(ProveArgs),
     /// Check a published log offline: signatures, tiles, roots, consistency
     Audit(AuditArgs),
@@ -170,6 +172,10 @@ struct ProveArgs {
     /// happened (the record and actor stay salted references)
     #[arg(long)]
     disclose: bool,
+    /// Write the plain C2SP tlog-proof (inclusion in the latest
+    /// checkpoint) even when an anchored checkpoint holds the event
+    #[arg(long)]
+    plain: bool,
     /// Where to write the proof
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -578,34 +584,68 @@ fn beacon(a: &BeaconArgs) -> Result<Done, Failure> {
 
 fn prove(a: &ProveArgs) -> Result<Done, Failure> {
     let log = open(&a.dir)?;
-    let proof = log
-        .prove(a.index, a.disclose)
-        .map_err(|e| log_failure(&e))?;
-    write_atomically(&a.out, proof.to_text().as_bytes(), a.force)?;
+    let anchored = if a.plain {
+        None
+    } else {
+        log.prove_anchored(a.index, a.disclose)
+            .map_err(|e| log_failure(&e))?
+    };
+    let size_of = |note: &[u8]| {
+        btc_anchor_log::note::Note::parse(note)
+            .ok()
+            .and_then(|n| btc_anchor_log::checkpoint::Checkpoint::parse(n.text()).ok())
+            .map_or(0, |c| c.size)
+    };
+    let (bytes, size, anchored_size) = match &anchored {
+        Some(p) => (
+            p.to_bytes(),
+            size_of(p.inclusion.checkpoint.to_text().as_bytes()),
+            Some(size_of(&p.anchored)),
+        ),
+        None => {
+            let proof = log
+                .prove(a.index, a.disclose)
+                .map_err(|e| log_failure(&e))?;
+            (proof.to_text().into_bytes(), log.published(), None)
+        }
+    };
+    write_atomically(&a.out, &bytes, a.force)?;
+    let disclosed = if a.disclose {
+        " (it discloses the event)"
+    } else {
+        ""
+    };
     Ok(Done::ok(if a.json {
         json_line(&json!({
             "result": "log-proof-written",
             "index": a.index,
-            "size": log.published(),
+            "size": size,
+            "anchored_size": anchored_size,
             "out": a.out.display().to_string(),
             "disclosed": a.disclose,
         }))
     } else {
-        format!(
-            "wrote the proof of event {} in the checkpoint of size {} to {}{}\n",
-            a.index,
-            log.published(),
-            a.out.display(),
-            if a.disclose {
-                " (it discloses the event)"
-            } else {
-                ""
-            }
-        )
+        match anchored_size {
+            Some(m) => format!(
+                "wrote the event proof of event {} (in the checkpoint of size {size}, anchored in Bitcoin with the checkpoint of size {m}) to {}{disclosed}\n",
+                a.index,
+                a.out.display(),
+            ),
+            None => format!(
+                "wrote the proof of event {} in the checkpoint of size {size} to {}{disclosed}{}\n",
+                a.index,
+                a.out.display(),
+                if a.plain {
+                    ""
+                } else {
+                    "; no anchored checkpoint holds it yet, so it shows no Bitcoin time"
+                }
+            ),
+        }
     }))
 }
 
-fn read_vkey(arg: &str) -> Result<Verifier, Failure> {
+pub(crate) fn read_vkey(arg: &str) -> Result<Verifier, Failure> {
     let text = match std::fs::read_to_string(arg) {
         Ok(t) => t,
         Err(_) => arg.to_owned(),

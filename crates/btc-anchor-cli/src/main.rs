@@ -11,6 +11,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod anchoring;
 mod audit_log;
+mod event_verify;
 mod export;
 mod headers;
 mod info;

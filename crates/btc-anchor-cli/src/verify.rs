@@ -87,6 +87,12 @@ pub struct VerifyArgs {
     )]
     pub network: NetworkArg,
 
+    /// The audit log's public key (vkey), or a file holding it, to check
+    /// an event proof (written by btc-anchor log prove) with; without it,
+    /// the key the proof names is used, and reported as trusted
+    #[arg(long, value_name = "VKEY", conflicts_with_all = ["proof", "digest"])]
+    pub vkey: Option<String>,
+
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,
@@ -149,6 +155,15 @@ pub const DOCUMENT_HINT: &str =
 
 /// Runs `verify`.
 pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
+    if let Some(path) = crate::event_verify::candidate(args) {
+        return crate::event_verify::run(args, path);
+    }
+    if args.vkey.is_some() {
+        return Err(Failure::usage(
+            "--vkey is for an audit log's event proof, and the file given is not one",
+            "give the event proof written by btc-anchor log prove, or drop --vkey",
+        ));
+    }
     if args.document.len() > 1 || args.document.first().is_some_and(|d| d.is_dir()) {
         return crate::verify_many::run(args);
     }

@@ -803,3 +803,184 @@ fn log_serve_refuses_a_folder_without_a_log_and_a_taken_address() {
         .two_line_error();
     assert!(error.contains(&addr), "{error}");
 }
+
+/// A complete btc-anchor proof of `bytes` on a synthetic regtest chain:
+/// what an anchored checkpoint gets beside it.
+fn synthetic_anchor(bytes: &[u8]) -> String {
+    use btc_anchor::bitcoin::Network;
+    use btc_anchor::hash::RecordDigest;
+    use btc_anchor_testenv::chain::{anchor_tx, Batch, Chain};
+    let batch = Batch::new(&[RecordDigest::of_bytes(bytes)], 3);
+    let mut chain = Chain::new(Network::Regtest);
+    let tx = anchor_tx(&batch.tree.root().0, 3);
+    let placed = chain.place(tx.clone(), 1, 2);
+    chain.mine_empty(5);
+    batch
+        .proof(Network::Regtest, 0, Some(&tx), Some((&placed, &chain, 5)))
+        .to_json()
+}
+
+#[test]
+fn log_prove_writes_event_proofs_that_verify_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    let vkey = run([
+        "log",
+        "init",
+        p(&dir),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    append_many(&dir, 5);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    append_many(&dir, 4);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let out = tmp.path().join("event2.proof");
+    // No anchor yet: the plain tlog-proof, and it says why.
+    let plain = run(["log", "prove", p(&dir), "2", "--out", p(&out), "--json"]);
+    let j = plain.expect_code(VALID).json();
+    assert_eq!(
+        (j["size"].clone(), j["anchored_size"].clone()),
+        (9.into(), serde_json::Value::Null)
+    );
+    assert!(std::fs::read(&out)
+        .unwrap()
+        .starts_with(b"c2sp.org/tlog-proof@v1\n"));
+    // The checkpoint of 9 anchored: an event proof, from the first
+    // checkpoint that holds the event to the anchored one.
+    let history = dir.join("public/checkpoints");
+    let c9 = std::fs::read(history.join("9")).unwrap();
+    std::fs::write(history.join("9.anchor.json"), synthetic_anchor(&c9)).unwrap();
+    let proved = run([
+        "log",
+        "prove",
+        p(&dir),
+        "2",
+        "--disclose",
+        "--out",
+        p(&out),
+        "--force",
+    ]);
+    assert_eq!(
+        proved.expect_code(VALID).stdout,
+        format!(
+            "wrote the event proof of event 2 (in the checkpoint of size 5, anchored in Bitcoin with the checkpoint of size 9) to {} (it discloses the event)\n",
+            out.display()
+        )
+    );
+    let text = run(["verify", p(&out), "--vkey", &vkey, "--network", "regtest"]);
+    let stdout = &text.expect_code(VALID).stdout;
+    assert!(
+        stdout.starts_with(
+            "VALID: the event was entry 2 of the log clinic.example/audit, which had 9 entries no later than "
+        ) && stdout.contains("Bitcoin regtest block 1,"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the log's key, as given with --vkey"),
+        "{stdout}"
+    );
+    let j = run([
+        "verify",
+        p(&out),
+        "--vkey",
+        &vkey,
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    let j = j.expect_code(VALID).json();
+    assert_eq!(
+        (
+            j["result"].clone(),
+            j["index"].clone(),
+            j["checkpoint_size"].clone(),
+            j["anchored_size"].clone(),
+            j["vkey_from"].clone()
+        ),
+        ("valid".into(), 2.into(), 5.into(), 9.into(), "given".into())
+    );
+    assert_eq!(j["event"]["kind"], "read");
+    assert_eq!(j["anchor"]["result"], "valid");
+    // Without --vkey: the key the file names, and the output says it is
+    // trusted as such.
+    let named = run(["verify", p(&out), "--network", "regtest"]);
+    assert!(named
+        .expect_code(VALID)
+        .stdout
+        .contains("the log's key as the proof file names it: anyone can make a log"));
+    // On mainnet it is no evidence.
+    run(["verify", p(&out), "--vkey", &vkey])
+        .expect_code(WRONG_NETWORK)
+        .two_line_error();
+    // --plain keeps the C2SP form; --vkey on other files is refused.
+    run([
+        "log",
+        "prove",
+        p(&dir),
+        "2",
+        "--plain",
+        "--out",
+        p(&out),
+        "--force",
+    ])
+    .expect_code(VALID);
+    assert!(std::fs::read(&out)
+        .unwrap()
+        .starts_with(b"c2sp.org/tlog-proof@v1\n"));
+    run(["verify", p(&out), "--vkey", &vkey])
+        .expect_code(USAGE)
+        .two_line_error();
+}
+
+#[test]
+fn verify_gives_every_event_proof_vector_its_outcome() {
+    let root = btc_anchor_testenv::repo_root().join("fixtures/log");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+    let vectors: Vec<&serde_json::Value> = index["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == "event-proof")
+        .collect();
+    assert!(vectors.len() >= 10);
+    for v in vectors {
+        let file = root.join(v["file"].as_str().unwrap());
+        let vkey = v["vkeys"][0].as_str().unwrap();
+        let network = v["network"].as_str().unwrap();
+        let r = run([
+            "verify",
+            p(&file),
+            "--vkey",
+            vkey,
+            "--network",
+            network,
+            "--json",
+        ]);
+        let valid = v["expect"] == "valid";
+        r.expect_code(if valid { VALID } else { INVALID });
+        let j = r.json();
+        assert_eq!(j["result"] == "valid", valid, "{v}: {j}");
+        assert_eq!(j["format"], "btc-anchor-event-proof", "{v}");
+        if !valid {
+            assert!(j["reason"].is_string(), "{v}: {j}");
+            let text = run(["verify", p(&file), "--vkey", vkey, "--network", network]);
+            assert!(
+                text.expect_code(INVALID).stdout.starts_with("INVALID: "),
+                "{v}"
+            );
+            let (error, _) = text.two_line_error();
+            assert!(
+                error.starts_with("the event proof does not verify ("),
+                "{error}"
+            );
+        }
+    }
+}

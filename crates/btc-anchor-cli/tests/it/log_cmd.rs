@@ -395,6 +395,106 @@ fn checkpoints_anchored_in_bitcoin_are_audited() {
         text.contains("anchored: the log clinic.example/audit had 11 entries no later than block "),
         "{text}"
     );
+    // Event proofs from the real anchors: entry 2 is in the checkpoint of
+    // 6, itself anchored; with that anchor put aside, the proof reaches
+    // the anchored checkpoint of 11 through a consistency proof.
+    let proof = env.docs.path().join("event2.proof");
+    let out = json(
+        &env,
+        &[
+            "log",
+            "prove",
+            p(&dir),
+            "2",
+            "--disclose",
+            "--out",
+            p(&proof),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (out["size"].as_u64(), out["anchored_size"].as_u64()),
+        (Some(6), Some(6))
+    );
+    let aside = env.docs.path().join("6.anchor.json");
+    std::fs::rename(history.join("6.anchor.json"), &aside).unwrap();
+    let out = json(
+        &env,
+        &[
+            "log",
+            "prove",
+            p(&dir),
+            "2",
+            "--out",
+            p(&proof),
+            "--force",
+            "--json",
+        ],
+    );
+    std::fs::rename(&aside, history.join("6.anchor.json")).unwrap();
+    assert_eq!(
+        (out["size"].as_u64(), out["anchored_size"].as_u64()),
+        (Some(6), Some(11))
+    );
+    // Checked offline against a headers file brought up to date.
+    ok(
+        &env,
+        &[
+            "headers",
+            "sync",
+            "--electrum",
+            &url,
+            "--out",
+            p(&headers),
+            "--network",
+            "regtest",
+        ],
+    );
+    let verified = json(
+        &env,
+        &[
+            "verify",
+            p(&proof),
+            "--vkey",
+            &vkey,
+            "--headers",
+            p(&headers),
+            "--network",
+            "regtest",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (
+            verified["result"].as_str(),
+            verified["checkpoint_size"].as_u64(),
+            verified["anchored_size"].as_u64(),
+            verified["event"].is_null(),
+        ),
+        (Some("valid"), Some(6), Some(11), true),
+        "{verified}"
+    );
+    assert_eq!(
+        verified["anchor"]["chain"]["source"], "headers-file",
+        "{verified}"
+    );
+    let text = ok(
+        &env,
+        &[
+            "verify",
+            p(&proof),
+            "--vkey",
+            &vkey,
+            "--headers",
+            p(&headers),
+            "--network",
+            "regtest",
+        ],
+    );
+    assert!(
+        text.starts_with("VALID: the entry was entry 2 of the log clinic.example/audit, which had 11 entries no later than "),
+        "{text}"
+    );
     // A checkpoint anchored on regtest is no evidence on mainnet.
     let (code, out, _) = run_in(
         &env,

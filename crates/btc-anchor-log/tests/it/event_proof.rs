@@ -273,3 +273,27 @@ fn the_writer_proves_events_with_the_first_anchored_checkpoint() {
     assert_eq!(p.anchored, c9);
     assert!(log.prove_anchored(12, true).is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn the_parser_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+        let mut prefixed = b"btc-anchor/event-proof@v1\nvkey ".to_vec();
+        prefixed.extend_from_slice(&bytes);
+        let _ = EventProof::parse(&bytes);
+        let _ = EventProof::parse(&prefixed);
+    }
+
+    #[test]
+    fn cut_and_spliced_proofs_never_panic(cut in proptest::prelude::any::<proptest::sample::Index>(),
+                                          junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = event_proof(dir.path(), 9, 5, 3, true).to_bytes();
+        let at = cut.index(bytes.len());
+        let spliced = [&bytes[..at], junk.as_slice(), &bytes[at..]].concat();
+        if let Ok(p) = EventProof::parse(&spliced) {
+            let _ = p.verify(&log_signer().verifier(), Headers::ProofOnly, &regtest());
+        }
+    }
+}

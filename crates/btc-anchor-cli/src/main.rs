@@ -18,6 +18,7 @@ mod ots;
 mod outcome;
 mod remote;
 mod render;
+mod report;
 mod seal;
 mod serve;
 mod verify;

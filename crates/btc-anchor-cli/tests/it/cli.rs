@@ -960,41 +960,52 @@ fn offline_verify_opens_no_network_socket() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let trace = dir.path().join("trace");
-    let out = std::process::Command::new("strace")
-        .current_dir(root())
-        .arg("-f")
-        .args(["-e", "trace=socket,connect,execve"])
-        .arg("-o")
-        .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_btc-anchor"))
-        .args([
-            "verify",
-            "fixtures/example/record.txt",
-            "--network",
-            "regtest",
-            "--headers",
-            "fixtures/example/headers.bin",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let log = fs::read_to_string(&trace).unwrap_or_default();
-    if !log.contains("execve(") {
-        // strace is there but may not trace here (no ptrace in some sandboxes).
-        btc_anchor_testenv::skip(format_args!(
-            "strace could not trace the program: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-        return;
+    let report = dir.path().join("report.html");
+    // Offline with a headers file, and writing a report: neither opens a
+    // socket.
+    for more in [
+        vec![OsStr::new("--json")],
+        vec![OsStr::new("--report"), report.as_os_str()],
+    ] {
+        let trace = dir.path().join("trace");
+        let out = std::process::Command::new("strace")
+            .current_dir(root())
+            .arg("-f")
+            .args(["-e", "trace=socket,connect,execve"])
+            .arg("-o")
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_btc-anchor"))
+            .args([
+                "verify",
+                "fixtures/example/record.txt",
+                "--network",
+                "regtest",
+                "--headers",
+                "fixtures/example/headers.bin",
+            ])
+            .args(&more)
+            .output()
+            .unwrap();
+        let log = fs::read_to_string(&trace).unwrap_or_default();
+        if !log.contains("execve(") {
+            // strace is there but may not trace here (no ptrace in some sandboxes).
+            btc_anchor_testenv::skip(format_args!(
+                "strace could not trace the program: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            return;
+        }
+        assert_eq!(out.status.code(), Some(VALID), "{log}");
+        for line in log.lines() {
+            assert!(
+                !line.contains("AF_INET"),
+                "offline verification touched the network: {line}\n{log}"
+            );
+        }
     }
-    assert_eq!(out.status.code(), Some(VALID), "{log}");
-    for line in log.lines() {
-        assert!(
-            !line.contains("AF_INET"),
-            "offline verification touched the network: {line}\n{log}"
-        );
-    }
+    assert!(fs::read_to_string(&report)
+        .unwrap()
+        .contains(EXAMPLE_DIGEST));
 }
 
 // ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ use btc_anchor::proof::{Proof, Stage};
 use btc_anchor::rules::ServedHeaderError;
 use btc_anchor::verify::{verify, VerifyOptions};
 use btc_anchor_workflow::anchoring::{
-    Anchoring, AnchoringError, FeeOptions, StampItem, StampOutcome,
+    Anchoring, AnchoringError, FeeOptions, FileUpgrade, RecordPaths, StampItem, StampOutcome,
 };
 use btc_anchor_workflow::backend::{ChainBackend, TxStatus};
 use btc_anchor_workflow::config::Config;
@@ -680,4 +680,113 @@ fn a_new_version_is_stamped_and_the_older_proof_kept() {
         .unwrap();
     assert_eq!(s.outcomes, vec![StampOutcome::ProofExists]);
     assert_eq!(std::fs::read(&path).unwrap(), b"someone else's proof");
+}
+
+/// Records stamped without paths: the store keeps no label and no proof
+/// path, `upgrade` writes none of their files, and `upgrade_files` finds
+/// and completes them by content.
+#[test]
+fn records_without_paths_are_completed_through_their_files() {
+    let mut w = World::new();
+    let item = |w: &World, i: u32| StampItem {
+        digest: RecordDigest::of_bytes(format!("private {i}").as_bytes()),
+        label: format!("Patient Name {i}.pdf"),
+        proof_path: w.docs.path().join(format!("p{i}.anchor.json")),
+    };
+    let items: Vec<StampItem> = (0..3).map(|i| item(&w, i)).collect();
+    w.flow().set_record_paths(RecordPaths::Withheld);
+    let s = w.flow().stamp(&items).unwrap();
+    assert_eq!((s.queued, s.already), (3, 0));
+    // One record with its paths, beside them.
+    w.flow().set_record_paths(RecordPaths::Stored);
+    w.stamp(1);
+    let records = w.flow.as_ref().unwrap().store().all_records().unwrap();
+    assert_eq!(records.len(), 4);
+    for r in &records[..3] {
+        assert!(!r.has_proof_path());
+        assert_eq!(
+            (r.label.as_str(), r.proof_path.as_os_str()),
+            ("", "".as_ref())
+        );
+    }
+    assert!(records[3].has_proof_path());
+    let read = |p: &PathBuf| Proof::from_json(&std::fs::read(p).unwrap()).unwrap();
+    for i in &items {
+        assert_eq!(read(&i.proof_path).stage(), Stage::Queued);
+    }
+
+    // Stamped again: recognised by the files' content; a lost file is
+    // written again, an amended document gets a new record.
+    w.flow().set_record_paths(RecordPaths::Withheld);
+    std::fs::remove_file(&items[1].proof_path).unwrap();
+    let mut again = items.clone();
+    again[2].digest = RecordDigest::of_bytes(b"private 2, amended");
+    let s = w.flow().stamp(&again).unwrap();
+    assert_eq!(s.outcomes[0], StampOutcome::Already);
+    assert_eq!(s.outcomes[1], StampOutcome::Rewritten);
+    assert!(
+        matches!(s.outcomes[2], StampOutcome::Amended { .. }),
+        "{:?}",
+        s.outcomes[2]
+    );
+    assert_eq!((s.queued, s.already, s.rewritten), (1, 2, 1));
+    let StampOutcome::Amended { older } = &s.outcomes[2] else {
+        unreachable!()
+    };
+    assert_eq!(read(older).record.digest, items[2].digest);
+
+    w.anchor().unwrap();
+    w.chain.mine();
+    w.chain.mine();
+    let (flow, chain) = (w.flow.as_mut().unwrap(), &w.chain);
+    let ups = flow.upgrade(chain).unwrap();
+    assert_eq!(ups.len(), 1);
+    assert_eq!(ups[0].state, BatchState::Final);
+    assert_eq!((ups[0].proofs_written, ups[0].without_path), (1, 4));
+    assert_eq!(read(&items[0].proof_path).stage(), Stage::Queued);
+    assert_eq!(w.proof(0).stage(), Stage::Confirmed);
+
+    // By file: each completed in place, and verified.
+    let foreign = w.docs.path().join("foreign.anchor.json");
+    let stranger = Proof {
+        network: RT,
+        record: btc_anchor::proof::Record {
+            digest: RecordDigest::of_bytes(b"elsewhere"),
+            salt: btc_anchor::merkle::Salt::random().unwrap(),
+        },
+        batch: None,
+        anchor: None,
+    };
+    std::fs::write(&foreign, stranger.to_json()).unwrap();
+    let garbage = w.docs.path().join("garbage.anchor.json");
+    std::fs::write(&garbage, b"not a proof").unwrap();
+    let older = older.clone();
+    let mut files: Vec<PathBuf> = items.iter().map(|i| i.proof_path.clone()).collect();
+    files.extend([older.clone(), foreign.clone(), garbage]);
+    let flow = w.flow.as_ref().unwrap();
+    let out = flow.upgrade_files(&files).unwrap();
+    for o in &out[..4] {
+        assert!(matches!(o, FileUpgrade::Completed { height: 2 }), "{o:?}");
+    }
+    assert_eq!(out[4], FileUpgrade::Unknown);
+    assert_eq!(out[5], FileUpgrade::NotAProof);
+    let digests = [
+        again[0].digest,
+        again[1].digest,
+        again[2].digest,
+        items[2].digest,
+    ];
+    for (path, digest) in files[..4].iter().zip(digests) {
+        let p = read(path);
+        assert_eq!(p.stage(), Stage::Confirmed);
+        assert_eq!(p.record.digest, digest);
+        verify(&p, &digest, &EmbeddedOnly, &VerifyOptions::new(RT)).unwrap();
+    }
+    assert_eq!(read(&foreign), stranger);
+    // Again: complete already.
+    let out = flow.upgrade_files(&files[..4]).unwrap();
+    assert!(
+        out.iter().all(|o| *o == FileUpgrade::AlreadyComplete),
+        "{out:?}"
+    );
 }

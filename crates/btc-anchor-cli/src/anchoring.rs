@@ -3,6 +3,7 @@
 //! the library answers; no anchoring logic lives here.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use btc_anchor::bitcoin::Network;
@@ -145,6 +146,10 @@ pub struct AnchorArgs {
     /// Replace the unconfirmed batch transaction by one paying more (RBF)
     #[arg(long)]
     bump: bool,
+    /// Show no progress bar (one is drawn on stderr, if it is a terminal,
+    /// while a large batch is built)
+    #[arg(long, short)]
+    quiet: bool,
     /// One JSON object on stdout
     #[arg(long)]
     json: bool,
@@ -166,6 +171,10 @@ pub struct UpgradeArgs {
     /// verified first), for proof files lost, damaged or edited
     #[arg(long)]
     rewrite: bool,
+    /// Show no progress bar (one is drawn on stderr, if it is a terminal,
+    /// while many proof files are written)
+    #[arg(long, short)]
+    quiet: bool,
     /// Complete the proofs of records stamped through this calendar server
     /// (stamp --server): fetch each complete proof, check that it proves
     /// that very record and verifies, and write it in place. No data
@@ -719,8 +728,11 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         None => Some(args.common.open()?),
         Some(_) => None,
     };
-    if let (Some(flow), true) = (&mut flow, args.no_label) {
-        flow.set_record_paths(RecordPaths::Withheld);
+    if let Some(flow) = &mut flow {
+        if args.no_label {
+            flow.set_record_paths(RecordPaths::Withheld);
+        }
+        flow.set_progress(Arc::new(crate::progress::Records::new(args.quiet)));
     }
     let digest_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     let bare = |digest: RecordDigest, default: String| StampItem {
@@ -778,15 +790,18 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         .into_iter()
         .filter(|f| !file::is_proof_file_name(f))
         .collect();
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("hashing {pos}/{len} files {wide_bar} {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    if files.len() < 20 || args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let digests = hash::hash_files(&files, |_| bar.inc(1));
+    // The bar counts bytes, so that it moves within a large file too; the
+    // sizes are only looked up when it is drawn.
+    let bytes = if crate::progress::visible(args.quiet) {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum()
+    } else {
+        0
+    };
+    let bar = crate::progress::hashing(files.len(), bytes, args.quiet);
+    let digests = hash::hash_files_with(&files, &|n: u64| bar.inc(n));
     bar.finish_and_clear();
     for (file, d) in files.iter().zip(digests) {
         let digest = match d {
@@ -1009,6 +1024,7 @@ fn stamp_text(
 pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
     let c = &args.common;
     let mut flow = c.open()?;
+    flow.set_progress(Arc::new(crate::progress::Records::new(args.quiet)));
     let server = c.connect(flow.config())?;
     let mut wallet = AnchorWallet::open(&c.data_dir(), flow.config().network)
         .map_err(|e| wallet_failure(e, &c.data_dir()))?;
@@ -1084,6 +1100,7 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
     }
     let c = &args.common;
     let mut flow = c.open()?;
+    flow.set_progress(Arc::new(crate::progress::Records::new(args.quiet)));
     let server = c.connect(flow.config())?;
     let min_depth = flow.config().min_depth;
     let ups = flow.upgrade(&server).map_err(anchoring_failure)?;

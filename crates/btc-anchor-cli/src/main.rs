@@ -16,6 +16,7 @@ mod headers;
 mod info;
 mod ots;
 mod outcome;
+mod progress;
 mod remote;
 mod render;
 mod report;

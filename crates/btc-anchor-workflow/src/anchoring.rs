@@ -416,6 +416,74 @@ pub enum RecordPaths {
     Withheld,
 }
 
+/// A long step of the workflow, as [`Progress`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// [`Anchoring::stamp`]: the items looked up in the store.
+    Stamp,
+    /// Proof files written: the queued ones of a stamp, the complete ones
+    /// of a batch ([`Anchoring::upgrade`], [`Anchoring::seal_final`]).
+    WriteProofs,
+    /// [`Anchoring::anchor`]: the queued records put in the batch's tree.
+    Anchor,
+    /// [`Anchoring::upgrade_files`]: the proof files looked at.
+    ProofFiles,
+}
+
+/// Where the workflow reports how far a long step has got, in records,
+/// for a progress bar ([`Anchoring::set_progress`]). Called from several
+/// threads at once.
+pub trait Progress: Send + Sync {
+    /// A step over `total` records begins.
+    fn begin(&self, step: Step, total: u64);
+    /// `n` more records of the step are done.
+    fn advance(&self, n: u64);
+    /// The step is over (done, or stopped by an error).
+    fn end(&self);
+}
+
+/// The progress sink of an [`Anchoring`], if any.
+#[derive(Clone, Default)]
+struct Reporter(Option<std::sync::Arc<dyn Progress>>);
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Reporter(set)"
+        } else {
+            "Reporter(none)"
+        })
+    }
+}
+
+impl Reporter {
+    /// Begins `step`; the step ends when the guard is dropped.
+    fn begin(&self, step: Step, total: usize) -> StepGuard<'_> {
+        if let Some(p) = &self.0 {
+            p.begin(step, total as u64);
+        }
+        StepGuard(self)
+    }
+
+    fn advance(&self, n: usize) {
+        if let Some(p) = &self.0 {
+            p.advance(n as u64);
+        }
+    }
+}
+
+/// Ends a step when dropped, on success and on error alike.
+struct StepGuard<'a>(&'a Reporter);
+
+impl Drop for StepGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 .0 {
+            p.end();
+        }
+    }
+}
+
 /// The workflow over one data directory, holding its lock.
 #[derive(Debug)]
 pub struct Anchoring {
@@ -424,6 +492,7 @@ pub struct Anchoring {
     store: Store,
     proof_files: ProofFiles,
     record_paths: RecordPaths,
+    progress: Reporter,
     _lock: DataLock,
 }
 
@@ -491,6 +560,7 @@ impl Anchoring {
             store,
             proof_files: ProofFiles::default(),
             record_paths: RecordPaths::default(),
+            progress: Reporter::default(),
             _lock: lock,
         })
     }
@@ -506,6 +576,12 @@ impl Anchoring {
     /// queues from now on (default: [`RecordPaths::Stored`]).
     pub fn set_record_paths(&mut self, paths: RecordPaths) {
         self.record_paths = paths;
+    }
+
+    /// Reports the progress of the long steps (stamping, anchoring,
+    /// writing proofs) to `progress` from now on.
+    pub fn set_progress(&mut self, progress: std::sync::Arc<dyn Progress>) {
+        self.progress = Reporter(Some(progress));
     }
 
     /// The configuration.
@@ -595,7 +671,10 @@ impl Anchoring {
             outcomes: vec![StampOutcome::Already; items.len()],
             ..StampSummary::default()
         };
+        let progress = self.progress.clone();
+        let step = progress.begin(Step::Stamp, items.len());
         for (n, (item, proof_path)) in items.iter().enumerate() {
+            progress.advance(1);
             let (known, stored) = match this_call.get(proof_path.as_path()) {
                 Some(d) => (Some(*d), None),
                 None => {
@@ -675,10 +754,13 @@ impl Anchoring {
         // Committed before any proof file is written: a crash here loses
         // nothing, the proofs are rewritten when the batch moves on.
         self.store.add_records(&new)?;
+        drop(step);
+        let _step = progress.begin(Step::WriteProofs, new.len());
         for (digest, salt, _, path) in &new {
             // Not flushed: the store holds the record, and the proof is
             // written again when its batch moves on.
             write_proof(path, &self.queued_proof(*digest, salt.clone()), false)?;
+            progress.advance(1);
         }
         for (n, older) in new_items {
             summary.queued += 1;
@@ -711,7 +793,10 @@ impl Anchoring {
         // Records stamped before without paths whose proof is missing here:
         // the item's index and the record.
         let mut missing: Vec<(usize, StoredRecord)> = Vec::new();
+        let progress = self.progress.clone();
+        let step = progress.begin(Step::Stamp, items.len());
         for (n, (item, proof_path)) in items.iter().enumerate() {
+            progress.advance(1);
             if this_call.insert(proof_path.as_path(), ()).is_some() {
                 summary.outcomes[n] = StampOutcome::ProofExists;
                 summary.refused += 1;
@@ -777,9 +862,12 @@ impl Anchoring {
             })
             .collect();
         self.store.add_records(&rows)?;
+        drop(step);
+        let write_step = progress.begin(Step::WriteProofs, new.len());
         for (n, salt, older) in new {
             let (item, path) = &items[n];
             write_proof(path, &self.queued_proof(item.digest, salt), false)?;
+            progress.advance(1);
             summary.queued += 1;
             summary.outcomes[n] = match older {
                 Some(older) => {
@@ -789,6 +877,7 @@ impl Anchoring {
                 None => StampOutcome::Queued,
             };
         }
+        drop(write_step);
         // The current proofs of records stamped before, where they are
         // missing.
         let records: Vec<&StoredRecord> = missing.iter().map(|(_, r)| r).collect();
@@ -852,7 +941,9 @@ impl Anchoring {
         let mut outcomes: Vec<Option<FileUpgrade>> = Vec::with_capacity(proofs.len());
         // The files to look up in the store: index in `proofs`, record.
         let mut found: Vec<(usize, StoredRecord)> = Vec::new();
+        let _step = self.progress.begin(Step::ProofFiles, proofs.len());
         for (i, path) in proofs.iter().enumerate() {
+            self.progress.advance(1);
             let local = match read_proof_file(path) {
                 Ok(p) if p.network == self.network() => p,
                 _ => {
@@ -1158,11 +1249,16 @@ impl Anchoring {
         // funds leaves the records queued, as they were.
         wallet.sync().map_err(Into::into)?;
         let fee_rate = self.fee_rate(chain, fees)?;
+        let step = self.progress.begin(Step::Anchor, queued.len());
         let leaves = queued
             .iter()
-            .map(|r| record_leaf(&r.salt, &r.digest))
+            .map(|r| {
+                self.progress.advance(1);
+                record_leaf(&r.salt, &r.digest)
+            })
             .collect();
         let tree = Tree::new(leaves)?;
+        drop(step);
         let (tx, fee) = wallet
             .build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees), seal)
             .map_err(Into::into)?;
@@ -1631,13 +1727,17 @@ impl Anchoring {
             .collect();
         // Complete proofs are made durable with one flush of each file
         // system they are on, not one per file.
+        let _step = self.progress.begin(Step::WriteProofs, with_path.len());
+        let progress = &self.progress;
         pool.install(|| {
             use rayon::prelude::*;
             // Each proof is built as it is written: a batch's proofs share
             // their anchor (up to 2,016 headers), which is not held once
             // per record in memory.
             with_path.par_iter().try_for_each(|&i| {
-                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, false)
+                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, false)?;
+                progress.advance(1);
+                Ok::<_, AnchoringError>(())
             })
         })?;
         if durable {

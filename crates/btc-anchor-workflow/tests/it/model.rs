@@ -15,7 +15,8 @@ use btc_anchor::proof::{Proof, Stage};
 use btc_anchor::rules::ServedHeaderError;
 use btc_anchor::verify::{verify, VerifyOptions};
 use btc_anchor_workflow::anchoring::{
-    Anchoring, AnchoringError, FeeOptions, FileUpgrade, RecordPaths, StampItem, StampOutcome,
+    Anchoring, AnchoringError, FeeOptions, FileUpgrade, Progress, RecordPaths, StampItem,
+    StampOutcome, Step as FlowStep,
 };
 use btc_anchor_workflow::backend::{ChainBackend, TxStatus};
 use btc_anchor_workflow::config::Config;
@@ -789,4 +790,77 @@ fn records_without_paths_are_completed_through_their_files() {
         out.iter().all(|o| *o == FileUpgrade::AlreadyComplete),
         "{out:?}"
     );
+}
+
+/// What a [`Progress`] heard: each step with its total, the records
+/// counted, and whether it ended.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<(FlowStep, u64, u64, bool)>>);
+
+impl Progress for Heard {
+    fn begin(&self, step: FlowStep, total: u64) {
+        self.0.lock().unwrap().push((step, total, 0, false));
+    }
+    fn advance(&self, n: u64) {
+        let mut steps = self.0.lock().unwrap();
+        let last = steps.last_mut().expect("advance after begin");
+        assert!(!last.3, "advance after end");
+        last.2 += n;
+    }
+    fn end(&self) {
+        let mut steps = self.0.lock().unwrap();
+        let last = steps.last_mut().expect("end after begin");
+        assert!(!last.3, "ended twice");
+        last.3 = true;
+    }
+}
+
+impl Heard {
+    fn take(&self) -> Vec<(FlowStep, u64, u64, bool)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Stamping, anchoring and upgrading report their records to the
+/// progress sink, each step counted up to its total and ended.
+#[test]
+fn progress_counts_reach_the_totals() {
+    let mut w = World::new();
+    let heard = std::sync::Arc::new(Heard::default());
+    w.flow().set_progress(heard.clone());
+    w.stamp(5);
+    assert_eq!(
+        heard.take(),
+        [
+            (FlowStep::Stamp, 5, 5, true),
+            (FlowStep::WriteProofs, 5, 5, true)
+        ]
+    );
+    // Stamped again: looked up, nothing written.
+    let again: Vec<StampItem> = (1..=5)
+        .map(|i| StampItem {
+            digest: RecordDigest::of_bytes(format!("document {i}").as_bytes()),
+            label: format!("d{i}"),
+            proof_path: w.docs.path().join(format!("d{i}.anchor.json")),
+        })
+        .collect();
+    assert_eq!(w.flow().stamp(&again).unwrap().already, 5);
+    assert_eq!(
+        heard.take(),
+        [
+            (FlowStep::Stamp, 5, 5, true),
+            (FlowStep::WriteProofs, 0, 0, true)
+        ]
+    );
+    w.anchor().unwrap();
+    assert_eq!(heard.take(), [(FlowStep::Anchor, 5, 5, true)]);
+    w.chain.mine();
+    w.chain.mine();
+    w.upgrade().unwrap();
+    assert_eq!(heard.take(), [(FlowStep::WriteProofs, 5, 5, true)]);
+    let files: Vec<PathBuf> = w.accepted.iter().map(|(_, p)| p.clone()).collect();
+    // Proof files looked at, one by one.
+    let out = w.flow.as_ref().unwrap().upgrade_files(&files).unwrap();
+    assert!(out.iter().all(|o| *o == FileUpgrade::AlreadyComplete));
+    assert_eq!(heard.take(), [(FlowStep::ProofFiles, 5, 5, true)]);
 }

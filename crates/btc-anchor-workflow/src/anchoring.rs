@@ -7,7 +7,7 @@
 //! again: after a crash, the next run finishes what was started instead of
 //! starting something new.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use bitcoin::{Amount, FeeRate, Network, OutPoint, Transaction, Txid};
@@ -786,7 +786,7 @@ impl Anchoring {
             outcomes: vec![StampOutcome::Already; items.len()],
             ..StampSummary::default()
         };
-        let mut this_call: HashMap<&Path, ()> = HashMap::new();
+        let mut this_call: HashSet<&Path> = HashSet::new();
         // Per new record: its item's index, its salt, and for a new version
         // where the older proof moves.
         let mut new: Vec<(usize, Salt, Option<PathBuf>)> = Vec::new();
@@ -797,7 +797,7 @@ impl Anchoring {
         let step = progress.begin(Step::Stamp, items.len());
         for (n, (item, proof_path)) in items.iter().enumerate() {
             progress.advance(1);
-            if this_call.insert(proof_path.as_path(), ()).is_some() {
+            if !this_call.insert(proof_path.as_path()) {
                 summary.outcomes[n] = StampOutcome::ProofExists;
                 summary.refused += 1;
                 continue;

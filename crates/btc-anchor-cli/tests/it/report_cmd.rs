@@ -204,6 +204,12 @@ fn report_of_every_verdict() {
             "PENDING",
             "broadcast (in a transaction broadcast but not yet in a block)",
         ),
+        (
+            "forged-mainnet-epoch0-six-after",
+            INCONCLUSIVE,
+            "INCONCLUSIVE",
+            "too weak evidence",
+        ),
         ("bad-tx-changed", INVALID, "INVALID", "failed check"),
         ("bad-not-json", INVALID, "INVALID", "failed check"),
         (

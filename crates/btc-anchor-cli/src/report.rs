@@ -18,7 +18,7 @@ use btc_anchor::ots::OtsVerdict;
 use btc_anchor::text::escape_controls;
 use btc_anchor::utc;
 use btc_anchor::verification::{Answer, Outcome, Verification};
-use btc_anchor::verify::{Evidence, MAX_FUTURE_BLOCK_TIME};
+use btc_anchor::verify::{Evidence, Verdict, MAX_FUTURE_BLOCK_TIME};
 use serde::Serialize;
 
 use crate::render::{chain_name, count, source_label};
@@ -310,6 +310,16 @@ impl ReportData {
             if let (Some(cost), false) = (&b.forgery, r.is_test_network()) {
                 self.evidence
                     .push(Fact::text("cost of forging", cost.describe()));
+            }
+            if let Verdict::Inconclusive(why) = r.verdict {
+                self.evidence.push(Fact::text(
+                    "why not valid",
+                    format!(
+                        "{}; check it against the real chain (below), or have it sealed \
+                         (btc-anchor seal) once its difficulty epoch has closed",
+                        crate::verify::shortfall_text(why)
+                    ),
+                ));
             }
         }
         if !matches!(v.source, SourceKind::EmbeddedOnly) || self.trusted.is_empty() {

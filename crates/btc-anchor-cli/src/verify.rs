@@ -623,18 +623,7 @@ impl Rendering {
             self.subject.noun(),
         );
         self.facts_text(&mut s, r, b);
-        let reason = match why {
-            Shortfall::FewHeaders { carried, needed } => format!(
-                "{} after the block, {needed} needed, and no checkpoint reached",
-                crate::render::count(u64::from(carried), "header")
-            ),
-            Shortfall::LittleWork => format!(
-                "forging these headers takes less work than the 2^{MIN_FORGERY_WORK_LOG2:.0} \
-                 hashes btc-anchor requires"
-            ),
-            _ => "not enough evidence carried".to_owned(),
-        };
-        line(&mut s, "why", &reason);
+        line(&mut s, "why", &shortfall_text(why));
         line(&mut s, "next step", &inconclusive_hint(r.network, b));
         not_checked_text(&mut s, r);
         s
@@ -729,6 +718,22 @@ pub(crate) fn evidence_text(r: &Report, b: &BlockFacts) -> String {
             chain_name(r.network)
         ),
         _ => "unknown".to_owned(),
+    }
+}
+
+/// Why a proof is inconclusive, in words (the text's and the report's
+/// "why").
+pub(crate) fn shortfall_text(why: Shortfall) -> String {
+    match why {
+        Shortfall::FewHeaders { carried, needed } => format!(
+            "{} after the block, {needed} needed, and no checkpoint reached",
+            crate::render::count(u64::from(carried), "header")
+        ),
+        Shortfall::LittleWork => format!(
+            "forging these headers takes less work than the 2^{MIN_FORGERY_WORK_LOG2:.0} hashes \
+             btc-anchor requires"
+        ),
+        _ => "not enough evidence carried".to_owned(),
     }
 }
 

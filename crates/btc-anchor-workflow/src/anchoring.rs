@@ -782,6 +782,8 @@ impl Anchoring {
         &mut self,
         items: &[(&StampItem, PathBuf)],
     ) -> Result<StampSummary, AnchoringError> {
+        // Records are found by digest here, once per item.
+        self.store.index_digests()?;
         let mut summary = StampSummary {
             outcomes: vec![StampOutcome::Already; items.len()],
             ..StampSummary::default()
@@ -938,6 +940,8 @@ impl Anchoring {
     /// A store that cannot be read, a proof that does not verify, or a
     /// file that cannot be written (files written before it stay written).
     pub fn upgrade_files(&self, proofs: &[PathBuf]) -> Result<Vec<FileUpgrade>, AnchoringError> {
+        // Records are found by digest, once per file.
+        self.store.index_digests()?;
         let mut outcomes: Vec<Option<FileUpgrade>> = Vec::with_capacity(proofs.len());
         // The files to look up in the store: index in `proofs`, record.
         let mut found: Vec<(usize, StoredRecord)> = Vec::new();

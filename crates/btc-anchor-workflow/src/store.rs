@@ -362,9 +362,7 @@ impl Store {
                  COMMIT;",
             )?;
         }
-        // Proof files are matched to their records by digest (`upgrade
-        // PATH...`, `proof`).
-        conn.execute_batch("CREATE INDEX IF NOT EXISTS records_digest ON records(digest);")?;
+
         // Batches whose proofs were sealed, and on which block. A table of
         // its own, created when missing: stores of schema 1 without it
         // open as they are, and programs that do not know it ignore it.
@@ -779,6 +777,15 @@ impl Store {
     /// Every record, oldest first.
     pub fn all_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
         self.records_where("1 ORDER BY id", &[])
+    }
+
+    /// Makes lookups by digest ([`Store::records_with_digest`]) quick, for
+    /// callers that make many: an index, created on first use (not by
+    /// default, as every record stamped then pays for it).
+    pub fn index_digests(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("CREATE INDEX IF NOT EXISTS records_digest ON records(digest);")?;
+        Ok(())
     }
 
     /// Every record stamped with `digest`, oldest first.

@@ -3,6 +3,7 @@
 //! the library answers; no anchoring logic lives here.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use btc_anchor::bitcoin::Network;
@@ -11,8 +12,8 @@ use btc_anchor::hash::{self, RecordDigest, WalkOptions};
 use btc_anchor::seal::SealError;
 use btc_anchor_electrum::{ConnectOptions, Electrum, ElectrumError};
 use btc_anchor_workflow::anchoring::{
-    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem, StampOutcome,
-    StampSummary,
+    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, FileUpgrade, RecordPaths,
+    StampItem, StampOutcome, StampSummary,
 };
 use btc_anchor_workflow::config::{Config, ConfigError};
 use btc_anchor_workflow::store::{BatchState, StoreError};
@@ -103,6 +104,13 @@ pub struct StampArgs {
     /// [default: sha256:HEX, or "standard input"]
     #[arg(long, value_name = "TEXT")]
     label: Option<String>,
+    /// Store no path at all in the data directory: no label and no proof
+    /// path (at a clinic, file paths may name patients). The pending proof
+    /// is still written beside each file; complete it with btc-anchor
+    /// upgrade PATH... (the files or folders stamped), which finds the
+    /// proof files by their content
+    #[arg(long, conflicts_with_all = ["label", "server"])]
+    no_label: bool,
     /// Print only the summary and what was not stamped
     #[arg(long, short)]
     quiet: bool,
@@ -138,6 +146,10 @@ pub struct AnchorArgs {
     /// Replace the unconfirmed batch transaction by one paying more (RBF)
     #[arg(long)]
     bump: bool,
+    /// Show no progress bar (one is drawn on stderr, if it is a terminal,
+    /// while a large batch is built)
+    #[arg(long, short)]
+    quiet: bool,
     /// One JSON object on stdout
     #[arg(long)]
     json: bool,
@@ -159,14 +171,22 @@ pub struct UpgradeArgs {
     /// verified first), for proof files lost, damaged or edited
     #[arg(long)]
     rewrite: bool,
+    /// Show no progress bar (one is drawn on stderr, if it is a terminal,
+    /// while many proof files are written)
+    #[arg(long, short)]
+    quiet: bool,
     /// Complete the proofs of records stamped through this calendar server
     /// (stamp --server): fetch each complete proof, check that it proves
     /// that very record and verifies, and write it in place. No data
     /// directory is used
     #[arg(long, value_name = "URL", env = "BTC_ANCHOR_SERVER", conflicts_with_all = ["seal", "rewrite"])]
     pub(crate) server: Option<String>,
-    /// With --server: the proof files, documents or folders to complete
-    #[arg(value_name = "PATH", requires = "server")]
+    /// The proof files, documents or folders to complete: with --server,
+    /// those stamped through it; without, every pending proof among them
+    /// of a record of this data directory (matched by content: this is how
+    /// the proofs of stamp --no-label are completed), written in place once
+    /// its batch is complete
+    #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     /// One JSON object on stdout
     #[arg(long)]
@@ -642,9 +662,9 @@ Exit status:
      or sent data that does not check out
   8  busy: another btc-anchor command is using the data directory
   9  nothing to do: no batch is waiting for confirmation (or, with --seal, for its epoch to close;
-     with --server, no pending proof among the paths)
- 12  partial (--server): some proofs could not be upgraded (unknown to the server, or its proof refused),
-     each named with why; the others were";
+     with --server, no pending proof among the paths; with PATH..., none there either)
+ 12  partial (--server, or PATH...): some proofs could not be upgraded (unknown to the server or the
+     data directory, or its proof refused), each named with why; the others were";
 
 /// `status --help`'s and `wallet --help`'s exit codes.
 pub const STORE_EXIT_HELP: &str = "\
@@ -708,6 +728,12 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         None => Some(args.common.open()?),
         Some(_) => None,
     };
+    if let Some(flow) = &mut flow {
+        if args.no_label {
+            flow.set_record_paths(RecordPaths::Withheld);
+        }
+        flow.set_progress(Arc::new(crate::progress::Records::new(args.quiet)));
+    }
     let digest_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     let bare = |digest: RecordDigest, default: String| StampItem {
         digest,
@@ -764,15 +790,18 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         .into_iter()
         .filter(|f| !file::is_proof_file_name(f))
         .collect();
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("hashing {pos}/{len} files {wide_bar} {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    if files.len() < 20 || args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let digests = hash::hash_files(&files, |_| bar.inc(1));
+    // The bar counts bytes, so that it moves within a large file too; the
+    // sizes are only looked up when it is drawn.
+    let bytes = if crate::progress::visible(args.quiet) {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum()
+    } else {
+        0
+    };
+    let bar = crate::progress::hashing(files.len(), bytes, args.quiet);
+    let digests = hash::hash_files_with(&files, &|n: u64| bar.inc(n));
     bar.finish_and_clear();
     for (file, d) in files.iter().zip(digests) {
         let digest = match d {
@@ -995,6 +1024,7 @@ fn stamp_text(
 pub fn anchor(args: &AnchorArgs) -> Result<Done, Failure> {
     let c = &args.common;
     let mut flow = c.open()?;
+    flow.set_progress(Arc::new(crate::progress::Records::new(args.quiet)));
     let server = c.connect(flow.config())?;
     let mut wallet = AnchorWallet::open(&c.data_dir(), flow.config().network)
         .map_err(|e| wallet_failure(e, &c.data_dir()))?;
@@ -1070,9 +1100,18 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
     }
     let c = &args.common;
     let mut flow = c.open()?;
+    flow.set_progress(Arc::new(crate::progress::Records::new(args.quiet)));
     let server = c.connect(flow.config())?;
     let min_depth = flow.config().min_depth;
     let ups = flow.upgrade(&server).map_err(anchoring_failure)?;
+    let files = if args.paths.is_empty() {
+        None
+    } else {
+        let files = btc_anchor_workflow::remote::proof_files(&args.paths)
+            .map_err(|e| Failure::io(with_sources(&e), "check the path"))?;
+        let outcomes = flow.upgrade_files(&files).map_err(anchoring_failure)?;
+        Some(FilesUpgraded { files, outcomes })
+    };
     let seals = if args.seal {
         Some(flow.seal_final(&server).map_err(anchoring_failure)?)
     } else {
@@ -1083,7 +1122,12 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
     } else {
         None
     };
-    if ups.is_empty() && seals.as_ref().is_none_or(Vec::is_empty) && rewritten.is_none() {
+    let files_done = files.as_ref().is_some_and(FilesUpgraded::any_to_tell);
+    if ups.is_empty()
+        && seals.as_ref().is_none_or(Vec::is_empty)
+        && rewritten.is_none()
+        && !files_done
+    {
         return Ok(nothing_to_do(
             if args.seal {
                 "nothing to upgrade or seal: no batch is waiting for confirmation or for its epoch to close"
@@ -1101,7 +1145,8 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
                 "height": u.confirmation.map(|c| c.height),
                 "confirmations": u.confirmation.map(|c| c.confirmations),
                 "txid": u.confirmation.map(|c| c.txid.to_string()),
-                "proofs_written": u.proofs_written, "reorged": u.reorged,
+                "proofs_written": u.proofs_written, "without_path": u.without_path,
+                "reorged": u.reorged,
             })).collect::<Vec<_>>()
         });
         if let Some(r) = &rewritten {
@@ -1109,6 +1154,9 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
                 "written": r.written,
                 "missing": r.missing_complete.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             });
+        }
+        if let Some(f) = &files {
+            v["files"] = f.json();
         }
         if let Some(seals) = &seals {
             v["sealed"] = seals
@@ -1131,7 +1179,7 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
                 })
                 .collect();
         }
-        return Ok(Done::ok(json_line(&v)));
+        return Ok(files.map_or_else(|| Done::ok(json_line(&v)), |f| f.done(json_line(&v))));
     }
     let mut out = String::new();
     for u in &ups {
@@ -1141,25 +1189,37 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
                 u.batch_id
             );
         }
-        out += &match (u.state, u.confirmation) {
-            (BatchState::Final, Some(c)) => format!(
-                "batch {}: complete: block {} ({} confirmation{}); {} proof{} written\n",
-                u.batch_id,
-                c.height,
-                c.confirmations,
-                if c.confirmations == 1 { "" } else { "s" },
-                u.proofs_written,
-                if u.proofs_written == 1 { "" } else { "s" }
-            ),
-            (BatchState::Confirmed, Some(c)) => format!(
+        out +=
+            &match (u.state, u.confirmation) {
+                (BatchState::Final, Some(c)) => {
+                    format!(
+                        "batch {}: complete: block {} ({} confirmation{}); {} proof{} written{}\n",
+                        u.batch_id,
+                        c.height,
+                        c.confirmations,
+                        if c.confirmations == 1 { "" } else { "s" },
+                        u.proofs_written,
+                        if u.proofs_written == 1 { "" } else { "s" },
+                        if u.without_path > 0 {
+                            format!(
+                        "; {} stamped --no-label: complete {} with btc-anchor upgrade PATH...",
+                        crate::render::count(u.without_path as u64, "record"),
+                        if u.without_path == 1 { "its proof" } else { "their proofs" }
+                    )
+                        } else {
+                            String::new()
+                        }
+                    )
+                }
+                (BatchState::Confirmed, Some(c)) => format!(
                 "batch {}: in block {}, {} of {min_depth} confirmations; run upgrade again later\n",
                 u.batch_id, c.height, c.confirmations
             ),
-            _ => format!(
-                "batch {}: not confirmed yet; run upgrade again later\n",
-                u.batch_id
-            ),
-        };
+                _ => format!(
+                    "batch {}: not confirmed yet; run upgrade again later\n",
+                    u.batch_id
+                ),
+            };
     }
     if let Some(r) = &rewritten {
         out += &format!(
@@ -1194,7 +1254,138 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
             _ => format!("batch {}: not sealed\n", s.batch_id),
         };
     }
-    Ok(Done::ok(out))
+    match files {
+        None => Ok(Done::ok(out)),
+        Some(f) => {
+            out += &f.text();
+            Ok(f.done(out))
+        }
+    }
+}
+
+/// What `upgrade PATH...` did with the proof files among the paths.
+struct FilesUpgraded {
+    files: Vec<PathBuf>,
+    outcomes: Vec<FileUpgrade>,
+}
+
+impl FilesUpgraded {
+    fn count(&self, f: fn(&FileUpgrade) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| f(o)).count()
+    }
+
+    fn completed(&self) -> usize {
+        self.count(|o| matches!(o, FileUpgrade::Completed { .. }))
+    }
+
+    fn waiting(&self) -> usize {
+        self.count(|o| matches!(o, FileUpgrade::Waiting { .. }))
+    }
+
+    fn complete_already(&self) -> usize {
+        self.count(|o| matches!(o, FileUpgrade::AlreadyComplete))
+    }
+
+    /// Files that are not this data directory's pending proofs.
+    fn failed(&self) -> usize {
+        self.outcomes.len() - self.completed() - self.waiting() - self.complete_already()
+    }
+
+    /// Whether there is anything to say beyond "complete already".
+    fn any_to_tell(&self) -> bool {
+        self.completed() + self.waiting() + self.failed() > 0
+    }
+
+    fn describe(o: &FileUpgrade) -> (&'static str, String) {
+        match o {
+            FileUpgrade::Completed { height } => {
+                ("completed", format!("complete: in Bitcoin block {height}"))
+            }
+            FileUpgrade::AlreadyComplete => ("complete", "complete already".to_owned()),
+            FileUpgrade::Waiting { stage, txid } => (
+                "waiting",
+                match txid {
+                    Some(t) => format!("{stage}: its batch is not complete yet (transaction {t})"),
+                    None => format!("{stage}: its batch is not complete yet"),
+                },
+            ),
+            FileUpgrade::Unknown => (
+                "unknown",
+                "no record of this data directory has its digest and salt (stamped with another \
+                 data directory?): left alone"
+                    .to_owned(),
+            ),
+            FileUpgrade::NotAProof => (
+                "not-a-proof",
+                "not a btc-anchor proof of this network: left alone".to_owned(),
+            ),
+            FileUpgrade::BlockNotKept => (
+                "block-not-kept",
+                "its batch was completed by an older btc-anchor, whose store kept no block: \
+                 restore the proof from a backup"
+                    .to_owned(),
+            ),
+            _ => ("other", "not upgraded".to_owned()),
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "completed": self.completed(),
+            "waiting": self.waiting(),
+            "complete_already": self.complete_already(),
+            "failed": self.failed(),
+            "proofs": self.files.iter().zip(&self.outcomes).map(|(p, o)| {
+                let (result, detail) = Self::describe(o);
+                json!({"proof": p.display().to_string(), "result": result, "detail": detail,
+                       "height": match o { FileUpgrade::Completed { height } => Some(*height), _ => None }})
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    fn text(&self) -> String {
+        use btc_anchor::text::{escape_controls, escape_path};
+        let mut out = String::new();
+        for (p, o) in self.files.iter().zip(&self.outcomes) {
+            if !matches!(o, FileUpgrade::AlreadyComplete) {
+                out += &format!(
+                    "{}: {}\n",
+                    escape_path(p),
+                    escape_controls(&Self::describe(o).1)
+                );
+            }
+        }
+        out += &format!(
+            "proof files: {} completed, {} waiting, {} complete already, {} failed\n",
+            self.completed(),
+            self.waiting(),
+            self.complete_already(),
+            self.failed()
+        );
+        out
+    }
+
+    /// The command's end: exit 12 (partial) if some files were not this
+    /// data directory's proofs.
+    fn done(&self, stdout: String) -> Done {
+        let bad = self.failed();
+        if bad == 0 {
+            return Done::ok(stdout);
+        }
+        Done {
+            stdout,
+            exit: Exit::Partial,
+            failure: Some(Failure {
+                exit: Exit::Partial,
+                error: format!(
+                    "{bad} of the proof files could not be upgraded (each is named above, with why)"
+                ),
+                hint: "the files are left as they were; check --data-dir and --network for those \
+                       named"
+                    .to_owned(),
+            }),
+        }
+    }
 }
 
 /// Writes the current proof of a record from the store: the most complete
@@ -1358,7 +1549,8 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
         return Ok(Done::ok(json_line(&json!({
             "network": flow.config().network.to_string(),
             "queued": queued.iter().map(|r| if args.labels {
-                json!({"label": r.label, "digest": r.digest.to_hex(), "proof": r.proof_path.display().to_string()})
+                json!({"label": r.label, "digest": r.digest.to_hex(),
+                       "proof": r.has_proof_path().then(|| r.proof_path.display().to_string())})
             } else {
                 json!({"digest": r.digest.to_hex()})
             }).collect::<Vec<_>>(),
@@ -1372,11 +1564,12 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
     );
     if args.labels {
         for r in &queued {
-            out += &format!(
-                "  {}  {}\n",
-                r.digest.to_hex(),
-                btc_anchor::text::escape_controls(&r.label)
-            );
+            let label = if r.has_proof_path() {
+                btc_anchor::text::escape_controls(&r.label).into_owned()
+            } else {
+                "(stamped --no-label: no path stored)".to_owned()
+            };
+            out += &format!("  {}  {label}\n", r.digest.to_hex());
         }
     }
     for s in &batches {

@@ -102,6 +102,17 @@ pub struct VerifyArgs {
     /// was not checked
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// Also write a one-page, printable verification report to this HTML
+    /// file (self-contained: no script, nothing fetched): the digest, the
+    /// verdict, the evidence, what was trusted and how to check it again
+    /// independently. One document only
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+
+    /// Replace the --report file if it exists
+    #[arg(long, requires = "report")]
+    pub force: bool,
 }
 
 /// A digest given with `--digest`: 20 or 32 bytes, whose length is checked
@@ -165,6 +176,14 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         ));
     }
     if args.document.len() > 1 || args.document.first().is_some_and(|d| d.is_dir()) {
+        if args.report.is_some() {
+            return Err(Failure::usage(
+                "--report writes the report on one document, and several (or a folder) were \
+                 given",
+                "verify each document on its own with --report, e.g. btc-anchor verify FILE \
+                 --report FILE.html",
+            ));
+        }
         return crate::verify_many::run(args);
     }
     let network = Network::from(args.network);
@@ -236,7 +255,64 @@ pub fn run(args: &VerifyArgs) -> Result<Done, Failure> {
         Answer::Ots { .. } => ots::render(&v, subject, args.verbose)?,
         _ => return Err(unknown_answer()),
     };
+    let mut rendered = rendered;
+    if let Some(out) = &args.report {
+        let headline = rendered.text.lines().next().unwrap_or_default();
+        let inputs = crate::report::Inputs {
+            document: path,
+            proof: &proof_path,
+            checkpoints: args.checkpoints.as_deref(),
+        };
+        let page = crate::report::ReportData::new(&v, headline, inputs).to_html();
+        write_report(out, &page, args.force, &[path, Some(proof_path.as_path())])?;
+        line(&mut rendered.text, "report", &out.display().to_string());
+    }
     Ok(rendered.finish(&v, args.json))
+}
+
+/// Writes the report page atomically (whole or not at all), refusing an
+/// existing file without `--force`, and the document or proof always.
+fn write_report(
+    out: &Path,
+    page: &str,
+    force: bool,
+    inputs: &[Option<&Path>],
+) -> Result<(), Failure> {
+    use btc_anchor::file::{write_atomic, WriteOptions};
+    let hint = "name another file with --report (or add --force to replace a report)";
+    if let Ok(existing) = out.canonicalize() {
+        let clobbers_input = inputs
+            .iter()
+            .flatten()
+            .any(|p| p.canonicalize().is_ok_and(|p| p == existing));
+        if clobbers_input {
+            return Err(Failure::usage(
+                format!(
+                    "--report {} names the document or the proof, which verify never modifies",
+                    out.display()
+                ),
+                "name a new file for the report, e.g. REPORT.html",
+            ));
+        }
+    }
+    let options = WriteOptions {
+        replace: force,
+        durable: true,
+    };
+    write_atomic(out, page.as_bytes(), options).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Failure::io(format!("{} exists", out.display()), hint)
+        } else {
+            Failure::io(
+                format!(
+                    "cannot write the report {}: {}",
+                    out.display(),
+                    with_sources(&e)
+                ),
+                hint,
+            )
+        }
+    })
 }
 
 /// A verdict rendered as text, with its exit code and stderr lines; JSON
@@ -562,18 +638,7 @@ impl Rendering {
             self.subject.noun(),
         );
         self.facts_text(&mut s, r, b);
-        let reason = match why {
-            Shortfall::FewHeaders { carried, needed } => format!(
-                "{} after the block, {needed} needed, and no checkpoint reached",
-                crate::render::count(u64::from(carried), "header")
-            ),
-            Shortfall::LittleWork => format!(
-                "forging these headers takes less work than the 2^{MIN_FORGERY_WORK_LOG2:.0} \
-                 hashes btc-anchor requires"
-            ),
-            _ => "not enough evidence carried".to_owned(),
-        };
-        line(&mut s, "why", &reason);
+        line(&mut s, "why", &shortfall_text(why));
         line(&mut s, "next step", &inconclusive_hint(r.network, b));
         not_checked_text(&mut s, r);
         s
@@ -642,7 +707,7 @@ fn batch_text(size: u64, root: &NodeHash) -> String {
 }
 
 /// What made a valid proof valid, in words.
-fn evidence_text(r: &Report, b: &BlockFacts) -> String {
+pub(crate) fn evidence_text(r: &Report, b: &BlockFacts) -> String {
     match r.evidence {
         Some(Evidence::Checkpoint { height, .. }) => format!(
             "its headers reach the {} block at height {height}, a checkpoint of the table in \
@@ -668,6 +733,22 @@ fn evidence_text(r: &Report, b: &BlockFacts) -> String {
             chain_name(r.network)
         ),
         _ => "unknown".to_owned(),
+    }
+}
+
+/// Why a proof is inconclusive, in words (the text's and the report's
+/// "why").
+pub(crate) fn shortfall_text(why: Shortfall) -> String {
+    match why {
+        Shortfall::FewHeaders { carried, needed } => format!(
+            "{} after the block, {needed} needed, and no checkpoint reached",
+            crate::render::count(u64::from(carried), "header")
+        ),
+        Shortfall::LittleWork => format!(
+            "forging these headers takes less work than the 2^{MIN_FORGERY_WORK_LOG2:.0} hashes \
+             btc-anchor requires"
+        ),
+        _ => "not enough evidence carried".to_owned(),
     }
 }
 

@@ -7,7 +7,7 @@
 //! again: after a crash, the next run finishes what was started instead of
 //! starting something new.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use bitcoin::{Amount, FeeRate, Network, OutPoint, Transaction, Txid};
@@ -307,8 +307,40 @@ pub struct Upgraded {
     pub confirmation: Option<Confirmation>,
     /// Proof files written.
     pub proofs_written: usize,
+    /// Records of the batch stamped without paths
+    /// ([`RecordPaths::Withheld`]), whose proof files were not written:
+    /// [`Anchoring::upgrade_files`] completes them.
+    pub without_path: usize,
     /// Whether its block had left the best chain.
     pub reorged: bool,
+}
+
+/// What [`Anchoring::upgrade_files`] did with one proof file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileUpgrade {
+    /// The complete proof, verified, is written in place.
+    Completed {
+        /// Its block height.
+        height: u32,
+    },
+    /// Complete already: left alone.
+    AlreadyComplete,
+    /// Its batch is not complete yet: left alone.
+    Waiting {
+        /// How far along it is.
+        stage: Stage,
+        /// The anchoring transaction, once broadcast.
+        txid: Option<Txid>,
+    },
+    /// No record of this store has the file's digest and salt (another
+    /// data directory's proof): left alone.
+    Unknown,
+    /// Not a btc-anchor proof of this network: left alone.
+    NotAProof,
+    /// Its batch was completed by a version that kept no block, so its
+    /// complete proof cannot be rebuilt: left alone.
+    BlockNotKept,
 }
 
 /// The status of a batch.
@@ -368,6 +400,90 @@ pub enum ProofFiles {
     StoreOnly,
 }
 
+/// What the store keeps of the records [`Anchoring::stamp`] queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RecordPaths {
+    /// Each record's label and absolute proof path: later steps write its
+    /// proof file by themselves.
+    #[default]
+    Stored,
+    /// No path at all: no label, no proof path (file paths at a clinic may
+    /// name patients). The queued proof is written beside the document all
+    /// the same; later proofs are written by [`Anchoring::upgrade_files`],
+    /// which finds the proof files by their content (digest and salt), or
+    /// from the store on demand ([`Anchoring::current_proofs`]).
+    Withheld,
+}
+
+/// A long step of the workflow, as [`Progress`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// [`Anchoring::stamp`]: the items looked up in the store.
+    Stamp,
+    /// Proof files written: the queued ones of a stamp, the complete ones
+    /// of a batch ([`Anchoring::upgrade`], [`Anchoring::seal_final`]).
+    WriteProofs,
+    /// [`Anchoring::anchor`]: the queued records put in the batch's tree.
+    Anchor,
+    /// [`Anchoring::upgrade_files`]: the proof files looked at.
+    ProofFiles,
+}
+
+/// Where the workflow reports how far a long step has got, in records,
+/// for a progress bar ([`Anchoring::set_progress`]). Called from several
+/// threads at once.
+pub trait Progress: Send + Sync {
+    /// A step over `total` records begins.
+    fn begin(&self, step: Step, total: u64);
+    /// `n` more records of the step are done.
+    fn advance(&self, n: u64);
+    /// The step is over (done, or stopped by an error).
+    fn end(&self);
+}
+
+/// The progress sink of an [`Anchoring`], if any.
+#[derive(Clone, Default)]
+struct Reporter(Option<std::sync::Arc<dyn Progress>>);
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Reporter(set)"
+        } else {
+            "Reporter(none)"
+        })
+    }
+}
+
+impl Reporter {
+    /// Begins `step`; the step ends when the guard is dropped.
+    fn begin(&self, step: Step, total: usize) -> StepGuard<'_> {
+        if let Some(p) = &self.0 {
+            p.begin(step, total as u64);
+        }
+        StepGuard(self)
+    }
+
+    fn advance(&self, n: usize) {
+        if let Some(p) = &self.0 {
+            p.advance(n as u64);
+        }
+    }
+}
+
+/// Ends a step when dropped, on success and on error alike.
+struct StepGuard<'a>(&'a Reporter);
+
+impl Drop for StepGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 .0 {
+            p.end();
+        }
+    }
+}
+
 /// The workflow over one data directory, holding its lock.
 #[derive(Debug)]
 pub struct Anchoring {
@@ -375,6 +491,8 @@ pub struct Anchoring {
     config: Config,
     store: Store,
     proof_files: ProofFiles,
+    record_paths: RecordPaths,
+    progress: Reporter,
     _lock: DataLock,
 }
 
@@ -441,6 +559,8 @@ impl Anchoring {
             config,
             store,
             proof_files: ProofFiles::default(),
+            record_paths: RecordPaths::default(),
+            progress: Reporter::default(),
             _lock: lock,
         })
     }
@@ -450,6 +570,18 @@ impl Anchoring {
     /// [`ProofFiles::Written`]).
     pub fn set_proof_files(&mut self, proof_files: ProofFiles) {
         self.proof_files = proof_files;
+    }
+
+    /// Chooses what the store keeps of the records [`Anchoring::stamp`]
+    /// queues from now on (default: [`RecordPaths::Stored`]).
+    pub fn set_record_paths(&mut self, paths: RecordPaths) {
+        self.record_paths = paths;
+    }
+
+    /// Reports the progress of the long steps (stamping, anchoring,
+    /// writing proofs) to `progress` from now on.
+    pub fn set_progress(&mut self, progress: std::sync::Arc<dyn Progress>) {
+        self.progress = Reporter(Some(progress));
     }
 
     /// The configuration.
@@ -500,6 +632,14 @@ impl Anchoring {
     /// is refused before anything is queued. Proof paths are stored
     /// absolute, so that later calls find the proofs from any working
     /// directory.
+    ///
+    /// With [`RecordPaths::Withheld`], the store keeps neither label nor
+    /// proof path, and a record is recognised by its proof file's content
+    /// instead: a file at the proof path that proves one of this store's
+    /// records with the same digest is already stamped, one proving another
+    /// digest is an older version (moved aside as above), and with no file
+    /// a record stamped before without paths with the same digest has its
+    /// current proof written there.
     pub fn stamp(&mut self, items: &[StampItem]) -> Result<StampSummary, AnchoringError> {
         // The store keeps every proof path absolute, so that later commands
         // find the proofs from any working directory.
@@ -517,6 +657,9 @@ impl Anchoring {
                 Ok((i, proof_path))
             })
             .collect::<Result<Vec<_>, AnchoringError>>()?;
+        if self.record_paths == RecordPaths::Withheld {
+            return self.stamp_withheld(&items);
+        }
         // Proof paths taken by earlier items of this same call.
         let mut this_call: HashMap<&Path, RecordDigest> = HashMap::new();
         let mut new = Vec::new();
@@ -528,7 +671,10 @@ impl Anchoring {
             outcomes: vec![StampOutcome::Already; items.len()],
             ..StampSummary::default()
         };
+        let progress = self.progress.clone();
+        let step = progress.begin(Step::Stamp, items.len());
         for (n, (item, proof_path)) in items.iter().enumerate() {
+            progress.advance(1);
             let (known, stored) = match this_call.get(proof_path.as_path()) {
                 Some(d) => (Some(*d), None),
                 None => {
@@ -608,10 +754,13 @@ impl Anchoring {
         // Committed before any proof file is written: a crash here loses
         // nothing, the proofs are rewritten when the batch moves on.
         self.store.add_records(&new)?;
+        drop(step);
+        let _step = progress.begin(Step::WriteProofs, new.len());
         for (digest, salt, _, path) in &new {
             // Not flushed: the store holds the record, and the proof is
             // written again when its batch moves on.
             write_proof(path, &self.queued_proof(*digest, salt.clone()), false)?;
+            progress.advance(1);
         }
         for (n, older) in new_items {
             summary.queued += 1;
@@ -625,6 +774,230 @@ impl Anchoring {
         }
         self.rewrite_proofs(&missing, &mut summary)?;
         Ok(summary)
+    }
+
+    /// [`Anchoring::stamp`] with [`RecordPaths::Withheld`]: `items` with
+    /// their absolute proof paths.
+    fn stamp_withheld(
+        &mut self,
+        items: &[(&StampItem, PathBuf)],
+    ) -> Result<StampSummary, AnchoringError> {
+        // Records are found by digest here, once per item.
+        self.store.index_digests()?;
+        let mut summary = StampSummary {
+            outcomes: vec![StampOutcome::Already; items.len()],
+            ..StampSummary::default()
+        };
+        let mut this_call: HashSet<&Path> = HashSet::new();
+        // Per new record: its item's index, its salt, and for a new version
+        // where the older proof moves.
+        let mut new: Vec<(usize, Salt, Option<PathBuf>)> = Vec::new();
+        // Records stamped before without paths whose proof is missing here:
+        // the item's index and the record.
+        let mut missing: Vec<(usize, StoredRecord)> = Vec::new();
+        let progress = self.progress.clone();
+        let step = progress.begin(Step::Stamp, items.len());
+        for (n, (item, proof_path)) in items.iter().enumerate() {
+            progress.advance(1);
+            if !this_call.insert(proof_path.as_path()) {
+                summary.outcomes[n] = StampOutcome::ProofExists;
+                summary.refused += 1;
+                continue;
+            }
+            let older = if std::fs::symlink_metadata(proof_path).is_ok() {
+                match self.record_of_proof_file(proof_path)? {
+                    // This very record: nothing to do.
+                    Some(r) if r.digest == item.digest => {
+                        summary.already += 1;
+                        continue;
+                    }
+                    // An older version's proof, which moves aside.
+                    Some(r) => {
+                        let to = older_version_proof_path(proof_path, &r.digest);
+                        if std::fs::symlink_metadata(&to).is_ok() {
+                            summary.outcomes[n] = StampOutcome::ProofExists;
+                            summary.refused += 1;
+                            continue;
+                        }
+                        Some(to)
+                    }
+                    // Not this store's: never overwritten.
+                    None => {
+                        summary.outcomes[n] = StampOutcome::ProofExists;
+                        summary.refused += 1;
+                        continue;
+                    }
+                }
+            } else {
+                let before = self
+                    .store
+                    .records_with_digest(&item.digest)?
+                    .into_iter()
+                    .find(|r| !r.has_proof_path());
+                if let Some(r) = before {
+                    summary.already += 1;
+                    missing.push((n, r));
+                    continue;
+                }
+                None
+            };
+            new.push((n, Salt::random()?, older));
+        }
+        for (n, salt, _) in &new {
+            let (item, path) = &items[*n];
+            check_proof(&self.queued_proof(item.digest, salt.clone()), path)?;
+        }
+        for (n, _, older) in &new {
+            if let Some(to) = older {
+                move_proof(&items[*n].1, to)?;
+            }
+        }
+        let rows: Vec<_> = new
+            .iter()
+            .map(|(n, salt, _)| {
+                (
+                    items[*n].0.digest,
+                    salt.clone(),
+                    String::new(),
+                    PathBuf::new(),
+                )
+            })
+            .collect();
+        self.store.add_records(&rows)?;
+        drop(step);
+        let write_step = progress.begin(Step::WriteProofs, new.len());
+        for (n, salt, older) in new {
+            let (item, path) = &items[n];
+            write_proof(path, &self.queued_proof(item.digest, salt), false)?;
+            progress.advance(1);
+            summary.queued += 1;
+            summary.outcomes[n] = match older {
+                Some(older) => {
+                    summary.amended += 1;
+                    StampOutcome::Amended { older }
+                }
+                None => StampOutcome::Queued,
+            };
+        }
+        drop(write_step);
+        // The current proofs of records stamped before, where they are
+        // missing.
+        let records: Vec<&StoredRecord> = missing.iter().map(|(_, r)| r).collect();
+        let mut complete = Vec::new();
+        let mut written = vec![false; records.len()];
+        self.each_current_proof(&records, &mut |i, proof| {
+            if let Some(proof) = proof {
+                let path = &items[missing[i].0].1;
+                write_proof(path, &proof, false)?;
+                if proof.stage() == Stage::Confirmed {
+                    complete.push(path.as_path());
+                }
+                written[i] = true;
+            }
+            Ok(())
+        })?;
+        sync_file_systems(complete.into_iter())?;
+        for ((n, _), written) in missing.iter().zip(written) {
+            if written {
+                summary.rewritten += 1;
+                summary.outcomes[*n] = StampOutcome::Rewritten;
+            } else {
+                summary.missing_complete.push(items[*n].1.clone());
+                summary.outcomes[*n] = StampOutcome::MissingComplete;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The record of this store that the proof file at `path` proves (its
+    /// digest and salt, on this network), if it is one.
+    fn record_of_proof_file(&self, path: &Path) -> Result<Option<StoredRecord>, AnchoringError> {
+        let Ok(proof) = read_proof_file(path) else {
+            return Ok(None);
+        };
+        if proof.network != self.network() {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .records_with_digest(&proof.record.digest)?
+            .into_iter()
+            .find(|r| r.salt == proof.record.salt))
+    }
+
+    /// Completes proof files found by path: for each file of `proofs` that
+    /// is a pending proof of one of this store's records (matched by digest
+    /// and salt, whatever the store knows of its path), writes the
+    /// record's complete proof in place, once its batch is complete
+    /// ([`Anchoring::upgrade`] moves the batches on first). Each proof is
+    /// verified before it is written; the files written are flushed to
+    /// disk together at the end. This is how the proofs of records stamped
+    /// with [`RecordPaths::Withheld`] are completed; others' are completed
+    /// too.
+    ///
+    /// # Errors
+    ///
+    /// A store that cannot be read, a proof that does not verify, or a
+    /// file that cannot be written (files written before it stay written).
+    pub fn upgrade_files(&self, proofs: &[PathBuf]) -> Result<Vec<FileUpgrade>, AnchoringError> {
+        // Records are found by digest, once per file.
+        self.store.index_digests()?;
+        let mut outcomes: Vec<Option<FileUpgrade>> = Vec::with_capacity(proofs.len());
+        // The files to look up in the store: index in `proofs`, record.
+        let mut found: Vec<(usize, StoredRecord)> = Vec::new();
+        let _step = self.progress.begin(Step::ProofFiles, proofs.len());
+        for (i, path) in proofs.iter().enumerate() {
+            self.progress.advance(1);
+            let local = match read_proof_file(path) {
+                Ok(p) if p.network == self.network() => p,
+                _ => {
+                    outcomes.push(Some(FileUpgrade::NotAProof));
+                    continue;
+                }
+            };
+            if local.stage() == Stage::Confirmed {
+                outcomes.push(Some(FileUpgrade::AlreadyComplete));
+                continue;
+            }
+            let record = self
+                .store
+                .records_with_digest(&local.record.digest)?
+                .into_iter()
+                .find(|r| r.salt == local.record.salt);
+            match record {
+                Some(r) => {
+                    outcomes.push(None);
+                    found.push((i, r));
+                }
+                None => outcomes.push(Some(FileUpgrade::Unknown)),
+            }
+        }
+        let records: Vec<&StoredRecord> = found.iter().map(|(_, r)| r).collect();
+        let mut written = Vec::new();
+        self.each_current_proof(&records, &mut |k, proof| {
+            let i = found[k].0;
+            outcomes[i] = Some(match proof {
+                None => FileUpgrade::BlockNotKept,
+                Some(p) => match p.anchor.as_ref().and_then(|a| a.block.as_ref()) {
+                    Some(block) => {
+                        let height = block.height;
+                        write_proof(&proofs[i], &p, false)?;
+                        written.push(proofs[i].as_path());
+                        FileUpgrade::Completed { height }
+                    }
+                    None => FileUpgrade::Waiting {
+                        stage: p.stage(),
+                        txid: p.anchor.as_ref().map(|a| a.tx.compute_txid()),
+                    },
+                },
+            });
+            Ok(())
+        })?;
+        sync_file_systems(written.into_iter())?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(FileUpgrade::Unknown))
+            .collect())
     }
 
     /// The block part kept for a final batch ([`Store::set_batch_block`]).
@@ -682,7 +1055,7 @@ impl Anchoring {
         let mut written = vec![false; records.len()];
         let mut complete = Vec::new();
         self.each_current_proof(records, &mut |i, proof| {
-            if let Some(proof) = proof {
+            if let Some(proof) = proof.filter(|_| records[i].has_proof_path()) {
                 write_proof(&records[i].proof_path, &proof, false)?;
                 if proof.stage() == Stage::Confirmed {
                     complete.push(records[i].proof_path.as_path());
@@ -722,14 +1095,22 @@ impl Anchoring {
     /// Writes every record's proof file again from the store (each
     /// verified first; complete ones flushed to disk): for proof files
     /// lost, damaged or edited. Records whose batch was completed by a
-    /// version that kept no block are listed, not written.
+    /// version that kept no block are listed, not written; records stamped
+    /// without paths are left to [`Anchoring::upgrade_files`].
     ///
     /// # Errors
     ///
     /// As [`Anchoring::current_proofs`], or a proof file that cannot be
     /// written.
     pub fn rewrite_all(&self) -> Result<Rewritten, AnchoringError> {
-        let records = self.store.all_records()?;
+        // Records stamped without paths have no file the store knows of:
+        // `upgrade_files` finds theirs.
+        let records: Vec<StoredRecord> = self
+            .store
+            .all_records()?
+            .into_iter()
+            .filter(StoredRecord::has_proof_path)
+            .collect();
         let refs: Vec<&StoredRecord> = records.iter().collect();
         let mut done = Rewritten::default();
         for (record, written) in records.iter().zip(self.write_current_proofs(&refs)?) {
@@ -872,11 +1253,16 @@ impl Anchoring {
         // funds leaves the records queued, as they were.
         wallet.sync().map_err(Into::into)?;
         let fee_rate = self.fee_rate(chain, fees)?;
+        let step = self.progress.begin(Step::Anchor, queued.len());
         let leaves = queued
             .iter()
-            .map(|r| record_leaf(&r.salt, &r.digest))
+            .map(|r| {
+                self.progress.advance(1);
+                record_leaf(&r.salt, &r.digest)
+            })
             .collect();
         let tree = Tree::new(leaves)?;
+        drop(step);
         let (tx, fee) = wallet
             .build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees), seal)
             .map_err(Into::into)?;
@@ -1123,6 +1509,7 @@ impl Anchoring {
                     state: BatchState::Broadcast,
                     confirmation: None,
                     proofs_written: 0,
+                    without_path: 0,
                     reorged,
                 });
                 continue;
@@ -1143,6 +1530,7 @@ impl Anchoring {
                     state: BatchState::Confirmed,
                     confirmation: Some(c),
                     proofs_written: 0,
+                    without_path: 0,
                     reorged,
                 });
                 continue;
@@ -1158,7 +1546,8 @@ impl Anchoring {
             };
             // Upgraded after the epoch closed, the proofs are sealed already.
             let sealed = block_is_sealed(&block);
-            let written = self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
+            let (written, without_path) =
+                self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
             self.store
                 .set_confirmation(batch.id, &c, BatchState::Final)?;
             if sealed {
@@ -1169,6 +1558,7 @@ impl Anchoring {
                 state: BatchState::Final,
                 confirmation: Some(c),
                 proofs_written: written,
+                without_path,
                 reorged,
             });
         }
@@ -1278,7 +1668,7 @@ impl Anchoring {
                 _ => Box::new(first),
             };
             let block = sealed.anchor.and_then(|a| a.block);
-            let written = self.write_batch_proofs(&batch, Some(&tx.tx), block)?;
+            let (written, _) = self.write_batch_proofs(&batch, Some(&tx.tx), block)?;
             self.store.mark_sealed(batch.id, &c.block_hash)?;
             done.outcome = BatchSeal::Sealed {
                 proofs_written: written,
@@ -1305,13 +1695,14 @@ impl Anchoring {
 
     /// Rebuilds the proofs of a batch from the store, verifies them all
     /// ([`BatchProofs::verify_all`]) and only then writes them (none with
-    /// [`ProofFiles::StoreOnly`]); the number of files written.
+    /// [`ProofFiles::StoreOnly`], nor those of records stored without
+    /// paths); the number of files written, and of records without paths.
     fn write_batch_proofs(
         &mut self,
         batch: &StoredBatch,
         tx: Option<&Transaction>,
         block: Option<BlockProof>,
-    ) -> Result<usize, AnchoringError> {
+    ) -> Result<(usize, usize), AnchoringError> {
         let records = self.store.batch_records(batch.id)?;
         // Complete proofs are flushed to disk before the batch is marked
         // final, and the store keeps their shared block part (as the first
@@ -1333,23 +1724,30 @@ impl Anchoring {
                 .set_batch_block(batch.id, &proofs.proof(0, true)?.to_json())?;
         }
         if self.proof_files == ProofFiles::StoreOnly {
-            return Ok(0);
+            return Ok((0, 0));
         }
+        let with_path: Vec<usize> = (0..records.len())
+            .filter(|&i| records[i].has_proof_path())
+            .collect();
         // Complete proofs are made durable with one flush of each file
         // system they are on, not one per file.
+        let _step = self.progress.begin(Step::WriteProofs, with_path.len());
+        let progress = &self.progress;
         pool.install(|| {
             use rayon::prelude::*;
             // Each proof is built as it is written: a batch's proofs share
             // their anchor (up to 2,016 headers), which is not held once
             // per record in memory.
-            (0..records.len()).into_par_iter().try_for_each(|i| {
-                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, false)
+            with_path.par_iter().try_for_each(|&i| {
+                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, false)?;
+                progress.advance(1);
+                Ok::<_, AnchoringError>(())
             })
         })?;
         if durable {
-            sync_file_systems(records.iter().map(|r| r.proof_path.as_path()))?;
+            sync_file_systems(with_path.iter().map(|&i| records[i].proof_path.as_path()))?;
         }
-        Ok(records.len())
+        Ok((with_path.len(), records.len() - with_path.len()))
     }
 
     fn batch_proofs<'r>(

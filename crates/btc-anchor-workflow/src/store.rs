@@ -69,8 +69,11 @@ pub enum StoreError {
     },
 }
 
-/// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this code knows. A store is at version 1 until it
+/// holds a record stamped without paths (empty label and proof path,
+/// [`Store::add_records`]); the first such record raises it to 2, which
+/// older versions refuse, as they would write its proofs to no path.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// An exclusive lock on a data directory, held while a command runs and
 /// released when dropped (or when the process dies).
@@ -154,14 +157,25 @@ pub struct StoredRecord {
     pub digest: RecordDigest,
     /// Its salt.
     pub salt: Salt,
-    /// What the user stamped (a path, or a label for a bare digest).
+    /// What the user stamped (a path, or a label for a bare digest);
+    /// empty for a record stamped without paths.
     pub label: String,
-    /// Where its proof file is written.
+    /// Where its proof file is written; empty for a record stamped without
+    /// paths, whose proof files are found by their content instead
+    /// ([`StoredRecord::has_proof_path`]).
     pub proof_path: PathBuf,
     /// When it was stamped (seconds since 1970).
     pub stamped_at: i64,
     /// Its batch and leaf index, once batched.
     pub batch: Option<(i64, u64)>,
+}
+
+impl StoredRecord {
+    /// Whether the store knows where the record's proof file is: not for a
+    /// record stamped without paths.
+    pub fn has_proof_path(&self) -> bool {
+        !self.proof_path.as_os_str().is_empty()
+    }
 }
 
 /// Where a batch's transaction confirmed.
@@ -330,9 +344,25 @@ impl Store {
             )?;
         }
         // Stamping looks records up by proof path; one path, one record.
-        conn.execute_batch(
-            "CREATE UNIQUE INDEX IF NOT EXISTS records_proof_path ON records(proof_path);",
-        )?;
+        // Records stamped without paths all have the empty one: the index
+        // leaves them out. (Version 1 made a full index of that name: it is
+        // replaced once, in one transaction.)
+        let partial: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_proof_path' AND sql LIKE '%WHERE%'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)?;
+        if !partial {
+            conn.execute_batch(
+                "BEGIN;
+                 DROP INDEX IF EXISTS records_proof_path;
+                 CREATE UNIQUE INDEX records_proof_path ON records(proof_path) WHERE proof_path <> '';
+                 COMMIT;",
+            )?;
+        }
+
         // Batches whose proofs were sealed, and on which block. A table of
         // its own, created when missing: stores of schema 1 without it
         // open as they are, and programs that do not know it ignore it.
@@ -395,7 +425,10 @@ impl Store {
         Ok(())
     }
 
-    /// Queues records (one transaction: all or none).
+    /// Queues records (one transaction: all or none). A record with an
+    /// empty label and proof path is stored without paths: nothing in the
+    /// store says where its document or proof is (the first one raises the
+    /// store's schema to version 2, [`SCHEMA_VERSION`]).
     pub fn add_records(
         &mut self,
         records: &[(RecordDigest, Salt, String, PathBuf)],
@@ -414,6 +447,9 @@ impl Store {
         then: &mut AlsoWrite<'_>,
     ) -> Result<Vec<i64>, StoreError> {
         let tx = self.conn.transaction()?;
+        if records.iter().any(|(_, _, _, p)| p.as_os_str().is_empty()) {
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
         let mut ids = Vec::with_capacity(records.len());
         {
             let mut stmt = tx.prepare(
@@ -495,7 +531,12 @@ impl Store {
     /// The record whose proof is written at `path`, if any.
     pub fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {
         Ok(self
-            .records_where("proof_path = ?1", &[&path.to_string_lossy()])?
+            // The term of the index's WHERE, spelled out so that SQLite
+            // uses the (partial) index.
+            .records_where(
+                "proof_path = ?1 AND proof_path <> ''",
+                &[&path.to_string_lossy()],
+            )?
             .pop())
     }
 
@@ -738,6 +779,15 @@ impl Store {
         self.records_where("1 ORDER BY id", &[])
     }
 
+    /// Makes lookups by digest ([`Store::records_with_digest`]) quick, for
+    /// callers that make many: an index, created on first use (not by
+    /// default, as every record stamped then pays for it).
+    pub fn index_digests(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("CREATE INDEX IF NOT EXISTS records_digest ON records(digest);")?;
+        Ok(())
+    }
+
     /// Every record stamped with `digest`, oldest first.
     pub fn records_with_digest(
         &self,
@@ -901,6 +951,71 @@ mod tests {
         Store::open(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join(STORE_FILE)), 0o600);
+    }
+
+    #[test]
+    fn records_without_paths_next_to_a_version_1_store() {
+        // A store as version 1 made it: a full unique index on proof_path.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.conn
+                .execute_batch(
+                    "DROP INDEX records_proof_path;
+                     CREATE UNIQUE INDEX records_proof_path ON records(proof_path);
+                     PRAGMA user_version = 1;",
+                )
+                .unwrap();
+        }
+        let mut s = Store::open(dir.path()).unwrap();
+        let rec = |i: u8, path: &str| {
+            (
+                RecordDigest([i; 32]),
+                Salt::from_bytes(&[i; 16]).unwrap(),
+                if path.is_empty() {
+                    String::new()
+                } else {
+                    format!("doc {i}")
+                },
+                PathBuf::from(path),
+            )
+        };
+        s.add_records(&[rec(1, "/a/1.anchor.json")]).unwrap();
+        let version = |s: &Store| -> i64 {
+            s.conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(version(&s), 1, "no record without paths yet");
+        // Paths stay unique, but any number of records have none.
+        assert!(s.add_records(&[rec(2, "/a/1.anchor.json")]).is_err());
+        s.add_records(&[rec(3, ""), rec(4, "")]).unwrap();
+        s.add_records(&[rec(5, "")]).unwrap();
+        assert_eq!(version(&s), SCHEMA_VERSION);
+        let all = s.all_records().unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(
+            all.iter()
+                .map(StoredRecord::has_proof_path)
+                .collect::<Vec<_>>(),
+            [true, false, false, false]
+        );
+        assert!(all[1].label.is_empty() && all[1].proof_path.as_os_str().is_empty());
+        assert_eq!(s.record_at_proof_path(Path::new("")).unwrap(), None);
+        assert_eq!(
+            s.record_at_proof_path(Path::new("/a/1.anchor.json"))
+                .unwrap()
+                .map(|r| r.id),
+            Some(all[0].id)
+        );
+        assert_eq!(
+            s.records_with_digest(&RecordDigest([4; 32])).unwrap().len(),
+            1
+        );
+        drop(s);
+        // Opened again: the same, nothing migrated twice.
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.all_records().unwrap().len(), 4);
     }
 
     #[test]

@@ -129,17 +129,39 @@ pub enum HashError {
     },
 }
 
+/// Where hashing reports how far it has got, for a progress bar: the
+/// bytes hashed, as they are, from several threads at once
+/// ([`hash_files_with`]). Any `Fn(u64) + Sync` closure is one.
+pub trait HashProgress: Sync {
+    /// `bytes` more bytes of a file were hashed.
+    fn hashed(&self, bytes: u64);
+}
+
+impl<F: Fn(u64) + Sync> HashProgress for F {
+    fn hashed(&self, bytes: u64) {
+        self(bytes)
+    }
+}
+
+/// No progress reported.
+const SILENT: &dyn HashProgress = &|_: u64| {};
+
 /// Streaming SHA-256 of everything a reader yields, in constant memory.
 ///
 /// # Errors
 ///
 /// The reader's own I/O error.
 pub fn hash_reader<R: Read>(reader: R) -> io::Result<RecordDigest> {
-    hash_reader_buffered(reader, READ_BUFFER_BYTES)
+    hash_reader_buffered(reader, READ_BUFFER_BYTES, SILENT)
 }
 
-/// [`hash_reader`] with a read buffer of `capacity` bytes.
-fn hash_reader_buffered<R: Read>(mut reader: R, capacity: usize) -> io::Result<RecordDigest> {
+/// [`hash_reader`] with a read buffer of `capacity` bytes, reporting each
+/// piece hashed to `progress`.
+fn hash_reader_buffered<R: Read>(
+    mut reader: R,
+    capacity: usize,
+    progress: &dyn HashProgress,
+) -> io::Result<RecordDigest> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; capacity];
     loop {
@@ -150,6 +172,7 @@ fn hash_reader_buffered<R: Read>(mut reader: R, capacity: usize) -> io::Result<R
             Err(e) => return Err(e),
         };
         hasher.update(&buf[..n]);
+        progress.hashed(n as u64);
     }
     Ok(RecordDigest(hasher.finalize().into()))
 }
@@ -160,7 +183,17 @@ fn hash_reader_buffered<R: Read>(mut reader: R, capacity: usize) -> io::Result<R
 ///
 /// A [`HashError`] when the file cannot be opened or read.
 pub fn hash_file(path: &Path) -> Result<RecordDigest, HashError> {
-    hash_file_len(path).map(|(digest, _)| digest)
+    hash_file_len(path, SILENT).map(|(digest, _)| digest)
+}
+
+/// [`hash_file`], reporting the bytes hashed to `progress` as it goes (a
+/// progress bar for a large file).
+///
+/// # Errors
+///
+/// A [`HashError`] when the file cannot be opened or read.
+pub fn hash_file_with(path: &Path, progress: &dyn HashProgress) -> Result<RecordDigest, HashError> {
+    hash_file_len(path, progress).map(|(digest, _)| digest)
 }
 
 /// Files at least this large are read on a helper thread while the calling
@@ -173,7 +206,10 @@ const MIN_READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// [`hash_file`], also giving the file's length as found on the open file
 /// (no second lookup of the path).
-fn hash_file_len(path: &Path) -> Result<(RecordDigest, u64), HashError> {
+fn hash_file_len(
+    path: &Path,
+    progress: &dyn HashProgress,
+) -> Result<(RecordDigest, u64), HashError> {
     let read_err = |source: io::Error| HashError::Read {
         path: path.to_path_buf(),
         source,
@@ -186,9 +222,9 @@ fn hash_file_len(path: &Path) -> Result<(RecordDigest, u64), HashError> {
         .unwrap_or(usize::MAX)
         .clamp(MIN_READ_BUFFER_BYTES, READ_BUFFER_BYTES);
     let digest = if len >= OVERLAP_MIN_BYTES {
-        hash_reader_overlapped(file)
+        hash_reader_overlapped(file, progress)
     } else {
-        hash_reader_buffered(file, capacity)
+        hash_reader_buffered(file, capacity, progress)
     }
     .map_err(read_err)?;
     Ok((digest, len))
@@ -197,7 +233,10 @@ fn hash_file_len(path: &Path) -> Result<(RecordDigest, u64), HashError> {
 /// Like [`hash_reader`], reading on a helper thread into one of two
 /// buffers while this thread hashes the other. Falls back to reading in
 /// turn if no thread can be started.
-fn hash_reader_overlapped<R: Read + Send>(mut reader: R) -> io::Result<RecordDigest> {
+fn hash_reader_overlapped<R: Read + Send>(
+    mut reader: R,
+    progress: &dyn HashProgress,
+) -> io::Result<RecordDigest> {
     const BUFFERS: usize = 2;
     let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(BUFFERS);
     let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
@@ -231,6 +270,7 @@ fn hash_reader_overlapped<R: Read + Send>(mut reader: R) -> io::Result<RecordDig
             match full_rx.recv() {
                 Ok(Ok((buf, n))) if n > 0 => {
                     hasher.update(&buf[..n]);
+                    progress.hashed(n as u64);
                     let _ = empty_tx.send(buf);
                 }
                 Ok(Ok(_)) => break Ok(RecordDigest(hasher.finalize().into())),
@@ -239,7 +279,7 @@ fn hash_reader_overlapped<R: Read + Send>(mut reader: R) -> io::Result<RecordDig
             }
         })
     })
-    .unwrap_or_else(|| hash_reader_buffered(&mut reader, READ_BUFFER_BYTES))
+    .unwrap_or_else(|| hash_reader_buffered(&mut reader, READ_BUFFER_BYTES, progress))
 }
 
 /// How [`collect_files`] walks folders.
@@ -374,7 +414,7 @@ where
         .par_iter()
         .map(|p| {
             let path = p.as_ref();
-            let (result, size) = match hash_file_len(path) {
+            let (result, size) = match hash_file_len(path, SILENT) {
                 Ok((digest, len)) => (Ok(digest), len),
                 Err(e) => (Err(e), fs::metadata(path).map(|m| m.len()).unwrap_or(0)),
             };
@@ -384,9 +424,80 @@ where
         .collect()
 }
 
+/// [`hash_files`], reporting every piece of every file to `progress` as
+/// it is hashed (bytes, from several threads at once), so that a bar
+/// moves within a large file too. A file that cannot be read is reported
+/// as its size, once, so that the count still reaches the total.
+pub fn hash_files_with<P>(
+    paths: &[P],
+    progress: &dyn HashProgress,
+) -> Vec<Result<RecordDigest, HashError>>
+where
+    P: AsRef<Path> + Sync,
+{
+    paths
+        .par_iter()
+        .map(|p| {
+            let path = p.as_ref();
+            hash_file_len(path, progress)
+                .map(|(digest, _)| digest)
+                .inspect_err(|_| {
+                    progress.hashed(fs::metadata(path).map(|m| m.len()).unwrap_or(0));
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_counts_every_byte() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        // A small file, one of several buffers, and one read on a second
+        // thread while hashing.
+        let sizes = [
+            0,
+            10,
+            3 * READ_BUFFER_BYTES as u64 + 7,
+            OVERLAP_MIN_BYTES + 5,
+        ];
+        let paths: Vec<PathBuf> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let p = dir.path().join(format!("f{i}"));
+                fs::write(&p, vec![i as u8; n as usize]).unwrap();
+                p
+            })
+            .collect();
+        let big = AtomicU64::new(0);
+        let pieces = AtomicU64::new(0);
+        let d = hash_file_with(&paths[3], &|n: u64| {
+            big.fetch_add(n, Ordering::Relaxed);
+            pieces.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!(d, hash_file(&paths[3]).unwrap());
+        assert_eq!(big.load(Ordering::Relaxed), sizes[3]);
+        assert!(
+            pieces.load(Ordering::Relaxed) > 1,
+            "a large file moves the bar as it goes"
+        );
+        let all = AtomicU64::new(0);
+        let mut with_missing = paths.clone();
+        with_missing.push(dir.path().join("missing"));
+        let out = hash_files_with(&with_missing, &|n: u64| {
+            all.fetch_add(n, Ordering::Relaxed);
+        });
+        assert_eq!(all.load(Ordering::Relaxed), sizes.iter().sum::<u64>());
+        assert!(out[4].is_err());
+        for (p, d) in paths.iter().zip(&out) {
+            assert_eq!(d.as_ref().unwrap(), &hash_file(p).unwrap());
+        }
+    }
 
     #[test]
     fn known_digests() {
@@ -398,7 +509,7 @@ mod tests {
         let data = vec![7u8; 3 * READ_BUFFER_BYTES + 11];
         let streamed = hash_reader(io::Cursor::new(&data)).unwrap();
         assert_eq!(streamed, RecordDigest::of_bytes(&data));
-        let overlapped = hash_reader_overlapped(io::Cursor::new(&data)).unwrap();
+        let overlapped = hash_reader_overlapped(io::Cursor::new(&data), SILENT).unwrap();
         assert_eq!(overlapped, RecordDigest::of_bytes(&data));
     }
 

@@ -960,41 +960,52 @@ fn offline_verify_opens_no_network_socket() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let trace = dir.path().join("trace");
-    let out = std::process::Command::new("strace")
-        .current_dir(root())
-        .arg("-f")
-        .args(["-e", "trace=socket,connect,execve"])
-        .arg("-o")
-        .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_btc-anchor"))
-        .args([
-            "verify",
-            "fixtures/example/record.txt",
-            "--network",
-            "regtest",
-            "--headers",
-            "fixtures/example/headers.bin",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let log = fs::read_to_string(&trace).unwrap_or_default();
-    if !log.contains("execve(") {
-        // strace is there but may not trace here (no ptrace in some sandboxes).
-        btc_anchor_testenv::skip(format_args!(
-            "strace could not trace the program: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-        return;
+    let report = dir.path().join("report.html");
+    // Offline with a headers file, and writing a report: neither opens a
+    // socket.
+    for more in [
+        vec![OsStr::new("--json")],
+        vec![OsStr::new("--report"), report.as_os_str()],
+    ] {
+        let trace = dir.path().join("trace");
+        let out = std::process::Command::new("strace")
+            .current_dir(root())
+            .arg("-f")
+            .args(["-e", "trace=socket,connect,execve"])
+            .arg("-o")
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_btc-anchor"))
+            .args([
+                "verify",
+                "fixtures/example/record.txt",
+                "--network",
+                "regtest",
+                "--headers",
+                "fixtures/example/headers.bin",
+            ])
+            .args(&more)
+            .output()
+            .unwrap();
+        let log = fs::read_to_string(&trace).unwrap_or_default();
+        if !log.contains("execve(") {
+            // strace is there but may not trace here (no ptrace in some sandboxes).
+            btc_anchor_testenv::skip(format_args!(
+                "strace could not trace the program: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            return;
+        }
+        assert_eq!(out.status.code(), Some(VALID), "{log}");
+        for line in log.lines() {
+            assert!(
+                !line.contains("AF_INET"),
+                "offline verification touched the network: {line}\n{log}"
+            );
+        }
     }
-    assert_eq!(out.status.code(), Some(VALID), "{log}");
-    for line in log.lines() {
-        assert!(
-            !line.contains("AF_INET"),
-            "offline verification touched the network: {line}\n{log}"
-        );
-    }
+    assert!(fs::read_to_string(&report)
+        .unwrap()
+        .contains(EXAMPLE_DIGEST));
 }
 
 // ---------------------------------------------------------------------------
@@ -2680,4 +2691,100 @@ fn the_json_schema_refuses_undocumented_shapes() {
     let mut nested = good;
     nested["block"]["height"] = Value::from("sixteen");
     assert!(refused(nested));
+}
+
+// ---------------------------------------------------------------------------
+// Progress bars: on a terminal only, never with --quiet
+// ---------------------------------------------------------------------------
+
+/// A folder `name` of 150 small files and one of 40 MiB, to stamp.
+fn progress_docs(dir: &Path, name: &str) -> PathBuf {
+    let docs = dir.join(name);
+    fs::create_dir(&docs).unwrap();
+    for i in 0..150 {
+        fs::write(docs.join(format!("r{i:03}.txt")), format!("record {i}\n")).unwrap();
+    }
+    fs::write(docs.join("scan.bin"), vec![7u8; 40 << 20]).unwrap();
+    docs
+}
+
+#[test]
+fn progress_bars_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each run stamps a folder of its own into a data directory of its
+    // own, so that each does the whole work.
+    let stamp = |name: &str, quiet: bool| {
+        let docs = progress_docs(dir.path(), name);
+        let mut args = vec![
+            "stamp".to_owned(),
+            docs.display().to_string(),
+            "--data-dir".to_owned(),
+            dir.path()
+                .join(format!("{name}.data"))
+                .display()
+                .to_string(),
+            "--network".to_owned(),
+            "regtest".to_owned(),
+        ];
+        if quiet {
+            args.push("--quiet".to_owned());
+        }
+        args
+    };
+    // Stderr not a terminal: not a byte of a bar.
+    let out = command().args(stamp("piped", false)).output().unwrap();
+    let r = Run::from(out);
+    r.expect_code(VALID);
+    assert_eq!(r.stderr, "", "a bar on a stderr that is not a terminal");
+    assert!(r.stdout.contains("queued 151 records"), "{}", r.stdout);
+
+    // On a terminal (script(1) gives the program one): the bars are drawn
+    // (bytes hashed, records stamped), and none with --quiet. The stamps
+    // go to fresh data directories.
+    let script_found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join("script").is_file()))
+        .unwrap_or(false);
+    if !script_found {
+        btc_anchor_testenv::skip("script(1) is not on PATH to give the program a terminal");
+        return;
+    }
+    let on_terminal = |args: Vec<String>| {
+        let line = std::iter::once(env!("CARGO_BIN_EXE_btc-anchor").to_owned())
+            .chain(args)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let out = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &line, "/dev/null"])
+            .env_remove("BTC_ANCHOR_DATA_DIR")
+            .env_remove("BTC_ANCHOR_NETWORK")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            &text[..text.len().min(2000)]
+        );
+        text
+    };
+    let shown = on_terminal(stamp("terminal", false));
+    assert!(
+        shown.contains("hashing "),
+        "no hashing bar on a terminal:\n{shown}"
+    );
+    assert!(
+        shown.contains(" MiB"),
+        "the hashing bar counts bytes:\n{shown}"
+    );
+    assert!(
+        shown.contains("stamping "),
+        "no records bar on a terminal:\n{shown}"
+    );
+    assert!(shown.contains("records"), "{shown}");
+    let quiet = on_terminal(stamp("quiet", true));
+    assert!(quiet.contains("queued 151 records"), "{quiet}");
+    for bar in ["hashing ", "stamping ", "writing proofs ", "\x1b[2K"] {
+        assert!(!quiet.contains(bar), "{bar:?} drawn with --quiet:\n{quiet}");
+    }
 }

@@ -681,3 +681,140 @@ fn sealing_from_the_command_line() {
         );
     }
 }
+
+/// `stamp --no-label`: nothing in the store says where a document or its
+/// proof is; the proofs beside the documents are completed by `upgrade
+/// PATH...`, which finds them by content.
+#[test]
+fn stamp_without_labels_then_upgrade_by_path() {
+    let env = setup(6);
+    let dir = records(&env);
+    let dir_s = dir.to_str().unwrap();
+    let out = ok(&env, &["stamp", "--no-label", dir_s]);
+    assert!(out.contains("queued 6 records"), "{out}");
+    let docs = all_docs(&dir);
+    assert_eq!(docs.len(), 6);
+    for doc in &docs {
+        assert!(
+            btc_anchor::file::proof_path(doc).is_file(),
+            "{}",
+            doc.display()
+        );
+    }
+    verify_all(&env, 3);
+
+    // The store holds no label and no path: not in its rows, and no
+    // document's name anywhere in its files.
+    for name in ["store.sqlite", "store.sqlite-wal"] {
+        let Ok(bytes) = std::fs::read(env.data.path().join(name)) else {
+            continue;
+        };
+        for needle in ["record-", "2026/11", env.docs.path().to_str().unwrap()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{name} holds {needle:?}"
+            );
+        }
+    }
+    {
+        let conn = rusqlite::Connection::open_with_flags(
+            env.data.path().join("store.sqlite"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT label, proof_path FROM records")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 6);
+        for (label, path) in rows {
+            assert_eq!((label.as_str(), path.as_str()), ("", ""));
+        }
+    }
+    // Status shows the records, without labels even when asked for them.
+    let st = json(&env, &["status", "--labels", "--json"]);
+    let queued = st["queued"].as_array().unwrap();
+    assert_eq!(queued.len(), 6);
+    for q in queued {
+        assert_eq!(q["label"], "");
+        assert_eq!(q["proof"], Value::Null);
+        assert_eq!(q["digest"].as_str().unwrap().len(), 64);
+    }
+    let text = ok(&env, &["status", "--labels"]);
+    assert!(text.starts_with("6 records queued\n"), "{text}");
+    assert_eq!(
+        text.matches("(stamped --no-label: no path stored)").count(),
+        6,
+        "{text}"
+    );
+
+    // Stamped again: recognised by the proof files' content; a lost one is
+    // written again from the store.
+    std::fs::remove_file(btc_anchor::file::proof_path(&docs[0])).unwrap();
+    let again = json(&env, &["stamp", "--no-label", dir_s, "--json"]);
+    assert_eq!(again["queued"], 0, "{again}");
+    assert_eq!(again["already_stamped"], 6);
+    assert_eq!(again["proofs_rewritten"], 1);
+    assert!(btc_anchor::file::proof_path(&docs[0]).is_file());
+
+    let a = json(&env, &["anchor", "--json"]);
+    assert_eq!(a["batches"][0]["records"], 6);
+    let txid = a["batches"][0]["txid"].as_str().unwrap().to_owned();
+    env.stack
+        .wait_until_electrum_sees_txid(txid.parse().unwrap(), DEFAULT_TIMEOUT)
+        .unwrap();
+    env.stack.mine_blocks(1, None).unwrap();
+
+    // A plain upgrade completes the batch, and says it wrote no file.
+    let up = json(&env, &["upgrade", "--json"]);
+    assert_eq!(up["batches"][0]["state"], "final", "{up}");
+    assert_eq!(up["batches"][0]["proofs_written"], 0);
+    assert_eq!(up["batches"][0]["without_path"], 6);
+    verify_all(&env, 3);
+
+    // By path: every proof in the folder completed in place.
+    let up = json(&env, &["upgrade", dir_s, "--json"]);
+    assert_eq!(up["batches"].as_array().unwrap().len(), 0, "{up}");
+    assert_eq!(up["files"]["completed"], 6, "{up}");
+    assert_eq!(up["files"]["failed"], 0);
+    verify_all(&env, 0);
+    for doc in &docs {
+        let r = json(
+            &env,
+            &[
+                "verify",
+                doc.to_str().unwrap(),
+                "--network",
+                "regtest",
+                "--json",
+            ],
+        );
+        assert_eq!(r["result"], "valid");
+        assert_eq!(r["stage"], "confirmed");
+    }
+    // Nothing left to do: exit 9.
+    let (code, out, _) = run(&env, &["upgrade", dir_s]);
+    assert_eq!(code, 9, "{out}");
+    assert!(out.contains("nothing to upgrade"), "{out}");
+
+    // Another data directory's pending proof among the paths is named and
+    // left alone: exit 12 (partial).
+    let vector: Value = serde_json::from_slice(
+        &std::fs::read(btc_anchor_testenv::repo_file(
+            "fixtures/vectors/pending-queued.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let foreign = dir.join("foreign.txt.anchor.json");
+    let foreign_text = serde_json::to_string_pretty(&vector["proof"]).unwrap();
+    std::fs::write(&foreign, &foreign_text).unwrap();
+    let (code, out, err) = run(&env, &["upgrade", dir_s]);
+    assert_eq!(code, 12, "{out}{err}");
+    assert!(out.contains("foreign.txt.anchor.json: no record"), "{out}");
+    assert!(out.contains("6 complete already, 1 failed"), "{out}");
+    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), foreign_text);
+}

@@ -6,6 +6,7 @@ mod cli_anchoring;
 mod headers_cmd;
 mod headers_sync;
 mod log_cmd;
+mod report_cmd;
 mod seal_cmd;
 mod serve_cmd;
 mod snapshots;

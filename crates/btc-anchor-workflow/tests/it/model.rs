@@ -15,7 +15,8 @@ use btc_anchor::proof::{Proof, Stage};
 use btc_anchor::rules::ServedHeaderError;
 use btc_anchor::verify::{verify, VerifyOptions};
 use btc_anchor_workflow::anchoring::{
-    Anchoring, AnchoringError, FeeOptions, StampItem, StampOutcome,
+    Anchoring, AnchoringError, FeeOptions, FileUpgrade, Progress, RecordPaths, StampItem,
+    StampOutcome, Step as FlowStep,
 };
 use btc_anchor_workflow::backend::{ChainBackend, TxStatus};
 use btc_anchor_workflow::config::Config;
@@ -680,4 +681,186 @@ fn a_new_version_is_stamped_and_the_older_proof_kept() {
         .unwrap();
     assert_eq!(s.outcomes, vec![StampOutcome::ProofExists]);
     assert_eq!(std::fs::read(&path).unwrap(), b"someone else's proof");
+}
+
+/// Records stamped without paths: the store keeps no label and no proof
+/// path, `upgrade` writes none of their files, and `upgrade_files` finds
+/// and completes them by content.
+#[test]
+fn records_without_paths_are_completed_through_their_files() {
+    let mut w = World::new();
+    let item = |w: &World, i: u32| StampItem {
+        digest: RecordDigest::of_bytes(format!("private {i}").as_bytes()),
+        label: format!("Patient Name {i}.pdf"),
+        proof_path: w.docs.path().join(format!("p{i}.anchor.json")),
+    };
+    let items: Vec<StampItem> = (0..3).map(|i| item(&w, i)).collect();
+    w.flow().set_record_paths(RecordPaths::Withheld);
+    let s = w.flow().stamp(&items).unwrap();
+    assert_eq!((s.queued, s.already), (3, 0));
+    // One record with its paths, beside them.
+    w.flow().set_record_paths(RecordPaths::Stored);
+    w.stamp(1);
+    let records = w.flow.as_ref().unwrap().store().all_records().unwrap();
+    assert_eq!(records.len(), 4);
+    for r in &records[..3] {
+        assert!(!r.has_proof_path());
+        assert_eq!(
+            (r.label.as_str(), r.proof_path.as_os_str()),
+            ("", "".as_ref())
+        );
+    }
+    assert!(records[3].has_proof_path());
+    let read = |p: &PathBuf| Proof::from_json(&std::fs::read(p).unwrap()).unwrap();
+    for i in &items {
+        assert_eq!(read(&i.proof_path).stage(), Stage::Queued);
+    }
+
+    // Stamped again: recognised by the files' content; a lost file is
+    // written again, an amended document gets a new record.
+    w.flow().set_record_paths(RecordPaths::Withheld);
+    std::fs::remove_file(&items[1].proof_path).unwrap();
+    let mut again = items.clone();
+    again[2].digest = RecordDigest::of_bytes(b"private 2, amended");
+    let s = w.flow().stamp(&again).unwrap();
+    assert_eq!(s.outcomes[0], StampOutcome::Already);
+    assert_eq!(s.outcomes[1], StampOutcome::Rewritten);
+    assert!(
+        matches!(s.outcomes[2], StampOutcome::Amended { .. }),
+        "{:?}",
+        s.outcomes[2]
+    );
+    assert_eq!((s.queued, s.already, s.rewritten), (1, 2, 1));
+    let StampOutcome::Amended { older } = &s.outcomes[2] else {
+        unreachable!()
+    };
+    assert_eq!(read(older).record.digest, items[2].digest);
+
+    w.anchor().unwrap();
+    w.chain.mine();
+    w.chain.mine();
+    let (flow, chain) = (w.flow.as_mut().unwrap(), &w.chain);
+    let ups = flow.upgrade(chain).unwrap();
+    assert_eq!(ups.len(), 1);
+    assert_eq!(ups[0].state, BatchState::Final);
+    assert_eq!((ups[0].proofs_written, ups[0].without_path), (1, 4));
+    assert_eq!(read(&items[0].proof_path).stage(), Stage::Queued);
+    assert_eq!(w.proof(0).stage(), Stage::Confirmed);
+
+    // By file: each completed in place, and verified.
+    let foreign = w.docs.path().join("foreign.anchor.json");
+    let stranger = Proof {
+        network: RT,
+        record: btc_anchor::proof::Record {
+            digest: RecordDigest::of_bytes(b"elsewhere"),
+            salt: btc_anchor::merkle::Salt::random().unwrap(),
+        },
+        batch: None,
+        anchor: None,
+    };
+    std::fs::write(&foreign, stranger.to_json()).unwrap();
+    let garbage = w.docs.path().join("garbage.anchor.json");
+    std::fs::write(&garbage, b"not a proof").unwrap();
+    let older = older.clone();
+    let mut files: Vec<PathBuf> = items.iter().map(|i| i.proof_path.clone()).collect();
+    files.extend([older.clone(), foreign.clone(), garbage]);
+    let flow = w.flow.as_ref().unwrap();
+    let out = flow.upgrade_files(&files).unwrap();
+    for o in &out[..4] {
+        assert!(matches!(o, FileUpgrade::Completed { height: 2 }), "{o:?}");
+    }
+    assert_eq!(out[4], FileUpgrade::Unknown);
+    assert_eq!(out[5], FileUpgrade::NotAProof);
+    let digests = [
+        again[0].digest,
+        again[1].digest,
+        again[2].digest,
+        items[2].digest,
+    ];
+    for (path, digest) in files[..4].iter().zip(digests) {
+        let p = read(path);
+        assert_eq!(p.stage(), Stage::Confirmed);
+        assert_eq!(p.record.digest, digest);
+        verify(&p, &digest, &EmbeddedOnly, &VerifyOptions::new(RT)).unwrap();
+    }
+    assert_eq!(read(&foreign), stranger);
+    // Again: complete already.
+    let out = flow.upgrade_files(&files[..4]).unwrap();
+    assert!(
+        out.iter().all(|o| *o == FileUpgrade::AlreadyComplete),
+        "{out:?}"
+    );
+}
+
+/// What a [`Progress`] heard: each step with its total, the records
+/// counted, and whether it ended.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<(FlowStep, u64, u64, bool)>>);
+
+impl Progress for Heard {
+    fn begin(&self, step: FlowStep, total: u64) {
+        self.0.lock().unwrap().push((step, total, 0, false));
+    }
+    fn advance(&self, n: u64) {
+        let mut steps = self.0.lock().unwrap();
+        let last = steps.last_mut().expect("advance after begin");
+        assert!(!last.3, "advance after end");
+        last.2 += n;
+    }
+    fn end(&self) {
+        let mut steps = self.0.lock().unwrap();
+        let last = steps.last_mut().expect("end after begin");
+        assert!(!last.3, "ended twice");
+        last.3 = true;
+    }
+}
+
+impl Heard {
+    fn take(&self) -> Vec<(FlowStep, u64, u64, bool)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Stamping, anchoring and upgrading report their records to the
+/// progress sink, each step counted up to its total and ended.
+#[test]
+fn progress_counts_reach_the_totals() {
+    let mut w = World::new();
+    let heard = std::sync::Arc::new(Heard::default());
+    w.flow().set_progress(heard.clone());
+    w.stamp(5);
+    assert_eq!(
+        heard.take(),
+        [
+            (FlowStep::Stamp, 5, 5, true),
+            (FlowStep::WriteProofs, 5, 5, true)
+        ]
+    );
+    // Stamped again: looked up, nothing written.
+    let again: Vec<StampItem> = (1..=5)
+        .map(|i| StampItem {
+            digest: RecordDigest::of_bytes(format!("document {i}").as_bytes()),
+            label: format!("d{i}"),
+            proof_path: w.docs.path().join(format!("d{i}.anchor.json")),
+        })
+        .collect();
+    assert_eq!(w.flow().stamp(&again).unwrap().already, 5);
+    assert_eq!(
+        heard.take(),
+        [
+            (FlowStep::Stamp, 5, 5, true),
+            (FlowStep::WriteProofs, 0, 0, true)
+        ]
+    );
+    w.anchor().unwrap();
+    assert_eq!(heard.take(), [(FlowStep::Anchor, 5, 5, true)]);
+    w.chain.mine();
+    w.chain.mine();
+    w.upgrade().unwrap();
+    assert_eq!(heard.take(), [(FlowStep::WriteProofs, 5, 5, true)]);
+    let files: Vec<PathBuf> = w.accepted.iter().map(|(_, p)| p.clone()).collect();
+    // Proof files looked at, one by one.
+    let out = w.flow.as_ref().unwrap().upgrade_files(&files).unwrap();
+    assert!(out.iter().all(|o| *o == FileUpgrade::AlreadyComplete));
+    assert_eq!(heard.take(), [(FlowStep::ProofFiles, 5, 5, true)]);
 }

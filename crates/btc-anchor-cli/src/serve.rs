@@ -23,6 +23,21 @@ pub struct ServeArgs {
     /// [default: public_url in server.toml, else http://ADDR]
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// A PostgreSQL database shared with other instances (libpq string or
+    /// postgres:// URL) instead of the data directory's store: every
+    /// instance takes submissions, one at a time anchors [default:
+    /// postgres in server.toml]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "BTC_ANCHOR_POSTGRES",
+        hide_env_values = true
+    )]
+    postgres: Option<String>,
+    /// With --postgres: only take submissions and answer lookups, never
+    /// anchor
+    #[arg(long, requires = "postgres")]
+    frontend_only: bool,
     /// Log level on stderr: error, warn, info or debug
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
@@ -142,6 +157,12 @@ pub fn run(args: &ServeArgs) -> Result<Done, Failure> {
     }
     if let Some(u) = &args.public_url {
         server.public_url = Some(u.clone());
+    }
+    if let Some(p) = &args.postgres {
+        server.postgres = Some(p.clone());
+    }
+    if args.frontend_only {
+        server.anchorer = false;
     }
     tracing_subscriber::fmt()
         .with_max_level(args.log_level)

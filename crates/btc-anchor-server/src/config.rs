@@ -74,6 +74,14 @@ pub struct ServerConfig {
     pub rate_limit_per_sec: u32,
     /// Requests each may make at once before the average applies.
     pub rate_limit_burst: u32,
+    /// A PostgreSQL database shared with other instances (§12), as a
+    /// libpq connection string or `postgres://` URL; none: the data
+    /// directory's own SQLite store. `BTC_ANCHOR_POSTGRES` overrides it
+    /// (keep a password out of the file).
+    pub postgres: Option<String>,
+    /// With `postgres`: whether this instance stands by to anchor (the
+    /// default), or only takes submissions and answers lookups.
+    pub anchorer: bool,
 }
 
 impl Default for ServerConfig {
@@ -94,6 +102,8 @@ impl Default for ServerConfig {
             require_key_for_digest: false,
             rate_limit_per_sec: 20,
             rate_limit_burst: 100,
+            postgres: None,
+            anchorer: true,
         }
     }
 }

@@ -76,6 +76,10 @@ pub struct Seen {
     pub oldest_pending_at: Option<i64>,
     /// The last round's error, without secrets or digests.
     pub last_error: Option<String>,
+    /// With a shared database (§12): whether this instance is the one
+    /// anchoring (`Some(true)`) or stands by (`Some(false)`); `None` for
+    /// a server alone on its data directory.
+    pub leading: Option<bool>,
 }
 
 /// The shared health of one server.

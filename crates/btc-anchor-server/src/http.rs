@@ -455,6 +455,11 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         "balance_sat": seen.balance_sat,
         "tip_height": seen.tip_height,
         "min_depth": state.min_depth,
+        "anchorer": match seen.leading {
+            None => "this server",
+            Some(true) => "this instance (shared database)",
+            Some(false) => "another instance (shared database)",
+        },
     });
     let wants_json = headers
         .get(header::ACCEPT)

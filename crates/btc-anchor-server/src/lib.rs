@@ -8,7 +8,9 @@
 //! * [`calendar`]: how a submitted digest becomes a salted record leaf of
 //!   our batch tree, and the `.ots` timestamps handed out for it.
 //! * [`storage`]: the storage seam; [`sqlite`] its embedded backend, with
-//!   one writer and group commit: a reply only after the commit.
+//!   one writer and group commit: a reply only after the commit;
+//!   [`postgres`] the backend shared by several instances, one of which
+//!   anchors at a time.
 //! * [`anchorer`]: the workflow's [`Anchoring`]
 //!   on a thread, paid by the data directory's wallet.
 //! * [`health`]: why submissions are refused (503) when the anchorer
@@ -31,6 +33,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod postgres;
 pub mod sqlite;
 pub mod storage;
 pub mod tiles;
@@ -114,12 +117,39 @@ pub async fn serve(
         server,
         on_anchor_step,
     } = options;
-    let flow = Anchoring::open(&data_dir, config.clone()).map_err(ServeError::Open)?;
-    let storage = Arc::new(sqlite::SqliteStorage::open(
-        &data_dir,
-        config.network,
-        server.max_queued_submissions,
-    )?);
+    let (seat, storage): (anchorer::Seat, Arc<dyn storage::Storage>) = match &server.postgres {
+        None => (
+            anchorer::Seat::Own(
+                Anchoring::open(&data_dir, config.clone()).map_err(ServeError::Open)?,
+            ),
+            Arc::new(sqlite::SqliteStorage::open(
+                &data_dir,
+                config.network,
+                server.max_queued_submissions,
+            )?),
+        ),
+        Some(url) => (
+            if server.anchorer {
+                anchorer::Seat::Shared {
+                    url: url.clone(),
+                    config: config.clone(),
+                }
+            } else {
+                anchorer::Seat::Frontend { url: url.clone() }
+            },
+            {
+                let (url, network, max) =
+                    (url.clone(), config.network, server.max_queued_submissions);
+                Arc::new(
+                    tokio::task::spawn_blocking(move || {
+                        postgres::PgStorage::open(&url, network, max)
+                    })
+                    .await
+                    .map_err(|_| storage::StorageError::Stopped)??,
+                )
+            },
+        ),
+    };
     let keys = Arc::new(keys::KeyFile::open(&data_dir)?);
     let (listener, addr) = bind(server.listen).await?;
     let public_url = server
@@ -130,18 +160,14 @@ pub async fn serve(
         return Err(config::ServerConfigError::BadPublicUrl.into());
     }
     let health = Arc::new(health::Health::new(server.max_pending_secs));
-    let anchorer = anchorer::Anchorer::start(
-        flow,
-        data_dir.clone(),
-        health.clone(),
-        anchorer::AnchorerOptions {
-            anchor_interval: Duration::from_secs(server.anchor_interval_secs),
-            poll_interval: Duration::from_secs(server.poll_interval_secs.max(1)),
-            min_balance_sat: server.min_balance_sat,
-            on_step: on_anchor_step,
-            fees: server.fee_limits(config.max_fee_sat),
-        },
-    );
+    let options = anchorer::AnchorerOptions {
+        anchor_interval: Duration::from_secs(server.anchor_interval_secs),
+        poll_interval: Duration::from_secs(server.poll_interval_secs.max(1)),
+        min_balance_sat: server.min_balance_sat,
+        on_step: on_anchor_step,
+        fees: server.fee_limits(config.max_fee_sat),
+    };
+    let anchorer = anchorer::Anchorer::start(seat, data_dir.clone(), health.clone(), options);
     let state = Arc::new(http::AppState {
         storage: storage.clone(),
         health: health.clone(),
@@ -177,7 +203,8 @@ pub async fn serve(
         })
         .await
         .map_err(|source| ServeError::Listen { addr, source });
-    storage.close();
+    let closing = storage.clone();
+    let _ = tokio::task::spawn_blocking(move || closing.close()).await;
     let _ = tokio::task::spawn_blocking(move || anchorer.stop()).await;
     result
 }

@@ -15,16 +15,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bitcoin::Network;
-use btc_anchor::headers::EmbeddedOnly;
-use btc_anchor::merkle::{record_leaf, Salt, Tree};
-use btc_anchor::proof::{BatchPath, Proof, Record};
-use btc_anchor::verify::{verify, VerifyOptions};
-use btc_anchor_workflow::store::{BatchState, Store, STORE_FILE};
+use btc_anchor::merkle::{Salt, Tree};
+use btc_anchor_workflow::store::{Journal as _, Store, STORE_FILE};
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use crate::calendar::{commitment, Submission};
-use crate::storage::{Accepted, Committed, Lookup, QueueSummary, Storage, StorageError};
+use crate::storage::{
+    lookup_record, Accepted, Committed, Lookup, QueueSummary, Storage, StorageError,
+};
 
 /// Most records in one group commit.
 pub const MAX_GROUP_RECORDS: usize = 50_000;
@@ -98,18 +97,6 @@ impl SqliteStorage {
                 tree: None,
             }),
         })
-    }
-
-    /// Stops taking submissions, lets the writer commit every one queued,
-    /// and waits for it.
-    pub fn close(&self) {
-        if let Ok(mut s) = self.sender.lock() {
-            s.take();
-        }
-        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
     }
 }
 
@@ -214,6 +201,16 @@ impl Storage for SqliteStorage {
         let (pending, oldest_at) = r.store.queue_summary()?;
         Ok(QueueSummary { pending, oldest_at })
     }
+
+    fn close(&self) {
+        if let Ok(mut s) = self.sender.lock() {
+            s.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
 }
 
 impl Reader {
@@ -229,82 +226,7 @@ impl Reader {
                 |r| r.get(0),
             )
             .optional()?;
-        let Some(record) = (match id {
-            Some(id) => self.store.record(id)?,
-            None => None,
-        }) else {
-            return Ok(Lookup::Unknown);
-        };
-        let Some((batch_id, index)) = record.batch else {
-            return Ok(Lookup::Pending { batched: false });
-        };
-        let Some(batch) = self.store.batch(batch_id)? else {
-            return Ok(Lookup::Pending { batched: false });
-        };
-        let newest = || -> Result<Option<bitcoin::Txid>, StorageError> {
-            Ok(self.store.batch_txs(batch_id)?.last().map(|t| t.txid))
-        };
-        match batch.state {
-            BatchState::Batched => Ok(Lookup::Pending { batched: true }),
-            BatchState::Broadcast => Ok(match newest()? {
-                Some(txid) => Lookup::Timestamped {
-                    txid,
-                    confirmed: false,
-                },
-                None => Lookup::Pending { batched: true },
-            }),
-            BatchState::Final => {
-                let block = self
-                    .store
-                    .batch_block(batch_id)?
-                    .ok_or(StorageError::NoBlock(batch_id))?;
-                let first = Proof::from_json(block.as_bytes())
-                    .map_err(|e| StorageError::BadBlock(batch_id, e))?;
-                let tree = match &self.tree {
-                    Some((id, t)) if *id == batch_id => t,
-                    _ => {
-                        let leaves = self
-                            .store
-                            .batch_records(batch_id)?
-                            .iter()
-                            .map(|r| record_leaf(&r.salt, &r.digest))
-                            .collect();
-                        let t = Tree::new(leaves)?;
-                        &self.tree.insert((batch_id, t)).1
-                    }
-                };
-                let proof = Proof {
-                    network: self.network,
-                    record: Record {
-                        digest: record.digest,
-                        salt: record.salt,
-                    },
-                    batch: Some(BatchPath {
-                        size: tree.size(),
-                        index,
-                        path: tree.inclusion_proof(index)?,
-                        root: tree.root(),
-                    }),
-                    anchor: first.anchor,
-                };
-                verify(
-                    &proof,
-                    &proof.record.digest,
-                    &EmbeddedOnly,
-                    &VerifyOptions::new(self.network),
-                )
-                .map_err(|e| StorageError::Proof(e.into()))?;
-                Ok(Lookup::Complete(Box::new(proof)))
-            }
-            // Confirmed below the depth, or a state added later.
-            _ => Ok(match batch.confirmation.map(|c| c.txid).or(newest()?) {
-                Some(txid) => Lookup::Timestamped {
-                    txid,
-                    confirmed: true,
-                },
-                None => Lookup::Pending { batched: true },
-            }),
-        }
+        lookup_record(&self.store, self.network, &mut self.tree, id)
     }
 }
 

@@ -1,10 +1,17 @@
 //! The storage seam: what the HTTP side needs from a backend. SQLite
 //! ([`crate::sqlite::SqliteStorage`]) is the embedded default; a
-//! PostgreSQL backend for several instances implements the same trait.
+//! PostgreSQL backend for several instances ([`crate::postgres::PgStorage`])
+//! implements the same trait.
 
+use bitcoin::Network;
 use bitcoin::Txid;
+use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::merkle::Salt;
+use btc_anchor::merkle::{record_leaf, Tree};
 use btc_anchor::proof::Proof;
+use btc_anchor::proof::{BatchPath, Record};
+use btc_anchor::verify::{verify, VerifyOptions};
+use btc_anchor_workflow::store::{BatchState, Journal};
 use tokio::sync::oneshot;
 
 use crate::calendar::Submission;
@@ -19,6 +26,17 @@ pub enum StorageError {
     /// The database failed.
     #[error("calendar database")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL database failed.
+    #[error("calendar database")]
+    Postgres(#[from] postgres::Error),
+    /// The shared database serves another network.
+    #[error("the database is for {found}, not {expected}")]
+    WrongNetwork {
+        /// Its network.
+        found: Network,
+        /// This server's.
+        expected: Network,
+    },
     /// The writer's queue is full.
     #[error("the writer's queue is full")]
     Overloaded,
@@ -109,4 +127,99 @@ pub trait Storage: Send + Sync + 'static {
     ///
     /// A store that cannot be read.
     fn queue(&self) -> Result<QueueSummary, StorageError>;
+
+    /// Stops taking submissions, commits every one queued, and waits for
+    /// the writer (blocking).
+    fn close(&self);
+}
+
+/// Where the record `record_id` of `journal` (the one a commitment names,
+/// if any) stands; a final batch's complete proof is built from the
+/// journal, verified, and returned. `tree` keeps the tree of the batch
+/// looked up last, as a reader looks up many records of one batch.
+///
+/// # Errors
+///
+/// A journal that cannot be read, or a complete proof that does not
+/// check out.
+pub fn lookup_record(
+    journal: &dyn Journal,
+    network: Network,
+    tree: &mut Option<(i64, Tree)>,
+    record_id: Option<i64>,
+) -> Result<Lookup, StorageError> {
+    let Some(record) = (match record_id {
+        Some(id) => journal.record(id)?,
+        None => None,
+    }) else {
+        return Ok(Lookup::Unknown);
+    };
+    let Some((batch_id, index)) = record.batch else {
+        return Ok(Lookup::Pending { batched: false });
+    };
+    let Some(batch) = journal.batch(batch_id)? else {
+        return Ok(Lookup::Pending { batched: false });
+    };
+    let newest = || -> Result<Option<bitcoin::Txid>, StorageError> {
+        Ok(journal.batch_txs(batch_id)?.last().map(|t| t.txid))
+    };
+    match batch.state {
+        BatchState::Batched => Ok(Lookup::Pending { batched: true }),
+        BatchState::Broadcast => Ok(match newest()? {
+            Some(txid) => Lookup::Timestamped {
+                txid,
+                confirmed: false,
+            },
+            None => Lookup::Pending { batched: true },
+        }),
+        BatchState::Final => {
+            let block = journal
+                .batch_block(batch_id)?
+                .ok_or(StorageError::NoBlock(batch_id))?;
+            let first = Proof::from_json(block.as_bytes())
+                .map_err(|e| StorageError::BadBlock(batch_id, e))?;
+            let tree = match &tree {
+                Some((id, t)) if *id == batch_id => t,
+                _ => {
+                    let leaves = journal
+                        .batch_records(batch_id)?
+                        .iter()
+                        .map(|r| record_leaf(&r.salt, &r.digest))
+                        .collect();
+                    let t = Tree::new(leaves)?;
+                    &tree.insert((batch_id, t)).1
+                }
+            };
+            let proof = Proof {
+                network,
+                record: Record {
+                    digest: record.digest,
+                    salt: record.salt,
+                },
+                batch: Some(BatchPath {
+                    size: tree.size(),
+                    index,
+                    path: tree.inclusion_proof(index)?,
+                    root: tree.root(),
+                }),
+                anchor: first.anchor,
+            };
+            verify(
+                &proof,
+                &proof.record.digest,
+                &EmbeddedOnly,
+                &VerifyOptions::new(network),
+            )
+            .map_err(|e| StorageError::Proof(e.into()))?;
+            Ok(Lookup::Complete(Box::new(proof)))
+        }
+        // Confirmed below the depth, or a state added later.
+        _ => Ok(match batch.confirmation.map(|c| c.txid).or(newest()?) {
+            Some(txid) => Lookup::Timestamped {
+                txid,
+                confirmed: true,
+            },
+            None => Lookup::Pending { batched: true },
+        }),
+    }
 }

@@ -2,6 +2,8 @@
 //!
 //! * [`regtest`]: a private regtest stack (bcoin and ElectrumX) per test,
 //!   each in its own folder with its own ports, stopped when dropped.
+//! * [`postgres`]: a throwaway PostgreSQL cluster per test, on its own
+//!   loopback port, stopped when dropped.
 //! * [`chain`]: synthetic chains mined in memory, with batches anchored in
 //!   them, for tests, benchmarks and fixtures.
 //! * [`repo_root`], [`shared_data`] and [`skip`]: where the project's and
@@ -10,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod chain;
+pub mod postgres;
 pub mod regtest;
 
 /// The workspace's root folder (where `fixtures/`, `docs/` and `regtest/`

@@ -15,7 +15,8 @@ use bitcoin::{Amount, FeeRate, Network, OutPoint, Transaction, Txid};
 use crate::backend::{ChainBackend, Checked, Payer, Seal, TxStatus, SEAL_VALUE, SEAL_VOUT};
 use crate::config::Config;
 use crate::store::{
-    BatchState, Confirmation, DataLock, Store, StoreError, StoredBatch, StoredRecord, StoredTx,
+    BatchState, Confirmation, DataLock, Journal, Store, StoreError, StoredBatch, StoredRecord,
+    StoredTx,
 };
 use crate::wallet::WalletError;
 use btc_anchor::chain::BranchError;
@@ -489,7 +490,7 @@ impl Drop for StepGuard<'_> {
 pub struct Anchoring {
     data_dir: PathBuf,
     config: Config,
-    store: Store,
+    store: Box<dyn Journal>,
     proof_files: ProofFiles,
     record_paths: RecordPaths,
     progress: Reporter,
@@ -541,7 +542,21 @@ impl Anchoring {
     /// network are never anchored on another.
     pub fn open(data_dir: &Path, config: Config) -> Result<Anchoring, AnchoringError> {
         let lock = DataLock::acquire(data_dir)?;
-        let mut store = Store::open(data_dir)?;
+        let store = Store::open(data_dir)?;
+        Self::with_journal(data_dir, lock, Box::new(store), config)
+    }
+
+    /// The workflow over another journal than the data directory's own
+    /// store (a calendar server's shared PostgreSQL one), the data
+    /// directory still holding the configuration and the wallet, and
+    /// `lock` on it. The journal's network is checked, or recorded, as
+    /// [`Anchoring::open`] does.
+    pub fn with_journal(
+        data_dir: &Path,
+        lock: DataLock,
+        mut store: Box<dyn Journal>,
+        config: Config,
+    ) -> Result<Anchoring, AnchoringError> {
         // A data directory serves one network for good: recorded on first
         // use, refused on any other.
         match store.network()? {
@@ -594,9 +609,9 @@ impl Anchoring {
         &self.data_dir
     }
 
-    /// The store (read access).
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The journal (read access).
+    pub fn store(&self) -> &dyn Journal {
+        self.store.as_ref()
     }
 
     fn network(&self) -> Network {

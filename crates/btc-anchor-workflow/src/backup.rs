@@ -126,7 +126,7 @@ fn private_and_durable(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::{Journal, Store};
 
     #[test]
     fn the_copy_is_a_data_directory_and_private() {

@@ -372,6 +372,7 @@ mod tests {
         );
         // A store created for regtest names the network when nothing else
         // does, and refuses another.
+        use crate::store::Journal as _;
         let mut store = crate::store::Store::open(dir.path()).unwrap();
         store.record_network(Network::Regtest).unwrap();
         drop(store);

@@ -21,6 +21,9 @@
 //!
 //! * `test-utils`: in-memory fakes of both seams (`fake::FakeChain`,
 //!   `fake::FakePayer`) for fast property tests of the workflow.
+//! * `postgres`: the journal ([`store::Journal`]) and the wallet's
+//!   changesets in PostgreSQL, for calendar servers sharing one
+//!   database (`postgres::PgJournal`, `postgres::PgChangesets`).
 
 pub mod anchoring;
 pub mod backend;
@@ -28,6 +31,8 @@ pub mod backup;
 pub mod config;
 #[cfg(feature = "test-utils")]
 pub mod fake;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod remote;
 pub mod store;
 pub mod wallet;

@@ -38,6 +38,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("store database")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL journal failed (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[error("journal database")]
+    Postgres(#[from] postgres::Error),
     /// The data directory or lock file could not be used.
     #[error("data directory {path}")]
     Io {
@@ -122,7 +126,7 @@ pub enum BatchState {
 }
 
 impl BatchState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BatchState::Batched => "batched",
             BatchState::Broadcast => "broadcast",
@@ -131,7 +135,7 @@ impl BatchState {
         }
     }
 
-    fn parse(s: &str) -> Option<BatchState> {
+    pub(crate) fn parse(s: &str) -> Option<BatchState> {
         Some(match s {
             "batched" => BatchState::Batched,
             "broadcast" => BatchState::Broadcast,
@@ -260,6 +264,122 @@ pub fn recorded_network(data_dir: &Path) -> Result<Option<Network>, StoreError> 
     Store { conn }.network()
 }
 
+/// The journal of a data directory: its records, batches and anchoring
+/// transactions, with the durability rules of this module's
+/// documentation (every change committed before the side effect it
+/// enables). [`Store`] keeps it in SQLite, beside the documents; the
+/// `postgres` feature's [`crate::postgres::PgJournal`] keeps it in
+/// PostgreSQL, shared by several calendar servers.
+pub trait Journal: Send + std::fmt::Debug {
+    /// The network this store's records are anchored on, once recorded
+    /// ([`Journal::record_network`]); `None` for a store that predates the
+    /// record, or a new one.
+    fn network(&self) -> Result<Option<Network>, StoreError>;
+
+    /// Records the network of the store's records (kept if one is there).
+    fn record_network(&mut self, network: Network) -> Result<(), StoreError>;
+
+    /// Queues records (one transaction: all or none). A record with an
+    /// empty label and proof path is stored without paths: nothing in the
+    /// journal says where its document or proof is (in the SQLite store,
+    /// the first one raises the schema to version 2, [`SCHEMA_VERSION`]).
+    fn add_records(
+        &mut self,
+        records: &[(RecordDigest, Salt, String, PathBuf)],
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// The record with row id `id`, if there is one.
+    fn record(&self, id: i64) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// How many records wait for a batch, and when the oldest of them was
+    /// stamped (seconds since 1970), without reading them.
+    fn queue_summary(&self) -> Result<(u64, Option<i64>), StoreError>;
+
+    /// Records waiting for a batch, oldest first.
+    fn queued_records(&self) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// The records of a batch, in leaf order.
+    fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// The record whose proof is written at `path`, if any.
+    fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// Moves where record `id`'s proof is written (a relative path stored
+    /// by an earlier version, made absolute).
+    fn set_proof_path(&mut self, id: i64, path: &Path) -> Result<(), StoreError>;
+
+    /// Fixes a batch over `records` (in this leaf order) with `root`, in one
+    /// transaction.
+    fn create_batch(&mut self, root: &NodeHash, record_ids: &[i64]) -> Result<i64, StoreError>;
+
+    /// One batch.
+    fn batch(&self, id: i64) -> Result<Option<StoredBatch>, StoreError>;
+
+    /// All batches, oldest first.
+    fn batches(&self) -> Result<Vec<StoredBatch>, StoreError>;
+
+    /// Batches in one of the given states, oldest first.
+    fn batches_in(&self, states: &[BatchState]) -> Result<Vec<StoredBatch>, StoreError>;
+
+    /// Stores a signed transaction for a batch, before it is broadcast.
+    fn add_tx(
+        &mut self,
+        batch_id: i64,
+        tx: &Transaction,
+        fee_sat: u64,
+        fee_rate: f64,
+    ) -> Result<Txid, StoreError>;
+
+    /// Records that a server accepted `txid`, and moves its batch from
+    /// `batched` to `broadcast`.
+    fn mark_broadcast(&mut self, txid: &Txid) -> Result<(), StoreError>;
+
+    /// The transactions of a batch, oldest first.
+    fn batch_txs(&self, batch_id: i64) -> Result<Vec<StoredTx>, StoreError>;
+
+    /// Records where a batch confirmed, and its new state.
+    fn set_confirmation(
+        &mut self,
+        batch_id: i64,
+        c: &Confirmation,
+        state: BatchState,
+    ) -> Result<(), StoreError>;
+
+    /// Keeps the complete proof of a batch's first record, whose block part
+    /// every proof of the batch shares (replacing one kept before: a
+    /// sealed proof carries more headers).
+    fn set_batch_block(&mut self, batch_id: i64, proof_json: &str) -> Result<(), StoreError>;
+
+    /// The complete proof kept for a batch ([`Journal::set_batch_block`]);
+    /// `None` for a batch completed by a version that did not keep it.
+    fn batch_block(&self, batch_id: i64) -> Result<Option<String>, StoreError>;
+
+    /// Every record, oldest first.
+    fn all_records(&self) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// Makes lookups by digest ([`Journal::records_with_digest`]) quick,
+    /// for callers that make many: an index, created on first use (not by
+    /// default, as every record stamped then pays for it). Nothing to do
+    /// where lookups by digest are always quick.
+    fn index_digests(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Every record stamped with `digest`, oldest first.
+    fn records_with_digest(&self, digest: &RecordDigest) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// Records that a batch's proofs now carry headers to the last block
+    /// of their epoch, sealed on the block `block_hash`.
+    fn mark_sealed(&mut self, batch_id: i64, block_hash: &BlockHash) -> Result<(), StoreError>;
+
+    /// Whether a batch's proofs were sealed on the block it is confirmed
+    /// in now (a seal on a block the batch has since left does not count).
+    fn is_sealed(&self, batch: &StoredBatch) -> Result<bool, StoreError>;
+
+    /// Sends a batch back to `broadcast` (its block left the best chain).
+    fn unconfirm(&mut self, batch_id: i64) -> Result<(), StoreError>;
+}
+
 /// What [`Store::add_records_then`] calls with the open transaction and
 /// the new records' ids.
 pub type AlsoWrite<'a> =
@@ -271,7 +391,7 @@ pub struct Store {
     conn: Connection,
 }
 
-fn blob32(bytes: Vec<u8>, what: &'static str, row: i64) -> Result<[u8; 32], StoreError> {
+pub(crate) fn blob32(bytes: Vec<u8>, what: &'static str, row: i64) -> Result<[u8; 32], StoreError> {
     <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Damaged { what, row })
 }
 
@@ -394,48 +514,6 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// The network this store's records are anchored on, once recorded
-    /// ([`Store::record_network`]); `None` for a store that predates the
-    /// record, or a new one.
-    pub fn network(&self) -> Result<Option<Network>, StoreError> {
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'network'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        value
-            .map(|v| {
-                v.parse::<Network>().map_err(|_| StoreError::Damaged {
-                    what: "network setting",
-                    row: 0,
-                })
-            })
-            .transpose()
-    }
-
-    /// Records the network of the store's records (kept if one is there).
-    pub fn record_network(&mut self, network: Network) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO settings (key, value) VALUES ('network', ?1)",
-            [network.to_string()],
-        )?;
-        Ok(())
-    }
-
-    /// Queues records (one transaction: all or none). A record with an
-    /// empty label and proof path is stored without paths: nothing in the
-    /// store says where its document or proof is (the first one raises the
-    /// store's schema to version 2, [`SCHEMA_VERSION`]).
-    pub fn add_records(
-        &mut self,
-        records: &[(RecordDigest, Salt, String, PathBuf)],
-    ) -> Result<Vec<i64>, StoreError> {
-        self.add_records_then(records, &mut |_, _| Ok(()))
-    }
-
     /// Queues records as [`Store::add_records`] does, and calls `then` with
     /// the open transaction and the new records' ids before committing, so
     /// that a caller keeping its own table about them (the calendar
@@ -473,22 +551,6 @@ impl Store {
         Ok(ids)
     }
 
-    /// The record with row id `id`, if there is one.
-    pub fn record(&self, id: i64) -> Result<Option<StoredRecord>, StoreError> {
-        Ok(self.records_where("id = ?1", &[&id])?.pop())
-    }
-
-    /// How many records wait for a batch, and when the oldest of them was
-    /// stamped (seconds since 1970), without reading them.
-    pub fn queue_summary(&self) -> Result<(u64, Option<i64>), StoreError> {
-        let (count, oldest): (i64, Option<i64>) = self.conn.query_row(
-            "SELECT COUNT(*), MIN(stamped_at) FROM records WHERE batch_id IS NULL",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok((count.max(0) as u64, oldest))
-    }
-
     fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         Ok(RawRecord {
             id: row.get(0)?,
@@ -516,65 +578,6 @@ impl Store {
             .query_map(p, Self::record_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         raw.into_iter().map(RawRecord::decode).collect()
-    }
-
-    /// Records waiting for a batch, oldest first.
-    pub fn queued_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
-        self.records_where("batch_id IS NULL ORDER BY id", &[])
-    }
-
-    /// The records of a batch, in leaf order.
-    pub fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError> {
-        self.records_where("batch_id = ?1 ORDER BY leaf_index", &[&batch_id])
-    }
-
-    /// The record whose proof is written at `path`, if any.
-    pub fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {
-        Ok(self
-            // The term of the index's WHERE, spelled out so that SQLite
-            // uses the (partial) index.
-            .records_where(
-                "proof_path = ?1 AND proof_path <> ''",
-                &[&path.to_string_lossy()],
-            )?
-            .pop())
-    }
-
-    /// Moves where record `id`'s proof is written (a relative path stored
-    /// by an earlier version, made absolute).
-    pub fn set_proof_path(&mut self, id: i64, path: &Path) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE records SET proof_path = ?1 WHERE id = ?2",
-            params![path.to_string_lossy(), id],
-        )?;
-        Ok(())
-    }
-
-    /// Fixes a batch over `records` (in this leaf order) with `root`, in one
-    /// transaction.
-    pub fn create_batch(&mut self, root: &NodeHash, record_ids: &[i64]) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO batches (root, size, state, created_at) VALUES (?1, ?2, 'batched', ?3)",
-            params![root.as_bytes().as_slice(), record_ids.len() as i64, now()],
-        )?;
-        let batch_id = tx.last_insert_rowid();
-        {
-            let mut stmt = tx.prepare(
-                "UPDATE records SET batch_id = ?1, leaf_index = ?2 WHERE id = ?3 AND batch_id IS NULL",
-            )?;
-            for (i, id) in record_ids.iter().enumerate() {
-                let n = stmt.execute(params![batch_id, i as i64, id])?;
-                if n != 1 {
-                    return Err(StoreError::Damaged {
-                        what: "queued record",
-                        row: *id,
-                    });
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(batch_id)
     }
 
     fn batches_where(
@@ -629,19 +632,123 @@ impl Store {
             )
             .collect()
     }
+}
 
-    /// One batch.
-    pub fn batch(&self, id: i64) -> Result<Option<StoredBatch>, StoreError> {
+impl Journal for Store {
+    fn network(&self) -> Result<Option<Network>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'network'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        value
+            .map(|v| {
+                v.parse::<Network>().map_err(|_| StoreError::Damaged {
+                    what: "network setting",
+                    row: 0,
+                })
+            })
+            .transpose()
+    }
+
+    fn record_network(&mut self, network: Network) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO settings (key, value) VALUES ('network', ?1)",
+            [network.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn add_records(
+        &mut self,
+        records: &[(RecordDigest, Salt, String, PathBuf)],
+    ) -> Result<Vec<i64>, StoreError> {
+        self.add_records_then(records, &mut |_, _| Ok(()))
+    }
+
+    fn record(&self, id: i64) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(self.records_where("id = ?1", &[&id])?.pop())
+    }
+
+    fn queue_summary(&self) -> Result<(u64, Option<i64>), StoreError> {
+        let (count, oldest): (i64, Option<i64>) = self.conn.query_row(
+            "SELECT COUNT(*), MIN(stamped_at) FROM records WHERE batch_id IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((count.max(0) as u64, oldest))
+    }
+
+    fn queued_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_where("batch_id IS NULL ORDER BY id", &[])
+    }
+
+    fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_where("batch_id = ?1 ORDER BY leaf_index", &[&batch_id])
+    }
+
+    fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(self
+            // The term of the index's WHERE, spelled out so that SQLite
+            // uses the (partial) index.
+            .records_where(
+                "proof_path = ?1 AND proof_path <> ''",
+                &[&path.to_string_lossy()],
+            )?
+            .pop())
+    }
+
+    fn index_digests(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("CREATE INDEX IF NOT EXISTS records_digest ON records(digest);")?;
+        Ok(())
+    }
+
+    fn set_proof_path(&mut self, id: i64, path: &Path) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE records SET proof_path = ?1 WHERE id = ?2",
+            params![path.to_string_lossy(), id],
+        )?;
+        Ok(())
+    }
+
+    fn create_batch(&mut self, root: &NodeHash, record_ids: &[i64]) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO batches (root, size, state, created_at) VALUES (?1, ?2, 'batched', ?3)",
+            params![root.as_bytes().as_slice(), record_ids.len() as i64, now()],
+        )?;
+        let batch_id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE records SET batch_id = ?1, leaf_index = ?2 WHERE id = ?3 AND batch_id IS NULL",
+            )?;
+            for (i, id) in record_ids.iter().enumerate() {
+                let n = stmt.execute(params![batch_id, i as i64, id])?;
+                if n != 1 {
+                    return Err(StoreError::Damaged {
+                        what: "queued record",
+                        row: *id,
+                    });
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(batch_id)
+    }
+
+    fn batch(&self, id: i64) -> Result<Option<StoredBatch>, StoreError> {
         Ok(self.batches_where("id = ?1", &[&id])?.pop())
     }
 
-    /// All batches, oldest first.
-    pub fn batches(&self) -> Result<Vec<StoredBatch>, StoreError> {
+    fn batches(&self) -> Result<Vec<StoredBatch>, StoreError> {
         self.batches_where("1 ORDER BY id", &[])
     }
 
-    /// Batches in one of the given states, oldest first.
-    pub fn batches_in(&self, states: &[BatchState]) -> Result<Vec<StoredBatch>, StoreError> {
+    fn batches_in(&self, states: &[BatchState]) -> Result<Vec<StoredBatch>, StoreError> {
         Ok(self
             .batches()?
             .into_iter()
@@ -649,8 +756,7 @@ impl Store {
             .collect())
     }
 
-    /// Stores a signed transaction for a batch, before it is broadcast.
-    pub fn add_tx(
+    fn add_tx(
         &mut self,
         batch_id: i64,
         tx: &Transaction,
@@ -673,9 +779,7 @@ impl Store {
         Ok(txid)
     }
 
-    /// Records that a server accepted `txid`, and moves its batch from
-    /// `batched` to `broadcast`.
-    pub fn mark_broadcast(&mut self, txid: &Txid) -> Result<(), StoreError> {
+    fn mark_broadcast(&mut self, txid: &Txid) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE anchor_txs SET broadcast_at = COALESCE(broadcast_at, ?2) WHERE txid = ?1",
@@ -690,8 +794,7 @@ impl Store {
         Ok(())
     }
 
-    /// The transactions of a batch, oldest first.
-    pub fn batch_txs(&self, batch_id: i64) -> Result<Vec<StoredTx>, StoreError> {
+    fn batch_txs(&self, batch_id: i64) -> Result<Vec<StoredTx>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT txid, raw, fee_sat, fee_rate, created_at, broadcast_at
              FROM anchor_txs WHERE batch_id = ?1 ORDER BY created_at, rowid",
@@ -728,8 +831,7 @@ impl Store {
             .collect()
     }
 
-    /// Records where a batch confirmed, and its new state.
-    pub fn set_confirmation(
+    fn set_confirmation(
         &mut self,
         batch_id: i64,
         c: &Confirmation,
@@ -749,10 +851,7 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps the complete proof of a batch's first record, whose block part
-    /// every proof of the batch shares (replacing one kept before: a
-    /// sealed proof carries more headers).
-    pub fn set_batch_block(&mut self, batch_id: i64, proof_json: &str) -> Result<(), StoreError> {
+    fn set_batch_block(&mut self, batch_id: i64, proof_json: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO batch_blocks (batch_id, proof) VALUES (?1, ?2)
              ON CONFLICT(batch_id) DO UPDATE SET proof = excluded.proof",
@@ -761,9 +860,7 @@ impl Store {
         Ok(())
     }
 
-    /// The complete proof kept for a batch ([`Store::set_batch_block`]);
-    /// `None` for a batch completed by a version that did not keep it.
-    pub fn batch_block(&self, batch_id: i64) -> Result<Option<String>, StoreError> {
+    fn batch_block(&self, batch_id: i64) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
             .query_row(
@@ -774,31 +871,15 @@ impl Store {
             .optional()?)
     }
 
-    /// Every record, oldest first.
-    pub fn all_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
+    fn all_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
         self.records_where("1 ORDER BY id", &[])
     }
 
-    /// Makes lookups by digest ([`Store::records_with_digest`]) quick, for
-    /// callers that make many: an index, created on first use (not by
-    /// default, as every record stamped then pays for it).
-    pub fn index_digests(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("CREATE INDEX IF NOT EXISTS records_digest ON records(digest);")?;
-        Ok(())
-    }
-
-    /// Every record stamped with `digest`, oldest first.
-    pub fn records_with_digest(
-        &self,
-        digest: &RecordDigest,
-    ) -> Result<Vec<StoredRecord>, StoreError> {
+    fn records_with_digest(&self, digest: &RecordDigest) -> Result<Vec<StoredRecord>, StoreError> {
         self.records_where("digest = ?1 ORDER BY id", &[&digest.0.as_slice()])
     }
 
-    /// Records that a batch's proofs now carry headers to the last block
-    /// of their epoch, sealed on the block `block_hash`.
-    pub fn mark_sealed(&mut self, batch_id: i64, block_hash: &BlockHash) -> Result<(), StoreError> {
+    fn mark_sealed(&mut self, batch_id: i64, block_hash: &BlockHash) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR REPLACE INTO sealed_batches (batch_id, block_hash, sealed_at) VALUES (?1, ?2, ?3)",
             params![batch_id, block_hash.to_byte_array().as_slice(), now()],
@@ -806,9 +887,7 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a batch's proofs were sealed on the block it is confirmed
-    /// in now (a seal on a block the batch has since left does not count).
-    pub fn is_sealed(&self, batch: &StoredBatch) -> Result<bool, StoreError> {
+    fn is_sealed(&self, batch: &StoredBatch) -> Result<bool, StoreError> {
         let Some(c) = batch.confirmation else {
             return Ok(false);
         };
@@ -823,8 +902,7 @@ impl Store {
         Ok(found.as_deref() == Some(c.block_hash.to_byte_array().as_slice()))
     }
 
-    /// Sends a batch back to `broadcast` (its block left the best chain).
-    pub fn unconfirm(&mut self, batch_id: i64) -> Result<(), StoreError> {
+    fn unconfirm(&mut self, batch_id: i64) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE batches SET state = 'broadcast', txid = NULL, height = NULL, block_hash = NULL,
                     confirmations = NULL WHERE id = ?1",
@@ -834,19 +912,19 @@ impl Store {
     }
 }
 
-struct RawRecord {
-    id: i64,
-    digest: Vec<u8>,
-    salt: Vec<u8>,
-    label: String,
-    proof_path: String,
-    stamped_at: i64,
-    batch_id: Option<i64>,
-    leaf_index: Option<i64>,
+pub(crate) struct RawRecord {
+    pub(crate) id: i64,
+    pub(crate) digest: Vec<u8>,
+    pub(crate) salt: Vec<u8>,
+    pub(crate) label: String,
+    pub(crate) proof_path: String,
+    pub(crate) stamped_at: i64,
+    pub(crate) batch_id: Option<i64>,
+    pub(crate) leaf_index: Option<i64>,
 }
 
 impl RawRecord {
-    fn decode(self) -> Result<StoredRecord, StoreError> {
+    pub(crate) fn decode(self) -> Result<StoredRecord, StoreError> {
         Ok(StoredRecord {
             id: self.id,
             digest: RecordDigest(blob32(self.digest, "record digest", self.id)?),

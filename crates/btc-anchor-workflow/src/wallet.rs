@@ -313,10 +313,55 @@ impl Secret {
     }
 }
 
+/// Where a wallet's changes are kept: `wallet.sqlite` in the data
+/// directory, or (feature `postgres`) a calendar server's shared database.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WalletDb {
+    /// BDK's SQLite persister.
+    Sqlite(Connection),
+    /// Changesets in PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::postgres::PgChangesets),
+}
+
+/// Errors of a [`WalletDb`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WalletDbError {
+    /// The SQLite database failed.
+    #[error("wallet database")]
+    Sqlite(#[from] bdk_wallet::rusqlite::Error),
+    /// The PostgreSQL one failed.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Postgres(#[from] crate::postgres::ChangesetError),
+}
+
+impl bdk_wallet::WalletPersister for WalletDb {
+    type Error = WalletDbError;
+
+    fn initialize(db: &mut Self) -> Result<bdk_wallet::ChangeSet, WalletDbError> {
+        match db {
+            WalletDb::Sqlite(c) => Ok(bdk_wallet::WalletPersister::initialize(c)?),
+            #[cfg(feature = "postgres")]
+            WalletDb::Postgres(p) => Ok(p.load()?),
+        }
+    }
+
+    fn persist(db: &mut Self, changeset: &bdk_wallet::ChangeSet) -> Result<(), WalletDbError> {
+        match db {
+            WalletDb::Sqlite(c) => Ok(bdk_wallet::WalletPersister::persist(c, changeset)?),
+            #[cfg(feature = "postgres")]
+            WalletDb::Postgres(p) => Ok(p.append(changeset)?),
+        }
+    }
+}
+
 /// The wallet with its database and signing keys.
 pub struct AnchorWallet {
-    wallet: PersistedWallet<Connection>,
-    db: Connection,
+    wallet: PersistedWallet<WalletDb>,
+    db: WalletDb,
     keymap: KeyMap,
     data_dir: PathBuf,
 }
@@ -389,7 +434,7 @@ impl AnchorWallet {
         let secret = secret_from_source(source, network)?;
         let (ext, int, keymap) = parse_descriptors(&secret)?;
         secret.write_new(&secret_path)?;
-        let mut db = Connection::open(&db_path).map_err(db_err)?;
+        let mut db = WalletDb::Sqlite(Connection::open(&db_path).map_err(db_err)?);
         let wallet = Wallet::create(ext, int)
             .network(network)
             .create_wallet(&mut db)
@@ -412,8 +457,32 @@ impl AnchorWallet {
 
     /// Opens the wallet in `data_dir`, checking it is for `network`.
     pub fn open(data_dir: &Path, network: Network) -> Result<AnchorWallet, WalletError> {
-        let secret_path = data_dir.join(SECRET_FILE);
+        let secret = Self::read_secret(data_dir, network)?;
         let db_path = data_dir.join(WALLET_DB_FILE);
+        // A wallet made by an earlier version is made private too.
+        create_private_file(&db_path).map_err(|source| WalletError::Io {
+            path: db_path.clone(),
+            source,
+        })?;
+        let db = WalletDb::Sqlite(Connection::open(&db_path).map_err(db_err)?);
+        Self::load(data_dir, secret, db)
+    }
+
+    /// Opens the wallet whose keys are in `data_dir` and whose changes are
+    /// kept in `db` (a calendar server's shared database), checking it is
+    /// for `network`. A `db` with no changes yet gets a new wallet, which a
+    /// full scan fills.
+    pub fn open_with(
+        data_dir: &Path,
+        network: Network,
+        db: WalletDb,
+    ) -> Result<AnchorWallet, WalletError> {
+        let secret = Self::read_secret(data_dir, network)?;
+        Self::load(data_dir, secret, db)
+    }
+
+    fn read_secret(data_dir: &Path, network: Network) -> Result<Secret, WalletError> {
+        let secret_path = data_dir.join(SECRET_FILE);
         if !secret_path.exists() {
             return Err(WalletError::NoWallet(data_dir.to_path_buf()));
         }
@@ -424,13 +493,16 @@ impl AnchorWallet {
                 found: secret.network,
             });
         }
+        Ok(secret)
+    }
+
+    fn load(
+        data_dir: &Path,
+        secret: Secret,
+        mut db: WalletDb,
+    ) -> Result<AnchorWallet, WalletError> {
+        let network = secret.network;
         let (ext, int, keymap) = parse_descriptors(&secret)?;
-        // A wallet made by an earlier version is made private too.
-        create_private_file(&db_path).map_err(|source| WalletError::Io {
-            path: db_path.clone(),
-            source,
-        })?;
-        let mut db = Connection::open(&db_path).map_err(db_err)?;
         let loaded = Wallet::load()
             .descriptor(KeychainKind::External, Some(ext.clone()))
             .descriptor(KeychainKind::Internal, Some(int.clone()))

@@ -2,7 +2,9 @@
 //! (bcoin + ElectrumX): the stock OpenTimestamps client and a clinic
 //! stamping with `btc-anchor stamp --server` share one server, one wallet
 //! and one transaction; and the server's faults: an empty wallet, a lost
-//! Electrum server, `kill -9` under load and in the middle of anchoring.
+//! Electrum server, `kill -9` under load and in the middle of anchoring;
+//! and two instances on one PostgreSQL database, the anchoring one killed
+//! in the middle of anchoring and the standby finishing its batch.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -52,9 +54,16 @@ fn configure(data: &Path, interval: u32) {
 /// Starts `btc-anchor serve` on a free port of 127.0.0.1 over `env`'s data
 /// directory (`pause_at`: the crash-test hook) and waits for its address.
 fn serve(env: &Env, electrum: &str, pause_at: Option<&str>) -> Server {
+    serve_in(env.data.path(), electrum, pause_at, &[])
+}
+
+/// [`serve`] over the data directory `data`, with more arguments.
+fn serve_in(data: &Path, electrum: &str, pause_at: Option<&str>, more: &[&str]) -> Server {
     let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("btc-anchor"));
     c.args(["serve", "--listen", "127.0.0.1:0", "--log-level", "warn"])
-        .env("BTC_ANCHOR_DATA_DIR", env.data.path())
+        .args(more)
+        .env_remove("BTC_ANCHOR_POSTGRES")
+        .env("BTC_ANCHOR_DATA_DIR", data)
         .env("BTC_ANCHOR_NETWORK", "regtest")
         .env("BTC_ANCHOR_ELECTRUM", electrum)
         .env_remove("BTC_ANCHOR_PAUSE_AT")
@@ -506,4 +515,131 @@ fn kill_9_loses_no_acknowledged_digest_and_anchors_each_batch_once() {
         .get_block(&env.stack.block_hash(tip).unwrap())
         .unwrap();
     assert_eq!(block.txdata.len(), 1 + batches.len());
+}
+
+/// Submits `n` digests (made of `tag`) to the native API, and returns the
+/// receipts' ids.
+fn submit(server: &Server, tag: u8, n: u8) -> Vec<String> {
+    let digests: Vec<String> = (0..n)
+        .map(|i| {
+            let mut d = [7u8; 32];
+            d[0] = tag;
+            d[1] = i;
+            hex::encode(d)
+        })
+        .collect();
+    let body = serde_json::json!({ "digests": digests }).to_string();
+    let (code, reply) = http(server.addr, "POST", "/api/v1/digests", body.as_bytes());
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&reply));
+    let v: Value = serde_json::from_slice(&reply).unwrap();
+    v["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn two_instances_on_one_postgres_fail_over_and_anchor_each_batch_once() {
+    let pg = match btc_anchor_testenv::postgres::PgCluster::start() {
+        Ok(c) => c,
+        Err(btc_anchor_testenv::postgres::PgError::NotInstalled) => {
+            return btc_anchor_testenv::skip("PostgreSQL is not installed")
+        }
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    };
+    let url = pg.url();
+    let env = setup(0);
+    configure(env.data.path(), 2);
+    // The standby: another data directory with the same keys and
+    // settings; the wallet's changes are in the database.
+    let standby = tempfile::tempdir().unwrap();
+    for f in ["wallet.secret", "server.toml"] {
+        std::fs::copy(env.data.path().join(f), standby.path().join(f)).unwrap();
+    }
+    let electrum = env.stack.electrum_url();
+    let shared = ["--postgres", url.as_str()];
+    let leader = "this instance (shared database)";
+    let other = "another instance (shared database)";
+
+    // The first instance anchors (and will pause after signing); the
+    // second stands by, takes submissions and answers from the database.
+    let a = serve_in(env.data.path(), &electrum, Some("signed"), &shared);
+    wait_for(&a, "a to anchor", |s| {
+        s["anchorer"] == leader && s["accepting"] == true
+    });
+    let b = serve_in(standby.path(), &electrum, None, &shared);
+    wait_for(&b, "b to stand by", |s| {
+        s["anchorer"] == other && s["accepting"] == true
+    });
+    let mut ids = submit(&a, 1, 20);
+    ids.extend(submit(&b, 2, 30));
+    for id in ids.iter().step_by(5) {
+        let (code, _) = http(b.addr, "GET", &format!("/api/v1/proofs/{id}"), b"");
+        assert_eq!(code, 202, "every instance knows every digest: {id}");
+    }
+
+    // A signs the batch's transaction, stores it, and is killed before
+    // broadcasting it.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let until = Instant::now() + DEFAULT_TIMEOUT;
+    let signed: Vec<u8> = loop {
+        if let Some(row) = db.query_opt("SELECT txid FROM anchor_txs", &[]).unwrap() {
+            break row.get(0);
+        }
+        assert!(Instant::now() < until, "a never signed an anchor");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    a.kill();
+    assert!(
+        env.stack.mempool().unwrap().is_empty(),
+        "killed before the broadcast"
+    );
+
+    // B takes the lock, and broadcasts the transaction A signed: no second
+    // one for the batch.
+    wait_for(&b, "b to take over", |s| s["anchorer"] == leader);
+    let mempool = wait_anchored(&env, &b);
+    let mut signed_txid = signed.clone();
+    signed_txid.reverse();
+    assert_eq!(
+        mempool.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        vec![hex::encode(&signed_txid)],
+        "the standby broadcast the stored transaction"
+    );
+    // A restarted stands by now.
+    let a = serve_in(env.data.path(), &electrum, None, &shared);
+    wait_for(&a, "a to stand by", |s| s["anchorer"] == other);
+    confirm(&env, &b);
+    for id in &ids {
+        for server in [&a, &b] {
+            let (code, body) = http(server.addr, "GET", &format!("/api/v1/proofs/{id}"), b"");
+            assert_eq!(code, 200, "{id}: {}", String::from_utf8_lossy(&body));
+        }
+    }
+    let batches = db
+        .query(
+            "SELECT b.state, (SELECT COUNT(*) FROM anchor_txs t WHERE t.batch_id = b.id)
+             FROM batches b",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(batches.len(), 1, "one batch for every digest");
+    for row in &batches {
+        let (state, txs): (String, i64) = (row.get(0), row.get(1));
+        assert_eq!((state.as_str(), txs), ("final", 1));
+    }
+    let tip = env.stack.tip().unwrap();
+    let block = env
+        .stack
+        .get_block(&env.stack.block_hash(tip).unwrap())
+        .unwrap();
+    assert_eq!(block.txdata.len(), 2, "the coinbase and the one anchor");
+    // The complete proof verifies offline.
+    let (code, body) = http(b.addr, "GET", &format!("/api/v1/proofs/{}", ids[0]), b"");
+    assert_eq!(code, 200);
+    let proof = btc_anchor::proof::Proof::from_json(&body).unwrap();
+    assert_eq!(proof.stage(), btc_anchor::proof::Stage::Confirmed);
 }

@@ -4,3 +4,4 @@
 
 mod anchoring;
 mod model;
+mod pg;

@@ -21,7 +21,7 @@ use btc_anchor_workflow::anchoring::{
 use btc_anchor_workflow::backend::{ChainBackend, TxStatus};
 use btc_anchor_workflow::config::Config;
 use btc_anchor_workflow::fake::{FakeChain, FakePayer, Lie};
-use btc_anchor_workflow::store::BatchState;
+use btc_anchor_workflow::store::{BatchState, Journal};
 use proptest::prelude::*;
 
 const RT: Network = Network::Regtest;

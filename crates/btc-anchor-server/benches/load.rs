@@ -17,6 +17,10 @@
 //!
 //! Every accepted digest is then counted in the store: none may be lost.
 //!
+//! `BTC_ANCHOR_LOAD_BACKEND=postgres` runs it against the PostgreSQL
+//! backend instead (`docs/server-api.md` §12), on a throwaway cluster on
+//! 127.0.0.1 started for the run.
+//!
 //! `cargo bench -p btc-anchor-server --bench load` runs it in full and
 //! prints `RESULT` lines; under `cargo test --benches` it runs once on a
 //! few thousand digests. `BTC_ANCHOR_LOAD_DIR` picks the folder of the
@@ -32,8 +36,9 @@ use axum::routing::post;
 use btc_anchor::bitcoin::Network;
 use btc_anchor_server::health::Health;
 use btc_anchor_server::http::{router, AppState};
+use btc_anchor_server::postgres::PgStorage;
 use btc_anchor_server::sqlite::SqliteStorage;
-use btc_anchor_server::storage::Storage as _;
+use btc_anchor_server::storage::Storage;
 
 const CLIENTS: usize = 50;
 
@@ -210,7 +215,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path(), Network::Regtest, 10_000).unwrap());
+    let pg = (std::env::var("BTC_ANCHOR_LOAD_BACKEND").as_deref() == Ok("postgres"))
+        .then(|| btc_anchor_testenv::postgres::PgCluster::start().unwrap());
+    let storage: Arc<dyn Storage> = match &pg {
+        None => Arc::new(SqliteStorage::open(dir.path(), Network::Regtest, 10_000).unwrap()),
+        Some(c) => Arc::new(PgStorage::open(&c.url(), Network::Regtest, 10_000).unwrap()),
+    };
+    let backend = if pg.is_some() { "postgres" } else { "sqlite" };
     let health = Arc::new(Health::new(86_400));
     health.update(|s| s.running = true);
     let state = Arc::new(AppState {
@@ -226,7 +237,7 @@ fn main() {
 
     let show = |name: &str, unit: &str, l: &Load, r: &Load| {
         println!(
-            "RESULT {name}: {:.0} {unit}/s, p50 {:.1} ms, p99 {:.1} ms; reference {:.0} {unit}/s, p99 {:.1} ms; ratio {:.2}",
+            "RESULT {backend} {name}: {:.0} {unit}/s, p50 {:.1} ms, p99 {:.1} ms; reference {:.0} {unit}/s, p99 {:.1} ms; ratio {:.2}",
             l.per_sec,
             l.p50.as_secs_f64() * 1e3,
             l.p99.as_secs_f64() * 1e3,
@@ -262,7 +273,7 @@ fn main() {
     accepted += l.accepted;
     let queued = storage.queue().unwrap().pending;
     println!(
-        "RESULT memory: {queued} digests pending, peak RSS {:.0} MB (before the million: {before:.0} MB), {:.0} digests/s in requests of 10,000",
+        "RESULT {backend} memory: {queued} digests pending, peak RSS {:.0} MB (before the million: {before:.0} MB), {:.0} digests/s in requests of 10,000",
         peak_rss_mb(),
         l.per_sec
     );

@@ -26,8 +26,7 @@
 //! few thousand digests. `BTC_ANCHOR_LOAD_DIR` picks the folder of the
 //! store (default: the system's temporary folder).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,57 +38,9 @@ use btc_anchor_server::http::{router, AppState};
 use btc_anchor_server::postgres::PgStorage;
 use btc_anchor_server::sqlite::SqliteStorage;
 use btc_anchor_server::storage::Storage;
+use btc_anchor_testenv::http::Conn;
 
 const CLIENTS: usize = 50;
-
-/// A keep-alive HTTP/1.1 client connection, requests written by hand.
-struct Conn {
-    s: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    fn new(addr: SocketAddr) -> Conn {
-        let s = TcpStream::connect(addr).unwrap();
-        s.set_nodelay(true).unwrap();
-        Conn { s, buf: Vec::new() }
-    }
-
-    /// Posts `body` to `path`; the status.
-    fn post(&mut self, path: &str, body: &[u8]) -> u16 {
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: l\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        let mut req = head.into_bytes();
-        req.extend_from_slice(body);
-        self.s.write_all(&req).unwrap();
-        // Head, then Content-Length bytes of body.
-        let mut chunk = [0u8; 16384];
-        let (end, len) = loop {
-            if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buf[..p]).to_ascii_lowercase();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map(|v| v.trim().parse().unwrap())
-                    .unwrap_or(0);
-                break (p + 4, len);
-            }
-            let n = self.s.read(&mut chunk).unwrap();
-            assert!(n > 0, "connection closed");
-            self.buf.extend_from_slice(&chunk[..n]);
-        };
-        while self.buf.len() < end + len {
-            let n = self.s.read(&mut chunk).unwrap();
-            assert!(n > 0, "connection closed");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-        let status = String::from_utf8_lossy(&self.buf[9..12]).parse().unwrap();
-        self.buf.drain(..end + len);
-        status
-    }
-}
 
 /// What one load gave: accepted units per second and request latencies.
 struct Load {

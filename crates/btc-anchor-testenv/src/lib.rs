@@ -2,6 +2,8 @@
 //!
 //! * [`regtest`]: a private regtest stack (bcoin and ElectrumX) per test,
 //!   each in its own folder with its own ports, stopped when dropped.
+//! * [`http`]: a keep-alive HTTP/1.1 client written by hand, for load
+//!   generators and tests of the calendar server.
 //! * [`postgres`]: a throwaway PostgreSQL cluster per test, on its own
 //!   loopback port, stopped when dropped.
 //! * [`chain`]: synthetic chains mined in memory, with batches anchored in
@@ -12,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod chain;
+pub mod http;
 pub mod postgres;
 pub mod regtest;
 

@@ -21,7 +21,7 @@ use btc_anchor_workflow::anchoring::{
 use btc_anchor_workflow::backend::{ChainBackend, TxStatus};
 use btc_anchor_workflow::config::Config;
 use btc_anchor_workflow::fake::{FakeChain, FakePayer, Lie};
-use btc_anchor_workflow::store::{BatchState, Journal};
+use btc_anchor_workflow::store::{BatchState, Journal, StoreError};
 use proptest::prelude::*;
 
 const RT: Network = Network::Regtest;
@@ -70,7 +70,21 @@ impl World {
     /// directory again, as a crashed and restarted process would.
     fn crash(&mut self) {
         self.flow = None;
-        self.flow = Some(Anchoring::open(self.data.path(), config()).unwrap());
+        // A child that another test forks holds the lock file's descriptor
+        // until it execs: a lock just released may look held for a moment.
+        for _ in 0..100 {
+            match Anchoring::open(self.data.path(), config()) {
+                Ok(flow) => {
+                    self.flow = Some(flow);
+                    return;
+                }
+                Err(AnchoringError::Store(StoreError::Locked(_))) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("the data directory stays locked");
     }
 
     fn stamp(&mut self, n: u32) {

@@ -140,6 +140,12 @@ impl Metrics {
         );
         gauge(
             &mut out,
+            "btc_anchor_anchoring_instance",
+            "With a shared database: whether this instance is the one anchoring (absent for a server alone).",
+            s.leading.map(bit),
+        );
+        gauge(
+            &mut out,
             "btc_anchor_accepting",
             "Whether submissions are taken now.",
             Some(bit(gauges.accepting)),

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use btc_anchor::verification::Headers;
-use btc_anchor_log::audit::{audit, AnchorCheck, AuditOptions, AuditReport, Finding};
+use btc_anchor_log::audit::{audit, audit_source, AnchorCheck, AuditOptions, AuditReport, Finding};
 use btc_anchor_log::entry::ContentDigest;
 use btc_anchor_log::event::{Event, EventKind};
 use btc_anchor_log::fhir::{parse_instant, FhirAuditEvent};
 use btc_anchor_log::note::{Signer, Verifier};
+use btc_anchor_log::remote::{is_url, HttpLog, HttpOptions};
 use btc_anchor_log::writer::{LogError, LogWriter};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -43,7 +44,8 @@ enum LogCommand {
     /// proof when there is one (an event proof), else in the latest
     /// checkpoint
     Prove(ProveArgs),
-    /// Check a published log offline: signatures, tiles, roots, consistency
+    /// Check a published log, from its folder or its log serve URL:
+    /// signatures, tiles, roots, consistency (and, from a folder, anchors)
     Audit(AuditArgs),
     /// Print the log's public key (vkey), for auditors and witnesses
     Vkey(DirArgs),
@@ -189,8 +191,10 @@ struct ProveArgs {
 
 #[derive(Debug, Args)]
 struct AuditArgs {
-    /// The log's published folder (public/ of its folder, or a copy)
-    #[arg(value_name = "PUBLIC")]
+    /// The log's published folder (public/ of its folder, or a copy), or
+    /// the URL of its tlog-tiles server (log serve), e.g.
+    /// http://127.0.0.1:8601: plain http only to this machine
+    #[arg(value_name = "PUBLIC|URL")]
     public: PathBuf,
     /// The log's public key (vkey), or a file holding it
     #[arg(long, value_name = "VKEY")]
@@ -225,7 +229,7 @@ Exit status:
   0  done; for audit: the log is consistent; for serve: stopped by SIGINT or SIGTERM
   1  audit: the log is inconsistent (the first finding, with its evidence); or an input is malformed
   2  usage error: missing, unknown or conflicting arguments
-  4  input/output error: a file or folder is missing, unreadable or cannot be written; for serve: no log in the folder, or the address cannot be bound
+  4  input/output error: a file or folder is missing, unreadable or cannot be written; for audit URL: the server cannot be reached or answers other than 200 or 404; for serve: no log in the folder, or the address cannot be bound
   8  busy: another process is writing the log
   9  nothing to do: checkpoint found no new event";
 
@@ -669,6 +673,9 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
             )
         })?);
     }
+    if let Some(url) = a.public.to_str().filter(|s| is_url(s)) {
+        return audit_url(a, url, &vkey, &known);
+    }
     if !a.public.is_dir() {
         return Err(Failure::io(
             format!("{} is not a folder", a.public.display()),
@@ -686,6 +693,45 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
     };
     let report = audit(&a.public, vkey.name(), &vkey, &options)
         .map_err(|e| Failure::io(with_sources(&e), "check the folder's path and permissions"))?;
+    Ok(audit_done(a, &report))
+}
+
+/// `log audit URL`: the same audit over HTTP, without the anchors.
+fn audit_url(
+    a: &AuditArgs,
+    url: &str,
+    vkey: &Verifier,
+    known: &[Vec<u8>],
+) -> Result<Done, Failure> {
+    if a.headers.is_some() || a.seal_genesis.is_some() {
+        return Err(Failure::usage(
+            "--headers and --seal-genesis check the anchor proofs, which a tlog-tiles server does not serve",
+            "audit a copy of the log's public folder to check its anchors and seal chain",
+        ));
+    }
+    let mut source = HttpLog::new(url, HttpOptions::default()).map_err(|e| {
+        Failure::usage(
+            with_sources(&e),
+            "give the URL log serve prints, e.g. http://127.0.0.1:8601, or https:// for a server elsewhere",
+        )
+    })?;
+    let options = AuditOptions {
+        known,
+        network: a.network.into(),
+        headers: Headers::ProofOnly,
+        seal_genesis: None,
+    };
+    let report = audit_source(&mut source, vkey.name(), vkey, &options).map_err(|e| {
+        Failure::io(
+            with_sources(&e),
+            "check that the log's server runs at that URL (btc-anchor log serve) and answers",
+        )
+    })?;
+    Ok(audit_done(a, &report))
+}
+
+/// The outcome of an audit: the report, and a failure for a finding.
+fn audit_done(a: &AuditArgs, report: &AuditReport) -> Done {
     let exit = if report.finding.is_some() {
         Exit::Invalid
     } else {
@@ -696,15 +742,15 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
         error: format!("the log is inconsistent: {}", finding_text(f)),
         hint: "keep the evidence printed (the signed checkpoints): it shows the log's operator signed conflicting histories or published damaged data".into(),
     });
-    Ok(Done {
+    Done {
         stdout: if a.json {
-            audit_json(&report)
+            audit_json(report)
         } else {
-            audit_text(&report)
+            audit_text(report)
         },
         exit,
         failure,
-    })
+    }
 }
 
 fn finding_text(f: &Finding) -> String {

@@ -1084,3 +1084,164 @@ fn verify_gives_every_event_proof_vector_its_outcome() {
         }
     }
 }
+
+#[test]
+fn log_audit_reads_a_log_from_log_serve_and_catches_a_tampered_tile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    let vkey = run([
+        "log",
+        "init",
+        p(&dir),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    append_many(&dir, 300);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    append_many(&dir, 700);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let kept = dir.join("public/checkpoints/300");
+    assert!(kept.is_file());
+    let server = LogServer::start(&dir);
+
+    // The same audit as of the folder: with the kept checkpoint of 300,
+    // every tile and bundle the folder audit read, read over HTTP.
+    let folder = run([
+        "log",
+        "audit",
+        p(&dir.join("public")),
+        "--vkey",
+        &vkey,
+        "--json",
+    ]);
+    let folder = folder.expect_code(VALID).json();
+    let by_url = run([
+        "log",
+        "audit",
+        &server.url,
+        "--vkey",
+        &vkey,
+        "--known",
+        p(&kept),
+        "--json",
+    ]);
+    let by_url = by_url.expect_code(VALID).json();
+    assert_eq!(by_url["consistent"], true);
+    assert_eq!(by_url["size"], 1000);
+    assert_eq!(by_url["checkpoints"], 2);
+    for k in ["tiles", "bundles", "size", "origin"] {
+        assert_eq!(by_url[k], folder[k], "{k}");
+    }
+    assert_eq!(by_url["anchors"], serde_json::json!([]));
+    let trusted = by_url["trusted"].to_string();
+    assert!(
+        trusted.contains("history (checkpoints/) is not served"),
+        "{trusted}"
+    );
+    assert!(
+        trusted.contains("anchor proofs and the seal chain were not checked"),
+        "{trusted}"
+    );
+    assert!(!by_url["checked"].to_string().contains("anchor proof"));
+    let text = run(["log", "audit", &server.url, "--vkey", &vkey]);
+    let text = &text.expect_code(VALID).stdout;
+    assert!(
+        text.starts_with(
+            "CONSISTENT: the log clinic.example/audit of 1000 entries checks out (1 checkpoints,"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  trusted: the server may show other clients another log"),
+        "{text}"
+    );
+
+    // An edited tile is served as it is (the server holds no key), and
+    // the audit over HTTP names it.
+    let tile = dir.join("public/tile/0/001");
+    let good = std::fs::read(&tile).unwrap();
+    let mut edited = good.clone();
+    edited[40] ^= 1;
+    std::fs::write(&tile, &edited).unwrap();
+    let r = run(["log", "audit", &server.url, "--vkey", &vkey, "--json"]);
+    let (error, _) = r.expect_code(INVALID).two_line_error();
+    assert!(
+        error.contains("tile/0/001 is not what the entries give"),
+        "{error}"
+    );
+    assert_eq!(r.json()["finding"]["name"], "tile-mismatch");
+    assert_eq!(r.json()["finding"]["evidence"]["path"], "tile/0/001");
+    // A torn one the server refuses (500): the audit cannot read the log.
+    std::fs::write(&tile, &good[..100]).unwrap();
+    let (error, hint) = run(["log", "audit", &server.url, "--vkey", &vkey])
+        .expect_code(IO)
+        .two_line_error();
+    assert!(
+        error.contains("cannot read tile/0/001 from http://127.0.0.1:")
+            && error.contains("answered 500"),
+        "{error}"
+    );
+    assert!(hint.contains("log serve"), "{hint}");
+    std::fs::write(&tile, &good).unwrap();
+    run(["log", "audit", &server.url, "--vkey", &vkey]).expect_code(VALID);
+
+    // A checkpoint of another log's key is refused as for a folder.
+    let other = tmp.path().join("other");
+    let other_vkey = run([
+        "log",
+        "init",
+        p(&other),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = run(["log", "audit", &server.url, "--vkey", &other_vkey, "--json"]);
+    r.expect_code(INVALID);
+    assert_eq!(r.json()["finding"]["name"], "bad-checkpoint");
+
+    // Anchors are not served: their flags are refused with a URL.
+    let (error, hint) = run([
+        "log",
+        "audit",
+        &server.url,
+        "--vkey",
+        &vkey,
+        "--seal-genesis",
+        "0000000000000000000000000000000000000000000000000000000000000001:1",
+    ])
+    .expect_code(USAGE)
+    .two_line_error();
+    assert!(error.contains("not serve"), "{error}");
+    assert!(hint.contains("copy of the log's public folder"), "{hint}");
+    let url = server.url.clone();
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    // No server: a one-line cause and a hint.
+    let (error, _) = run(["log", "audit", &url, "--vkey", &vkey])
+        .expect_code(IO)
+        .two_line_error();
+    assert!(
+        error.contains("cannot read checkpoint from http://127.0.0.1:"),
+        "{error}"
+    );
+    assert!(error.contains("cannot reach the server"), "{error}");
+    // Plain http beyond this machine is refused before any connection.
+    let (error, _) = run(["log", "audit", "http://192.0.2.1:8601", "--vkey", &vkey])
+        .expect_code(USAGE)
+        .two_line_error();
+    assert!(
+        error.contains("plain http to http://192.0.2.1:8601"),
+        "{error}"
+    );
+}

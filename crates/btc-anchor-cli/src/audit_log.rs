@@ -52,6 +52,24 @@ enum LogCommand {
     /// Serve the published log read-only over HTTP as C2SP tlog-tiles
     /// (/checkpoint, /tile/...), for tlog clients, monitors and witnesses
     Serve(ServeArgs),
+    /// Ask a witness (C2SP tlog-witness) to cosign the latest checkpoint,
+    /// and keep the cosigned checkpoint in public/cosigned/<size>
+    Witness(WitnessArgs),
+}
+
+#[derive(Debug, Args)]
+struct WitnessArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The witness's URL (its add-checkpoint prefix); plain http only to
+    /// this machine
+    #[arg(value_name = "URL")]
+    url: String,
+    /// The witness's public key (btc-anchor witness vkey), or a file
+    /// holding it
+    #[arg(long, value_name = "VKEY")]
+    witness_vkey: String,
 }
 
 #[derive(Debug, Args)]
@@ -227,9 +245,10 @@ struct AuditArgs {
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  done; for audit: the log is consistent; for serve: stopped by SIGINT or SIGTERM
-  1  audit: the log is inconsistent (the first finding, with its evidence); or an input is malformed
+  1  audit: the log is inconsistent (the first finding, with its evidence); witness: the witness refused the checkpoint; or an input is malformed
   2  usage error: missing, unknown or conflicting arguments
   4  input/output error: a file or folder is missing, unreadable or cannot be written; for audit URL: the server cannot be reached or answers other than 200 or 404; for serve: no log in the folder, or the address cannot be bound
+  6  witness: the witness cannot be reached, or its answer does not check out
   8  busy: another process is writing the log
   9  nothing to do: checkpoint found no new event";
 
@@ -244,6 +263,7 @@ pub fn run(args: &LogArgs) -> Result<Done, Failure> {
         LogCommand::Audit(a) => run_audit(a),
         LogCommand::Vkey(a) => vkey(a),
         LogCommand::Serve(a) => serve(a),
+        LogCommand::Witness(a) => witness(a),
     }
 }
 
@@ -896,4 +916,67 @@ fn audit_text(r: &AuditReport) -> String {
         }
     }
     s
+}
+
+fn witness(a: &WitnessArgs) -> Result<Done, Failure> {
+    use btc_anchor_log::cosignature::CosignatureVerifier;
+    use btc_anchor_log::remote::{add_checkpoint, WitnessError};
+    use btc_anchor_log::store::TileStore;
+    let text = std::fs::read_to_string(&a.witness_vkey).unwrap_or_else(|_| a.witness_vkey.clone());
+    let witness_key = CosignatureVerifier::parse(text.trim()).map_err(|e| {
+        Failure::usage(
+            format!("--witness-vkey: {}", with_sources(&e)),
+            "give the vkey printed by btc-anchor witness vkey DIR, or a file holding it",
+        )
+    })?;
+    let log = open(&a.dir)?;
+    let Some(note) = log.latest_checkpoint().cloned() else {
+        return Err(Failure::usage(
+            "the log has no checkpoint yet",
+            "sign one with btc-anchor log checkpoint DIR",
+        ));
+    };
+    let size = log.published();
+    let public = a.dir.join("public");
+    let store = TileStore::new(&public);
+    let got = add_checkpoint(
+        &a.url,
+        &witness_key,
+        &note,
+        size,
+        0,
+        |old| store.reader(size)?.consistency_proof(old),
+        HttpOptions::default(),
+    )
+    .map_err(|e| {
+        let text = with_sources(&e);
+        match e {
+            WitnessError::Refused { .. } | WitnessError::WitnessAhead { .. } => Failure::invalid(
+                text,
+                "the witness saw another history of this log, or does not know it: keep its answer as evidence, and check the witness's list of logs",
+            ),
+            WitnessError::Proof { .. } => Failure::io(text, "audit the log's public folder"),
+            WitnessError::Remote { source: btc_anchor_log::remote::RemoteError::BadUrl { .. } | btc_anchor_log::remote::RemoteError::Insecure { .. }, .. } => {
+                Failure::usage(text, "give the witness's URL, e.g. http://127.0.0.1:8602, or https:// for a witness elsewhere")
+            }
+            _ => Failure {
+                exit: Exit::Network,
+                error: text,
+                hint: "check that the witness runs at that URL and that --witness-vkey is its key".into(),
+            },
+        }
+    })?;
+    let path = btc_anchor_log::witness::store_cosigned(&public, &note, size, got.cosignature)
+        .map_err(|e| Failure::io(with_sources(&e), "check the log folder's permissions"))?;
+    Ok(Done::ok(format!(
+        "the witness {} cosigned the checkpoint of size {size} at {}{}; kept in {}\n",
+        witness_key.name(),
+        btc_anchor::utc::plain(u32::try_from(got.timestamp).unwrap_or(u32::MAX)),
+        got.conflict
+            .map(|held| format!(
+                " (it held size {held}: sent again with the consistency proof from it)"
+            ))
+            .unwrap_or_default(),
+        path.display()
+    )))
 }

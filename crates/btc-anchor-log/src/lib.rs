@@ -20,6 +20,9 @@
 //!
 //! Cargo features: `http` (off by default) adds `remote`, a reader of a
 //! published log over HTTP with `ureq`.
+//! * [`witness`] and [`cosignature`]: the C2SP tlog-witness exchange
+//!   (`add-checkpoint`) and the timestamped Ed25519 cosignatures a witness
+//!   returns.
 //! * [`proof`]: offline single-event proofs (`c2sp.org/tlog-proof@v1`).
 //! * [`event_proof`]: event proofs that reach Bitcoin: the entry's
 //!   inclusion, consistency to an anchored checkpoint, and its anchor
@@ -80,6 +83,7 @@
 
 pub mod audit;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod event;
 pub mod event_proof;
@@ -93,4 +97,5 @@ pub mod proof;
 pub mod remote;
 pub mod store;
 pub mod tile;
+pub mod witness;
 pub mod writer;

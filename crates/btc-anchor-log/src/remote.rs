@@ -7,11 +7,20 @@
 //! answer is read with the limit of what it must hold, every request has a
 //! timeout, and one audit makes at most [`HttpOptions::max_requests`]
 //! requests. Redirects are not followed.
+//!
+//! [`add_checkpoint`] is the client side of C2SP tlog-witness (§16): it
+//! asks a witness to cosign a checkpoint.
 
 use std::io::Read as _;
 use std::time::Duration;
 
+use btc_anchor::merkle::NodeHash;
+
 use crate::audit::{AuditError, History, LogSource};
+use crate::cosignature::{CosignatureError, CosignatureVerifier};
+use crate::note::{Note, NoteSignature};
+use crate::store::StoreError;
+use crate::witness::{parse_size_body, AddCheckpoint, MAX_RESPONSE_LEN};
 
 /// How an [`HttpLog`] talks to its server.
 #[derive(Clone, Copy, Debug)]
@@ -263,5 +272,195 @@ mod tests {
             );
         }
         assert!(is_url("https://x") && is_url("http://x") && !is_url("public"));
+    }
+}
+
+/// What a witness gave for a checkpoint.
+#[derive(Clone, Debug)]
+pub struct Witnessed {
+    /// The checkpoint's size.
+    pub size: u64,
+    /// The cosignature's timestamp (Unix seconds).
+    pub timestamp: u64,
+    /// The cosignature line, verified.
+    pub cosignature: NoteSignature,
+    /// The size the witness held before, when it was not the one first
+    /// sent (the 409 exchange).
+    pub conflict: Option<u64>,
+}
+
+/// Errors of asking a witness to cosign.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WitnessError {
+    /// The URL is refused, or the witness does not answer.
+    #[error("cannot talk to the witness at {url}")]
+    Remote {
+        /// The witness's URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: RemoteError,
+    },
+    /// The witness refused (400, 403, 404, 422 or another status).
+    #[error("the witness refused the checkpoint ({status}): {message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// Its body, shortened, control characters escaped.
+        message: String,
+    },
+    /// The witness holds a larger checkpoint of this log than the one
+    /// sent: the log rolled back, or the witness saw another history.
+    #[error("the witness holds a checkpoint of size {held}, larger than this one of {size}")]
+    WitnessAhead {
+        /// The witness's size.
+        held: u64,
+        /// The checkpoint's.
+        size: u64,
+    },
+    /// A 409 after the size it asked for was sent.
+    #[error("the witness answered 409 again, with size {size}")]
+    ConflictAgain {
+        /// Its size that time.
+        size: u64,
+    },
+    /// An answer that is not what tlog-witness says.
+    #[error("the witness's answer does not follow tlog-witness: {reason}")]
+    BadAnswer {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The answer holds no valid cosignature by the witness's key.
+    #[error("the witness's cosignature does not verify")]
+    Cosignature(#[from] CosignatureError),
+    /// The consistency proof could not be made from the tiles.
+    #[error("cannot make the consistency proof from size {old}")]
+    Proof {
+        /// The witness's size.
+        old: u64,
+        /// Why.
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// Asks the witness at `url` (its submission prefix) to cosign `note`, a
+/// checkpoint of the log whose tiles `proof_from` reads: `add-checkpoint`
+/// with old size `old_hint` (0 when the witness's size is not known), and,
+/// on a 409, once more from the size the witness holds, with the
+/// consistency proof from it. The cosignature by `witness` in the answer
+/// is verified; other lines are ignored.
+///
+/// # Errors
+///
+/// A [`WitnessError`].
+pub fn add_checkpoint(
+    url: &str,
+    witness: &CosignatureVerifier,
+    note: &Note,
+    size: u64,
+    old_hint: u64,
+    mut proof_from: impl FnMut(u64) -> Result<Vec<NodeHash>, StoreError>,
+    options: HttpOptions,
+) -> Result<Witnessed, WitnessError> {
+    let remote = |source| WitnessError::Remote {
+        url: btc_anchor::text::escape_controls(url).into_owned(),
+        source,
+    };
+    let client = HttpLog::new(url, options).map_err(remote)?;
+    let text = note.to_text().into_bytes();
+    let mut old = old_hint.min(size);
+    let mut conflict = None;
+    loop {
+        let proof = if old == 0 || old == size {
+            vec![]
+        } else {
+            proof_from(old).map_err(|source| WitnessError::Proof { old, source })?
+        };
+        let body = AddCheckpoint {
+            old,
+            proof,
+            checkpoint: text.clone(),
+        }
+        .to_bytes();
+        let (status, answer) = client.post("add-checkpoint", &body).map_err(remote)?;
+        match status {
+            200 => {
+                let answer = std::str::from_utf8(&answer).map_err(|_| WitnessError::BadAnswer {
+                    reason: "the answer is not utf-8",
+                })?;
+                let mut found = None;
+                for line in answer.split_terminator('\n') {
+                    let sig =
+                        NoteSignature::parse_line(line).map_err(|_| WitnessError::BadAnswer {
+                            reason: "a line of the answer is not a signature line",
+                        })?;
+                    if witness.is_mine(&sig) {
+                        found = Some(sig);
+                    }
+                }
+                if !answer.ends_with('\n') {
+                    return Err(WitnessError::BadAnswer {
+                        reason: "the answer does not end in a newline",
+                    });
+                }
+                let sig = found.ok_or(CosignatureError::Missing {
+                    name: witness.name().to_owned(),
+                })?;
+                let timestamp = witness.verify(note.text(), &sig)?;
+                return Ok(Witnessed {
+                    size,
+                    timestamp,
+                    cosignature: sig,
+                    conflict,
+                });
+            }
+            409 => {
+                let held = parse_size_body(&answer).ok_or(WitnessError::BadAnswer {
+                    reason: "a 409 whose body is not a size and a newline",
+                })?;
+                if conflict.is_some() {
+                    return Err(WitnessError::ConflictAgain { size: held });
+                }
+                if held > size {
+                    return Err(WitnessError::WitnessAhead { held, size });
+                }
+                conflict = Some(held);
+                old = held;
+            }
+            status => {
+                let message = String::from_utf8_lossy(&answer[..answer.len().min(200)]);
+                return Err(WitnessError::Refused {
+                    status,
+                    message: btc_anchor::text::escape_controls(message.trim_end()).into_owned(),
+                });
+            }
+        }
+    }
+}
+
+impl HttpLog {
+    /// `POST <url>/<path>` with `body` (`text/plain`): the status and the
+    /// answer's body (at most [`MAX_RESPONSE_LEN`] bytes).
+    ///
+    /// # Errors
+    ///
+    /// A [`RemoteError`] when there is no answer.
+    pub fn post(&self, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), RemoteError> {
+        let mut res = self
+            .agent
+            .post(format!("{}/{path}", self.base))
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .send(body)
+            .map_err(|e| RemoteError::Transport(Box::new(e)))?;
+        let status = res.status().as_u16();
+        let mut out = Vec::new();
+        res.body_mut()
+            .as_reader()
+            .take(MAX_RESPONSE_LEN as u64)
+            .read_to_end(&mut out)
+            .map_err(RemoteError::Body)?;
+        Ok((status, out))
     }
 }

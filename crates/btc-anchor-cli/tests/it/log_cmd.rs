@@ -724,9 +724,14 @@ struct LogServer {
 
 impl LogServer {
     fn start(dir: &Path) -> LogServer {
+        LogServer::start_with(&["log", "serve", p(dir), "--listen", "127.0.0.1:0"])
+    }
+
+    /// Starts a server that prints `listening on http://ADDR` first.
+    fn start_with(args: &[&str]) -> LogServer {
         use std::io::BufRead as _;
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("btc-anchor"))
-            .args(["log", "serve", p(dir), "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -1243,5 +1248,208 @@ fn log_audit_reads_a_log_from_log_serve_and_catches_a_tampered_tile() {
     assert!(
         error.contains("plain http to http://192.0.2.1:8601"),
         "{error}"
+    );
+}
+
+#[test]
+fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
+    use btc_anchor_log::cosignature::CosignatureVerifier;
+    use btc_anchor_log::note::{Note, Signer};
+    use btc_anchor_log::remote::{HttpLog, HttpOptions};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    let vkey = run([
+        "log",
+        "init",
+        p(&dir),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    append_many(&dir, 300);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+
+    // A witness in its own private folder, knowing this log.
+    let wdir = tmp.path().join("witness");
+    let out = run([
+        "witness",
+        "init",
+        p(&wdir),
+        "--name",
+        "hospital.example/witness",
+    ]);
+    let out = &out.expect_code(VALID).stdout;
+    let wvkey = out
+        .lines()
+        .find_map(|l| l.strip_prefix("vkey: "))
+        .unwrap()
+        .to_owned();
+    let witness_key = CosignatureVerifier::parse(&wvkey).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&wdir), 0o700);
+        assert_eq!(mode(&wdir.join("witness.key")), 0o600);
+    }
+    assert_eq!(
+        run(["witness", "vkey", p(&wdir)])
+            .expect_code(VALID)
+            .stdout
+            .trim(),
+        wvkey
+    );
+    run(["witness", "add-log", p(&wdir), &vkey]).expect_code(VALID);
+    let again = run(["witness", "add-log", p(&wdir), &vkey]);
+    assert!(again.expect_code(VALID).stdout.contains("already knew"));
+    let server = LogServer::start_with(&["witness", "serve", p(&wdir), "--listen", "127.0.0.1:0"]);
+
+    // First cosignature: from size 0.
+    let w = |d: &Path| {
+        run([
+            "log",
+            "witness",
+            p(d),
+            &server.url,
+            "--witness-vkey",
+            &wvkey,
+        ])
+    };
+    let first = w(&dir);
+    let first = &first.expect_code(VALID).stdout;
+    assert!(
+        first.contains("cosigned the checkpoint of size 300"),
+        "{first}"
+    );
+    assert!(!first.contains("it held size"), "{first}");
+    let cosigned = std::fs::read(dir.join("public/cosigned/300")).unwrap();
+    let note = Note::parse(&cosigned).unwrap();
+    let sig = note
+        .signatures()
+        .iter()
+        .find(|s| witness_key.is_mine(s))
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let t = witness_key.verify(note.text(), sig).unwrap();
+    assert!(t.abs_diff(now) < 600, "{t} vs {now}");
+    // The log's own key still opens it (the cosignature is ignored).
+    let log_key = btc_anchor_log::note::Verifier::parse(&vkey).unwrap();
+    btc_anchor_log::checkpoint::Checkpoint::open(&cosigned, "clinic.example/audit", &[log_key])
+        .unwrap();
+
+    // The log grows: the client sends old 0, the witness answers 409 with
+    // 300, and the client sends the consistency proof from 300.
+    append_many(&dir, 700);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let second = w(&dir);
+    let second = &second.expect_code(VALID).stdout;
+    assert!(
+        second.contains("cosigned the checkpoint of size 1000")
+            && second.contains("it held size 300"),
+        "{second}"
+    );
+    assert!(dir.join("public/cosigned/1000").is_file());
+
+    // Raw requests, as any tlog-witness client sends them.
+    let client = HttpLog::new(&server.url, HttpOptions::default()).unwrap();
+    let signer = btc_anchor_log::keyfile::read_key_file(&dir.join("key")).unwrap();
+    let signed = |signer: &Signer, size: u64, root: [u8; 32]| {
+        btc_anchor_log::checkpoint::Checkpoint {
+            origin: signer.name().to_owned(),
+            size,
+            root: btc_anchor::merkle::NodeHash(root),
+            extensions: vec![],
+        }
+        .sign(&[signer])
+        .unwrap()
+        .to_text()
+    };
+    let post = |body: String| client.post("add-checkpoint", body.as_bytes()).unwrap();
+    let real = std::fs::read_to_string(dir.join("public/checkpoint")).unwrap();
+    // A stale old size: 409 with the witness's size.
+    let (status, body) = post(format!("old 300\n\n{real}"));
+    assert_eq!((status, body.as_slice()), (409, &b"1000\n"[..]));
+    // The same checkpoint again: cosigned (same size, same root).
+    let (status, body) = post(format!("old 1000\n\n{real}"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    // A fork: size 1000 with another root, signed by the log's key.
+    let (status, body) = post(format!("old 1000\n\n{}", signed(&signer, 1000, [7; 32])));
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("fork"));
+    // A larger checkpoint whose proof does not verify.
+    let proof: String = (0..10)
+        .map(|_| "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n")
+        .collect();
+    let (status, body) = post(format!(
+        "old 1000\n{proof}\n{}",
+        signed(&signer, 1500, [9; 32])
+    ));
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("does not verify"));
+    // An unknown log, and a checkpoint of this origin signed by another key.
+    let stranger = Signer::generate("stranger.example/log").unwrap();
+    let (status, _) = post(format!("old 0\n\n{}", signed(&stranger, 5, [1; 32])));
+    assert_eq!(status, 404);
+    let impostor = Signer::generate("clinic.example/audit").unwrap();
+    let (status, _) = post(format!("old 1000\n\n{}", signed(&impostor, 1000, [7; 32])));
+    assert_eq!(status, 403);
+    // An old size over the checkpoint's, and a malformed body.
+    let (status, _) = post(format!("old 1001\n\n{real}"));
+    assert_eq!(status, 400);
+    let (status, _) = post("old 01\n\nnothing".to_owned());
+    assert_eq!(status, 400);
+    // After all that, the witness still holds 1000 and the real root.
+    let (status, body) = post(format!("old 0\n\n{real}"));
+    assert_eq!((status, body.as_slice()), (409, &b"1000\n"[..]));
+
+    // A log the witness does not know: refused, exit 1.
+    let other = tmp.path().join("other");
+    run(["log", "init", p(&other), "--origin", "other.example/audit"]).expect_code(VALID);
+    append_many(&other, 3);
+    run(["log", "checkpoint", p(&other)]).expect_code(VALID);
+    let (error, _) = w(&other).expect_code(INVALID).two_line_error();
+    assert!(error.contains("refused the checkpoint (404)"), "{error}");
+    // Another key for the witness: its cosignature is not accepted.
+    let wrong = CosignatureVerifier::parse(
+        &btc_anchor_log::cosignature::Cosigner::generate("hospital.example/witness")
+            .unwrap()
+            .verifier()
+            .to_vkey(),
+    )
+    .unwrap();
+    let r = run([
+        "log",
+        "witness",
+        p(&dir),
+        &server.url,
+        "--witness-vkey",
+        &wrong.to_vkey(),
+    ]);
+    let (error, _) = r.expect_code(6).two_line_error();
+    assert!(error.contains("cosignature"), "{error}");
+    // Plain http beyond this machine is refused before any connection.
+    let r = run([
+        "log",
+        "witness",
+        p(&dir),
+        "http://192.0.2.1:8602",
+        "--witness-vkey",
+        &wvkey,
+    ]);
+    r.expect_code(USAGE);
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("refused an inconsistent checkpoint"),
+        "{stderr}"
     );
 }

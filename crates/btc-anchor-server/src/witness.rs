@@ -11,6 +11,9 @@
 //! * `witness.sqlite`: the latest cosigned checkpoint of each log, kept
 //!   whole, and every checkpoint it cosigned.
 //!
+//! It answers `POST /add-checkpoint` and, for monitors,
+//! `GET /<origin hash>/checkpoint`.
+//!
 //! The check of the old size and the write of the new checkpoint are one
 //! SQLite `IMMEDIATE` transaction whose update is also conditional on the
 //! stored size (a compare-and-swap), so two requests can never roll a log
@@ -199,6 +202,7 @@ fn open_db(path: &Path) -> Result<Connection, WitnessError> {
              size INTEGER NOT NULL,
              root BLOB NOT NULL,
              checkpoint BLOB NOT NULL,
+             cosignature TEXT NOT NULL,
              cosigned_at INTEGER NOT NULL
          );
          CREATE TABLE IF NOT EXISTS cosigned (
@@ -305,14 +309,15 @@ impl Witness {
             }
             return Err(refusal.into());
         }
+        let line = self.cosigner.cosign(&opened.text, now).to_line();
         let size = i64::try_from(opened.checkpoint.size).unwrap_or(i64::MAX);
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         let old = i64::try_from(opened.request.old).unwrap_or(i64::MAX);
         let changed = tx.execute(
-            "INSERT INTO latest (origin, size, root, checkpoint, cosigned_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO latest (origin, size, root, checkpoint, cosignature, cosigned_at)
+             VALUES (?1, ?2, ?3, ?4, ?7, ?5)
              ON CONFLICT (origin) DO UPDATE SET size = ?2, root = ?3, checkpoint = ?4,
-                 cosigned_at = ?5
+                 cosignature = ?7, cosigned_at = ?5
              WHERE latest.size = ?6",
             params![
                 origin,
@@ -320,7 +325,8 @@ impl Witness {
                 opened.checkpoint.root.as_bytes().to_vec(),
                 opened.request.checkpoint,
                 now_i,
-                old
+                old,
+                line
             ],
         )?;
         if changed != 1 {
@@ -335,7 +341,35 @@ impl Witness {
             params![origin, size, opened.request.checkpoint, now_i],
         )?;
         tx.commit()?;
-        Ok(self.cosigner.cosign(&opened.text, now).to_line())
+        Ok(line)
+    }
+
+    /// The latest checkpoint cosigned for the log whose origin hashes to
+    /// `origin_hash` (SHA-256, lower-case hex): the log's note as it came,
+    /// with the witness's cosignature added; `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`rusqlite::Error`] when the database fails.
+    pub fn latest(&self, origin_hash: &str) -> Result<Option<String>, rusqlite::Error> {
+        use sha2::{Digest as _, Sha256};
+        let Some(origin) = self
+            .logs
+            .iter()
+            .map(|v| v.name())
+            .find(|o| hex::encode(Sha256::digest(o.as_bytes())) == origin_hash)
+        else {
+            return Ok(None);
+        };
+        let conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let row: Option<(Vec<u8>, String)> = conn
+            .query_row(
+                "SELECT checkpoint, cosignature FROM latest WHERE origin = ?1",
+                params![origin],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(note, line)| format!("{}{line}", String::from_utf8_lossy(&note))))
     }
 }
 
@@ -343,6 +377,10 @@ impl Witness {
 pub fn router(witness: Arc<Witness>) -> Router {
     Router::new()
         .route("/add-checkpoint", post(add_checkpoint))
+        .route(
+            "/{origin_hash}/checkpoint",
+            axum::routing::get(get_checkpoint),
+        )
         .layer(DefaultBodyLimit::max(MAX_REQUEST_LEN))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -382,6 +420,44 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
             )
         }
         Err(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain; charset=utf-8",
+            "internal error\n".into(),
+        ),
+    }
+}
+
+/// `GET /<origin hash>/checkpoint`: the latest checkpoint cosigned for
+/// that log, with the witness's cosignature (tlog-witness, monitor
+/// retrieval); 404 when it cosigned none.
+async fn get_checkpoint(
+    State(witness): State<Arc<Witness>>,
+    axum::extract::Path(origin_hash): axum::extract::Path<String>,
+) -> Response {
+    if origin_hash.len() != 64
+        || !origin_hash
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return text(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found\n".into(),
+        );
+    }
+    match tokio::task::spawn_blocking(move || witness.latest(&origin_hash)).await {
+        Ok(Ok(Some(note))) => {
+            let mut r = text(StatusCode::OK, "text/plain; charset=utf-8", note);
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Ok(Ok(None)) => text(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found\n".into(),
+        ),
+        _ => text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "text/plain; charset=utf-8",
             "internal error\n".into(),

@@ -1359,7 +1359,7 @@ fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
     assert!(dir.join("public/cosigned/1000").is_file());
 
     // Raw requests, as any tlog-witness client sends them.
-    let client = HttpLog::new(&server.url, HttpOptions::default()).unwrap();
+    let mut client = HttpLog::new(&server.url, HttpOptions::default()).unwrap();
     let signer = btc_anchor_log::keyfile::read_key_file(&dir.join("key")).unwrap();
     let signed = |signer: &Signer, size: u64, root: [u8; 32]| {
         btc_anchor_log::checkpoint::Checkpoint {
@@ -1409,6 +1409,33 @@ fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
     // After all that, the witness still holds 1000 and the real root.
     let (status, body) = post(format!("old 0\n\n{real}"));
     assert_eq!((status, body.as_slice()), (409, &b"1000\n"[..]));
+    // Monitors read it with its cosignature, by the origin's hash.
+    let origin_hash = {
+        use btc_anchor::bitcoin::hashes::{sha256, Hash as _};
+        sha256::Hash::hash(b"clinic.example/audit").to_string()
+    };
+    let monitor = client
+        .get(&format!("{origin_hash}/checkpoint"), 65_536)
+        .unwrap()
+        .unwrap();
+    let note = Note::parse(&monitor).unwrap();
+    assert_eq!(
+        note.text().as_bytes(),
+        &real.as_bytes()[..note.text().len()]
+    );
+    let sig = note
+        .signatures()
+        .iter()
+        .find(|s| witness_key.is_mine(s))
+        .unwrap();
+    witness_key.verify(note.text(), sig).unwrap();
+    let unknown = "0".repeat(64);
+    assert_eq!(
+        client
+            .get(&format!("{unknown}/checkpoint"), 65_536)
+            .unwrap(),
+        None
+    );
 
     // A log the witness does not know: refused, exit 1.
     let other = tmp.path().join("other");

@@ -70,6 +70,9 @@ struct WitnessArgs {
     /// holding it
     #[arg(long, value_name = "VKEY")]
     witness_vkey: String,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -968,10 +971,21 @@ fn witness(a: &WitnessArgs) -> Result<Done, Failure> {
     })?;
     let path = btc_anchor_log::witness::store_cosigned(&public, &note, size, got.cosignature)
         .map_err(|e| Failure::io(with_sources(&e), "check the log folder's permissions"))?;
+    let time = u32::try_from(got.timestamp).unwrap_or(u32::MAX);
+    if a.json {
+        return Ok(Done::ok(json_line(&json!({
+            "result": "log-witnessed",
+            "size": size,
+            "witness": witness_key.name(),
+            "time": btc_anchor::utc::rfc3339(time),
+            "held": got.conflict,
+            "out": path.display().to_string(),
+        }))));
+    }
     Ok(Done::ok(format!(
         "the witness {} cosigned the checkpoint of size {size} at {}{}; kept in {}\n",
         witness_key.name(),
-        btc_anchor::utc::plain(u32::try_from(got.timestamp).unwrap_or(u32::MAX)),
+        btc_anchor::utc::plain(time),
         got.conflict
             .map(|held| format!(
                 " (it held size {held}: sent again with the consistency proof from it)"

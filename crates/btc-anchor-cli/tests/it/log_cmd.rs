@@ -1357,6 +1357,33 @@ fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
         "{second}"
     );
     assert!(dir.join("public/cosigned/1000").is_file());
+    // Once more, in JSON: the witness holds 1000, so the first request
+    // gets a 409 and the second the same checkpoint's cosignature.
+    let j = run([
+        "log",
+        "witness",
+        p(&dir),
+        &server.url,
+        "--witness-vkey",
+        &wvkey,
+        "--json",
+    ]);
+    let j = j.expect_code(VALID).json();
+    assert_eq!(j["result"], "log-witnessed");
+    assert_eq!(
+        (j["size"].as_u64(), j["held"].as_u64()),
+        (Some(1000), Some(1000))
+    );
+    assert_eq!(j["witness"], "hospital.example/witness");
+    let kept = Note::parse(&std::fs::read(dir.join("public/cosigned/1000")).unwrap()).unwrap();
+    assert_eq!(
+        kept.signatures()
+            .iter()
+            .filter(|s| witness_key.is_mine(s))
+            .count(),
+        1,
+        "one line per witness key"
+    );
 
     // Raw requests, as any tlog-witness client sends them.
     let mut client = HttpLog::new(&server.url, HttpOptions::default()).unwrap();

@@ -492,3 +492,87 @@ pub fn run(
             .map_err(|source| ServeError::Listen { addr, source })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btc_anchor::merkle::{leaf_hash, Tree};
+    use btc_anchor_log::checkpoint::Checkpoint;
+    use btc_anchor_log::note::Signer;
+    use btc_anchor_log::witness::AddCheckpoint;
+
+    fn tree(n: u64) -> Tree {
+        Tree::new((0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect()).unwrap()
+    }
+
+    fn body(key: &Signer, old: u64, t: &Tree, size: u64) -> Vec<u8> {
+        AddCheckpoint {
+            old,
+            proof: if old == 0 {
+                vec![]
+            } else {
+                t.consistency_proof_between(old, size).unwrap()
+            },
+            checkpoint: Checkpoint {
+                origin: key.name().into(),
+                size,
+                root: t.subtree_hash(0, size).unwrap(),
+                extensions: vec![],
+            }
+            .sign(&[key])
+            .unwrap()
+            .to_text()
+            .into_bytes(),
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn two_witness_processes_never_both_advance_from_one_size() {
+        // Two openings of one folder are two SQLite connections, as two
+        // processes would have: of two requests from the same old size,
+        // exactly one is cosigned and the other gets a 409 with the size
+        // the first stored, however they interleave.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("w");
+        init(&dir, "hospital.example/witness").unwrap();
+        let key = Signer::from_seed("clinic.example/audit", &[4; 32]).unwrap();
+        add_log(&dir, &key.verifier()).unwrap();
+        let t = tree(64);
+        let a = Arc::new(Witness::open(&dir).unwrap());
+        let b = Arc::new(Witness::open(&dir).unwrap());
+        a.add_checkpoint(&body(&key, 0, &t, 8), 1).unwrap();
+        for round in 0..20u64 {
+            let old = 8 + round * 2;
+            let (x, y) = (body(&key, old, &t, old + 1), body(&key, old, &t, old + 2));
+            let (wa, wb) = (Arc::clone(&a), Arc::clone(&b));
+            let ta = std::thread::spawn(move || wa.add_checkpoint(&x, 2));
+            let tb = std::thread::spawn(move || wb.add_checkpoint(&y, 2));
+            let (ra, rb) = (ta.join().unwrap(), tb.join().unwrap());
+            let won = match (&ra, &rb) {
+                (Ok(_), Err(AddError::Refused(Refusal::Conflict { size }))) => {
+                    assert_eq!(*size, old + 1);
+                    old + 1
+                }
+                (Err(AddError::Refused(Refusal::Conflict { size })), Ok(_)) => {
+                    assert_eq!(*size, old + 2);
+                    old + 2
+                }
+                other => panic!("round {round}: {other:?}"),
+            };
+            // Bring the log to old + 2 for the next round.
+            if won == old + 1 {
+                a.add_checkpoint(&body(&key, old + 1, &t, old + 2), 3)
+                    .unwrap();
+            }
+        }
+        // Both connections see the same, latest state.
+        let stale = body(&key, 8, &t, 50);
+        for w in [&a, &b] {
+            assert!(matches!(
+                w.add_checkpoint(&stale, 4),
+                Err(AddError::Refused(Refusal::Conflict { size: 48 }))
+            ));
+        }
+    }
+}

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use btc_anchor::verification::Headers;
-use btc_anchor_log::audit::{audit, AnchorCheck, AuditOptions, AuditReport, Finding};
+use btc_anchor_log::audit::{audit, audit_source, AnchorCheck, AuditOptions, AuditReport, Finding};
 use btc_anchor_log::entry::ContentDigest;
 use btc_anchor_log::event::{Event, EventKind};
 use btc_anchor_log::fhir::{parse_instant, FhirAuditEvent};
 use btc_anchor_log::note::{Signer, Verifier};
+use btc_anchor_log::remote::{is_url, HttpLog, HttpOptions};
 use btc_anchor_log::writer::{LogError, LogWriter};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -43,13 +44,35 @@ enum LogCommand {
     /// proof when there is one (an event proof), else in the latest
     /// checkpoint
     Prove(ProveArgs),
-    /// Check a published log offline: signatures, tiles, roots, consistency
+    /// Check a published log, from its folder or its log serve URL:
+    /// signatures, tiles, roots, consistency (and, from a folder, anchors)
     Audit(AuditArgs),
     /// Print the log's public key (vkey), for auditors and witnesses
     Vkey(DirArgs),
     /// Serve the published log read-only over HTTP as C2SP tlog-tiles
     /// (/checkpoint, /tile/...), for tlog clients, monitors and witnesses
     Serve(ServeArgs),
+    /// Ask a witness (C2SP tlog-witness) to cosign the latest checkpoint,
+    /// and keep the cosigned checkpoint in public/cosigned/<size>
+    Witness(WitnessArgs),
+}
+
+#[derive(Debug, Args)]
+struct WitnessArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The witness's URL (its add-checkpoint prefix); plain http only to
+    /// this machine
+    #[arg(value_name = "URL")]
+    url: String,
+    /// The witness's public key (btc-anchor witness vkey), or a file
+    /// holding it
+    #[arg(long, value_name = "VKEY")]
+    witness_vkey: String,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -189,8 +212,10 @@ struct ProveArgs {
 
 #[derive(Debug, Args)]
 struct AuditArgs {
-    /// The log's published folder (public/ of its folder, or a copy)
-    #[arg(value_name = "PUBLIC")]
+    /// The log's published folder (public/ of its folder, or a copy), or
+    /// the URL of its tlog-tiles server (log serve), e.g.
+    /// http://127.0.0.1:8601: plain http only to this machine
+    #[arg(value_name = "PUBLIC|URL")]
     public: PathBuf,
     /// The log's public key (vkey), or a file holding it
     #[arg(long, value_name = "VKEY")]
@@ -223,9 +248,10 @@ struct AuditArgs {
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  done; for audit: the log is consistent; for serve: stopped by SIGINT or SIGTERM
-  1  audit: the log is inconsistent (the first finding, with its evidence); or an input is malformed
+  1  audit: the log is inconsistent (the first finding, with its evidence); witness: the witness refused the checkpoint; or an input is malformed
   2  usage error: missing, unknown or conflicting arguments
-  4  input/output error: a file or folder is missing, unreadable or cannot be written; for serve: no log in the folder, or the address cannot be bound
+  4  input/output error: a file or folder is missing, unreadable or cannot be written; for audit URL: the server cannot be reached or answers other than 200 or 404; for serve: no log in the folder, or the address cannot be bound
+  6  witness: the witness cannot be reached, or its answer does not check out
   8  busy: another process is writing the log
   9  nothing to do: checkpoint found no new event";
 
@@ -240,6 +266,7 @@ pub fn run(args: &LogArgs) -> Result<Done, Failure> {
         LogCommand::Audit(a) => run_audit(a),
         LogCommand::Vkey(a) => vkey(a),
         LogCommand::Serve(a) => serve(a),
+        LogCommand::Witness(a) => witness(a),
     }
 }
 
@@ -669,6 +696,9 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
             )
         })?);
     }
+    if let Some(url) = a.public.to_str().filter(|s| is_url(s)) {
+        return audit_url(a, url, &vkey, &known);
+    }
     if !a.public.is_dir() {
         return Err(Failure::io(
             format!("{} is not a folder", a.public.display()),
@@ -686,6 +716,45 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
     };
     let report = audit(&a.public, vkey.name(), &vkey, &options)
         .map_err(|e| Failure::io(with_sources(&e), "check the folder's path and permissions"))?;
+    Ok(audit_done(a, &report))
+}
+
+/// `log audit URL`: the same audit over HTTP, without the anchors.
+fn audit_url(
+    a: &AuditArgs,
+    url: &str,
+    vkey: &Verifier,
+    known: &[Vec<u8>],
+) -> Result<Done, Failure> {
+    if a.headers.is_some() || a.seal_genesis.is_some() {
+        return Err(Failure::usage(
+            "--headers and --seal-genesis check the anchor proofs, which a tlog-tiles server does not serve",
+            "audit a copy of the log's public folder to check its anchors and seal chain",
+        ));
+    }
+    let mut source = HttpLog::new(url, HttpOptions::default()).map_err(|e| {
+        Failure::usage(
+            with_sources(&e),
+            "give the URL log serve prints, e.g. http://127.0.0.1:8601, or https:// for a server elsewhere",
+        )
+    })?;
+    let options = AuditOptions {
+        known,
+        network: a.network.into(),
+        headers: Headers::ProofOnly,
+        seal_genesis: None,
+    };
+    let report = audit_source(&mut source, vkey.name(), vkey, &options).map_err(|e| {
+        Failure::io(
+            with_sources(&e),
+            "check that the log's server runs at that URL (btc-anchor log serve) and answers",
+        )
+    })?;
+    Ok(audit_done(a, &report))
+}
+
+/// The outcome of an audit: the report, and a failure for a finding.
+fn audit_done(a: &AuditArgs, report: &AuditReport) -> Done {
     let exit = if report.finding.is_some() {
         Exit::Invalid
     } else {
@@ -696,15 +765,15 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
         error: format!("the log is inconsistent: {}", finding_text(f)),
         hint: "keep the evidence printed (the signed checkpoints): it shows the log's operator signed conflicting histories or published damaged data".into(),
     });
-    Ok(Done {
+    Done {
         stdout: if a.json {
-            audit_json(&report)
+            audit_json(report)
         } else {
-            audit_text(&report)
+            audit_text(report)
         },
         exit,
         failure,
-    })
+    }
 }
 
 fn finding_text(f: &Finding) -> String {
@@ -850,4 +919,78 @@ fn audit_text(r: &AuditReport) -> String {
         }
     }
     s
+}
+
+fn witness(a: &WitnessArgs) -> Result<Done, Failure> {
+    use btc_anchor_log::cosignature::CosignatureVerifier;
+    use btc_anchor_log::remote::{add_checkpoint, WitnessError};
+    use btc_anchor_log::store::TileStore;
+    let text = std::fs::read_to_string(&a.witness_vkey).unwrap_or_else(|_| a.witness_vkey.clone());
+    let witness_key = CosignatureVerifier::parse(text.trim()).map_err(|e| {
+        Failure::usage(
+            format!("--witness-vkey: {}", with_sources(&e)),
+            "give the vkey printed by btc-anchor witness vkey DIR, or a file holding it",
+        )
+    })?;
+    let log = open(&a.dir)?;
+    let Some(note) = log.latest_checkpoint().cloned() else {
+        return Err(Failure::usage(
+            "the log has no checkpoint yet",
+            "sign one with btc-anchor log checkpoint DIR",
+        ));
+    };
+    let size = log.published();
+    let public = a.dir.join("public");
+    let store = TileStore::new(&public);
+    let got = add_checkpoint(
+        &a.url,
+        &witness_key,
+        &note,
+        size,
+        0,
+        |old| store.reader(size)?.consistency_proof(old),
+        HttpOptions::default(),
+    )
+    .map_err(|e| {
+        let text = with_sources(&e);
+        match e {
+            WitnessError::Refused { .. } | WitnessError::WitnessAhead { .. } => Failure::invalid(
+                text,
+                "the witness saw another history of this log, or does not know it: keep its answer as evidence, and check the witness's list of logs",
+            ),
+            WitnessError::Proof { .. } => Failure::io(text, "audit the log's public folder"),
+            WitnessError::Remote { source: btc_anchor_log::remote::RemoteError::BadUrl { .. } | btc_anchor_log::remote::RemoteError::Insecure { .. }, .. } => {
+                Failure::usage(text, "give the witness's URL, e.g. http://127.0.0.1:8602, or https:// for a witness elsewhere")
+            }
+            _ => Failure {
+                exit: Exit::Network,
+                error: text,
+                hint: "check that the witness runs at that URL and that --witness-vkey is its key".into(),
+            },
+        }
+    })?;
+    let path = btc_anchor_log::witness::store_cosigned(&public, &note, size, got.cosignature)
+        .map_err(|e| Failure::io(with_sources(&e), "check the log folder's permissions"))?;
+    let time = u32::try_from(got.timestamp).unwrap_or(u32::MAX);
+    if a.json {
+        return Ok(Done::ok(json_line(&json!({
+            "result": "log-witnessed",
+            "size": size,
+            "witness": witness_key.name(),
+            "time": btc_anchor::utc::rfc3339(time),
+            "held": got.conflict,
+            "out": path.display().to_string(),
+        }))));
+    }
+    Ok(Done::ok(format!(
+        "the witness {} cosigned the checkpoint of size {size} at {}{}; kept in {}\n",
+        witness_key.name(),
+        btc_anchor::utc::plain(time),
+        got.conflict
+            .map(|held| format!(
+                " (it held size {held}: sent again with the consistency proof from it)"
+            ))
+            .unwrap_or_default(),
+        path.display()
+    )))
 }

@@ -26,6 +26,7 @@ mod serve;
 mod verify;
 mod verify_many;
 mod watch;
+mod witness;
 
 /// Prove when a record existed by anchoring its hash in Bitcoin, and check
 /// such proofs offline.
@@ -118,6 +119,10 @@ Exit status:
     /// init, append, checkpoint, prove, audit
     #[command(after_help = audit_log::EXIT_CODES_HELP)]
     Log(audit_log::LogArgs),
+    /// Run a witness of audit logs (C2SP tlog-witness): it cosigns a log's
+    /// checkpoint only when it extends the last one it cosigned
+    #[command(after_help = witness::EXIT_CODES_HELP)]
+    Witness(witness::WitnessArgs),
     /// Run the calendar server: the OpenTimestamps calendar API and a
     /// native bulk API, anchoring with this data directory's wallet
     #[command(after_help = serve::EXIT_HELP)]
@@ -171,6 +176,7 @@ fn main() -> ExitCode {
         Command::Headers(args) => headers::run(args),
         Command::Seal(args) => seal::run(args),
         Command::Log(args) => audit_log::run(args),
+        Command::Witness(args) => witness::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Watch(args) => watch::run(args),
     })

@@ -7,10 +7,13 @@
 //!   its 4 checkpoints); reference `audit_1m/core_tree`: the leaf hashes of
 //!   the same entries and [`Tree::new`] over them, in memory.
 //! * `inclusion/tiles`: a fresh [`TileReader`] and the inclusion proof of
-//!   one entry (three tiles read), and `inclusion/tiles_kept_reader` the
-//!   same from one reader kept across proofs (its tiles cached, as a
-//!   server keeps it); reference `inclusion/core_tree`: the same proof
-//!   from the tree in memory.
+//!   one entry (five tiles read: the entry's level-0 and level-1 tiles,
+//!   the partial level-2 tile, and the partial tiles of the tree's right
+//!   edge; about 650 node hashes between their rows), and
+//!   `inclusion/tiles_kept_reader` the same from one reader kept across
+//!   proofs (its tiles and their inner rows cached, as a server keeps it);
+//!   reference `inclusion/core_tree`: the same proof from the tree in
+//!   memory.
 //! * `event_proof/verify_event`: parsing a disclosed event proof and
 //!   verifying it (the opening, the checkpoint's signature, the inclusion
 //!   path); reference `event_proof/ed25519`: parsing and verifying the

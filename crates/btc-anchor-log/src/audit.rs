@@ -113,6 +113,93 @@ pub enum AuditError {
     /// More than [`MAX_CHECKPOINTS`] checkpoints.
     #[error("more than {MAX_CHECKPOINTS} checkpoints")]
     TooManyCheckpoints,
+    /// A [`LogSource`] other than a folder could not give a file.
+    #[error("cannot read {path} from {location}")]
+    Fetch {
+        /// The source: a server's URL.
+        location: String,
+        /// The file asked for, under the published folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A log's history of signed checkpoints: each file's name under
+/// `checkpoints/` and its bytes.
+pub type History = Vec<(String, Vec<u8>)>;
+
+/// Where an audit reads a published log from (§12): the `public/` folder
+/// of §11.1 ([`DirSource`]), or a server of its files as C2SP tlog-tiles
+/// lays them out (§14, `btc_anchor_log::remote::HttpLog` with the `http`
+/// feature).
+pub trait LogSource {
+    /// Where the log is read from, for reports and errors: a folder's path
+    /// or a URL.
+    fn location(&self) -> String;
+
+    /// The file at `path` under the published folder (`checkpoint`,
+    /// `tile/0/000`, `tile/entries/000.p/5`), reading at most `limit`
+    /// bytes and one more (so that a longer file is told from one of the
+    /// limit); `None` when the log has no such file.
+    ///
+    /// # Errors
+    ///
+    /// An [`AuditError`] when the source cannot answer.
+    fn read(&mut self, path: &str, limit: usize) -> Result<Option<Vec<u8>>, AuditError>;
+
+    /// The log's history, `checkpoints/<N>` (names and bytes, at most
+    /// [`MAX_NOTE_LEN`] and one more each), or `None` when the source does
+    /// not publish it (a tlog-tiles server serves only the latest
+    /// checkpoint).
+    ///
+    /// # Errors
+    ///
+    /// An [`AuditError`] when the source cannot answer, or
+    /// [`AuditError::TooManyCheckpoints`].
+    fn history(&mut self) -> Result<Option<History>, AuditError>;
+}
+
+/// A published log in a folder on this machine (`DIR/public`, or a copy).
+#[derive(Clone, Copy, Debug)]
+pub struct DirSource<'a> {
+    /// The published folder.
+    pub public: &'a Path,
+}
+
+impl LogSource for DirSource<'_> {
+    fn location(&self) -> String {
+        self.public.display().to_string()
+    }
+
+    fn read(&mut self, path: &str, limit: usize) -> Result<Option<Vec<u8>>, AuditError> {
+        read_limited(&self.public.join(path), limit)
+    }
+
+    fn history(&mut self) -> Result<Option<History>, AuditError> {
+        let history = self.public.join("checkpoints");
+        let rd = match fs::read_dir(&history) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(vec![])),
+            Err(e) => return Err(io_err("list", &history)(e)),
+        };
+        let mut out = vec![];
+        for e in rd {
+            let e = e.map_err(io_err("list", &history))?;
+            if out.len() >= MAX_CHECKPOINTS {
+                return Err(AuditError::TooManyCheckpoints);
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(ANCHOR_SUFFIX) || name.starts_with('.') {
+                continue;
+            }
+            if let Some(bytes) = read_limited(&e.path(), MAX_NOTE_LEN)? {
+                out.push((name, bytes));
+            }
+        }
+        Ok(Some(out))
+    }
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> AuditError + 'a {
@@ -271,6 +358,40 @@ pub fn audit(
     verifier: &Verifier,
     options: &AuditOptions<'_>,
 ) -> Result<AuditReport, AuditError> {
+    audit_with(
+        &mut DirSource { public },
+        Some(public),
+        origin,
+        verifier,
+        options,
+    )
+}
+
+/// Audits a published log read from `source` as [`audit`] does a folder,
+/// except for the anchor proofs and the seal chain, which are files beside
+/// the history in a folder and are not checked here (the report says so,
+/// as it says when the source publishes no history).
+///
+/// # Errors
+///
+/// An [`AuditError`] only when the source cannot be read; everything
+/// wrong with the log is a [`Finding`] in the report.
+pub fn audit_source(
+    source: &mut dyn LogSource,
+    origin: &str,
+    verifier: &Verifier,
+    options: &AuditOptions<'_>,
+) -> Result<AuditReport, AuditError> {
+    audit_with(source, None, origin, verifier, options)
+}
+
+fn audit_with(
+    source: &mut dyn LogSource,
+    anchors: Option<&Path>,
+    origin: &str,
+    verifier: &Verifier,
+    options: &AuditOptions<'_>,
+) -> Result<AuditReport, AuditError> {
     let mut report = AuditReport {
         origin: origin.to_owned(),
         size: 0,
@@ -285,33 +406,65 @@ pub fn audit(
             "every entry bundle and hash tile the checkpoints need, against the entries",
             "every checkpoint's root, from the entries",
             "consistency between each pair of consecutive checkpoints",
-            "every checkpoint's anchor proof (checkpoints/<N>.anchor.json) against the checkpoint's bytes",
         ],
         trusted: vec![
             "the log's public key, given by the auditor",
             "events are hidden: each entry is a salted commitment; per-record chains need the clinic's journal",
-            "anchors' blocks: as far as the header source given (the proof files alone unless a headers file or server is named)",
         ],
         finding: None,
     };
-    report.trusted.push(match options.seal_genesis {
-        Some(_) => "the seal chain's first outpoint, given by the auditor",
-        None => "the seal chain between anchors was not checked (no genesis outpoint given)",
-    });
-    if options.seal_genesis.is_some() {
-        report
-            .checked
-            .push("the anchors form one seal chain: each transaction spends the previous one's seal output");
+    let history = source.history()?;
+    if history.is_none() {
+        report.trusted.push(
+            "the log's history (checkpoints/) is not served: only the served checkpoint and those the auditor kept were checked",
+        );
     }
-    report.finding = run(public, origin, verifier, options.known, &mut report)?;
-    if report.finding.is_none() {
+    match anchors {
+        Some(_) => {
+            report.checked.push(
+                "every checkpoint's anchor proof (checkpoints/<N>.anchor.json) against the checkpoint's bytes",
+            );
+            report.trusted.push(
+                "anchors' blocks: as far as the header source given (the proof files alone unless a headers file or server is named)",
+            );
+            report.trusted.push(match options.seal_genesis {
+                Some(_) => "the seal chain's first outpoint, given by the auditor",
+                None => {
+                    "the seal chain between anchors was not checked (no genesis outpoint given)"
+                }
+            });
+            if options.seal_genesis.is_some() {
+                report.checked.push(
+                    "the anchors form one seal chain: each transaction spends the previous one's seal output",
+                );
+            }
+        }
+        None => {
+            report.trusted.push(
+                "the checkpoints' anchor proofs and the seal chain were not checked (not served; audit a copy of the log's public folder for them)",
+            );
+            report.trusted.push(
+                "the server may show other clients another log (a split view): compare the checkpoint with others', or ask witnesses",
+            );
+        }
+    }
+    report.finding = run(
+        source,
+        history.unwrap_or_default(),
+        origin,
+        verifier,
+        options.known,
+        &mut report,
+    )?;
+    if let (None, Some(public)) = (&report.finding, anchors) {
         report.finding = check_anchors(public, options, &mut report)?;
     }
     Ok(report)
 }
 
 fn run(
-    public: &Path,
+    source: &mut dyn LogSource,
+    history: History,
     origin: &str,
     verifier: &Verifier,
     known: &[Vec<u8>],
@@ -331,8 +484,7 @@ fn run(
     };
 
     // The published checkpoint, the log's history, the auditor's own.
-    let latest_path = public.join("checkpoint");
-    let Some(bytes) = read_limited(&latest_path, MAX_NOTE_LEN)? else {
+    let Some(bytes) = source.read("checkpoint", MAX_NOTE_LEN)? else {
         return Ok(Some(Finding::NoCheckpoint));
     };
     let latest = match open(&bytes, "checkpoint".into()) {
@@ -340,29 +492,11 @@ fn run(
         Err(f) => return Ok(Some(f)),
     };
     let mut all = vec![];
-    let history = public.join("checkpoints");
-    match fs::read_dir(&history) {
-        Ok(rd) => {
-            for e in rd {
-                let e = e.map_err(io_err("list", &history))?;
-                if all.len() >= MAX_CHECKPOINTS {
-                    return Err(AuditError::TooManyCheckpoints);
-                }
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(ANCHOR_SUFFIX) || name.starts_with('.') {
-                    continue;
-                }
-                let Some(bytes) = read_limited(&e.path(), MAX_NOTE_LEN)? else {
-                    continue;
-                };
-                match open(&bytes, format!("checkpoints/{name}")) {
-                    Ok(s) => all.push(s),
-                    Err(f) => return Ok(Some(f)),
-                }
-            }
+    for (name, bytes) in history {
+        match open(&bytes, format!("checkpoints/{name}")) {
+            Ok(s) => all.push(s),
+            Err(f) => return Ok(Some(f)),
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err("list", &history)(e)),
     }
     for (i, bytes) in known.iter().enumerate() {
         match open(bytes, format!("known[{i}]")) {
@@ -401,7 +535,7 @@ fn run(
     for index in 0..tile_count {
         let path =
             TilePath::for_size(TileKind::Entries, index, size).expect("index below the count");
-        let entries = match read_tile_file(public, &path, MAX_BUNDLE_LEN, |b| {
+        let entries = match read_tile_file(source, &path, MAX_BUNDLE_LEN, |b| {
             decode_bundle(b, path.width)
         })? {
             Ok(e) => e,
@@ -440,7 +574,7 @@ fn run(
                     continue;
                 }
                 let hashes =
-                    match read_tile_file(public, &path, 32 * usize::from(path.width), |b| {
+                    match read_tile_file(source, &path, 32 * usize::from(path.width), |b| {
                         decode_tile(b, path.width)
                     })? {
                         Ok(h) => h,
@@ -460,7 +594,7 @@ fn run(
         if m != size && !m.is_multiple_of(TILE_WIDTH) {
             let path =
                 TilePath::for_size(TileKind::Entries, m / TILE_WIDTH, m).expect("a partial bundle");
-            let entries = match read_tile_file(public, &path, MAX_BUNDLE_LEN, |b| {
+            let entries = match read_tile_file(source, &path, MAX_BUNDLE_LEN, |b| {
                 decode_bundle(b, path.width)
             })? {
                 Ok(e) => e,
@@ -659,12 +793,12 @@ fn read_limited(path: &Path, limit: usize) -> Result<Option<Vec<u8>>, AuditError
 /// Reads and decodes a tile or bundle; a finding when it is missing or
 /// malformed.
 fn read_tile_file<T>(
-    public: &Path,
+    source: &mut dyn LogSource,
     path: &TilePath,
     limit: usize,
     decode: impl FnOnce(&[u8]) -> Result<T, TileError>,
 ) -> Result<Result<T, Finding>, AuditError> {
-    let Some(bytes) = read_limited(&public.join(path.to_path()), limit)? else {
+    let Some(bytes) = source.read(&path.to_path(), limit)? else {
         return Ok(Err(Finding::Missing {
             path: path.to_path(),
         }));

@@ -84,6 +84,16 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
 /// [`KeyFileError::Exists`] when `path` exists, [`KeyFileError::Io`] when
 /// the file system refuses.
 pub fn write_key_file(path: &Path, signer: &Signer) -> Result<(), KeyFileError> {
+    write_secret_line(path, &signer.to_skey())
+}
+
+/// Writes one secret line (a key string) to a new file at `path` as
+/// [`write_key_file`] does.
+///
+/// # Errors
+///
+/// As [`write_key_file`].
+pub fn write_secret_line(path: &Path, secret: &str) -> Result<(), KeyFileError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -108,7 +118,7 @@ pub fn write_key_file(path: &Path, signer: &Signer) -> Result<(), KeyFileError> 
         }
         Err(e) => return Err(io_err("create", path)(e)),
     };
-    let mut line = signer.to_skey();
+    let mut line = secret.to_owned();
     line.push('\n');
     f.write_all(line.as_bytes())
         .and_then(|()| f.sync_all())
@@ -127,6 +137,20 @@ pub fn write_key_file(path: &Path, signer: &Signer) -> Result<(), KeyFileError> 
 /// permission bit, and the other [`KeyFileError`]s for an unreadable or
 /// malformed file.
 pub fn read_key_file(path: &Path) -> Result<Signer, KeyFileError> {
+    let line = read_secret_line(path)?;
+    Signer::parse(&line).map_err(|source| KeyFileError::Key {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads the one line of a secret file as [`read_key_file`] does, without
+/// parsing it.
+///
+/// # Errors
+///
+/// As [`read_key_file`], but for [`KeyFileError::Key`].
+pub fn read_secret_line(path: &Path) -> Result<String, KeyFileError> {
     let f = fs::File::open(path).map_err(io_err("open", path))?;
     let meta = f.metadata().map_err(io_err("stat", path))?;
     #[cfg(unix)]
@@ -163,8 +187,5 @@ pub fn read_key_file(path: &Path) -> Result<Signer, KeyFileError> {
         .ok_or_else(|| KeyFileError::Format {
             path: path.to_owned(),
         })?;
-    Signer::parse(line).map_err(|source| KeyFileError::Key {
-        path: path.to_owned(),
-        source,
-    })
+    Ok(line.to_owned())
 }

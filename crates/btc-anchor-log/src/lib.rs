@@ -15,7 +15,14 @@
 //! * [`fhir`]: FHIR R4 and R5 AuditEvent resources read as events.
 //! * [`writer`]: a log on disk, its one writer (with group commit), over
 //!   the [`journal`] of entries and their openings.
-//! * [`audit`]: the offline audit of a published log.
+//! * [`audit`]: the audit of a published log, from a folder or (with the
+//!   `http` feature, `remote`) from a tlog-tiles server.
+//!
+//! Cargo features: `http` (off by default) adds `remote`, a reader of a
+//! published log over HTTP with `ureq`.
+//! * [`witness`] and [`cosignature`]: the C2SP tlog-witness exchange
+//!   (`add-checkpoint`) and the timestamped Ed25519 cosignatures a witness
+//!   returns.
 //! * [`proof`]: offline single-event proofs (`c2sp.org/tlog-proof@v1`).
 //! * [`event_proof`]: event proofs that reach Bitcoin: the entry's
 //!   inclusion, consistency to an anchored checkpoint, and its anchor
@@ -76,6 +83,7 @@
 
 pub mod audit;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod event;
 pub mod event_proof;
@@ -85,6 +93,9 @@ pub mod journal;
 pub mod keyfile;
 pub mod note;
 pub mod proof;
+#[cfg(feature = "http")]
+pub mod remote;
 pub mod store;
 pub mod tile;
+pub mod witness;
 pub mod writer;

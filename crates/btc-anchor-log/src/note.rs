@@ -42,9 +42,16 @@ pub struct KeyId(pub u32);
 impl KeyId {
     /// The ID of an Ed25519 public key under `name`.
     pub fn ed25519(name: &str, public_key: &[u8; 32]) -> KeyId {
+        KeyId::of_type(name, ED25519, public_key)
+    }
+
+    /// The ID of a 32-byte public key of signature type `ty` under `name`
+    /// (`0x04` for timestamped Ed25519 cosignatures, C2SP
+    /// tlog-cosignature).
+    pub fn of_type(name: &str, ty: u8, public_key: &[u8; 32]) -> KeyId {
         let mut h = Sha256::new();
         h.update(name.as_bytes());
-        h.update([0x0A, ED25519]);
+        h.update([0x0A, ty]);
         h.update(public_key);
         let d = h.finalize();
         KeyId(u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
@@ -134,7 +141,7 @@ pub fn check_key_name(name: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
-fn parse_key_id(s: &str) -> Result<KeyId, KeyError> {
+pub(crate) fn parse_key_id(s: &str) -> Result<KeyId, KeyError> {
     if s.len() != 8 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(KeyError::BadKeyId);
     }
@@ -144,6 +151,11 @@ fn parse_key_id(s: &str) -> Result<KeyId, KeyError> {
 }
 
 fn parse_material(s: &str) -> Result<[u8; 32], KeyError> {
+    parse_material_of(s, ED25519)
+}
+
+/// The 32 bytes of key material of signature type `ty` in base64.
+pub(crate) fn parse_material_of(s: &str, ty: u8) -> Result<[u8; 32], KeyError> {
     // 33 bytes are 44 base64 characters; anything much longer is refused
     // before decoding.
     if s.len() > 64 {
@@ -153,7 +165,7 @@ fn parse_material(s: &str) -> Result<[u8; 32], KeyError> {
     if bytes.len() != 33 {
         return Err(KeyError::Length { found: bytes.len() });
     }
-    if bytes[0] != ED25519 {
+    if bytes[0] != ty {
         return Err(KeyError::UnsupportedType { found: bytes[0] });
     }
     let mut key = [0u8; 32];
@@ -162,8 +174,13 @@ fn parse_material(s: &str) -> Result<[u8; 32], KeyError> {
 }
 
 fn material(key: &[u8; 32]) -> String {
+    material_of(key, ED25519)
+}
+
+/// Key material of signature type `ty` in base64.
+pub(crate) fn material_of(key: &[u8; 32], ty: u8) -> String {
     let mut bytes = [0u8; 33];
-    bytes[0] = ED25519;
+    bytes[0] = ty;
     bytes[1..].copy_from_slice(key);
     BASE64.encode(bytes)
 }
@@ -391,6 +408,22 @@ pub struct NoteSignature {
 }
 
 impl NoteSignature {
+    /// Parses one signature line, without its newline.
+    ///
+    /// # Errors
+    ///
+    /// A [`NoteError`] for anything but `— <name> <base64>` within the
+    /// limits.
+    pub fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
+        parse_signature_line(line, 1)
+    }
+
+    /// The signature line, `— <name> <base64(key ID ‖ signature)>` and a
+    /// newline.
+    pub fn to_line(&self) -> String {
+        self.line()
+    }
+
     fn line(&self) -> String {
         let mut bytes = Vec::with_capacity(4 + self.signature.len());
         bytes.extend_from_slice(&self.key_id.0.to_be_bytes());
@@ -606,6 +639,17 @@ impl Note {
         }
         *self = next;
         Ok(())
+    }
+
+    /// Adds a signature line as it is (a cosignature, say), after the
+    /// others.
+    pub fn push_signature(&mut self, sig: NoteSignature) {
+        self.signatures.push(sig);
+    }
+
+    /// Keeps only the signature lines for which `keep` is true.
+    pub fn retain_signatures(&mut self, keep: impl FnMut(&NoteSignature) -> bool) {
+        self.signatures.retain(keep);
     }
 
     /// The note text, final newline included.

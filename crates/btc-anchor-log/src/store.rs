@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::tile::{
     decode_bundle, decode_tile, encode_bundle, encode_tile, TileError, TileKind, TilePath,
-    MAX_BUNDLE_LEN, MAX_ENTRY_LEN, TILE_WIDTH,
+    FULL_TILE_LEN, MAX_BUNDLE_LEN, MAX_ENTRY_LEN, TILE_WIDTH,
 };
 
 /// Errors of writing or reading a tile store.
@@ -124,6 +124,39 @@ fn pow2_root(hashes: &[NodeHash]) -> NodeHash {
         level = level.chunks(2).map(|p| node_hash(&p[0], &p[1])).collect();
     }
     level[0]
+}
+
+/// SHA-256's initial state (FIPS 180-4 §5.3.3).
+const SHA256_H0: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// [`node_hash`] as one call of the SHA-256 compression function over
+/// its two padded blocks (`0x01 ‖ left ‖ right` is 65 bytes), which skips
+/// the hasher's buffering: the reader's inner loop.
+fn node_hash_2blocks(left: &NodeHash, right: &NodeHash) -> NodeHash {
+    use sha2::digest::generic_array::GenericArray;
+    let mut blocks = [GenericArray::from([0u8; 64]); 2];
+    blocks[0][0] = 0x01;
+    blocks[0][1..33].copy_from_slice(&left.0);
+    blocks[0][33..].copy_from_slice(&right.0[..31]);
+    blocks[1][0] = right.0[31];
+    blocks[1][1] = 0x80;
+    blocks[1][56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
+    let mut state = SHA256_H0;
+    sha2::compress256(&mut state, &blocks);
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    NodeHash(out)
 }
 
 /// The root of the empty tree: SHA-256 of nothing (RFC 6962 §2.1).
@@ -302,7 +335,8 @@ impl TileStore {
             }
             Err(e) => return Err(io_err("open", &file)(e)),
         };
-        let mut bytes = Vec::new();
+        // Room for a whole hash tile and the one byte more; bundles grow.
+        let mut bytes = Vec::with_capacity((limit + 1).min(FULL_TILE_LEN + 1));
         f.take(limit as u64 + 1)
             .read_to_end(&mut bytes)
             .map_err(io_err("read", &file))?;
@@ -359,11 +393,42 @@ fn write_atomic(file: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 
 /// Computes tree hashes of one tree size from the tiles in a store,
 /// caching the tiles it reads.
+///
+/// A tile holds only the bottom row of its 8 levels of the tree; the
+/// subtree hashes between its rows (heights `8L + 1` to `8L + 7`) are
+/// computed from it once, the first time one is asked for, and kept with
+/// the tile: a later proof through the same tile reads them.
 #[derive(Debug)]
 pub struct TileReader<'a> {
     store: &'a TileStore,
     size: u64,
-    cache: HashMap<TilePath, Vec<NodeHash>>,
+    cache: HashMap<TilePath, CachedTile>,
+}
+
+/// A tile read, and the hashes between its rows once computed.
+#[derive(Debug)]
+struct CachedTile {
+    /// `rows[r]`: the hashes of the aligned groups of `2^r` hashes of the
+    /// tile (full groups only); `rows[0]` is the tile itself, the others
+    /// are empty until [`CachedTile::rows`] fills them.
+    rows: [Vec<NodeHash>; 8],
+}
+
+impl CachedTile {
+    /// Row `r` (0 to 7), computing rows 1 to 7 on first use: at most 255
+    /// hashes for a full tile, each hash of the tile's tree once.
+    fn row(&mut self, r: usize) -> &[NodeHash] {
+        if r > 0 && self.rows[1].is_empty() && self.rows[0].len() > 1 {
+            for i in 1..8 {
+                let (below, rest) = self.rows.split_at_mut(i);
+                rest[0] = below[i - 1]
+                    .chunks_exact(2)
+                    .map(|p| node_hash_2blocks(&p[0], &p[1]))
+                    .collect();
+            }
+        }
+        &self.rows[r]
+    }
 }
 
 impl TileReader<'_> {
@@ -372,36 +437,49 @@ impl TileReader<'_> {
         self.size
     }
 
-    /// The hashes of the tile at `level` and `index`, of the width this
-    /// tree size gives it.
-    fn tile(&mut self, level: u8, index: u64) -> Result<&[NodeHash], StoreError> {
+    /// The tile at `level` and `index`, of the width this tree size gives
+    /// it, read once.
+    fn tile(&mut self, level: u8, index: u64) -> Result<&mut CachedTile, StoreError> {
         let path = TilePath::for_size(TileKind::Hashes { level }, index, self.size).ok_or(
             StoreError::IndexOutOfRange {
                 index,
                 size: self.size,
             },
         )?;
-        if !self.cache.contains_key(&path) {
-            let hashes = self.store.read_tile(&path)?;
-            self.cache.insert(path, hashes);
+        match self.cache.entry(path) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let hashes = self.store.read_tile(&path)?;
+                Ok(e.insert(CachedTile {
+                    rows: [
+                        hashes,
+                        vec![],
+                        vec![],
+                        vec![],
+                        vec![],
+                        vec![],
+                        vec![],
+                        vec![],
+                    ],
+                }))
+            }
         }
-        Ok(&self.cache[&path])
     }
 
     /// The hash of the full subtree of `2^height` leaves starting at leaf
-    /// `k × 2^height`, from the level-`height/8` tile that holds it.
+    /// `k × 2^height`, from the level-`height/8` tile that holds it (row
+    /// `height mod 8` of that tile's tree).
     fn stored(&mut self, height: u32, k: u64) -> Result<NodeHash, StoreError> {
         let level = height / 8;
         let r = height % 8;
         let first = k << r;
-        let span = 1usize << r;
         let size = self.size;
-        let hashes = self.tile(level as u8, first / TILE_WIDTH)?;
-        let at = (first % TILE_WIDTH) as usize;
-        let group = hashes
-            .get(at..at + span)
-            .ok_or(StoreError::IndexOutOfRange { index: k, size })?;
-        Ok(pow2_root(group))
+        let tile = self.tile(level as u8, first / TILE_WIDTH)?;
+        let at = ((first % TILE_WIDTH) >> r) as usize;
+        tile.row(r as usize)
+            .get(at)
+            .copied()
+            .ok_or(StoreError::IndexOutOfRange { index: k, size })
     }
 
     /// MTH(D[start:end]) (RFC 6962 §2.1) for `start < end <= size`.
@@ -518,5 +596,19 @@ impl TileReader<'_> {
             return Err(StoreError::EntryMismatch { index });
         }
         Ok(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_block_node_hash_is_the_node_hash() {
+        for i in 0..64u8 {
+            let l = NodeHash(Sha256::digest([i]).into());
+            let r = NodeHash(Sha256::digest([i, 1]).into());
+            assert_eq!(node_hash_2blocks(&l, &r), node_hash(&l, &r));
+        }
     }
 }

@@ -23,6 +23,8 @@
 //! * [`serve`]: all of them together, with graceful shutdown.
 //! * [`tiles`]: an audit log served read-only as C2SP tlog-tiles
 //!   (`btc-anchor log serve`, `docs/audit-log.md` §14).
+//! * [`witness`]: a C2SP tlog-witness of audit logs (`btc-anchor witness`,
+//!   `docs/audit-log.md` §16).
 
 pub mod anchorer;
 pub mod calendar;
@@ -37,6 +39,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod storage;
 pub mod tiles;
+pub mod witness;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -82,6 +85,10 @@ pub enum ServeError {
     /// The API keys could not be read.
     #[error("cannot read the API keys")]
     Keys(#[from] keys::KeysError),
+    /// The witness's folder could not be opened (`btc-anchor witness
+    /// serve`).
+    #[error("cannot open the witness")]
+    Witness(#[source] witness::WitnessError),
 }
 
 /// What `serve` needs.

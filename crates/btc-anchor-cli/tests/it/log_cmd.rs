@@ -724,9 +724,14 @@ struct LogServer {
 
 impl LogServer {
     fn start(dir: &Path) -> LogServer {
+        LogServer::start_with(&["log", "serve", p(dir), "--listen", "127.0.0.1:0"])
+    }
+
+    /// Starts a server that prints `listening on http://ADDR` first.
+    fn start_with(args: &[&str]) -> LogServer {
         use std::io::BufRead as _;
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("btc-anchor"))
-            .args(["log", "serve", p(dir), "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -1083,4 +1088,422 @@ fn verify_gives_every_event_proof_vector_its_outcome() {
             );
         }
     }
+}
+
+#[test]
+fn log_audit_reads_a_log_from_log_serve_and_catches_a_tampered_tile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    let vkey = run([
+        "log",
+        "init",
+        p(&dir),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    append_many(&dir, 300);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    append_many(&dir, 700);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let kept = dir.join("public/checkpoints/300");
+    assert!(kept.is_file());
+    let server = LogServer::start(&dir);
+
+    // The same audit as of the folder: with the kept checkpoint of 300,
+    // every tile and bundle the folder audit read, read over HTTP.
+    let folder = run([
+        "log",
+        "audit",
+        p(&dir.join("public")),
+        "--vkey",
+        &vkey,
+        "--json",
+    ]);
+    let folder = folder.expect_code(VALID).json();
+    let by_url = run([
+        "log",
+        "audit",
+        &server.url,
+        "--vkey",
+        &vkey,
+        "--known",
+        p(&kept),
+        "--json",
+    ]);
+    let by_url = by_url.expect_code(VALID).json();
+    assert_eq!(by_url["consistent"], true);
+    assert_eq!(by_url["size"], 1000);
+    assert_eq!(by_url["checkpoints"], 2);
+    for k in ["tiles", "bundles", "size", "origin"] {
+        assert_eq!(by_url[k], folder[k], "{k}");
+    }
+    assert_eq!(by_url["anchors"], serde_json::json!([]));
+    let trusted = by_url["trusted"].to_string();
+    assert!(
+        trusted.contains("history (checkpoints/) is not served"),
+        "{trusted}"
+    );
+    assert!(
+        trusted.contains("anchor proofs and the seal chain were not checked"),
+        "{trusted}"
+    );
+    assert!(!by_url["checked"].to_string().contains("anchor proof"));
+    let text = run(["log", "audit", &server.url, "--vkey", &vkey]);
+    let text = &text.expect_code(VALID).stdout;
+    assert!(
+        text.starts_with(
+            "CONSISTENT: the log clinic.example/audit of 1000 entries checks out (1 checkpoints,"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  trusted: the server may show other clients another log"),
+        "{text}"
+    );
+
+    // An edited tile is served as it is (the server holds no key), and
+    // the audit over HTTP names it.
+    let tile = dir.join("public/tile/0/001");
+    let good = std::fs::read(&tile).unwrap();
+    let mut edited = good.clone();
+    edited[40] ^= 1;
+    std::fs::write(&tile, &edited).unwrap();
+    let r = run(["log", "audit", &server.url, "--vkey", &vkey, "--json"]);
+    let (error, _) = r.expect_code(INVALID).two_line_error();
+    assert!(
+        error.contains("tile/0/001 is not what the entries give"),
+        "{error}"
+    );
+    assert_eq!(r.json()["finding"]["name"], "tile-mismatch");
+    assert_eq!(r.json()["finding"]["evidence"]["path"], "tile/0/001");
+    // A torn one the server refuses (500): the audit cannot read the log.
+    std::fs::write(&tile, &good[..100]).unwrap();
+    let (error, hint) = run(["log", "audit", &server.url, "--vkey", &vkey])
+        .expect_code(IO)
+        .two_line_error();
+    assert!(
+        error.contains("cannot read tile/0/001 from http://127.0.0.1:")
+            && error.contains("answered 500"),
+        "{error}"
+    );
+    assert!(hint.contains("log serve"), "{hint}");
+    std::fs::write(&tile, &good).unwrap();
+    run(["log", "audit", &server.url, "--vkey", &vkey]).expect_code(VALID);
+
+    // A checkpoint of another log's key is refused as for a folder.
+    let other = tmp.path().join("other");
+    let other_vkey = run([
+        "log",
+        "init",
+        p(&other),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = run(["log", "audit", &server.url, "--vkey", &other_vkey, "--json"]);
+    r.expect_code(INVALID);
+    assert_eq!(r.json()["finding"]["name"], "bad-checkpoint");
+
+    // Anchors are not served: their flags are refused with a URL.
+    let (error, hint) = run([
+        "log",
+        "audit",
+        &server.url,
+        "--vkey",
+        &vkey,
+        "--seal-genesis",
+        "0000000000000000000000000000000000000000000000000000000000000001:1",
+    ])
+    .expect_code(USAGE)
+    .two_line_error();
+    assert!(error.contains("not serve"), "{error}");
+    assert!(hint.contains("copy of the log's public folder"), "{hint}");
+    let url = server.url.clone();
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    // No server: a one-line cause and a hint.
+    let (error, _) = run(["log", "audit", &url, "--vkey", &vkey])
+        .expect_code(IO)
+        .two_line_error();
+    assert!(
+        error.contains("cannot read checkpoint from http://127.0.0.1:"),
+        "{error}"
+    );
+    assert!(error.contains("cannot reach the server"), "{error}");
+    // Plain http beyond this machine is refused before any connection.
+    let (error, _) = run(["log", "audit", "http://192.0.2.1:8601", "--vkey", &vkey])
+        .expect_code(USAGE)
+        .two_line_error();
+    assert!(
+        error.contains("plain http to http://192.0.2.1:8601"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
+    use btc_anchor_log::cosignature::CosignatureVerifier;
+    use btc_anchor_log::note::{Note, Signer};
+    use btc_anchor_log::remote::{HttpLog, HttpOptions};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    let vkey = run([
+        "log",
+        "init",
+        p(&dir),
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    append_many(&dir, 300);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+
+    // A witness in its own private folder, knowing this log.
+    let wdir = tmp.path().join("witness");
+    let out = run([
+        "witness",
+        "init",
+        p(&wdir),
+        "--name",
+        "hospital.example/witness",
+    ]);
+    let out = &out.expect_code(VALID).stdout;
+    let wvkey = out
+        .lines()
+        .find_map(|l| l.strip_prefix("vkey: "))
+        .unwrap()
+        .to_owned();
+    let witness_key = CosignatureVerifier::parse(&wvkey).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&wdir), 0o700);
+        assert_eq!(mode(&wdir.join("witness.key")), 0o600);
+    }
+    assert_eq!(
+        run(["witness", "vkey", p(&wdir)])
+            .expect_code(VALID)
+            .stdout
+            .trim(),
+        wvkey
+    );
+    run(["witness", "add-log", p(&wdir), &vkey]).expect_code(VALID);
+    let again = run(["witness", "add-log", p(&wdir), &vkey]);
+    assert!(again.expect_code(VALID).stdout.contains("already knew"));
+    let server = LogServer::start_with(&["witness", "serve", p(&wdir), "--listen", "127.0.0.1:0"]);
+
+    // First cosignature: from size 0.
+    let w = |d: &Path| {
+        run([
+            "log",
+            "witness",
+            p(d),
+            &server.url,
+            "--witness-vkey",
+            &wvkey,
+        ])
+    };
+    let first = w(&dir);
+    let first = &first.expect_code(VALID).stdout;
+    assert!(
+        first.contains("cosigned the checkpoint of size 300"),
+        "{first}"
+    );
+    assert!(!first.contains("it held size"), "{first}");
+    let cosigned = std::fs::read(dir.join("public/cosigned/300")).unwrap();
+    let note = Note::parse(&cosigned).unwrap();
+    let sig = note
+        .signatures()
+        .iter()
+        .find(|s| witness_key.is_mine(s))
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let t = witness_key.verify(note.text(), sig).unwrap();
+    assert!(t.abs_diff(now) < 600, "{t} vs {now}");
+    // The log's own key still opens it (the cosignature is ignored).
+    let log_key = btc_anchor_log::note::Verifier::parse(&vkey).unwrap();
+    btc_anchor_log::checkpoint::Checkpoint::open(&cosigned, "clinic.example/audit", &[log_key])
+        .unwrap();
+
+    // The log grows: the client sends old 0, the witness answers 409 with
+    // 300, and the client sends the consistency proof from 300.
+    append_many(&dir, 700);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let second = w(&dir);
+    let second = &second.expect_code(VALID).stdout;
+    assert!(
+        second.contains("cosigned the checkpoint of size 1000")
+            && second.contains("it held size 300"),
+        "{second}"
+    );
+    assert!(dir.join("public/cosigned/1000").is_file());
+    // Once more, in JSON: the witness holds 1000, so the first request
+    // gets a 409 and the second the same checkpoint's cosignature.
+    let j = run([
+        "log",
+        "witness",
+        p(&dir),
+        &server.url,
+        "--witness-vkey",
+        &wvkey,
+        "--json",
+    ]);
+    let j = j.expect_code(VALID).json();
+    assert_eq!(j["result"], "log-witnessed");
+    assert_eq!(
+        (j["size"].as_u64(), j["held"].as_u64()),
+        (Some(1000), Some(1000))
+    );
+    assert_eq!(j["witness"], "hospital.example/witness");
+    let kept = Note::parse(&std::fs::read(dir.join("public/cosigned/1000")).unwrap()).unwrap();
+    assert_eq!(
+        kept.signatures()
+            .iter()
+            .filter(|s| witness_key.is_mine(s))
+            .count(),
+        1,
+        "one line per witness key"
+    );
+
+    // Raw requests, as any tlog-witness client sends them.
+    let mut client = HttpLog::new(&server.url, HttpOptions::default()).unwrap();
+    let signer = btc_anchor_log::keyfile::read_key_file(&dir.join("key")).unwrap();
+    let signed = |signer: &Signer, size: u64, root: [u8; 32]| {
+        btc_anchor_log::checkpoint::Checkpoint {
+            origin: signer.name().to_owned(),
+            size,
+            root: btc_anchor::merkle::NodeHash(root),
+            extensions: vec![],
+        }
+        .sign(&[signer])
+        .unwrap()
+        .to_text()
+    };
+    let post = |body: String| client.post("add-checkpoint", body.as_bytes()).unwrap();
+    let real = std::fs::read_to_string(dir.join("public/checkpoint")).unwrap();
+    // A stale old size: 409 with the witness's size.
+    let (status, body) = post(format!("old 300\n\n{real}"));
+    assert_eq!((status, body.as_slice()), (409, &b"1000\n"[..]));
+    // The same checkpoint again: cosigned (same size, same root).
+    let (status, body) = post(format!("old 1000\n\n{real}"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    // A fork: size 1000 with another root, signed by the log's key.
+    let (status, body) = post(format!("old 1000\n\n{}", signed(&signer, 1000, [7; 32])));
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("fork"));
+    // A larger checkpoint whose proof does not verify.
+    let proof: String = (0..10)
+        .map(|_| "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n")
+        .collect();
+    let (status, body) = post(format!(
+        "old 1000\n{proof}\n{}",
+        signed(&signer, 1500, [9; 32])
+    ));
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("does not verify"));
+    // An unknown log, and a checkpoint of this origin signed by another key.
+    let stranger = Signer::generate("stranger.example/log").unwrap();
+    let (status, _) = post(format!("old 0\n\n{}", signed(&stranger, 5, [1; 32])));
+    assert_eq!(status, 404);
+    let impostor = Signer::generate("clinic.example/audit").unwrap();
+    let (status, _) = post(format!("old 1000\n\n{}", signed(&impostor, 1000, [7; 32])));
+    assert_eq!(status, 403);
+    // An old size over the checkpoint's, and a malformed body.
+    let (status, _) = post(format!("old 1001\n\n{real}"));
+    assert_eq!(status, 400);
+    let (status, _) = post("old 01\n\nnothing".to_owned());
+    assert_eq!(status, 400);
+    // After all that, the witness still holds 1000 and the real root.
+    let (status, body) = post(format!("old 0\n\n{real}"));
+    assert_eq!((status, body.as_slice()), (409, &b"1000\n"[..]));
+    // Monitors read it with its cosignature, by the origin's hash.
+    let origin_hash = {
+        use btc_anchor::bitcoin::hashes::{sha256, Hash as _};
+        sha256::Hash::hash(b"clinic.example/audit").to_string()
+    };
+    let monitor = client
+        .get(&format!("{origin_hash}/checkpoint"), 65_536)
+        .unwrap()
+        .unwrap();
+    let note = Note::parse(&monitor).unwrap();
+    assert_eq!(
+        note.text().as_bytes(),
+        &real.as_bytes()[..note.text().len()]
+    );
+    let sig = note
+        .signatures()
+        .iter()
+        .find(|s| witness_key.is_mine(s))
+        .unwrap();
+    witness_key.verify(note.text(), sig).unwrap();
+    let unknown = "0".repeat(64);
+    assert_eq!(
+        client
+            .get(&format!("{unknown}/checkpoint"), 65_536)
+            .unwrap(),
+        None
+    );
+
+    // A log the witness does not know: refused, exit 1.
+    let other = tmp.path().join("other");
+    run(["log", "init", p(&other), "--origin", "other.example/audit"]).expect_code(VALID);
+    append_many(&other, 3);
+    run(["log", "checkpoint", p(&other)]).expect_code(VALID);
+    let (error, _) = w(&other).expect_code(INVALID).two_line_error();
+    assert!(error.contains("refused the checkpoint (404)"), "{error}");
+    // Another key for the witness: its cosignature is not accepted.
+    let wrong = CosignatureVerifier::parse(
+        &btc_anchor_log::cosignature::Cosigner::generate("hospital.example/witness")
+            .unwrap()
+            .verifier()
+            .to_vkey(),
+    )
+    .unwrap();
+    let r = run([
+        "log",
+        "witness",
+        p(&dir),
+        &server.url,
+        "--witness-vkey",
+        &wrong.to_vkey(),
+    ]);
+    let (error, _) = r.expect_code(6).two_line_error();
+    assert!(error.contains("cosignature"), "{error}");
+    // Plain http beyond this machine is refused before any connection.
+    let r = run([
+        "log",
+        "witness",
+        p(&dir),
+        "http://192.0.2.1:8602",
+        "--witness-vkey",
+        &wvkey,
+    ]);
+    r.expect_code(USAGE);
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("refused an inconsistent checkpoint"),
+        "{stderr}"
+    );
 }

@@ -11,6 +11,7 @@ mod keyfile;
 mod note;
 mod proof;
 mod tiles;
+mod witness;
 mod writer;
 
 use btc_anchor_log::entry::{ActorRef, Entry, RecordRef, Salt};

@@ -355,3 +355,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn one_kept_reader_proves_every_leaf_as_the_core_tree() {
+    // The reader keeps each tile's inner rows once computed: every proof
+    // after the first through a tile reads them, and must still be the
+    // core tree's proof, across full, partial and right-edge tiles.
+    let dir = tempfile::tempdir().unwrap();
+    let store = TileStore::new(dir.path());
+    let es = entries(70_000);
+    store.write(&es, 0).unwrap();
+    let tree = Tree::new(leaves(&es)).unwrap();
+    let mut r = store.reader(70_000).unwrap();
+    for i in (0..70_000).rev() {
+        assert_eq!(
+            r.inclusion_proof(i).unwrap(),
+            tree.inclusion_proof(i).unwrap(),
+            "proof of {i}"
+        );
+    }
+    assert_eq!(r.root().unwrap(), tree.root());
+    assert_eq!(
+        r.consistency_proof(65_537).unwrap(),
+        tree.consistency_proof(65_537).unwrap()
+    );
+}

@@ -1,7 +1,7 @@
 //! The journal ([`Journal`]) and the wallet's changesets in PostgreSQL,
 //! for calendar servers that share one database (`docs/server-api.md`
 //! §12): stateless frontends queue records, one anchorer at a time
-//! ([`PgJournal::try_lead`]) anchors them, and a standby that takes over
+//! ([`PgSession::try_lead`]) anchors them, and a standby that takes over
 //! finds every record, batch and signed transaction the last one made
 //! durable, as a command run after a crash finds them in the SQLite
 //! store.

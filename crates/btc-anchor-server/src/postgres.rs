@@ -10,27 +10,18 @@
 //! never with a 200.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
-use std::thread::JoinHandle;
-use std::time::Instant;
 
 use bitcoin::Network;
-use btc_anchor::merkle::{Salt, Tree};
+use btc_anchor::merkle::Tree;
 use btc_anchor_workflow::postgres::{PgJournal, PgSession};
 use btc_anchor_workflow::store::Journal as _;
-use tokio::sync::oneshot;
 
-use crate::calendar::{commitment, Submission};
-use crate::sqlite::{LABEL, MAX_GROUP_RECORDS, SLOW_COMMIT};
+use crate::calendar::Submission;
 use crate::storage::{
-    lookup_record, Accepted, Committed, Lookup, QueueSummary, Storage, StorageError,
+    lookup_record, salt_all, Accepted, Committed, GroupWriter, Job, Lookup, QueueSummary, Storage,
+    StorageError,
 };
-
-type Job = (
-    Vec<Submission>,
-    oneshot::Sender<Result<Vec<Accepted>, StorageError>>,
-);
 
 const COMMITMENTS: &str = "CREATE TABLE IF NOT EXISTS calendar_commitments (
     commitment BYTEA PRIMARY KEY,
@@ -82,8 +73,7 @@ struct Reader {
 
 /// The PostgreSQL storage of one server instance.
 pub struct PgStorage {
-    sender: Mutex<Option<SyncSender<Job>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: GroupWriter,
     reader: Mutex<Reader>,
 }
 
@@ -116,15 +106,11 @@ impl PgStorage {
             Some(_) => {}
             None => journal.record_network(network)?,
         }
-        let writer_link = Link::new(url);
-        let (sender, receiver) = sync_channel(max_queued.max(1));
-        let writer = std::thread::Builder::new()
-            .name("calendar-writer".into())
-            .spawn(move || write_loop(writer_link, receiver))
-            .map_err(|_| StorageError::Stopped)?;
+        let mut writer_link = Link::new(url);
+        let writer =
+            GroupWriter::start(max_queued, move |jobs| commit_group(&mut writer_link, jobs))?;
         Ok(PgStorage {
-            sender: Mutex::new(Some(sender)),
-            writer: Mutex::new(Some(writer)),
+            writer,
             reader: Mutex::new(Reader {
                 network,
                 link,
@@ -141,60 +127,13 @@ impl Drop for PgStorage {
     }
 }
 
-fn write_loop(mut link: Link, receiver: Receiver<Job>) {
-    while let Ok(first) = receiver.recv() {
-        let mut count = first.0.len();
-        let mut jobs = vec![first];
-        while count < MAX_GROUP_RECORDS {
-            match receiver.try_recv() {
-                Ok(job) => {
-                    count += job.0.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let started = Instant::now();
-        match commit_group(&mut link, &jobs) {
-            Ok(mut accepted) => {
-                let took = started.elapsed();
-                if took > SLOW_COMMIT {
-                    tracing::warn!(records = count, ?took, "slow group commit");
-                }
-                for (subs, reply) in jobs.into_iter().rev() {
-                    let mine = accepted.split_off(accepted.len() - subs.len());
-                    let _ = reply.send(Ok(mine));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %btc_anchor::text::with_sources(&e), "group commit failed");
-                for (_, reply) in jobs {
-                    let _ = reply.send(Err(StorageError::Stopped));
-                }
-            }
-        }
-    }
-}
-
 fn commit_group(link: &mut Link, jobs: &[Job]) -> Result<Vec<Accepted>, StorageError> {
-    let mut accepted = Vec::new();
-    let mut rows = Vec::new();
-    for (subs, _) in jobs {
-        for s in subs {
-            let salt = Salt::random()?;
-            let c = commitment(&salt, &s.digest);
-            // Never written (the anchorer keeps proofs in the journal): the
-            // unique proof path the journal asks of every record, the same
-            // on every instance.
-            let path = PathBuf::from(format!("calendar/{}.anchor.json", hex::encode(c)));
-            rows.push((s.digest, salt.clone(), LABEL.to_owned(), path));
-            accepted.push(Accepted {
-                submission: s.clone(),
-                salt,
-                commitment: c,
-            });
-        }
-    }
+    // Never written (the anchorer keeps proofs in the journal): the unique
+    // proof path the journal asks of every record, the same on every
+    // instance.
+    let (rows, accepted) = salt_all(jobs, |c| {
+        PathBuf::from(format!("calendar/{}.anchor.json", hex::encode(c)))
+    })?;
     let commitments: Vec<&[u8]> = accepted.iter().map(|a| a.commitment.as_slice()).collect();
     link.journal()?.add_records_then(&rows, &mut |tx, ids| {
         tx.execute(
@@ -209,14 +148,7 @@ fn commit_group(link: &mut Link, jobs: &[Job]) -> Result<Vec<Accepted>, StorageE
 
 impl Storage for PgStorage {
     fn submit(&self, submissions: Vec<Submission>) -> Result<Committed, StorageError> {
-        let (tx, rx) = oneshot::channel();
-        let guard = self.sender.lock().map_err(|_| StorageError::Stopped)?;
-        let sender = guard.as_ref().ok_or(StorageError::Stopped)?;
-        match sender.try_send((submissions, tx)) {
-            Ok(()) => Ok(rx),
-            Err(TrySendError::Full(_)) => Err(StorageError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => Err(StorageError::Stopped),
-        }
+        self.writer.submit(submissions)
     }
 
     fn lookup(&self, commitment: &[u8]) -> Result<Lookup, StorageError> {
@@ -248,13 +180,7 @@ impl Storage for PgStorage {
     }
 
     fn close(&self) {
-        if let Ok(mut s) = self.sender.lock() {
-            s.take();
-        }
-        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
+        self.writer.close();
         if let Ok(mut r) = self.reader.lock() {
             r.link.closed = true;
             r.link.journal = None;

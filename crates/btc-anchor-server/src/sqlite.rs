@@ -8,41 +8,27 @@
 //! committed goes into the next one, so a reply waits for at most two
 //! commits and the disk sees one fsync per group, never one per request.
 
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::path::Path;
 use std::sync::Mutex;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bitcoin::Network;
-use btc_anchor::merkle::{Salt, Tree};
+use btc_anchor::merkle::Tree;
 use btc_anchor_workflow::store::{Journal as _, Store, STORE_FILE};
 use rusqlite::{params, Connection, OptionalExtension};
-use tokio::sync::oneshot;
 
-use crate::calendar::{commitment, Submission};
+use crate::calendar::Submission;
 use crate::storage::{
-    lookup_record, Accepted, Committed, Lookup, QueueSummary, Storage, StorageError,
+    lookup_record, salt_all, Accepted, Committed, GroupWriter, Job, Lookup, QueueSummary, Storage,
+    StorageError,
 };
 
-/// Most records in one group commit.
-pub const MAX_GROUP_RECORDS: usize = 50_000;
-/// A group commit slower than this is logged as a warning.
-pub const SLOW_COMMIT: Duration = Duration::from_millis(200);
-/// The label of every record the calendar queues (no label from a
-/// client is ever stored).
-pub const LABEL: &str = "calendar submission";
-
-type Job = (
-    Vec<Submission>,
-    oneshot::Sender<Result<Vec<Accepted>, StorageError>>,
-);
+pub use crate::storage::{LABEL, MAX_GROUP_RECORDS, SLOW_COMMIT};
 
 /// The SQLite storage of one data directory.
 #[derive(Debug)]
 pub struct SqliteStorage {
-    sender: Mutex<Option<SyncSender<Job>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: GroupWriter,
     reader: Mutex<Reader>,
 }
 
@@ -80,16 +66,13 @@ impl SqliteStorage {
         let store = Store::open(data_dir)?;
         let conn = Connection::open(data_dir.join(STORE_FILE))?;
         init_table(&conn)?;
-        let writer_store = Store::open(data_dir)?;
-        let (sender, receiver) = sync_channel(max_queued.max(1));
+        let mut writer_store = Store::open(data_dir)?;
         let dir = data_dir.to_path_buf();
-        let writer = std::thread::Builder::new()
-            .name("calendar-writer".into())
-            .spawn(move || write_loop(writer_store, &dir, receiver))
-            .map_err(|_| StorageError::Stopped)?;
+        let writer = GroupWriter::start(max_queued, move |jobs| {
+            commit_group(&mut writer_store, &dir, jobs)
+        })?;
         Ok(SqliteStorage {
-            sender: Mutex::new(Some(sender)),
-            writer: Mutex::new(Some(writer)),
+            writer,
             reader: Mutex::new(Reader {
                 network,
                 conn,
@@ -106,68 +89,18 @@ impl Drop for SqliteStorage {
     }
 }
 
-fn write_loop(mut store: Store, data_dir: &Path, receiver: Receiver<Job>) {
-    while let Ok(first) = receiver.recv() {
-        let mut count = first.0.len();
-        let mut jobs = vec![first];
-        while count < MAX_GROUP_RECORDS {
-            match receiver.try_recv() {
-                Ok(job) => {
-                    count += job.0.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let started = Instant::now();
-        match commit_group(&mut store, data_dir, &jobs) {
-            Ok(mut accepted) => {
-                let took = started.elapsed();
-                if took > SLOW_COMMIT {
-                    tracing::warn!(records = count, ?took, "slow group commit");
-                } else {
-                    tracing::debug!(records = count, ?took, "group commit");
-                }
-                // Replies in the order of the jobs.
-                for (subs, reply) in jobs.into_iter().rev() {
-                    let mine = accepted.split_off(accepted.len() - subs.len());
-                    let _ = reply.send(Ok(mine));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %btc_anchor::text::with_sources(&e), "group commit failed");
-                for (_, reply) in jobs {
-                    let _ = reply.send(Err(StorageError::Stopped));
-                }
-            }
-        }
-    }
-}
-
 fn commit_group(
     store: &mut Store,
     data_dir: &Path,
     jobs: &[Job],
 ) -> Result<Vec<Accepted>, StorageError> {
-    let mut accepted = Vec::new();
-    let mut rows = Vec::new();
-    for (subs, _) in jobs {
-        for s in subs {
-            let salt = Salt::random()?;
-            let c = commitment(&salt, &s.digest);
-            // Never written (`ProofFiles::StoreOnly`): the unique proof path
-            // the store asks of every record.
-            let path: PathBuf = data_dir
-                .join("calendar")
-                .join(format!("{}.anchor.json", hex::encode(c)));
-            rows.push((s.digest, salt.clone(), LABEL.to_owned(), path));
-            accepted.push(Accepted {
-                submission: s.clone(),
-                salt,
-                commitment: c,
-            });
-        }
-    }
+    // Never written (`ProofFiles::StoreOnly`): the unique proof path the
+    // store asks of every record.
+    let (rows, accepted) = salt_all(jobs, |c| {
+        data_dir
+            .join("calendar")
+            .join(format!("{}.anchor.json", hex::encode(c)))
+    })?;
     store.add_records_then(&rows, &mut |tx, ids| {
         let mut stmt =
             tx.prepare("INSERT INTO calendar_commitments (commitment, record_id) VALUES (?1, ?2)")?;
@@ -181,14 +114,7 @@ fn commit_group(
 
 impl Storage for SqliteStorage {
     fn submit(&self, submissions: Vec<Submission>) -> Result<Committed, StorageError> {
-        let (tx, rx) = oneshot::channel();
-        let guard = self.sender.lock().map_err(|_| StorageError::Stopped)?;
-        let sender = guard.as_ref().ok_or(StorageError::Stopped)?;
-        match sender.try_send((submissions, tx)) {
-            Ok(()) => Ok(rx),
-            Err(TrySendError::Full(_)) => Err(StorageError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => Err(StorageError::Stopped),
-        }
+        self.writer.submit(submissions)
     }
 
     fn lookup(&self, commitment: &[u8]) -> Result<Lookup, StorageError> {
@@ -203,13 +129,7 @@ impl Storage for SqliteStorage {
     }
 
     fn close(&self) {
-        if let Ok(mut s) = self.sender.lock() {
-            s.take();
-        }
-        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
+        self.writer.close();
     }
 }
 

@@ -12,9 +12,16 @@ use btc_anchor::proof::Proof;
 use btc_anchor::proof::{BatchPath, Record};
 use btc_anchor::verify::{verify, VerifyOptions};
 use btc_anchor_workflow::store::{BatchState, Journal};
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use btc_anchor::hash::RecordDigest;
 use tokio::sync::oneshot;
 
-use crate::calendar::Submission;
+use crate::calendar::{commitment, Submission};
 
 /// Errors of a storage backend.
 #[derive(Debug, thiserror::Error)]
@@ -222,4 +229,140 @@ pub fn lookup_record(
             None => Lookup::Pending { batched: true },
         }),
     }
+}
+
+/// Most records in one group commit.
+pub const MAX_GROUP_RECORDS: usize = 50_000;
+/// A group commit slower than this is logged as a warning.
+pub const SLOW_COMMIT: Duration = Duration::from_millis(200);
+/// The label of every record the calendar queues (no label from a
+/// client is ever stored).
+pub const LABEL: &str = "calendar submission";
+
+/// Submissions queued for the writer, and where their reply goes.
+pub(crate) type Job = (
+    Vec<Submission>,
+    oneshot::Sender<Result<Vec<Accepted>, StorageError>>,
+);
+
+/// The one writer thread of a backend (§3): every submission that arrived
+/// while the previous group was being committed goes into the next one
+/// (at most [`MAX_GROUP_RECORDS`] records), so a reply waits for at most
+/// two commits and the database sees one commit per group.
+#[derive(Debug)]
+pub(crate) struct GroupWriter {
+    sender: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl GroupWriter {
+    /// Starts the writer, whose queue holds at most `max_queued`
+    /// submissions; `commit` makes one group durable and returns what it
+    /// accepted, in the order of the jobs.
+    pub(crate) fn start(
+        max_queued: usize,
+        mut commit: impl FnMut(&[Job]) -> Result<Vec<Accepted>, StorageError> + Send + 'static,
+    ) -> Result<GroupWriter, StorageError> {
+        let (sender, receiver) = sync_channel(max_queued.max(1));
+        let writer = std::thread::Builder::new()
+            .name("calendar-writer".into())
+            .spawn(move || write_loop(&receiver, &mut commit))
+            .map_err(|_| StorageError::Stopped)?;
+        Ok(GroupWriter {
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Queues `submissions` without blocking ([`Storage::submit`]).
+    pub(crate) fn submit(&self, submissions: Vec<Submission>) -> Result<Committed, StorageError> {
+        let (tx, rx) = oneshot::channel();
+        let guard = self.sender.lock().map_err(|_| StorageError::Stopped)?;
+        let sender = guard.as_ref().ok_or(StorageError::Stopped)?;
+        match sender.try_send((submissions, tx)) {
+            Ok(()) => Ok(rx),
+            Err(TrySendError::Full(_)) => Err(StorageError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Err(StorageError::Stopped),
+        }
+    }
+
+    /// Stops taking submissions, lets the writer commit every one queued,
+    /// and waits for it.
+    pub(crate) fn close(&self) {
+        if let Ok(mut s) = self.sender.lock() {
+            s.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+fn write_loop<C>(receiver: &Receiver<Job>, commit: &mut C)
+where
+    C: FnMut(&[Job]) -> Result<Vec<Accepted>, StorageError>,
+{
+    while let Ok(first) = receiver.recv() {
+        let mut count = first.0.len();
+        let mut jobs = vec![first];
+        while count < MAX_GROUP_RECORDS {
+            match receiver.try_recv() {
+                Ok(job) => {
+                    count += job.0.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        match commit(&jobs) {
+            Ok(mut accepted) => {
+                let took = started.elapsed();
+                if took > SLOW_COMMIT {
+                    tracing::warn!(records = count, ?took, "slow group commit");
+                } else {
+                    tracing::debug!(records = count, ?took, "group commit");
+                }
+                // Replies in the order of the jobs.
+                for (subs, reply) in jobs.into_iter().rev() {
+                    let mine = accepted.split_off(accepted.len() - subs.len());
+                    let _ = reply.send(Ok(mine));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %btc_anchor::text::with_sources(&e), "group commit failed");
+                for (_, reply) in jobs {
+                    let _ = reply.send(Err(StorageError::Stopped));
+                }
+            }
+        }
+    }
+}
+
+/// A journal row: digest, salt, label, proof path.
+pub(crate) type Row = (RecordDigest, Salt, String, PathBuf);
+
+/// Gives every submission of `jobs` a fresh salt: the journal's rows (the
+/// proof path, never written, from `path` of the commitment) and what is
+/// accepted, in the same order.
+pub(crate) fn salt_all(
+    jobs: &[Job],
+    path: impl Fn(&[u8; 32]) -> PathBuf,
+) -> Result<(Vec<Row>, Vec<Accepted>), StorageError> {
+    let mut accepted = Vec::new();
+    let mut rows = Vec::new();
+    for (subs, _) in jobs {
+        for s in subs {
+            let salt = Salt::random()?;
+            let c = commitment(&salt, &s.digest);
+            rows.push((s.digest, salt.clone(), LABEL.to_owned(), path(&c)));
+            accepted.push(Accepted {
+                submission: s.clone(),
+                salt,
+                commitment: c,
+            });
+        }
+    }
+    Ok((rows, accepted))
 }

@@ -197,43 +197,23 @@ pub fn is_url(s: &str) -> bool {
 
 /// The URL without a trailing slash, once it is checked.
 fn checked_base(url: &str) -> Result<String, RemoteError> {
-    let bad = |reason| RemoteError::BadUrl {
-        url: btc_anchor::text::escape_controls(url).into_owned(),
-        reason,
-    };
-    let (secure, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(bad("give http:// or https:// and the server's address"));
-    };
-    if url.len() > 1000 || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(bad("too long, or holds spaces or control characters"));
-    }
-    if rest.contains(['?', '#', '@', '%']) {
-        return Err(bad(
-            "a log URL has no query, fragment, user name or percent-encoding",
-        ));
-    }
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    if host.is_empty() {
-        return Err(bad("no host"));
-    }
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !secure && !loopback {
-        return Err(RemoteError::Insecure {
-            url: btc_anchor::text::escape_controls(url).into_owned(),
-        });
-    }
-    Ok(url.trim_end_matches('/').to_owned())
+    let shown = || btc_anchor::text::escape_controls(url).into_owned();
+    btc_anchor::text::client_base_url(
+        url,
+        &['%'],
+        "a log URL has no query, fragment, user name or percent-encoding",
+    )
+    .map_err(|r| match r {
+        btc_anchor::text::UrlRefusal::Insecure => RemoteError::Insecure { url: shown() },
+        btc_anchor::text::UrlRefusal::Bad(reason) => RemoteError::BadUrl {
+            url: shown(),
+            reason,
+        },
+        _ => RemoteError::BadUrl {
+            url: shown(),
+            reason: "refused",
+        },
+    })
 }
 
 #[cfg(test)]

@@ -680,41 +680,19 @@ fn parse_waiting(body: &[u8]) -> Result<Fetched, CalendarError> {
 
 /// The URL's root without a trailing slash, once it is checked.
 fn checked_base(url: &str) -> Result<String, CalendarError> {
-    let bad = |reason| CalendarError::BadUrl {
-        url: btc_anchor::text::escape_controls(url).into_owned(),
-        reason,
-    };
-    let (secure, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(bad("give http:// or https:// and the server's address"));
-    };
-    if url.len() > 1000 || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(bad("too long, or holds spaces or control characters"));
-    }
-    if rest.contains(['?', '#', '@']) {
-        return Err(bad("a server URL has no query, fragment or user name"));
-    }
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    if host.is_empty() {
-        return Err(bad("no host"));
-    }
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !secure && !loopback {
-        return Err(CalendarError::Insecure {
-            url: btc_anchor::text::escape_controls(url).into_owned(),
-        });
-    }
-    Ok(url.trim_end_matches('/').to_owned())
+    let shown = || btc_anchor::text::escape_controls(url).into_owned();
+    btc_anchor::text::client_base_url(url, &[], "a server URL has no query, fragment or user name")
+        .map_err(|r| match r {
+            btc_anchor::text::UrlRefusal::Insecure => CalendarError::Insecure { url: shown() },
+            btc_anchor::text::UrlRefusal::Bad(reason) => CalendarError::BadUrl {
+                url: shown(),
+                reason,
+            },
+            _ => CalendarError::BadUrl {
+                url: shown(),
+                reason: "refused",
+            },
+        })
 }
 
 #[cfg(test)]

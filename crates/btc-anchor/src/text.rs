@@ -104,6 +104,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn client_urls_plain_http_only_to_this_machine() {
+        let base = |u| client_base_url(u, &['%'], "no percent");
+        assert_eq!(
+            base("http://127.0.0.1:8600/").unwrap(),
+            "http://127.0.0.1:8600"
+        );
+        assert_eq!(base("http://[::1]:1/x").unwrap(), "http://[::1]:1/x");
+        assert_eq!(
+            base("https://calendar.example.org").unwrap(),
+            "https://calendar.example.org"
+        );
+        assert_eq!(
+            base("http://calendar.example.org"),
+            Err(UrlRefusal::Insecure)
+        );
+        assert_eq!(
+            base("http://127.0.0.1/%2e"),
+            Err(UrlRefusal::Bad("no percent"))
+        );
+        assert_eq!(
+            base("http://127.0.0.1/?q"),
+            Err(UrlRefusal::Bad("no percent"))
+        );
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://:80",
+            "http://a b",
+            "http://127.0.0.1/\n",
+        ] {
+            assert!(matches!(base(bad), Err(UrlRefusal::Bad(_))), "{bad}");
+        }
+        assert!(client_base_url("http://127.0.0.1/%2e", &[], "x").is_ok());
+    }
+
+    #[test]
     fn controls_and_bidi_are_escaped() {
         assert!(matches!(
             escape_controls("plain text, é and 中"),
@@ -140,4 +176,66 @@ mod tests {
         assert_eq!(truncate_chars("abcd", 3), "abc…");
         assert_eq!(truncate_chars("ééééé", 2), "éé…");
     }
+}
+
+/// Why a client refuses a server URL ([`client_base_url`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlRefusal {
+    /// Not a URL a client takes; the reason says why.
+    #[error("{0}")]
+    Bad(&'static str),
+    /// Plain `http://` to a server that is not on this machine.
+    #[error("plain http to a server that is not on this machine")]
+    Insecure,
+}
+
+/// The root of a server URL that a client appends paths to, without a
+/// trailing slash, once checked: `http://` or `https://`, at most 1,000
+/// characters, no spaces or control characters, no query, fragment or user
+/// name, nor any character of `forbidden` (refused with
+/// `forbidden_reason`), a host, and plain `http://` only to this machine
+/// (a loopback address or `localhost`).
+///
+/// # Errors
+///
+/// The [`UrlRefusal`].
+pub fn client_base_url(
+    url: &str,
+    forbidden: &[char],
+    forbidden_reason: &'static str,
+) -> Result<String, UrlRefusal> {
+    let (secure, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err(UrlRefusal::Bad(
+            "give http:// or https:// and the server's address",
+        ));
+    };
+    if url.len() > 1000 || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(UrlRefusal::Bad(
+            "too long, or holds spaces or control characters",
+        ));
+    }
+    if rest.contains(['?', '#', '@']) || rest.contains(forbidden) {
+        return Err(UrlRefusal::Bad(forbidden_reason));
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.is_empty() {
+        return Err(UrlRefusal::Bad("no host"));
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !secure && !loopback {
+        return Err(UrlRefusal::Insecure);
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }

@@ -9,7 +9,6 @@
 //! group or lookup; a group whose commit failed is answered with an error,
 //! never with a 200.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use bitcoin::Network;
@@ -131,9 +130,7 @@ fn commit_group(link: &mut Link, jobs: &[Job]) -> Result<Vec<Accepted>, StorageE
     // Never written (the anchorer keeps proofs in the journal): the unique
     // proof path the journal asks of every record, the same on every
     // instance.
-    let (rows, accepted) = salt_all(jobs, |c| {
-        PathBuf::from(format!("calendar/{}.anchor.json", hex::encode(c)))
-    })?;
+    let (rows, accepted) = salt_all(jobs)?;
     let commitments: Vec<&[u8]> = accepted.iter().map(|a| a.commitment.as_slice()).collect();
     link.journal()?.add_records_then(&rows, &mut |tx, ids| {
         tx.execute(

@@ -67,9 +67,8 @@ impl SqliteStorage {
         let conn = Connection::open(data_dir.join(STORE_FILE))?;
         init_table(&conn)?;
         let mut writer_store = Store::open(data_dir)?;
-        let dir = data_dir.to_path_buf();
         let writer = GroupWriter::start(max_queued, move |jobs| {
-            commit_group(&mut writer_store, &dir, jobs)
+            commit_group(&mut writer_store, jobs)
         })?;
         Ok(SqliteStorage {
             writer,
@@ -89,18 +88,8 @@ impl Drop for SqliteStorage {
     }
 }
 
-fn commit_group(
-    store: &mut Store,
-    data_dir: &Path,
-    jobs: &[Job],
-) -> Result<Vec<Accepted>, StorageError> {
-    // Never written (`ProofFiles::StoreOnly`): the unique proof path the
-    // store asks of every record.
-    let (rows, accepted) = salt_all(jobs, |c| {
-        data_dir
-            .join("calendar")
-            .join(format!("{}.anchor.json", hex::encode(c)))
-    })?;
+fn commit_group(store: &mut Store, jobs: &[Job]) -> Result<Vec<Accepted>, StorageError> {
+    let (rows, accepted) = salt_all(jobs)?;
     store.add_records_then(&rows, &mut |tx, ids| {
         let mut stmt =
             tx.prepare("INSERT INTO calendar_commitments (commitment, record_id) VALUES (?1, ?2)")?;

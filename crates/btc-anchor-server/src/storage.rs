@@ -340,23 +340,22 @@ where
     }
 }
 
-/// A journal row: digest, salt, label, proof path.
+/// A journal row: digest, salt, label, proof path (always empty: the
+/// calendar writes no proof files, and a record without a path costs the
+/// store no entry in its index of paths).
 pub(crate) type Row = (RecordDigest, Salt, String, PathBuf);
 
-/// Gives every submission of `jobs` a fresh salt: the journal's rows (the
-/// proof path, never written, from `path` of the commitment) and what is
-/// accepted, in the same order.
-pub(crate) fn salt_all(
-    jobs: &[Job],
-    path: impl Fn(&[u8; 32]) -> PathBuf,
-) -> Result<(Vec<Row>, Vec<Accepted>), StorageError> {
-    let mut accepted = Vec::new();
-    let mut rows = Vec::new();
+/// Gives every submission of `jobs` a fresh salt: the journal's rows and
+/// what is accepted, in the same order.
+pub(crate) fn salt_all(jobs: &[Job]) -> Result<(Vec<Row>, Vec<Accepted>), StorageError> {
+    let count = jobs.iter().map(|(subs, _)| subs.len()).sum();
+    let mut accepted = Vec::with_capacity(count);
+    let mut rows = Vec::with_capacity(count);
     for (subs, _) in jobs {
         for s in subs {
             let salt = Salt::random()?;
             let c = commitment(&salt, &s.digest);
-            rows.push((s.digest, salt.clone(), LABEL.to_owned(), path(&c)));
+            rows.push((s.digest, salt.clone(), LABEL.to_owned(), PathBuf::new()));
             accepted.push(Accepted {
                 submission: s.clone(),
                 salt,

@@ -9,17 +9,14 @@
 //! group or lookup; a group whose commit failed is answered with an error,
 //! never with a 200.
 
-use std::sync::Mutex;
-
 use bitcoin::Network;
-use btc_anchor::merkle::Tree;
 use btc_anchor_workflow::postgres::{PgJournal, PgSession};
 use btc_anchor_workflow::store::Journal as _;
 
 use crate::calendar::Submission;
 use crate::storage::{
-    lookup_record, salt_all, Accepted, Committed, GroupWriter, Job, Lookup, QueueSummary, Storage,
-    StorageError,
+    lookup_record, salt_all, Accepted, Committed, GroupWriter, Job, Lookup, Pool, QueueSummary,
+    Storage, StorageError, TreeCache, READERS,
 };
 
 const COMMITMENTS: &str = "CREATE TABLE IF NOT EXISTS calendar_commitments (
@@ -64,16 +61,13 @@ impl Link {
     }
 }
 
-struct Reader {
-    network: Network,
-    link: Link,
-    tree: Option<(i64, Tree)>,
-}
-
-/// The PostgreSQL storage of one server instance.
+/// The PostgreSQL storage of one server instance: a writer session and
+/// [`READERS`] reader sessions (a pool, each made when first needed).
 pub struct PgStorage {
+    network: Network,
     writer: GroupWriter,
-    reader: Mutex<Reader>,
+    readers: Pool<Link>,
+    trees: TreeCache,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -108,13 +102,13 @@ impl PgStorage {
         let mut writer_link = Link::new(url);
         let writer =
             GroupWriter::start(max_queued, move |jobs| commit_group(&mut writer_link, jobs))?;
+        let mut readers = vec![link];
+        readers.extend((1..READERS).map(|_| Link::new(url)));
         Ok(PgStorage {
+            network,
             writer,
-            reader: Mutex::new(Reader {
-                network,
-                link,
-                tree: None,
-            }),
+            readers: Pool::new(readers),
+            trees: TreeCache::default(),
         })
     }
 }
@@ -127,9 +121,6 @@ impl Drop for PgStorage {
 }
 
 fn commit_group(link: &mut Link, jobs: &[Job]) -> Result<Vec<Accepted>, StorageError> {
-    // Never written (the anchorer keeps proofs in the journal): the unique
-    // proof path the journal asks of every record, the same on every
-    // instance.
     let (rows, accepted) = salt_all(jobs)?;
     let commitments: Vec<&[u8]> = accepted.iter().map(|a| a.commitment.as_slice()).collect();
     link.journal()?.add_records_then(&rows, &mut |tx, ids| {
@@ -152,35 +143,32 @@ impl Storage for PgStorage {
         if commitment.len() != 32 {
             return Ok(Lookup::Unknown);
         }
-        let mut r = self.reader.lock().map_err(|_| StorageError::Stopped)?;
-        let Reader {
-            network,
-            link,
-            tree,
-        } = &mut *r;
-        let journal = link.journal()?;
-        let id: Option<i64> = journal
-            .session()
-            .client()
-            .query_opt(
-                "SELECT record_id FROM calendar_commitments WHERE commitment = $1",
-                &[&commitment],
-            )?
-            .map(|row| row.get(0));
-        lookup_record(journal, *network, tree, id)
+        self.readers.with(|link| {
+            let journal = link.journal()?;
+            let id: Option<i64> = journal
+                .session()
+                .client()
+                .query_opt(
+                    "SELECT record_id FROM calendar_commitments WHERE commitment = $1",
+                    &[&commitment],
+                )?
+                .map(|row| row.get(0));
+            lookup_record(journal, self.network, &self.trees, id)
+        })
     }
 
     fn queue(&self) -> Result<QueueSummary, StorageError> {
-        let mut r = self.reader.lock().map_err(|_| StorageError::Stopped)?;
-        let (pending, oldest_at) = r.link.journal()?.queue_summary()?;
+        let (pending, oldest_at) = self
+            .readers
+            .with(|link| Ok(link.journal()?.queue_summary()?))?;
         Ok(QueueSummary { pending, oldest_at })
     }
 
     fn close(&self) {
         self.writer.close();
-        if let Ok(mut r) = self.reader.lock() {
-            r.link.closed = true;
-            r.link.journal = None;
-        }
+        self.readers.each(|link| {
+            link.closed = true;
+            link.journal = None;
+        });
     }
 }

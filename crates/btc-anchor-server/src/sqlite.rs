@@ -9,18 +9,16 @@
 //! commits and the disk sees one fsync per group, never one per request.
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use bitcoin::Network;
-use btc_anchor::merkle::Tree;
 use btc_anchor_workflow::store::{Journal as _, Store, STORE_FILE};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::calendar::Submission;
 use crate::storage::{
-    lookup_record, salt_all, Accepted, Committed, GroupWriter, Job, Lookup, QueueSummary, Storage,
-    StorageError,
+    lookup_record, salt_all, Accepted, Committed, GroupWriter, Job, Lookup, Pool, QueueSummary,
+    Storage, StorageError, TreeCache, READERS,
 };
 
 pub use crate::storage::{LABEL, MAX_GROUP_RECORDS, SLOW_COMMIT};
@@ -28,17 +26,17 @@ pub use crate::storage::{LABEL, MAX_GROUP_RECORDS, SLOW_COMMIT};
 /// The SQLite storage of one data directory.
 #[derive(Debug)]
 pub struct SqliteStorage {
+    network: Network,
     writer: GroupWriter,
-    reader: Mutex<Reader>,
+    readers: Pool<Reader>,
+    trees: TreeCache,
 }
 
+/// A reader's connections (WAL: readers never wait for the writer).
 #[derive(Debug)]
 struct Reader {
-    network: Network,
     conn: Connection,
     store: Store,
-    /// The tree of the batch looked up last, by batch id.
-    tree: Option<(i64, Tree)>,
 }
 
 fn init_table(conn: &Connection) -> Result<(), rusqlite::Error> {
@@ -63,21 +61,22 @@ impl SqliteStorage {
         network: Network,
         max_queued: usize,
     ) -> Result<SqliteStorage, StorageError> {
-        let store = Store::open(data_dir)?;
-        let conn = Connection::open(data_dir.join(STORE_FILE))?;
-        init_table(&conn)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let store = Store::open(data_dir)?;
+            let conn = Connection::open(data_dir.join(STORE_FILE))?;
+            init_table(&conn)?;
+            readers.push(Reader { conn, store });
+        }
         let mut writer_store = Store::open(data_dir)?;
         let writer = GroupWriter::start(max_queued, move |jobs| {
             commit_group(&mut writer_store, jobs)
         })?;
         Ok(SqliteStorage {
+            network,
             writer,
-            reader: Mutex::new(Reader {
-                network,
-                conn,
-                store,
-                tree: None,
-            }),
+            readers: Pool::new(readers),
+            trees: TreeCache::default(),
         })
     }
 }
@@ -107,13 +106,24 @@ impl Storage for SqliteStorage {
     }
 
     fn lookup(&self, commitment: &[u8]) -> Result<Lookup, StorageError> {
-        let mut r = self.reader.lock().map_err(|_| StorageError::Stopped)?;
-        r.lookup(commitment)
+        if commitment.len() != 32 {
+            return Ok(Lookup::Unknown);
+        }
+        self.readers.with(|r| {
+            let id: Option<i64> = r
+                .conn
+                .query_row(
+                    "SELECT record_id FROM calendar_commitments WHERE commitment = ?1",
+                    [commitment],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            lookup_record(&r.store, self.network, &self.trees, id)
+        })
     }
 
     fn queue(&self) -> Result<QueueSummary, StorageError> {
-        let r = self.reader.lock().map_err(|_| StorageError::Stopped)?;
-        let (pending, oldest_at) = r.store.queue_summary()?;
+        let (pending, oldest_at) = self.readers.with(|r| Ok(r.store.queue_summary()?))?;
         Ok(QueueSummary { pending, oldest_at })
     }
 
@@ -122,26 +132,10 @@ impl Storage for SqliteStorage {
     }
 }
 
-impl Reader {
-    fn lookup(&mut self, commitment: &[u8]) -> Result<Lookup, StorageError> {
-        if commitment.len() != 32 {
-            return Ok(Lookup::Unknown);
-        }
-        let id: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT record_id FROM calendar_commitments WHERE commitment = ?1",
-                [commitment],
-                |r| r.get(0),
-            )
-            .optional()?;
-        lookup_record(&self.store, self.network, &mut self.tree, id)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn submissions_are_found_after_reopening() {
@@ -173,5 +167,38 @@ mod tests {
         }
         assert!(matches!(s.lookup(&[0; 32]).unwrap(), Lookup::Unknown));
         assert!(matches!(s.lookup(&[0; 3]).unwrap(), Lookup::Unknown));
+    }
+
+    #[tokio::test]
+    async fn lookups_run_at_once_on_the_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(SqliteStorage::open(dir.path(), Network::Regtest, 100).unwrap());
+        let mut commitments = Vec::new();
+        for i in 0..40u8 {
+            let a = s.submit(vec![Submission::from_raw(&[i; 32])]).unwrap();
+            commitments.push(a.await.unwrap().unwrap()[0].commitment);
+        }
+        // More threads than readers, each looking every commitment up, and
+        // one it never submitted: every answer right, none lost to a busy
+        // reader.
+        let threads: Vec<_> = (0..READERS * 3)
+            .map(|_| {
+                let (s, commitments) = (s.clone(), commitments.clone());
+                std::thread::spawn(move || {
+                    for c in &commitments {
+                        assert!(matches!(
+                            s.lookup(c).unwrap(),
+                            Lookup::Pending { batched: false }
+                        ));
+                    }
+                    assert!(matches!(s.lookup(&[7; 32]).unwrap(), Lookup::Unknown));
+                    s.queue().unwrap().pending
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 40);
+        }
+        s.close();
     }
 }

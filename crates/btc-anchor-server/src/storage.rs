@@ -13,8 +13,9 @@ use btc_anchor::proof::{BatchPath, Record};
 use btc_anchor::verify::{verify, VerifyOptions};
 use btc_anchor_workflow::store::{BatchState, Journal};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -140,10 +141,80 @@ pub trait Storage: Send + Sync + 'static {
     fn close(&self);
 }
 
+/// Reader sessions of a backend: lookups run on as many at once.
+pub const READERS: usize = 4;
+
+/// The readers of a backend ([`READERS`] of them): a lookup takes a free
+/// one, or waits its turn on one.
+#[derive(Debug)]
+pub(crate) struct Pool<R> {
+    readers: Vec<Mutex<R>>,
+    next: AtomicUsize,
+}
+
+impl<R> Pool<R> {
+    /// A pool of `readers` (at least one).
+    pub(crate) fn new(readers: Vec<R>) -> Pool<R> {
+        Pool {
+            readers: readers.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs `f` on a free reader, or on the next one once it is free.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut R) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        for r in &self.readers {
+            if let Ok(mut guard) = r.try_lock() {
+                return f(&mut guard);
+            }
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let mut guard = self.readers[i].lock().map_err(|_| StorageError::Stopped)?;
+        f(&mut guard)
+    }
+
+    /// Runs `f` on every reader, each once it is free.
+    pub(crate) fn each(&self, mut f: impl FnMut(&mut R)) {
+        for r in &self.readers {
+            if let Ok(mut guard) = r.lock() {
+                f(&mut guard);
+            }
+        }
+    }
+}
+
+/// The tree of the final batch looked up last, shared by a backend's
+/// readers: a reader looks up many records of one batch, and a batch's
+/// tree is built once for them all.
+#[derive(Debug, Default)]
+pub struct TreeCache(Mutex<Option<(i64, Arc<Tree>)>>);
+
+impl TreeCache {
+    /// The tree of `batch_id`, built by `build` unless it is the one kept.
+    fn get(
+        &self,
+        batch_id: i64,
+        build: impl FnOnce() -> Result<Tree, StorageError>,
+    ) -> Result<Arc<Tree>, StorageError> {
+        let mut kept = self.0.lock().map_err(|_| StorageError::Stopped)?;
+        if let Some((id, tree)) = &*kept {
+            if *id == batch_id {
+                return Ok(tree.clone());
+            }
+        }
+        let tree = Arc::new(build()?);
+        *kept = Some((batch_id, tree.clone()));
+        Ok(tree)
+    }
+}
+
 /// Where the record `record_id` of `journal` (the one a commitment names,
 /// if any) stands; a final batch's complete proof is built from the
-/// journal, verified, and returned. `tree` keeps the tree of the batch
-/// looked up last, as a reader looks up many records of one batch.
+/// journal, verified, and returned. `trees` keeps the tree of the batch
+/// looked up last.
 ///
 /// # Errors
 ///
@@ -152,7 +223,7 @@ pub trait Storage: Send + Sync + 'static {
 pub fn lookup_record(
     journal: &dyn Journal,
     network: Network,
-    tree: &mut Option<(i64, Tree)>,
+    trees: &TreeCache,
     record_id: Option<i64>,
 ) -> Result<Lookup, StorageError> {
     let Some(record) = (match record_id {
@@ -185,18 +256,14 @@ pub fn lookup_record(
                 .ok_or(StorageError::NoBlock(batch_id))?;
             let first = Proof::from_json(block.as_bytes())
                 .map_err(|e| StorageError::BadBlock(batch_id, e))?;
-            let tree = match &tree {
-                Some((id, t)) if *id == batch_id => t,
-                _ => {
-                    let leaves = journal
-                        .batch_records(batch_id)?
-                        .iter()
-                        .map(|r| record_leaf(&r.salt, &r.digest))
-                        .collect();
-                    let t = Tree::new(leaves)?;
-                    &tree.insert((batch_id, t)).1
-                }
-            };
+            let tree = trees.get(batch_id, || {
+                let leaves = journal
+                    .batch_records(batch_id)?
+                    .iter()
+                    .map(|r| record_leaf(&r.salt, &r.digest))
+                    .collect();
+                Ok(Tree::new(leaves)?)
+            })?;
             let proof = Proof {
                 network,
                 record: Record {

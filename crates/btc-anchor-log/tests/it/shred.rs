@@ -202,7 +202,7 @@ fn shredding_single_entries_keeps_the_chains_checkable() {
 // ---- The formats of §11.2 and §11.5, written here from the spec. ----
 
 /// (offset, body length, entry) of every record of a journal.
-fn records(bytes: &[u8]) -> Vec<(u64, u32, Entry)> {
+pub(crate) fn records(bytes: &[u8]) -> Vec<(u64, u32, Entry)> {
     let mut at = MAGIC.len();
     let mut out = vec![];
     while at < bytes.len() {
@@ -217,11 +217,11 @@ fn records(bytes: &[u8]) -> Vec<(u64, u32, Entry)> {
     out
 }
 
-fn check8(bytes: &[u8]) -> [u8; 8] {
+pub(crate) fn check8(bytes: &[u8]) -> [u8; 8] {
     Sha256::digest(bytes)[..8].try_into().unwrap()
 }
 
-fn shredded_form(entry: &Entry, len: u32) -> Vec<u8> {
+pub(crate) fn shredded_form(entry: &Entry, len: u32) -> Vec<u8> {
     let mut r = (0x8000_0000 | len).to_be_bytes().to_vec();
     r.extend_from_slice(&entry.0);
     r.resize(4 + len as usize, 0);
@@ -230,7 +230,7 @@ fn shredded_form(entry: &Entry, len: u32) -> Vec<u8> {
     r
 }
 
-fn shred_list(bytes: &[u8], indices: &[usize]) -> Vec<u8> {
+pub(crate) fn shred_list(bytes: &[u8], indices: &[usize]) -> Vec<u8> {
     let recs = records(bytes);
     list_of(
         indices
@@ -239,7 +239,7 @@ fn shred_list(bytes: &[u8], indices: &[usize]) -> Vec<u8> {
     )
 }
 
-fn list_of(items: impl ExactSizeIterator<Item = (u64, u64, u32, Entry)>) -> Vec<u8> {
+pub(crate) fn list_of(items: impl ExactSizeIterator<Item = (u64, u64, u32, Entry)>) -> Vec<u8> {
     let mut l = b"btc-anchor-log/shred/v1\n".to_vec();
     l.extend_from_slice(&(items.len() as u32).to_be_bytes());
     for (i, offset, len, entry) in items {

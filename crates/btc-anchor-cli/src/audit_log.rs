@@ -728,9 +728,14 @@ fn shred(a: &ShredArgs) -> Result<Done, Failure> {
     }
     let total = log.shredded();
     if shredded.is_empty() {
+        let given = if a.entry.is_empty() {
+            String::new()
+        } else {
+            format!("{already} of the entries given were shredded before; ")
+        };
         return Ok(nothing_to_do(
             &format!(
-                "nothing to do: no event left to shred ({already} of the entries given already shredded; {total} entries of the log are shredded)"
+                "nothing to do: no event left to shred ({given}{total} entries of the log are shredded)"
             ),
             a.json,
         ));

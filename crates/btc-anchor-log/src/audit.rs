@@ -3,6 +3,9 @@
 //! checkpoint's signature, one root per size, the latest checkpoint being
 //! the largest, every entry bundle and tile against the entries, every
 //! checkpoint's root, and consistency between consecutive checkpoints.
+//! Given the clinic's journal ([`AuditOptions::journal`], §12.2), also
+//! its entries against the published ones and every record's chain of
+//! events, shredded events (§11.5) checked by their entry's place only.
 //!
 //! The first inconsistency found ends the audit and is reported with its
 //! evidence: the raw signed checkpoints and, where one applies, the proof

@@ -286,7 +286,7 @@ fn finish_shred(journal: &Path, items: &[ShredItem]) -> Result<(), JournalError>
         .write(true)
         .open(journal)
         .map_err(io_err("open", journal))?;
-    let mut magic = [0u8; 26];
+    let mut magic = [0u8; MAGIC_V2.len()];
     f.read_exact(&mut magic).map_err(io_err("read", journal))?;
     if magic != MAGIC_V2 {
         write_at(&mut f, 0, MAGIC_V2)

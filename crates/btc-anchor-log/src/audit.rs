@@ -331,7 +331,7 @@ pub enum Finding {
     /// An event whose `prev` is not the entry of its record's previous
     /// event in log order (nor a shredded entry after it).
     ChainBreak {
-        /// The entry of the record's first event in the journal: which
+        /// The index of the record's first event in the journal: which
         /// record's chain.
         chain: u64,
         /// The event that breaks it.

@@ -639,3 +639,25 @@ fn kill_9_during_shreds_leaves_every_record_whole_or_shredded() {
         assert_eq!(report.finding, None, "round {round}");
     }
 }
+
+#[test]
+fn every_flipped_byte_of_a_shredded_journal_is_refused() {
+    use btc_anchor_log::journal::Journal;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut log = log_of(tmp.path(), 5);
+    log.shred_entries(&[1, 4]).unwrap();
+    drop(log);
+    let good = std::fs::read(tmp.path().join("log/journal")).unwrap();
+    let path = tmp.path().join("journal");
+    for at in 0..good.len() {
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&path, &bad).unwrap();
+        match Journal::open(&path, 5) {
+            Err(JournalError::Damaged { .. } | JournalError::NotJournal { .. }) => {}
+            other => panic!("byte {at}: {other:?}"),
+        }
+    }
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(Journal::open(&path, 5).unwrap().0.shredded(), 2);
+}

@@ -5,10 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use btc_anchor::verification::Headers;
-use btc_anchor_log::audit::{audit, audit_source, AnchorCheck, AuditOptions, AuditReport, Finding};
+use btc_anchor_log::audit::{
+    audit, audit_source, AnchorCheck, AuditError, AuditOptions, AuditReport, Finding,
+};
 use btc_anchor_log::entry::ContentDigest;
 use btc_anchor_log::event::{Event, EventKind};
 use btc_anchor_log::fhir::{parse_instant, FhirAuditEvent};
+use btc_anchor_log::journal::JournalError;
 use btc_anchor_log::note::{Signer, Verifier};
 use btc_anchor_log::remote::{is_url, HttpLog, HttpOptions};
 use btc_anchor_log::writer::{LogError, LogWriter};
@@ -45,8 +48,13 @@ enum LogCommand {
     /// checkpoint
     Prove(ProveArgs),
     /// Check a published log, from its folder or its log serve URL:
-    /// signatures, tiles, roots, consistency (and, from a folder, anchors)
+    /// signatures, tiles, roots, consistency (and, from a folder, anchors);
+    /// with the clinic's journal, every record's chain
     Audit(AuditArgs),
+    /// Erase the events of a record (an erasure request) or of entries from
+    /// the journal: their salts and contents are overwritten, their entries
+    /// stay, so checkpoints, anchors and other proofs stay valid
+    Shred(ShredArgs),
     /// Print the log's public key (vkey), for auditors and witnesses
     Vkey(DirArgs),
     /// Serve the published log read-only over HTTP as C2SP tlog-tiles
@@ -70,6 +78,24 @@ struct WitnessArgs {
     /// holding it
     #[arg(long, value_name = "VKEY")]
     witness_vkey: String,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).multiple(true))]
+struct ShredArgs {
+    /// The log's folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The record's identifier, as given to log append --record (or the
+    /// FHIR resource's): every event of it is shredded
+    #[arg(long, value_name = "ID", group = "what")]
+    record: Option<String>,
+    /// An entry's index in the log, to shred that one event (repeatable)
+    #[arg(long, value_name = "INDEX", group = "what")]
+    entry: Vec<u64>,
     /// Print one JSON object instead of text
     #[arg(long)]
     json: bool,
@@ -239,6 +265,11 @@ struct AuditArgs {
     /// the anchors must form one chain of spends from it
     #[arg(long, value_name = "TXID:VOUT")]
     seal_genesis: Option<btc_anchor::bitcoin::OutPoint>,
+    /// The clinic's journal (DIR/journal, or the log's folder DIR): also
+    /// check its entries against the published ones and every record's
+    /// chain of events. Never give it to anyone outside the clinic
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
     /// Print one JSON object instead of text
     #[arg(long)]
     json: bool,
@@ -253,7 +284,7 @@ Exit status:
   4  input/output error: a file or folder is missing, unreadable or cannot be written; for audit URL: the server cannot be reached or answers other than 200 or 404; for serve: no log in the folder, or the address cannot be bound
   6  witness: the witness cannot be reached, or its answer does not check out
   8  busy: another process is writing the log
-  9  nothing to do: checkpoint found no new event";
+  9  nothing to do: checkpoint found no new event; shred found no event left to shred";
 
 /// Runs `log`.
 pub fn run(args: &LogArgs) -> Result<Done, Failure> {
@@ -264,6 +295,7 @@ pub fn run(args: &LogArgs) -> Result<Done, Failure> {
         LogCommand::Beacon(a) => beacon(a),
         LogCommand::Prove(a) => prove(a),
         LogCommand::Audit(a) => run_audit(a),
+        LogCommand::Shred(a) => shred(a),
         LogCommand::Vkey(a) => vkey(a),
         LogCommand::Serve(a) => serve(a),
         LogCommand::Witness(a) => witness(a),
@@ -283,6 +315,13 @@ fn log_failure(e: &LogError) -> Failure {
         }
         LogError::Chain { .. } | LogError::Event(_) | LogError::NotPublished { .. } => {
             Failure::invalid(text, "see btc-anchor log --help")
+        }
+        LogError::Shredded { .. } => Failure::invalid(
+            text,
+            "its entry stays in the log, but what it committed to is gone; other events can still be proved",
+        ),
+        LogError::Journal(btc_anchor_log::journal::JournalError::NoSuchRecord { .. }) => {
+            Failure::usage(text, "give an entry index below the log's size; nothing was shredded")
         }
         _ => Failure::invalid(
             text,
@@ -672,6 +711,52 @@ fn prove(a: &ProveArgs) -> Result<Done, Failure> {
     }))
 }
 
+fn shred(a: &ShredArgs) -> Result<Done, Failure> {
+    let mut log = open(&a.dir)?;
+    let mut shredded = Vec::new();
+    let mut already = 0;
+    if let Some(id) = &a.record {
+        let done = log
+            .shred_record(id.as_bytes())
+            .map_err(|e| log_failure(&e))?;
+        shredded.extend(done.shredded);
+    }
+    if !a.entry.is_empty() {
+        let done = log.shred_entries(&a.entry).map_err(|e| log_failure(&e))?;
+        shredded.extend(done.shredded);
+        already = done.already;
+    }
+    let total = log.shredded();
+    if shredded.is_empty() {
+        let given = if a.entry.is_empty() {
+            String::new()
+        } else {
+            format!("{already} of the entries given were shredded before; ")
+        };
+        return Ok(nothing_to_do(
+            &format!(
+                "nothing to do: no event left to shred ({given}{total} entries of the log are shredded)"
+            ),
+            a.json,
+        ));
+    }
+    // Counts only: which entries were a record's is the clinic's to know.
+    let n = shredded.len();
+    Ok(Done::ok(if a.json {
+        json_line(&json!({
+            "result": "log-shredded",
+            "shredded": n,
+            "already": already,
+            "total": total,
+        }))
+    } else {
+        format!(
+            "shredded {n} event{} (their salts and contents are erased from the journal; the entries stay, so checkpoints, anchors and other proofs stay valid); {total} entries of the log are shredded\n",
+            if n == 1 { "" } else { "s" }
+        )
+    }))
+}
+
 pub(crate) fn read_vkey(arg: &str) -> Result<Verifier, Failure> {
     let text = match std::fs::read_to_string(arg) {
         Ok(t) => t,
@@ -705,6 +790,7 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
             "give the log's public folder (DIR/public)",
         ));
     }
+    let journal = journal_path(a)?;
     let options = AuditOptions {
         known: &known,
         network: a.network.into(),
@@ -713,9 +799,9 @@ fn run_audit(a: &AuditArgs) -> Result<Done, Failure> {
             None => Headers::ProofOnly,
         },
         seal_genesis: a.seal_genesis,
+        journal: journal.as_deref(),
     };
-    let report = audit(&a.public, vkey.name(), &vkey, &options)
-        .map_err(|e| Failure::io(with_sources(&e), "check the folder's path and permissions"))?;
+    let report = audit(&a.public, vkey.name(), &vkey, &options).map_err(audit_failure)?;
     Ok(audit_done(a, &report))
 }
 
@@ -738,19 +824,56 @@ fn audit_url(
             "give the URL log serve prints, e.g. http://127.0.0.1:8601, or https:// for a server elsewhere",
         )
     })?;
+    let journal = journal_path(a)?;
     let options = AuditOptions {
         known,
         network: a.network.into(),
         headers: Headers::ProofOnly,
         seal_genesis: None,
+        journal: journal.as_deref(),
     };
-    let report = audit_source(&mut source, vkey.name(), vkey, &options).map_err(|e| {
-        Failure::io(
+    let report = audit_source(&mut source, vkey.name(), vkey, &options).map_err(|e| match e {
+        AuditError::Journal(_) => audit_failure(e),
+        e => Failure::io(
             with_sources(&e),
             "check that the log's server runs at that URL (btc-anchor log serve) and answers",
-        )
+        ),
     })?;
     Ok(audit_done(a, &report))
+}
+
+/// The journal `--journal` names: the file, or `journal` in a log's
+/// folder.
+fn journal_path(a: &AuditArgs) -> Result<Option<PathBuf>, Failure> {
+    let Some(path) = &a.journal else {
+        return Ok(None);
+    };
+    let file = if path.is_dir() {
+        path.join("journal")
+    } else {
+        path.clone()
+    };
+    if !file.is_file() {
+        return Err(Failure::io(
+            format!("{} holds no journal", path.display()),
+            "give the log's folder or its journal file (DIR/journal)",
+        ));
+    }
+    Ok(Some(file))
+}
+
+fn audit_failure(e: AuditError) -> Failure {
+    let text = with_sources(&e);
+    match &e {
+        AuditError::Journal(JournalError::Io { .. }) | AuditError::Io { .. } => {
+            Failure::io(text, "check the paths and permissions")
+        }
+        AuditError::Journal(_) => Failure::invalid(
+            text,
+            "the journal is not the log's, or is damaged: restore it from a backup",
+        ),
+        _ => Failure::io(text, "check the folder's path and permissions"),
+    }
 }
 
 /// The outcome of an audit: the report, and a failure for a finding.
@@ -798,6 +921,36 @@ fn finding_text(f: &Finding) -> String {
         Finding::Inconsistent { .. } => {
             "an older signed checkpoint is not a prefix of a newer one (history rewritten)".into()
         }
+        Finding::JournalShort { records, published } => format!(
+            "the journal holds {records} whole records but the log published {published} (it is cut short, or record {records} is damaged)"
+        ),
+        Finding::JournalOpening { index } => {
+            format!("journal record {index} does not commit to its entry")
+        }
+        Finding::JournalMismatch { index, .. } => {
+            format!("journal entry {index} is not the published entry {index}")
+        }
+        Finding::ChainBreak {
+            chain,
+            index,
+            expected_index,
+            found,
+            found_index,
+            ..
+        } => {
+            let expected = match expected_index {
+                None => "no prev (it is the record's first event)".to_owned(),
+                Some(i) => format!("the entry of event {i}"),
+            };
+            let found = match (found, found_index) {
+                (None, _) => "none".to_owned(),
+                (Some(_), Some(j)) => format!("the entry of event {j}"),
+                (Some(_), None) => "an entry not in the log".to_owned(),
+            };
+            format!(
+                "the chain of the record first logged at event {chain} breaks at event {index}: its prev should be {expected}, but is {found}"
+            )
+        }
         _ => f.name().into(),
     }
 }
@@ -824,6 +977,32 @@ fn evidence(f: &Finding) -> serde_json::Value {
         Finding::SealBreak { file, expected } => {
             json!({"path": format!("checkpoints/{file}"), "expected_seal": expected.to_string()})
         }
+        Finding::JournalShort { records, published } => {
+            json!({"index": records, "published_size": published})
+        }
+        Finding::JournalOpening { index } => json!({"index": index}),
+        Finding::JournalMismatch {
+            index,
+            journal,
+            published,
+        } => {
+            json!({"index": index, "found_entry": journal.to_hex(), "expected_entry": published.to_hex()})
+        }
+        Finding::ChainBreak {
+            chain,
+            index,
+            expected_index,
+            expected,
+            found,
+            found_index,
+        } => json!({
+            "chain": chain,
+            "index": index,
+            "expected_index": expected_index,
+            "expected_entry": expected.map(|e| e.to_hex()),
+            "found_index": found_index,
+            "found_entry": found.map(|e| e.to_hex()),
+        }),
         _ => json!({}),
     }
 }
@@ -837,6 +1016,12 @@ fn audit_json(r: &AuditReport) -> String {
         "checkpoints": r.checkpoints,
         "tiles": r.tiles,
         "bundles": r.bundles,
+        "journal": r.journal.as_ref().map(|j| json!({
+            "entries": j.entries,
+            "shredded": j.shredded,
+            "chains": j.chains,
+            "pending_shreds": j.pending_shreds,
+        })),
         "anchors": r.anchors.iter().map(|c| json!({
             "size": c.size,
             "outcome": c.outcome,
@@ -888,6 +1073,22 @@ fn audit_text(r: &AuditReport) -> String {
         ),
         Some(f) => format!("INCONSISTENT: the log {}: {}\n", r.origin, finding_text(f)),
     };
+    if let Some(j) = &r.journal {
+        s.push_str(&format!(
+            "  journal: {} entries, {} shredded, {} record chains checked{}\n",
+            j.entries,
+            j.shredded,
+            j.chains,
+            if j.pending_shreds > 0 {
+                format!(
+                    " ({} shreds interrupted, finished when the log is next opened)",
+                    j.pending_shreds
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
     for c in &r.anchors {
         s.push_str(&format!("  {}\n", anchor_line(&r.origin, c)));
     }

@@ -3,6 +3,9 @@
 //! checkpoint's signature, one root per size, the latest checkpoint being
 //! the largest, every entry bundle and tile against the entries, every
 //! checkpoint's root, and consistency between consecutive checkpoints.
+//! Given the clinic's journal ([`AuditOptions::journal`], §12.2), also
+//! its entries against the published ones and every record's chain of
+//! events, shredded events (§11.5) checked by their entry's place only.
 //!
 //! The first inconsistency found ends the audit and is reported with its
 //! evidence: the raw signed checkpoints and, where one applies, the proof
@@ -43,6 +46,8 @@ use btc_anchor::verification::{verify_file, Document, Headers, Outcome};
 use btc_anchor::verify::VerifyOptions;
 
 use crate::checkpoint::{Checkpoint, OpenError};
+use crate::entry::{Entry, RecordRef};
+use crate::journal::{self, JournalError};
 use crate::note::{Note, Verifier, MAX_NOTE_LEN};
 use crate::store::empty_root;
 use crate::tile::{
@@ -62,6 +67,10 @@ pub struct AuditOptions<'a> {
     /// The log's first seal output, published with its key: when given,
     /// the anchors must form the seal chain from it (§13).
     pub seal_genesis: Option<OutPoint>,
+    /// The clinic's journal (`DIR/journal`, §11.2): when given, its
+    /// entries are compared with the published ones and every record's
+    /// chain is checked (§12.2).
+    pub journal: Option<&'a Path>,
 }
 
 impl AuditOptions<'_> {
@@ -73,6 +82,7 @@ impl AuditOptions<'_> {
             network,
             headers: Headers::ProofOnly,
             seal_genesis: None,
+            journal: None,
         }
     }
 }
@@ -113,6 +123,9 @@ pub enum AuditError {
     /// More than [`MAX_CHECKPOINTS`] checkpoints.
     #[error("more than {MAX_CHECKPOINTS} checkpoints")]
     TooManyCheckpoints,
+    /// The clinic's journal cannot be read.
+    #[error("cannot read the journal")]
+    Journal(#[source] JournalError),
     /// A [`LogSource`] other than a folder could not give a file.
     #[error("cannot read {path} from {location}")]
     Fetch {
@@ -293,6 +306,45 @@ pub enum Finding {
         /// The consistency proof the published tiles give, which fails.
         proof: Vec<NodeHash>,
     },
+    /// The journal holds fewer whole records than the log published: it
+    /// is cut short, or the record at `records` is damaged.
+    JournalShort {
+        /// Whole records read.
+        records: u64,
+        /// The published checkpoint's size.
+        published: u64,
+    },
+    /// A journal record whose opening does not commit to its entry.
+    JournalOpening {
+        /// The record's index.
+        index: u64,
+    },
+    /// A journal entry that is not the published entry of its index.
+    JournalMismatch {
+        /// The index.
+        index: u64,
+        /// The journal's entry.
+        journal: Entry,
+        /// The entry bundle's.
+        published: Entry,
+    },
+    /// An event whose `prev` is not the entry of its record's previous
+    /// event in log order (nor a shredded entry after it).
+    ChainBreak {
+        /// The index of the record's first event in the journal: which
+        /// record's chain.
+        chain: u64,
+        /// The event that breaks it.
+        index: u64,
+        /// The record's previous event (`None` for its first).
+        expected_index: Option<u64>,
+        /// Its entry, the `prev` expected (`None`: no `prev`).
+        expected: Option<Entry>,
+        /// The `prev` found.
+        found: Option<Entry>,
+        /// The index of the entry found in the journal, if it is one.
+        found_index: Option<u64>,
+    },
 }
 
 impl Finding {
@@ -310,6 +362,10 @@ impl Finding {
             Finding::Inconsistent { .. } => "inconsistent",
             Finding::BadAnchor { .. } => "bad-anchor",
             Finding::SealBreak { .. } => "seal-break",
+            Finding::JournalShort { .. } => "journal-short",
+            Finding::JournalOpening { .. } => "journal-opening",
+            Finding::JournalMismatch { .. } => "journal-mismatch",
+            Finding::ChainBreak { .. } => "chain-break",
         }
     }
 }
@@ -330,12 +386,30 @@ pub struct AuditReport {
     pub bundles: usize,
     /// The checkpoints' anchor proofs, by size.
     pub anchors: Vec<AnchorCheck>,
+    /// What the clinic's journal held, when it was given.
+    pub journal: Option<JournalCheck>,
     /// What was checked, in words.
     pub checked: Vec<&'static str>,
     /// What was trusted or not checked, in words.
     pub trusted: Vec<&'static str>,
     /// The first inconsistency, if any.
     pub finding: Option<Finding>,
+}
+
+/// What an audit read in the clinic's journal (§12.2). Counts only: the
+/// events themselves are never reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalCheck {
+    /// Whole records in the journal (the published entries and any
+    /// appended since the checkpoint).
+    pub entries: u64,
+    /// Of them, shredded ones (§11.5).
+    pub shredded: u64,
+    /// Records with at least one event not shredded: the chains checked.
+    pub chains: u64,
+    /// Records an interrupted shred lists (finished when the writer next
+    /// opens the log).
+    pub pending_shreds: u64,
 }
 
 /// One signed checkpoint read for the audit.
@@ -399,6 +473,7 @@ fn audit_with(
         tiles: 0,
         bundles: 0,
         anchors: Vec::new(),
+        journal: None,
         checked: vec![
             "every checkpoint's signature by the log's key, and its origin",
             "one root per tree size across all checkpoints (no fork)",
@@ -407,12 +482,22 @@ fn audit_with(
             "every checkpoint's root, from the entries",
             "consistency between each pair of consecutive checkpoints",
         ],
-        trusted: vec![
-            "the log's public key, given by the auditor",
-            "events are hidden: each entry is a salted commitment; per-record chains need the clinic's journal",
-        ],
+        trusted: vec!["the log's public key, given by the auditor"],
         finding: None,
     };
+    if options.journal.is_some() {
+        report.checked.extend([
+            "the clinic's journal: each entry is the published entry of its index, and each opening commits to its entry",
+            "per-record chains: each event's prev is the entry of its record's previous event in log order (none for its first)",
+        ]);
+        report.trusted.push(
+            "shredded events (erased on request) are not checked: an event whose prev names a shredded entry is checked only against that entry's value and position (after its record's previous event, before it), not its record",
+        );
+    } else {
+        report.trusted.push(
+            "events are hidden: each entry is a salted commitment; per-record chains need the clinic's journal",
+        );
+    }
     let history = source.history()?;
     if history.is_none() {
         report.trusted.push(
@@ -448,6 +533,7 @@ fn audit_with(
             );
         }
     }
+    let mut published = options.journal.map(|_| Vec::new());
     report.finding = run(
         source,
         history.unwrap_or_default(),
@@ -455,7 +541,11 @@ fn audit_with(
         verifier,
         options.known,
         &mut report,
+        published.as_mut(),
     )?;
+    if let (None, Some(path), Some(published)) = (&report.finding, options.journal, &published) {
+        report.finding = check_journal(path, published, &mut report)?;
+    }
     if let (None, Some(public)) = (&report.finding, anchors) {
         report.finding = check_anchors(public, options, &mut report)?;
     }
@@ -469,6 +559,7 @@ fn run(
     verifier: &Verifier,
     known: &[Vec<u8>],
     report: &mut AuditReport,
+    mut published: Option<&mut Vec<Entry>>,
 ) -> Result<Option<Finding>, AuditError> {
     let keys = std::slice::from_ref(verifier);
     let open = |bytes: &[u8], source: String| -> Result<Signed, Finding> {
@@ -543,6 +634,15 @@ fn run(
         };
         report.bundles += 1;
         leaves.extend(entries.iter().map(|e| leaf_hash(e)));
+        if let Some(kept) = published.as_deref_mut() {
+            // Bundles of this log hold 32-byte entries; another length is
+            // no entry of the journal's, and compares unequal.
+            kept.extend(
+                entries
+                    .iter()
+                    .map(|e| Entry(<[u8; 32]>::try_from(e.as_slice()).unwrap_or([0xff; 32]))),
+            );
+        }
     }
     let Ok(tree) = Tree::new(leaves) else {
         // The empty log: its root is the hash of nothing.
@@ -662,6 +762,106 @@ fn run(
         }
     }
     Ok(None)
+}
+
+/// The events of one record, as the chain check follows them.
+struct Chain {
+    first: u64,
+    last: u64,
+    head: Entry,
+}
+
+/// Checks the clinic's journal against the published entries and every
+/// record's chain (§12.2).
+fn check_journal(
+    path: &Path,
+    published: &[Entry],
+    report: &mut AuditReport,
+) -> Result<Option<Finding>, AuditError> {
+    // Entry, and (record, prev) unless shredded, of every record.
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut events: Vec<Option<(RecordRef, Option<Entry>)>> = Vec::new();
+    let read = journal::read(path, |r| {
+        entries.push(r.entry);
+        events.push(r.opening.map(|o| (o.event.record, o.event.prev)));
+    });
+    let summary = match read {
+        Ok(s) => s,
+        Err(JournalError::BadRecord { index }) => {
+            return Ok(Some(Finding::JournalOpening { index }))
+        }
+        Err(e) => return Err(AuditError::Journal(e)),
+    };
+    let mut check = JournalCheck {
+        entries: summary.records,
+        shredded: summary.shredded,
+        chains: 0,
+        pending_shreds: summary.pending_shreds,
+    };
+    if entries.len() < published.len() {
+        report.journal = Some(check);
+        return Ok(Some(Finding::JournalShort {
+            records: entries.len() as u64,
+            published: published.len() as u64,
+        }));
+    }
+    for (index, (j, p)) in entries.iter().zip(published).enumerate() {
+        if j != p {
+            report.journal = Some(check);
+            return Ok(Some(Finding::JournalMismatch {
+                index: index as u64,
+                journal: *j,
+                published: *p,
+            }));
+        }
+    }
+    let mut position: std::collections::HashMap<Entry, u64> =
+        std::collections::HashMap::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        position.entry(*e).or_insert(i as u64);
+    }
+    let mut chains: std::collections::HashMap<RecordRef, Chain> = std::collections::HashMap::new();
+    let mut finding = None;
+    for (i, event) in events.iter().enumerate() {
+        let Some((record, prev)) = event else {
+            continue;
+        };
+        let index = i as u64;
+        let chain = chains.get(record);
+        let after = chain.map(|c| c.last);
+        // A prev may name a shredded entry between the record's previous
+        // event and this one: only its value and place can be checked.
+        let shredded_between = |p: &Entry| {
+            position.get(p).is_some_and(|&j| {
+                j < index && after.is_none_or(|a| a < j) && events[j as usize].is_none()
+            })
+        };
+        let expected = chain.map(|c| c.head);
+        let ok = *prev == expected || prev.as_ref().is_some_and(shredded_between);
+        if !ok {
+            finding = Some(Finding::ChainBreak {
+                chain: chain.map_or(index, |c| c.first),
+                index,
+                expected_index: after,
+                expected,
+                found: *prev,
+                found_index: prev.and_then(|p| position.get(&p).copied()),
+            });
+            break;
+        }
+        let first = chain.map_or(index, |c| c.first);
+        chains.insert(
+            *record,
+            Chain {
+                first,
+                last: index,
+                head: entries[i],
+            },
+        );
+    }
+    check.chains = chains.len() as u64;
+    report.journal = Some(check);
+    Ok(finding)
 }
 
 /// The suffix of a checkpoint's anchor proof beside it.

@@ -14,9 +14,11 @@
 //!   only as salted commitments.
 //! * [`fhir`]: FHIR R4 and R5 AuditEvent resources read as events.
 //! * [`writer`]: a log on disk, its one writer (with group commit), over
-//!   the [`journal`] of entries and their openings.
+//!   the [`journal`] of entries and their openings; shredding erases an
+//!   event's salt and body on an erasure request, keeping its entry.
 //! * [`audit`]: the audit of a published log, from a folder or (with the
-//!   `http` feature, `remote`) from a tlog-tiles server.
+//!   `http` feature, `remote`) from a tlog-tiles server, and with the
+//!   clinic's journal, of every record's chain of events.
 //!
 //! Cargo features: `http` (off by default) adds `remote`, a reader of a
 //! published log over HTTP with `ureq`.

@@ -155,6 +155,15 @@ pub enum LogError {
         /// The checkpoint's size.
         size: u64,
     },
+    /// A proof of an entry whose event was shredded (§11.5): only its
+    /// entry is left, which shows nothing.
+    #[error(
+        "the event was shredded (entry {index}, erased on request): no proof of it can be made"
+    )]
+    Shredded {
+        /// The entry's index.
+        index: u64,
+    },
     /// The system's random number generator failed.
     #[error("cannot draw a salt")]
     Rng(#[from] RngError),
@@ -408,6 +417,49 @@ impl LogWriter {
         Ok(self.journal.opening(index)?)
     }
 
+    /// How many entries are shredded.
+    pub fn shredded(&self) -> u64 {
+        self.journal.shredded()
+    }
+
+    /// Whether the event of entry `index` was shredded.
+    pub fn is_shredded(&self, index: u64) -> bool {
+        self.journal.is_shredded(index)
+    }
+
+    /// Shreds every event of the record `id` (an erasure request,
+    /// `docs/audit-log.md` §11.5): the salt and event of each are erased
+    /// from the journal, their entries stay, so the log's tiles,
+    /// checkpoints, anchors and other events' proofs stay valid. The
+    /// record's next event starts a new chain.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Journal::shred`], as [`LogError::Journal`].
+    pub fn shred_record(&mut self, id: &[u8]) -> Result<Shred, LogError> {
+        let record = self.record_ref(id);
+        let indices = self.journal.indices_of(&record)?;
+        self.shred_entries(&indices)
+    }
+
+    /// Shreds the events of the entries `indices` (§11.5), as
+    /// [`LogWriter::shred_record`]; those already shredded are counted,
+    /// not shredded again. A record whose latest event is shredded gets
+    /// its latest event left as the `prev` of its next one.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::NoSuchRecord`] for an index not in the journal
+    /// (then nothing is shredded), and the errors of [`Journal::shred`].
+    pub fn shred_entries(&mut self, indices: &[u64]) -> Result<Shred, LogError> {
+        let shredded = self.journal.shred(indices)?;
+        let asked: std::collections::BTreeSet<u64> = indices.iter().copied().collect();
+        Ok(Shred {
+            already: (asked.len() - shredded.len()) as u64,
+            shredded,
+        })
+    }
+
     /// Appends events durably, each under a fresh salt, with one sync:
     /// when this returns their indices, all are on disk. An event without
     /// `prev` gets its record's latest entry; one with a `prev` must name
@@ -541,7 +593,8 @@ impl LogWriter {
     /// # Errors
     ///
     /// [`LogError::NotPublished`] for an entry the latest checkpoint does
-    /// not cover, and the errors of reading tiles and the journal.
+    /// not cover, [`LogError::Shredded`] for a shredded one, and the errors
+    /// of reading tiles and the journal.
     pub fn prove(&self, index: u64, disclose: bool) -> Result<TlogProof, LogError> {
         let not = LogError::NotPublished {
             index,
@@ -551,6 +604,9 @@ impl LogWriter {
             Some(n) if index < self.published => n.clone(),
             _ => return Err(not),
         };
+        if self.journal.is_shredded(index) {
+            return Err(LogError::Shredded { index });
+        }
         let extra = if disclose {
             Some(self.journal.opening(index)?.to_bytes())
         } else {
@@ -563,6 +619,15 @@ impl LogWriter {
             checkpoint,
         })
     }
+}
+
+/// What a shred did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shred {
+    /// The entries whose events were shredded now, in order.
+    pub shredded: Vec<u64>,
+    /// Entries asked for that were shredded before.
+    pub already: u64,
 }
 
 /// Most checkpoints [`LogWriter::prove_anchored`] looks through.
@@ -580,8 +645,8 @@ impl LogWriter {
     /// # Errors
     ///
     /// [`LogError::NotPublished`] for an entry the latest checkpoint does
-    /// not cover, and the errors of reading the checkpoints, tiles and
-    /// journal.
+    /// not cover, [`LogError::Shredded`] for a shredded one, and the errors
+    /// of reading the checkpoints, tiles and journal.
     pub fn prove_anchored(
         &self,
         index: u64,
@@ -592,6 +657,9 @@ impl LogWriter {
                 index,
                 size: self.published,
             });
+        }
+        if self.journal.is_shredded(index) {
+            return Err(LogError::Shredded { index });
         }
         let history = self.dir.join("public/checkpoints");
         let mut sizes = Vec::new();

@@ -1507,3 +1507,150 @@ fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
         "{stderr}"
     );
 }
+
+#[test]
+fn log_shred_erases_a_record_and_the_audit_checks_every_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("audit");
+    run(["log", "init", p(&dir), "--origin", "clinic.example/audit"]).expect_code(VALID);
+    // A digest no other event carries, to look for in the journal.
+    let marker = "5ec2e7".repeat(10) + "abcd";
+    for (i, record) in ["MRN 4711", "MRN 0815", "MRN 4711", "MRN 0815", "MRN 4711"]
+        .iter()
+        .enumerate()
+    {
+        let mut args = vec![
+            "log",
+            "append",
+            p(&dir),
+            "--kind",
+            "read",
+            "--record",
+            record,
+            "--actor",
+            "dr-17",
+        ];
+        if *record == "MRN 4711" && i == 2 {
+            args.extend(["--content", &marker]);
+        }
+        run(args).expect_code(VALID);
+    }
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let journal = dir.join("journal");
+    let has = |s: &str| {
+        let bytes = std::fs::read(&journal).unwrap();
+        bytes.windows(s.len()).any(|w| w == s.as_bytes())
+    };
+    assert!(has(&marker));
+
+    let shred = run(["log", "shred", p(&dir), "--record", "MRN 4711", "--json"]);
+    let out = shred.expect_code(VALID).json();
+    assert_eq!(out["result"], "log-shredded");
+    assert_eq!(
+        (out["shredded"].as_u64(), out["total"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert!(!has(&marker), "the event's bytes are gone");
+    let text = run(["log", "shred", p(&dir), "--record", "MRN 4711"]);
+    text.expect_code(9);
+    assert!(!text.stdout.contains("4711"), "no identifier printed");
+    let twice = run(["log", "shred", p(&dir), "--entry", "0", "--entry", "1"]);
+    assert!(twice
+        .expect_code(VALID)
+        .stdout
+        .starts_with("shredded 1 event "));
+    run(["log", "shred", p(&dir), "--entry", "99"])
+        .expect_code(USAGE)
+        .two_line_error();
+    run(["log", "shred", p(&dir)]).expect_code(USAGE);
+
+    // No proof of a shredded event; others still.
+    let proof = tmp.path().join("p");
+    let (error, _) = run([
+        "log",
+        "prove",
+        p(&dir),
+        "2",
+        "--out",
+        p(&proof),
+        "--disclose",
+    ])
+    .expect_code(INVALID)
+    .two_line_error();
+    assert!(error.starts_with("the event was shredded"), "{error}");
+    assert!(!proof.exists());
+    run(["log", "prove", p(&dir), "3", "--out", p(&proof)]).expect_code(VALID);
+
+    // An event after the shred; the audit with the journal.
+    run([
+        "log",
+        "append",
+        p(&dir),
+        "--kind",
+        "amend",
+        "--record",
+        "MRN 0815",
+        "--actor",
+        "dr-17",
+    ])
+    .expect_code(VALID);
+    run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
+    let vkey = run(["log", "vkey", p(&dir)]).stdout.trim().to_owned();
+    let public = dir.join("public");
+    let audit = |journal: &Path| {
+        run([
+            "log",
+            "audit",
+            p(&public),
+            "--vkey",
+            &vkey,
+            "--journal",
+            p(journal),
+            "--json",
+        ])
+    };
+    let report = audit(&dir);
+    let r = report.expect_code(VALID).json();
+    assert_eq!(r["journal"]["shredded"], 4);
+    assert_eq!(r["journal"]["entries"], 6);
+    assert_eq!(r["journal"]["chains"], 1);
+    let text = run([
+        "log",
+        "audit",
+        p(&public),
+        "--vkey",
+        &vkey,
+        "--journal",
+        p(&journal),
+    ]);
+    assert!(text
+        .expect_code(VALID)
+        .stdout
+        .contains("journal: 6 entries, 4 shredded, 1 record chains checked"));
+    let plain = run(["log", "audit", p(&public), "--vkey", &vkey, "--json"]);
+    assert_eq!(
+        plain.expect_code(VALID).json()["journal"],
+        serde_json::Value::Null
+    );
+
+    // A byte of a shredded record changed: caught.
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes[26 + 40] = 1;
+    let edited = tmp.path().join("edited");
+    std::fs::write(&edited, &bytes).unwrap();
+    let r = audit(&edited);
+    assert_eq!(
+        r.expect_code(INVALID).json()["finding"]["name"],
+        "journal-short"
+    );
+    run([
+        "log",
+        "audit",
+        p(&public),
+        "--vkey",
+        &vkey,
+        "--journal",
+        p(&tmp.path().join("none")),
+    ])
+    .expect_code(IO);
+}

@@ -572,6 +572,8 @@ fn generate() -> (Vec<(String, Vec<u8>)>, Value) {
         json!({}),
     );
 
+    journal_vectors(&mut g);
+
     let index = json!({
         "format": "btc-anchor-log fixtures v1",
         "spec": "docs/audit-log.md",
@@ -580,6 +582,192 @@ fn generate() -> (Vec<(String, Vec<u8>)>, Value) {
         "vectors": g.vectors,
     });
     (g.files, index)
+}
+
+/// Journals (§11.2) and shred lists (§11.5) of four events, record 1
+/// shredded in some, and the damage a reader must catch.
+fn journal_vectors(g: &mut Gen) {
+    use crate::shred::{check8, list_of, records, shred_list, shredded_form};
+    use btc_anchor_log::journal::{MAGIC, MAGIC_V2};
+    use btc_anchor_log::proof::Opening;
+    let mut v1 = MAGIC.to_vec();
+    let mut prev = std::collections::HashMap::new();
+    for i in 0..4u64 {
+        let e = event(i, prev.get(&(i % 3)).copied());
+        let o = Opening::new(e, crate::salt(&format!("journal salt {i}"))).unwrap();
+        prev.insert(i % 3, o.entry());
+        let body = o.to_bytes();
+        let start = v1.len();
+        v1.extend_from_slice(&((32 + body.len()) as u32).to_be_bytes());
+        v1.extend_from_slice(&o.entry().0);
+        v1.extend_from_slice(&body);
+        let c = check8(&v1[start..]);
+        v1.extend_from_slice(&c);
+    }
+    let recs = records(&v1);
+    let (o1, len1, e1) = recs[1];
+    let (at, end) = (o1 as usize, o1 as usize + 4 + len1 as usize + 8);
+    let with = |base: &[u8], f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = base.to_vec();
+        f(&mut b);
+        b
+    };
+    let v2 = with(&v1, &|b| b[..26].copy_from_slice(MAGIC_V2));
+    let shredded = with(&v2, &|b| {
+        b[at..end].copy_from_slice(&shredded_form(&e1, len1))
+    });
+    let half = (end - at) / 2;
+    let torn = with(&v2, &|b| {
+        b[at..at + half].copy_from_slice(&shredded_form(&e1, len1)[..half])
+    });
+    let list = shred_list(&v1, &[1]);
+    let params = |published: u64, shredded: u64, list: Option<&str>| {
+        let mut p = json!({"published": published, "shredded": shredded});
+        if let Some(list) = list {
+            p["shred_list"] = json!(list);
+        }
+        p
+    };
+    let mut j = |name: &str, bytes: Vec<u8>, expect: &str, about: &str, p: Value| {
+        g.file(
+            &format!("journal/{name}"),
+            "journal",
+            bytes,
+            expect,
+            about,
+            p,
+        );
+    };
+    j(
+        "v1.journal",
+        v1.clone(),
+        "valid",
+        "a version 1 journal of 4 events",
+        params(4, 0, None),
+    );
+    j(
+        "v2.journal",
+        v2.clone(),
+        "valid",
+        "the same with the version 2 magic, nothing shredded",
+        params(4, 0, None),
+    );
+    j(
+        "v2-shredded.journal",
+        shredded.clone(),
+        "valid",
+        "record 1 shredded: entry kept, salt and event zeroed",
+        params(4, 1, None),
+    );
+    j(
+        "v2-shredded-torn-tail.journal",
+        with(&shredded, &|b| b.extend_from_slice(&[0, 0, 1])),
+        "valid",
+        "record 1 shredded and an unacknowledged tail after the published records, cut off",
+        params(4, 1, None),
+    );
+    j(
+        "v1-shredded.journal",
+        with(&shredded, &|b| b[..26].copy_from_slice(MAGIC)),
+        "damaged",
+        "a shredded record in a version 1 journal",
+        params(4, 0, None),
+    );
+    j(
+        "shredded-nonzero.journal",
+        with(&shredded, &|b| b[at + 50] = 1),
+        "damaged",
+        "a shredded record with a byte of its erased part not zero",
+        params(4, 0, None),
+    );
+    j(
+        "shredded-entry-edited.journal",
+        with(&shredded, &|b| b[at + 4] ^= 1),
+        "damaged",
+        "a shredded record whose entry was edited",
+        params(4, 0, None),
+    );
+    j(
+        "shredded-mark-removed.journal",
+        with(&shredded, &|b| b[at] &= 0x7f),
+        "damaged",
+        "a shredded record with its mark taken off",
+        params(4, 0, None),
+    );
+    j(
+        "open-marked.journal",
+        with(&v2, &|b| b[at] |= 0x80),
+        "damaged",
+        "an open record marked shredded",
+        params(4, 0, None),
+    );
+    j(
+        "torn-overwrite-no-list.journal",
+        torn.clone(),
+        "damaged",
+        "a torn overwrite with no shred list: damage, not a shred",
+        params(4, 0, None),
+    );
+    j(
+        "not-journal.journal",
+        with(&v1, &|b| b[25] = b'3'),
+        "not-journal",
+        "an unknown version's magic",
+        params(4, 0, None),
+    );
+    j(
+        "pending.journal",
+        v1.clone(),
+        "valid",
+        "a shred decided (its list durable) and not begun: finished on opening",
+        params(4, 1, Some("journal/record-1.shred")),
+    );
+    j(
+        "pending-torn.journal",
+        torn,
+        "valid",
+        "a shred killed in the middle of overwriting record 1: finished on opening",
+        params(4, 1, Some("journal/record-1.shred")),
+    );
+    j(
+        "pending-bad-list.journal",
+        v1.clone(),
+        "bad-shred-list",
+        "a shred list whose check fails",
+        params(4, 0, Some("journal/bad.shred")),
+    );
+    j(
+        "pending-foreign-list.journal",
+        v1,
+        "shred-mismatch",
+        "a shred list naming another entry at record 1's offset",
+        params(4, 0, Some("journal/foreign.shred")),
+    );
+    g.files
+        .push(("journal/record-1.shred".into(), list.clone()));
+    g.files
+        .push(("journal/bad.shred".into(), with(&list, &|b| b[30] ^= 1)));
+    g.files.push((
+        "journal/foreign.shred".into(),
+        list_of([(1, o1, len1, btc_anchor_log::entry::Entry([0x55; 32]))].into_iter()),
+    ));
+}
+
+/// Opens a journal vector as the writer does, in a folder of its own
+/// (with its shred list beside it, if any).
+fn open_journal(v: &Value, bytes: &[u8]) -> Result<(), String> {
+    use btc_anchor_log::journal::Journal;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("journal");
+    std::fs::write(&path, bytes).unwrap();
+    if let Some(list) = v["shred_list"].as_str() {
+        std::fs::copy(dir().join(list), tmp.path().join("journal.shred")).unwrap();
+    }
+    let (j, _) = Journal::open(&path, v["published"].as_u64().unwrap()).map_err(|e| outcome(&e))?;
+    match v["shredded"].as_u64() {
+        Some(n) if n != j.shredded() => Err(format!("{} shredded", j.shredded())),
+        _ => Ok(()),
+    }
 }
 
 /// The outcome of one vector.
@@ -636,6 +824,7 @@ fn run(v: &Value, bytes: &[u8]) -> String {
                     _ => Err(ok.anchor.reason().unwrap_or("not-valid").to_owned()),
                 })
             }),
+        "journal" => open_journal(v, bytes),
         k => panic!("unknown vector kind {k}"),
     };
     match r {

@@ -10,6 +10,7 @@ mod go;
 mod keyfile;
 mod note;
 mod proof;
+mod shred;
 mod tiles;
 mod witness;
 mod writer;

@@ -114,6 +114,10 @@ struct ServeArgs {
     /// Log level on stderr: error, warn, info or debug
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
+    /// Print the line saying where it listens as one JSON object
+    /// (`listening`), and a failure as one
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -372,8 +376,7 @@ fn serve(a: &ServeArgs) -> Result<Done, Failure> {
         listen: a.listen,
     };
     run(options, |addr| {
-        // The first line on stdout, for scripts that asked for port 0.
-        println!("listening on http://{addr}");
+        print!("{}", crate::render::listening("log", addr, a.json));
     })
     .map_err(|e| match e {
         btc_anchor_server::ServeError::NoLog { .. } => Failure::io(

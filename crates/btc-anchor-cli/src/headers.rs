@@ -150,6 +150,10 @@ pub struct CheckpointsArgs {
     /// an epoch carries them
     #[arg(long)]
     pub with_targets: bool,
+
+    /// Print one JSON object instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `headers`.
@@ -317,7 +321,26 @@ fn checkpoints(args: &CheckpointsArgs) -> Result<Done, Failure> {
     let (_, made) =
         HeadersFile::open_with_checkpoints(&args.file, &params, table, args.with_targets)
             .map_err(|e| file_failure(&e, network))?;
-    Ok(Done::ok(made.to_text()))
+    Ok(Done::ok(if args.json {
+        let rows: Vec<_> = made
+            .entries()
+            .iter()
+            .zip(0u32..)
+            .map(|(c, epoch)| {
+                json!({
+                    "epoch": epoch,
+                    "height": epoch_end(epoch),
+                    "hash": c.hash.to_string(),
+                    "next_bits": c.next_bits.map(|b| format!("{:08x}", b.to_consensus())),
+                })
+            })
+            .collect();
+        json_line(
+            &json!({"result": "headers-checkpoints", "network": network.to_string(), "checkpoints": rows}),
+        )
+    } else {
+        made.to_text()
+    }))
 }
 
 // ---------------------------------------------------------------------------

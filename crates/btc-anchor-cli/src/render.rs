@@ -52,6 +52,18 @@ pub fn json_line(v: &Value) -> String {
     s
 }
 
+/// The first line a server prints on stdout once it listens, for scripts
+/// that asked for port 0: `listening on http://ADDR`, or with `--json` a
+/// `listening` object naming the `service` (`docs/cli-json.md`).
+pub fn listening(service: &str, addr: std::net::SocketAddr, json: bool) -> String {
+    let url = format!("http://{addr}");
+    if json {
+        json_line(&serde_json::json!({"result": "listening", "service": service, "url": url}))
+    } else {
+        format!("listening on {url}\n")
+    }
+}
+
 /// "Bitcoin" for mainnet, "Bitcoin regtest" and so on for the others.
 pub fn chain_name(network: Network) -> String {
     match network {

@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Log level on stderr: error, warn, info or debug
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
+    /// Print the line saying where it listens as one JSON object
+    /// (`listening`), and a failure as one
+    #[arg(long)]
+    json: bool,
     #[command(subcommand)]
     action: Option<ServeAction>,
 }
@@ -176,8 +180,7 @@ pub fn run(args: &ServeArgs) -> Result<Done, Failure> {
         on_anchor_step: crate::anchoring::pause_hook,
     };
     btc_anchor_server::run(options, |addr| {
-        // The first line on stdout, for scripts that asked for port 0.
-        println!("listening on http://{addr}");
+        print!("{}", crate::render::listening("calendar", addr, args.json));
     })
     .map_err(|e| match e {
         ServeError::Open(inner) => anchoring_failure(inner),

@@ -8,6 +8,8 @@ use clap::{Args, Subcommand};
 
 use crate::audit_log::read_vkey;
 use crate::outcome::{with_sources, Done, Failure};
+use crate::render::{json_line, listening};
+use serde_json::json;
 
 /// Arguments of `btc-anchor witness`.
 #[derive(Debug, Args)]
@@ -37,6 +39,9 @@ struct InitArgs {
     /// The witness's name, e.g. hospital.example/witness
     #[arg(long, value_name = "NAME")]
     name: String,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +52,9 @@ struct AddLogArgs {
     /// The log's vkey (btc-anchor log vkey), or a file holding it
     #[arg(value_name = "VKEY")]
     vkey: String,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +62,9 @@ struct DirArg {
     /// The witness's folder
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +79,9 @@ struct ServeArgs {
     /// Log level on stderr: error, warn, info or debug
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
 }
 
 /// The exit codes of `witness --help`.
@@ -83,16 +97,26 @@ pub fn run(args: &WitnessArgs) -> Result<Done, Failure> {
     match &args.command {
         WitnessCommand::Init(a) => {
             let vkey = init(&a.dir, &a.name).map_err(|e| failure(&e))?;
-            Ok(Done::ok(format!(
-                "created the witness {} in {}\nvkey: {vkey}\n(add the logs it cosigns for with btc-anchor witness add-log DIR VKEY)\n",
-                a.name,
-                a.dir.display()
-            )))
+            Ok(Done::ok(if a.json {
+                json_line(
+                    &json!({"result": "witness-created", "name": a.name, "vkey": vkey.to_string()}),
+                )
+            } else {
+                format!(
+                    "created the witness {} in {}\nvkey: {vkey}\n(add the logs it cosigns for with btc-anchor witness add-log DIR VKEY)\n",
+                    a.name,
+                    a.dir.display()
+                )
+            }))
         }
         WitnessCommand::AddLog(a) => {
             let vkey = read_vkey(&a.vkey)?;
             let added = add_log(&a.dir, &vkey).map_err(|e| failure(&e))?;
-            Ok(Done::ok(if added {
+            Ok(Done::ok(if a.json {
+                json_line(
+                    &json!({"result": "witness-log-added", "origin": vkey.name(), "added": added}),
+                )
+            } else if added {
                 format!("the witness now cosigns for the log {}\n", vkey.name())
             } else {
                 format!("the witness already knew the log {}\n", vkey.name())
@@ -100,7 +124,13 @@ pub fn run(args: &WitnessArgs) -> Result<Done, Failure> {
         }
         WitnessCommand::Vkey(a) => {
             let w = Witness::open(&a.dir).map_err(|e| failure(&e))?;
-            Ok(Done::ok(format!("{}\n", w.verifier())))
+            Ok(Done::ok(if a.json {
+                json_line(
+                    &json!({"result": "witness-vkey", "name": w.verifier().name(), "vkey": w.verifier().to_string()}),
+                )
+            } else {
+                format!("{}\n", w.verifier())
+            }))
         }
         WitnessCommand::Serve(a) => {
             tracing_subscriber::fmt()
@@ -109,7 +139,7 @@ pub fn run(args: &WitnessArgs) -> Result<Done, Failure> {
                 .with_ansi(false)
                 .init();
             btc_anchor_server::witness::run(&a.dir, a.listen, |addr| {
-                println!("listening on http://{addr}");
+                print!("{}", listening("witness", addr, a.json));
             })
             .map_err(|e| {
                 Failure::io(

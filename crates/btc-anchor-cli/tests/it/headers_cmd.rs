@@ -150,7 +150,36 @@ fn headers_checkpoints_prints_the_table_of_the_file() {
             Checkpoints::from_headers(Network::Regtest, &c.headers, with_targets)
         );
         assert_eq!(r.stdout, table.to_text());
+
+        // The same table as one JSON object.
+        args.push("--json");
+        let j = btc_anchor(&args).expect_code(VALID).json();
+        assert_eq!(j["result"], "headers-checkpoints");
+        assert_eq!(j["network"], "regtest");
+        let rows = j["checkpoints"].as_array().unwrap();
+        assert_eq!(rows.len(), table.len());
+        assert!(rows.len() >= 2, "4,100 headers close two epochs");
+        for (i, (row, c)) in rows.iter().zip(table.entries()).enumerate() {
+            assert_eq!(row["epoch"], i);
+            assert_eq!(row["height"], 2016 * i + 2015);
+            assert_eq!(row["hash"], c.hash.to_string());
+            match c.next_bits {
+                Some(b) => assert_eq!(row["next_bits"], format!("{:08x}", b.to_consensus())),
+                None => assert!(row["next_bits"].is_null()),
+            }
+            assert_eq!(c.next_bits.is_some(), with_targets);
+        }
     }
+    // A failure in JSON too: one object on stdout.
+    let r = btc_anchor([
+        "headers",
+        "checkpoints",
+        "fixtures/headers/regtest-unlinked.bin",
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    assert_eq!(r.expect_code(INVALID).json()["result"], "error");
     let r = btc_anchor([
         "headers",
         "checkpoints",

@@ -740,10 +740,26 @@ impl LogServer {
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr: std::net::SocketAddr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("log serve printed {line:?}"))
+        // `listening on http://ADDR`, or with --json a `listening` object.
+        let url = if args.contains(&"--json") {
+            let j = crate::support::parse_json(&line);
+            assert_eq!(j["result"], "listening");
+            let service = if args[0] == "witness" {
+                "witness"
+            } else {
+                "log"
+            };
+            assert_eq!(j["service"], service);
+            j["url"].as_str().unwrap().to_owned()
+        } else {
+            line.trim()
+                .strip_prefix("listening on ")
+                .unwrap_or_else(|| panic!("log serve printed {line:?}"))
+                .to_owned()
+        };
+        let addr: std::net::SocketAddr = url
+            .strip_prefix("http://")
+            .unwrap_or_else(|| panic!("not an http:// URL: {url}"))
             .parse()
             .unwrap();
         assert!(addr.ip().is_loopback());
@@ -1113,7 +1129,8 @@ fn log_audit_reads_a_log_from_log_serve_and_catches_a_tampered_tile() {
     run(["log", "checkpoint", p(&dir)]).expect_code(VALID);
     let kept = dir.join("public/checkpoints/300");
     assert!(kept.is_file());
-    let server = LogServer::start(&dir);
+    let server =
+        LogServer::start_with(&["log", "serve", p(&dir), "--listen", "127.0.0.1:0", "--json"]);
 
     // The same audit as of the folder: with the kept checkpoint of 300,
     // every tile and bundle the folder audit read, read over HTTP.
@@ -1277,19 +1294,29 @@ fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
 
     // A witness in its own private folder, knowing this log.
     let wdir = tmp.path().join("witness");
-    let out = run([
+    let created = run([
         "witness",
         "init",
         p(&wdir),
         "--name",
         "hospital.example/witness",
+        "--json",
+    ])
+    .expect_code(VALID)
+    .json();
+    assert_eq!(created["result"], "witness-created");
+    assert_eq!(created["name"], "hospital.example/witness");
+    let wvkey = created["vkey"].as_str().unwrap().to_owned();
+    // Made again over an existing witness: refused, in JSON too.
+    let again = run([
+        "witness",
+        "init",
+        p(&wdir),
+        "--name",
+        "x.example/w",
+        "--json",
     ]);
-    let out = &out.expect_code(VALID).stdout;
-    let wvkey = out
-        .lines()
-        .find_map(|l| l.strip_prefix("vkey: "))
-        .unwrap()
-        .to_owned();
+    assert_eq!(again.expect_code(IO).json()["result"], "error");
     let witness_key = CosignatureVerifier::parse(&wvkey).unwrap();
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -1304,10 +1331,37 @@ fn a_witness_cosigns_consistent_checkpoints_and_refuses_the_rest() {
             .trim(),
         wvkey
     );
-    run(["witness", "add-log", p(&wdir), &vkey]).expect_code(VALID);
+    let j = run(["witness", "vkey", p(&wdir), "--json"])
+        .expect_code(VALID)
+        .json();
+    assert_eq!(
+        (j["result"].as_str(), j["name"].as_str(), j["vkey"].as_str()),
+        (
+            Some("witness-vkey"),
+            Some("hospital.example/witness"),
+            Some(wvkey.as_str())
+        )
+    );
+    let j = run(["witness", "add-log", p(&wdir), &vkey, "--json"])
+        .expect_code(VALID)
+        .json();
+    assert_eq!(j["result"], "witness-log-added");
+    assert_eq!(j["origin"], "clinic.example/audit");
+    assert_eq!(j["added"], true);
     let again = run(["witness", "add-log", p(&wdir), &vkey]);
     assert!(again.expect_code(VALID).stdout.contains("already knew"));
-    let server = LogServer::start_with(&["witness", "serve", p(&wdir), "--listen", "127.0.0.1:0"]);
+    let j = run(["witness", "add-log", p(&wdir), &vkey, "--json"])
+        .expect_code(VALID)
+        .json();
+    assert_eq!(j["added"], false);
+    let server = LogServer::start_with(&[
+        "witness",
+        "serve",
+        p(&wdir),
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+    ]);
 
     // First cosignature: from size 0.
     let w = |d: &Path| {

@@ -77,10 +77,21 @@ fn serve_in(data: &Path, electrum: &str, pause_at: Option<&str>, more: &[&str]) 
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("serve printed {line:?}"))
+    // `listening on http://ADDR`, or with --json a `listening` object.
+    let url = if more.contains(&"--json") {
+        let j = crate::support::parse_json(&line);
+        assert_eq!(j["result"], "listening");
+        assert_eq!(j["service"], "calendar");
+        j["url"].as_str().unwrap().to_owned()
+    } else {
+        line.trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve printed {line:?}"))
+            .to_owned()
+    };
+    let addr = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http:// URL: {url}"))
         .parse()
         .unwrap();
     Server { child, addr }
@@ -569,7 +580,13 @@ fn two_instances_on_one_postgres_fail_over_and_anchor_each_batch_once() {
     wait_for(&a, "a to anchor", |s| {
         s["anchorer"] == leader && s["accepting"] == true
     });
-    let b = serve_in(standby.path(), &electrum, None, &shared);
+    // (It says where it listens in JSON.)
+    let b = serve_in(
+        standby.path(),
+        &electrum,
+        None,
+        &["--postgres", url.as_str(), "--json"],
+    );
     wait_for(&b, "b to stand by", |s| {
         s["anchorer"] == other && s["accepting"] == true
     });

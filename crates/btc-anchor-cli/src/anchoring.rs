@@ -1264,6 +1264,19 @@ pub fn upgrade(args: &UpgradeArgs) -> Result<Done, Failure> {
 }
 
 /// What `upgrade PATH...` did with the proof files among the paths.
+/// What `upgrade PATH` says of a path with no file: most often a document
+/// given whose proof is not beside it.
+pub const MISSING_PROOF: &str =
+    "no such proof file (was the document stamped here, or its proof moved?): give the proof file's path";
+/// What `upgrade PATH` says of a damaged file or another format.
+pub const NOT_A_PROOF: &str =
+    "damaged, or not a btc-anchor proof (a .ots file is upgraded with the ots client): left alone";
+
+/// What `upgrade PATH` says of a proof of another network.
+pub fn other_network(network: Network) -> String {
+    format!("a proof of {network}, not of this data directory's network: left alone (upgrade it with --network {network})")
+}
+
 struct FilesUpgraded {
     files: Vec<PathBuf>,
     outcomes: Vec<FileUpgrade>,
@@ -1315,10 +1328,9 @@ impl FilesUpgraded {
                  data directory?): left alone"
                     .to_owned(),
             ),
-            FileUpgrade::NotAProof => (
-                "not-a-proof",
-                "not a btc-anchor proof of this network: left alone".to_owned(),
-            ),
+            FileUpgrade::Missing => ("missing", MISSING_PROOF.to_owned()),
+            FileUpgrade::OtherNetwork { network } => ("other-network", other_network(*network)),
+            FileUpgrade::NotAProof => ("not-a-proof", NOT_A_PROOF.to_owned()),
             FileUpgrade::BlockNotKept => (
                 "block-not-kept",
                 "its batch was completed by an older btc-anchor, whose store kept no block: \

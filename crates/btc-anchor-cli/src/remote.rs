@@ -12,7 +12,7 @@ use btc_anchor_workflow::remote::{
 };
 use serde_json::json;
 
-use crate::anchoring::{nothing_to_do, Common};
+use crate::anchoring::{nothing_to_do, other_network, Common, MISSING_PROOF, NOT_A_PROOF};
 use crate::outcome::{with_sources, Done, Exit, Failure};
 use crate::render::json_line;
 
@@ -131,10 +131,9 @@ pub fn upgrade(common: &Common, url: &str, paths: &[PathBuf], json: bool) -> Res
                 "unknown",
                 "the server does not know this record (stamped through another server?)".to_owned(),
             ),
-            UpgradeOutcome::NotAProof => (
-                "not-a-proof",
-                format!("not a btc-anchor proof of {network}: left alone"),
-            ),
+            UpgradeOutcome::Missing => ("missing", MISSING_PROOF.to_owned()),
+            UpgradeOutcome::OtherNetwork { network } => ("other-network", other_network(*network)),
+            UpgradeOutcome::NotAProof => ("not-a-proof", NOT_A_PROOF.to_owned()),
             UpgradeOutcome::Refused(r) => (
                 "refused",
                 format!("{}; the file is left as it was", with_sources(r)),

@@ -14,6 +14,7 @@ use bitcoin::{Amount, FeeRate, Network, OutPoint, Transaction, Txid};
 
 use crate::backend::{ChainBackend, Checked, Payer, Seal, TxStatus, SEAL_VALUE, SEAL_VOUT};
 use crate::config::Config;
+use crate::remote::NotPending;
 use crate::store::{
     BatchState, Confirmation, DataLock, Journal, Store, StoreError, StoredBatch, StoredRecord,
     StoredTx,
@@ -337,11 +338,30 @@ pub enum FileUpgrade {
     /// No record of this store has the file's digest and salt (another
     /// data directory's proof): left alone.
     Unknown,
-    /// Not a btc-anchor proof of this network: left alone.
+    /// No file at the path: a document never stamped, or whose proof was
+    /// moved.
+    Missing,
+    /// A native proof of another network: left alone.
+    OtherNetwork {
+        /// Its network.
+        network: Network,
+    },
+    /// The file is damaged, or not a native proof (a `.ots` file, say):
+    /// left alone.
     NotAProof,
     /// Its batch was completed by a version that kept no block, so its
     /// complete proof cannot be rebuilt: left alone.
     BlockNotKept,
+}
+
+impl From<NotPending> for FileUpgrade {
+    fn from(why: NotPending) -> FileUpgrade {
+        match why {
+            NotPending::Missing => FileUpgrade::Missing,
+            NotPending::OtherNetwork(network) => FileUpgrade::OtherNetwork { network },
+            NotPending::NotAProof => FileUpgrade::NotAProof,
+        }
+    }
 }
 
 /// The status of a batch.
@@ -963,10 +983,10 @@ impl Anchoring {
         let _step = self.progress.begin(Step::ProofFiles, proofs.len());
         for (i, path) in proofs.iter().enumerate() {
             self.progress.advance(1);
-            let local = match read_proof_file(path) {
-                Ok(p) if p.network == self.network() => p,
-                _ => {
-                    outcomes.push(Some(FileUpgrade::NotAProof));
+            let local = match crate::remote::pending_candidate(path, self.network()) {
+                Ok(p) => p,
+                Err(why) => {
+                    outcomes.push(Some(why.into()));
                     continue;
                 }
             };

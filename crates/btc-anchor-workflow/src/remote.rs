@@ -319,7 +319,16 @@ pub enum UpgradeOutcome {
     },
     /// The server does not know the record (another server's, or lost).
     Unknown,
-    /// The file is not a native proof of this network: left alone.
+    /// No file at the path: a document never stamped, or whose proof was
+    /// moved.
+    Missing,
+    /// A native proof of another network: left alone.
+    OtherNetwork {
+        /// Its network.
+        network: Network,
+    },
+    /// The file is damaged, or not a native proof (a `.ots` file, say):
+    /// left alone.
     NotAProof,
     /// The server's proof is of another record or network, or does not
     /// verify: refused, the file left as it was.
@@ -359,10 +368,10 @@ pub fn upgrade(
     let mut outcomes = Vec::with_capacity(proofs.len());
     let mut written = Vec::new();
     for path in proofs {
-        let local = match file::read_any(path) {
-            Ok(ProofFile::Native(p)) if p.network == network => p,
-            _ => {
-                outcomes.push(UpgradeOutcome::NotAProof);
+        let local = match pending_candidate(path, network) {
+            Ok(p) => p,
+            Err(why) => {
+                outcomes.push(why.into());
                 continue;
             }
         };
@@ -413,6 +422,41 @@ fn check(p: &Proof, local: &Proof, options: &VerifyOptions) -> Result<u32, Refus
     ) {
         (Verdict::Valid | Verdict::Inconclusive(_), Some(b)) => Ok(b.height),
         _ => Err(Refusal::Incomplete),
+    }
+}
+
+/// Why a path given to an upgrade holds no native proof to work on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotPending {
+    /// Nothing is there.
+    Missing,
+    /// A native proof of this other network.
+    OtherNetwork(Network),
+    /// A damaged file, or not a native proof.
+    NotAProof,
+}
+
+impl From<NotPending> for UpgradeOutcome {
+    fn from(why: NotPending) -> UpgradeOutcome {
+        match why {
+            NotPending::Missing => UpgradeOutcome::Missing,
+            NotPending::OtherNetwork(network) => UpgradeOutcome::OtherNetwork { network },
+            NotPending::NotAProof => UpgradeOutcome::NotAProof,
+        }
+    }
+}
+
+/// The native proof of `network` at `path`, or why there is none.
+pub(crate) fn pending_candidate(path: &Path, network: Network) -> Result<Proof, NotPending> {
+    match file::read_any(path) {
+        Ok(ProofFile::Native(p)) if p.network == network => Ok(p),
+        Ok(ProofFile::Native(p)) => Err(NotPending::OtherNetwork(p.network)),
+        Err(file::ReadAnyError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Err(NotPending::Missing)
+        }
+        _ => Err(NotPending::NotAProof),
     }
 }
 
@@ -873,6 +917,24 @@ mod tests {
         assert!(matches!(out[0], UpgradeOutcome::Unknown), "{out:?}");
         let out = upgrade(&mut cal, Network::Regtest, &paths[1..]).unwrap();
         assert!(matches!(out[0], UpgradeOutcome::NotAProof), "{out:?}");
+        // No file at all, and a proof of another network: said as such.
+        let out = upgrade(
+            &mut cal,
+            Network::Regtest,
+            &[dir.path().join("gone.anchor.json")],
+        )
+        .unwrap();
+        assert!(matches!(out[0], UpgradeOutcome::Missing), "{out:?}");
+        let out = upgrade(&mut cal, Network::Signet, &paths[..1]).unwrap();
+        assert!(
+            matches!(
+                out[0],
+                UpgradeOutcome::OtherNetwork {
+                    network: Network::Regtest
+                }
+            ),
+            "{out:?}"
+        );
     }
 
     #[test]

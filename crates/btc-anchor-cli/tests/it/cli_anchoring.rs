@@ -817,4 +817,44 @@ fn stamp_without_labels_then_upgrade_by_path() {
     assert!(out.contains("foreign.txt.anchor.json: no record"), "{out}");
     assert!(out.contains("6 complete already, 1 failed"), "{out}");
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), foreign_text);
+
+    // A document with no proof beside it, a proof of another network and a
+    // damaged one: each named for what it is, and left alone.
+    let lone = env.docs.path().join("lone.txt");
+    std::fs::write(&lone, b"never stamped").unwrap();
+    let mut signet = vector["proof"].clone();
+    signet["network"] = "signet".into();
+    let other = env.docs.path().join("other.txt.anchor.json");
+    std::fs::write(&other, serde_json::to_string(&signet).unwrap()).unwrap();
+    let damaged = env.docs.path().join("damaged.txt.anchor.json");
+    std::fs::write(&damaged, &foreign_text[..foreign_text.len() / 2]).unwrap();
+    let paths = [
+        lone.to_str().unwrap(),
+        other.to_str().unwrap(),
+        damaged.to_str().unwrap(),
+    ];
+    let mut args = vec!["upgrade"];
+    args.extend(paths);
+    let (code, out, err) = run(&env, &args);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("lone.txt.anchor.json: no such proof file"),
+        "{out}"
+    );
+    assert!(out.contains("a proof of signet"), "{out}");
+    assert!(out.contains("--network signet"), "{out}");
+    assert!(
+        out.contains("damaged.txt.anchor.json: damaged, or not a btc-anchor proof"),
+        "{out}"
+    );
+    args.push("--json");
+    let v = crate::support::parse_json(&run(&env, &args).1);
+    let results: Vec<&str> = v["files"]["proofs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["missing", "other-network", "not-a-proof"], "{v}");
+    assert!(!env.docs.path().join("lone.txt.anchor.json").exists());
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use btc_anchor::text::{escape_controls, escape_path, with_sources};
 use btc_anchor_electrum::ConnectOptions;
+use btc_anchor_log::writer::{LogError, LogWriter};
 use btc_anchor_workflow::anchoring::{AnchorStep, AnchoringError, FeeOptions};
 use btc_anchor_workflow::watch::{
     ElectrumWallet, NotStampedReason, WatchError, WatchEvent, WatchOptions, Watcher,
@@ -28,7 +29,7 @@ pub struct WatchArgs {
     common: Common,
     /// Folders to watch, recursively (hidden entries and symbolic links
     /// skipped, as by stamp)
-    #[arg(required = true, value_name = "DIR")]
+    #[arg(required_unless_present = "logs", value_name = "DIR")]
     folders: Vec<PathBuf>,
     /// Anchor once the oldest queued record has waited this long (30s,
     /// 10m, 1h30m) [default: 10m, unless only --after is given]
@@ -62,11 +63,26 @@ pub struct WatchArgs {
     /// patients: shown only when asked)
     #[arg(long)]
     labels: bool,
+    /// An audit log (btc-anchor log init) to checkpoint on a schedule:
+    /// its public/checkpoints folder is watched too, so that each new
+    /// checkpoint is stamped and anchored (repeatable)
+    #[arg(long = "log", value_name = "DIR")]
+    logs: Vec<PathBuf>,
+    /// With --log: sign a checkpoint of each log this often, when it grew
+    /// [default: 10m]; anchoring then defaults to hourly
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "logs")]
+    checkpoint_every: Option<Duration>,
     /// One JSON object per event on stdout, instead of the log lines on
     /// stderr
     #[arg(long)]
     json: bool,
 }
+
+/// How often `--log` checkpoints each log by default.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(600);
+/// How often the queue is anchored by default with `--log`: hourly, the
+/// logs' anchoring cadence (`docs/audit-log.md` §13).
+const LOG_ANCHOR_EVERY: Duration = Duration::from_secs(3600);
 
 /// `watch --help`'s text after the options.
 pub const WATCH_HELP: &str = "\
@@ -76,8 +92,10 @@ temporary files (*.tmp, *.part, *.crdownload, *.swp, *~, ~$*) never are. On star
 scanned, so files that arrived while it was down are stamped too. The queue is anchored on
 schedule, and the proofs completed as the batches confirm. A failing step (server unreachable)
 is tried again, waiting longer each time; other commands can use the data directory between
-its steps. SIGTERM or SIGINT stops it once the step under way is finished. See
-docs/btc-anchor-watch.service for a systemd unit.
+its steps. With --log DIR it also signs a checkpoint of that audit log every --checkpoint-every
+when the log grew, and stamps and anchors each one (docs/audit-log.md §13). SIGTERM or SIGINT
+stops it once the step under way is finished. See docs/btc-anchor-watch.service for a systemd
+unit.
 
 Exit status:
   0  stopped by SIGTERM or SIGINT
@@ -158,13 +176,33 @@ pub fn run(args: &WatchArgs) -> Result<Done, Failure> {
             timeout: Duration::from_secs(20),
         },
     );
-    let mut options = WatchOptions::new(args.folders.clone());
+    // Each log opens (or is being written by another process) before the
+    // watch starts, and its published checkpoints are watched too.
+    for dir in &args.logs {
+        match LogWriter::open(dir) {
+            Ok(_) | Err(LogError::Locked { .. }) => {}
+            Err(e) => {
+                return Err(Failure::io(
+                    with_sources(&e),
+                    "give --log the folder of an audit log (made by btc-anchor log init)",
+                ))
+            }
+        }
+    }
+    let mut folders = args.folders.clone();
+    folders.extend(
+        args.logs
+            .iter()
+            .map(|d| d.join("public").join("checkpoints")),
+    );
+    let mut options = WatchOptions::new(folders);
     options.include_hidden = args.include_hidden;
     options.settle = args.settle;
     options.anchor_after = args.after.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     options.anchor_every = match (args.every, args.after) {
         (Some(every), _) => Some(every),
         (None, Some(_)) => None,
+        (None, None) if !args.logs.is_empty() => Some(LOG_ANCHOR_EVERY),
         (None, None) => options.anchor_every,
     };
     options.upgrade_every = args.upgrade_every;
@@ -206,10 +244,74 @@ pub fn run(args: &WatchArgs) -> Result<Done, Failure> {
             });
         }
     };
-    watcher
-        .run(&stop, &mut on_event)
-        .map_err(|e| watch_failure(e, &data_dir))?;
+    let every = args.checkpoint_every.unwrap_or(CHECKPOINT_EVERY);
+    let result = std::thread::scope(|s| {
+        if !args.logs.is_empty() {
+            s.spawn(|| checkpoint_logs(&args.logs, every, &stop, json));
+        }
+        let result = watcher.run(&stop, &mut on_event);
+        // The checkpointer stops with the watcher, also when it failed.
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        result
+    });
+    result.map_err(|e| watch_failure(e, &data_dir))?;
     Ok(Done::ok(String::new()))
+}
+
+/// Signs a checkpoint of each log in `logs` every `every`, when it grew
+/// ([`LogWriter::checkpoint_if_due`]), until `stop`; the watcher sees each
+/// new `public/checkpoints/<N>` and stamps it. A log that another process
+/// is writing is tried again the next round.
+fn checkpoint_logs(logs: &[PathBuf], every: Duration, stop: &AtomicBool, json: bool) {
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+    let emit = |mut v: Value, line: String| {
+        if json {
+            v["time"] = btc_anchor::utc::rfc3339(
+                u32::try_from(btc_anchor_workflow::store::now()).unwrap_or(u32::MAX),
+            )
+            .into();
+            print_json(&v);
+        } else {
+            log(&line);
+        }
+    };
+    while !stop.load(Ordering::SeqCst) {
+        for dir in logs {
+            let signed = LogWriter::open(dir).and_then(|mut w| {
+                let note = w.checkpoint_if_due(every)?;
+                Ok(note.map(|_| (w.origin().to_owned(), w.published())))
+            });
+            match signed {
+                Ok(Some((origin, size))) => emit(
+                    json!({"event": "checkpointed", "origin": origin, "size": size}),
+                    format!("log {origin}: signed the checkpoint of size {size}"),
+                ),
+                Ok(None) => {}
+                Err(LogError::Locked { .. }) => emit(
+                    json!({"event": "busy", "step": "checkpoint"}),
+                    format!(
+                        "log {}: another process is writing it; checkpointing it next round",
+                        escape_path(dir)
+                    ),
+                ),
+                Err(e) => emit(
+                    json!({"event": "failed", "step": "checkpoint", "error": with_sources(&e),
+                           "retry_in_ms": u64::try_from(every.as_millis()).unwrap_or(u64::MAX)}),
+                    format!(
+                        "log {}: cannot checkpoint: {}; trying again in {}",
+                        escape_path(dir),
+                        with_sources(&e),
+                        show_duration(every)
+                    ),
+                ),
+            }
+        }
+        let next = Instant::now() + every;
+        while !stop.load(Ordering::SeqCst) && Instant::now() < next {
+            std::thread::sleep(Duration::from_millis(200).min(every));
+        }
+    }
 }
 
 fn watch_failure(e: WatchError, data_dir: &Path) -> Failure {

@@ -318,6 +318,10 @@ impl LogWriter {
     /// [`LogError::Locked`] when another writer holds it, and a
     /// [`LogError`] for a log whose files do not agree.
     pub fn open(dir: &Path) -> Result<LogWriter, LogError> {
+        // A folder without a key is no log: refused before the lock file
+        // is made, so that nothing is left in it.
+        let key = dir.join("key");
+        fs::symlink_metadata(&key).map_err(io_err("read", &key))?;
         let lock = take_lock(dir)?;
         let signer = read_key_file(&dir.join("key"))?;
         let refkey = read_refkey(&dir.join("refkey"))?;

@@ -372,3 +372,92 @@ fn watch_stamps_anchors_and_completes_through_a_lost_server_and_kill_9() {
         "{lines:?}"
     );
 }
+
+/// `watch --log DIR`: the watcher checkpoints an audit log on its
+/// schedule, stamps each new checkpoint with the watched files and
+/// anchors them; the anchored checkpoint verifies as a record and the
+/// log's audit passes.
+#[test]
+fn watch_checkpoints_an_audit_log_and_anchors_its_checkpoints() {
+    let env = setup();
+    let log = env.docs.path().join("audit");
+    let log_s = log.to_str().unwrap();
+    let vkey = crate::support::parse_json(&env.ok(&[
+        "log",
+        "init",
+        log_s,
+        "--origin",
+        "clinic.example/audit",
+        "--json",
+    ]))["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let append = |n: usize| {
+        for i in 0..n {
+            let record = format!("MRN {i}");
+            env.ok(&[
+                "log", "append", log_s, "--kind", "read", "--record", &record, "--actor", "dr-1",
+            ]);
+        }
+    };
+    append(5);
+
+    // Not a log, and --checkpoint-every without --log: refused.
+    let records = env.records();
+    let records_s = records.to_str().unwrap();
+    let (code, _, err) = env.run(&["watch", records_s, "--log", records_s]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("btc-anchor log init"), "{err}");
+    // Nothing was left in the folder that is no log.
+    assert!(!records.join("lock").exists());
+    let (code, _, err) = env.run(&["watch", records_s, "--checkpoint-every", "1s"]);
+    assert_eq!(code, 2, "{err}");
+
+    let mut w = Watch::start(
+        &env,
+        &["--log", log_s, "--checkpoint-every", "1s", "--after", "3"],
+        None,
+    );
+    w.expect("watching 2 folders");
+    // The checkpoint of the 5 events, stamped with a.txt and sub/b.txt.
+    let all = |w: &mut Watch| {
+        w.expect("log clinic.example/audit: signed the checkpoint of size 5");
+        w.expect("anchored batch 1: 3 records")
+    };
+    all(&mut w);
+    env.stack.mine_blocks(1, None).unwrap();
+    w.expect("batch 1: complete in block");
+    let checkpoint = log.join("public/checkpoints/5");
+    assert_eq!(env.verify(&checkpoint, None), 0);
+    let audit = env.run(&[
+        "log",
+        "audit",
+        log.join("public").to_str().unwrap(),
+        "--vkey",
+        &vkey,
+        "--network",
+        "regtest",
+        "--json",
+    ]);
+    assert_eq!(audit.0, 0, "{}{}", audit.1, audit.2);
+    assert_eq!(crate::support::parse_json(&audit.1)["consistent"], true);
+
+    // More events: the next round signs a checkpoint of the new size, and
+    // the watcher stamps it; no round signs one while the log has not grown.
+    append(2);
+    w.expect("log clinic.example/audit: signed the checkpoint of size 7");
+    w.expect("stamped sha256:");
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, lines) = w.terminate();
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("signed the checkpoint"))
+            .count(),
+        2,
+        "{lines:?}"
+    );
+    assert!(log.join("public/checkpoints/7.anchor.json").is_file());
+}

@@ -132,33 +132,42 @@ impl Requests {
     }
 }
 
+/// Runs `clients` threads, thread `k` with a connection of its own doing
+/// `client(k, conn)`; every latency they measured.
+fn run_clients<F>(addr: SocketAddr, clients: usize, client: F) -> Vec<Duration>
+where
+    F: Fn(u64, Conn) -> Vec<Duration> + Send + Sync + 'static,
+{
+    let client = Arc::new(client);
+    let threads: Vec<_> = (0..clients as u64)
+        .map(|k| {
+            let client = client.clone();
+            std::thread::spawn(move || client(k, Conn::new(addr)))
+        })
+        .collect();
+    threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect()
+}
+
 /// A closed loop: `clients` threads post requests as fast as they are
 /// answered until `total` units are accepted.
 fn saturate(addr: SocketAddr, clients: usize, total: u64, req: Requests) -> Load {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let threads: Vec<_> = (0..clients)
-        .map(|_| {
-            let next = next.clone();
-            std::thread::spawn(move || {
-                let mut c = Conn::new(addr);
-                let mut lat = Vec::new();
-                loop {
-                    let n = next.fetch_add(1, Ordering::SeqCst);
-                    if n * req.per_request >= total {
-                        return lat;
-                    }
-                    let t = Instant::now();
-                    req.send(&mut c, n);
-                    lat.push(t.elapsed());
-                }
-            })
-        })
-        .collect();
-    let lat = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
+    let lat = run_clients(addr, clients, move |_, mut c| {
+        let mut lat = Vec::new();
+        loop {
+            let n = next.fetch_add(1, Ordering::SeqCst);
+            if n * req.per_request >= total {
+                return lat;
+            }
+            let t = Instant::now();
+            req.send(&mut c, n);
+            lat.push(t.elapsed());
+        }
+    });
     Load::new(lat, start.elapsed(), req.per_request)
 }
 
@@ -168,27 +177,18 @@ fn saturate(addr: SocketAddr, clients: usize, total: u64, req: Requests) -> Load
 fn paced(addr: SocketAddr, clients: usize, rate: f64, period: Duration, req: Requests) -> Load {
     let count = (rate * period.as_secs_f64()) as u64;
     let start = Instant::now() + Duration::from_millis(100);
-    let threads: Vec<_> = (0..clients as u64)
-        .map(|k| {
-            std::thread::spawn(move || {
-                let mut c = Conn::new(addr);
-                let mut lat = Vec::new();
-                for n in (k..count).step_by(clients) {
-                    let due = start + Duration::from_secs_f64(n as f64 / rate);
-                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
-                    }
-                    req.send(&mut c, n);
-                    lat.push(due.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    let lat = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
+    let lat = run_clients(addr, clients, move |k, mut c| {
+        let mut lat = Vec::new();
+        for n in (k..count).step_by(clients) {
+            let due = start + Duration::from_secs_f64(n as f64 / rate);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            req.send(&mut c, n);
+            lat.push(due.elapsed());
+        }
+        lat
+    });
     Load::new(lat, start.elapsed(), req.per_request)
 }
 

@@ -740,29 +740,12 @@ impl LogServer {
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        // `listening on http://ADDR`, or with --json a `listening` object.
-        let url = if args.contains(&"--json") {
-            let j = crate::support::parse_json(&line);
-            assert_eq!(j["result"], "listening");
-            let service = if args[0] == "witness" {
-                "witness"
-            } else {
-                "log"
-            };
-            assert_eq!(j["service"], service);
-            j["url"].as_str().unwrap().to_owned()
+        let service = if args[0] == "witness" {
+            "witness"
         } else {
-            line.trim()
-                .strip_prefix("listening on ")
-                .unwrap_or_else(|| panic!("log serve printed {line:?}"))
-                .to_owned()
+            "log"
         };
-        let addr: std::net::SocketAddr = url
-            .strip_prefix("http://")
-            .unwrap_or_else(|| panic!("not an http:// URL: {url}"))
-            .parse()
-            .unwrap();
-        assert!(addr.ip().is_loopback());
+        let addr = listening_addr(&line, service, args.contains(&"--json"));
         LogServer {
             child,
             url: format!("http://{addr}"),

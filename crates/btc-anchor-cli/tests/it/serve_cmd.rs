@@ -77,23 +77,7 @@ fn serve_in(data: &Path, electrum: &str, pause_at: Option<&str>, more: &[&str]) 
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    // `listening on http://ADDR`, or with --json a `listening` object.
-    let url = if more.contains(&"--json") {
-        let j = crate::support::parse_json(&line);
-        assert_eq!(j["result"], "listening");
-        assert_eq!(j["service"], "calendar");
-        j["url"].as_str().unwrap().to_owned()
-    } else {
-        line.trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("serve printed {line:?}"))
-            .to_owned()
-    };
-    let addr = url
-        .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("not an http:// URL: {url}"))
-        .parse()
-        .unwrap();
+    let addr = crate::support::listening_addr(&line, "calendar", more.contains(&"--json"));
     Server { child, addr }
 }
 

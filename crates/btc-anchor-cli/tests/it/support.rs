@@ -125,3 +125,27 @@ pub fn parse_json(stdout: &str) -> serde_json::Value {
     );
     v
 }
+
+/// Where a server says it listens, from the first line it printed:
+/// `listening on http://ADDR`, or with `--json` (`json`) a `listening`
+/// object of `service`.
+pub fn listening_addr(line: &str, service: &str, json: bool) -> std::net::SocketAddr {
+    let url = if json {
+        let j = parse_json(line);
+        assert_eq!(j["result"], "listening");
+        assert_eq!(j["service"], service);
+        j["url"].as_str().unwrap().to_owned()
+    } else {
+        line.trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{service} server printed {line:?}"))
+            .to_owned()
+    };
+    let addr: std::net::SocketAddr = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http:// URL: {url}"))
+        .parse()
+        .unwrap();
+    assert!(addr.ip().is_loopback(), "{addr}");
+    addr
+}

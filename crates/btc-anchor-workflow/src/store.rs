@@ -301,6 +301,21 @@ pub trait Journal: Send + std::fmt::Debug {
     /// The records of a batch, in leaf order.
     fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError>;
 
+    /// Up to `limit` records waiting for a batch whose row id is above
+    /// `after`, oldest first: the queue read page by page, so that a large
+    /// one is never held whole ([`Journal::queued_records`] reads it all).
+    fn queued_page(&self, after: i64, limit: usize) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// Up to `limit` records of a batch from leaf `from` on, in leaf order:
+    /// the batch read page by page ([`Journal::batch_records`] reads it
+    /// all).
+    fn batch_page(
+        &self,
+        batch_id: i64,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+
     /// The record whose proof is written at `path`, if any.
     fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError>;
 
@@ -688,6 +703,28 @@ impl Journal for Store {
 
     fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError> {
         self.records_where("batch_id = ?1 ORDER BY leaf_index", &[&batch_id])
+    }
+
+    fn queued_page(&self, after: i64, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.records_where(
+            "batch_id IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+            &[&after, &limit],
+        )
+    }
+
+    fn batch_page(
+        &self,
+        batch_id: i64,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.records_where(
+            "batch_id = ?1 AND leaf_index >= ?2 ORDER BY leaf_index LIMIT ?3",
+            &[&batch_id, &from, &limit],
+        )
     }
 
     fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {

@@ -847,8 +847,6 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         if args.no_label {
             flow.set_record_paths(RecordPaths::Withheld);
         }
-        // No bar of the library's steps: they run a page at a time, and
-        // the hashing bar covers the whole stamp.
     }
     let digest_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     let bare = |digest: RecordDigest, default: String| StampItem {
@@ -904,6 +902,12 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         (0, 0)
     };
     let bar = crate::progress::hashing(count, bytes, args.quiet);
+    // The library's steps run a page at a time: their bars are drawn
+    // under the hashing bar, which covers the whole stamp.
+    if let Some(flow) = &mut flow {
+        let multi = crate::progress::stacked(&[&bar]);
+        flow.set_progress(Arc::new(crate::progress::Records::under(multi, args.quiet)));
+    }
     // Files are found, hashed and stamped a page at a time: each page's
     // records are durable in the store before the next is hashed, and no
     // more than a page of paths is held at once, however many files there

@@ -317,7 +317,11 @@ impl Common {
 
     fn open(&self) -> Result<Anchoring, Failure> {
         let config = self.config()?;
-        Anchoring::open(&self.data_dir(), config).map_err(anchoring_failure)
+        let mut flow = Anchoring::open(&self.data_dir(), config).map_err(anchoring_failure)?;
+        if let Some(n) = page_size_hook() {
+            flow.set_page_size(n);
+        }
+        Ok(flow)
     }
 }
 
@@ -465,6 +469,21 @@ pub(crate) fn pause_hook(step: &AnchorStep) {
         eprintln!("paused after {here}");
         std::thread::sleep(Duration::from_secs(600));
     }
+}
+
+/// The test hook `BTC_ANCHOR_PAGE_SIZE=N`: stamp, anchor and upgrade read
+/// and stamp N records per step instead of
+/// [`btc_anchor_workflow::anchoring::PAGE_SIZE`], so that tests cross page
+/// boundaries with a few records. Debug builds only, as [`pause_hook`].
+#[cfg(debug_assertions)]
+fn page_size_hook() -> Option<usize> {
+    std::env::var("BTC_ANCHOR_PAGE_SIZE").ok()?.parse().ok()
+}
+
+/// Never in a release build: the hook is not compiled in.
+#[cfg(not(debug_assertions))]
+fn page_size_hook() -> Option<usize> {
+    None
 }
 
 /// Whether `BTC_ANCHOR_PAUSE_AT` asks to pause after the step `here`.

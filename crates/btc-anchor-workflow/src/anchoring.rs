@@ -773,8 +773,21 @@ impl Anchoring {
         // Each queued proof is verified before anything is stored, moved or
         // written, and built again to be written: cheap, and no proof of a
         // large stamp is held in memory.
-        for (digest, salt, _, path) in &new {
-            check_proof(&self.queued_proof(*digest, salt.clone()), path)?;
+        let network = self.network();
+        let queued = |digest: RecordDigest, salt: &Salt| Proof {
+            network,
+            record: Record {
+                digest,
+                salt: salt.clone(),
+            },
+            batch: None,
+            anchor: None,
+        };
+        {
+            use rayon::prelude::*;
+            new.par_iter().try_for_each(|(digest, salt, _, path)| {
+                check_proof(&queued(*digest, salt), path)
+            })?;
         }
         // Older versions first: each older proof is moved aside, then its
         // record follows it in the store. A crash between the two leaves
@@ -792,12 +805,17 @@ impl Anchoring {
         self.store.add_records(&new)?;
         drop(step);
         let _step = progress.begin(Step::WriteProofs, new.len());
-        for (digest, salt, _, path) in &new {
-            // Not flushed: the store holds the record, and the proof is
-            // written again when its batch moves on.
-            write_proof(path, &self.queued_proof(*digest, salt.clone()), false)?;
-            progress.advance(1);
-        }
+        // Creating files is latency-bound: several written at once.
+        proof_writers(&self.data_dir)?.install(|| {
+            use rayon::prelude::*;
+            new.par_iter().try_for_each(|(digest, salt, _, path)| {
+                // Not flushed: the store holds the record, and the proof is
+                // written again when its batch moves on.
+                write_proof(path, &queued(*digest, salt), false)?;
+                progress.advance(1);
+                Ok::<_, AnchoringError>(())
+            })
+        })?;
         for (n, older) in new_items {
             summary.queued += 1;
             summary.outcomes[n] = match older {
@@ -1853,13 +1871,7 @@ impl Anchoring {
             row: batch.id,
         })?;
         // Flushing is latency-bound: many files in flight at once.
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(PROOF_WRITERS)
-            .build()
-            .map_err(|e| AnchoringError::WriteProof {
-                path: self.data_dir.clone(),
-                source: std::io::Error::other(e),
-            })?;
+        let pool = proof_writers(&self.data_dir)?;
         // 1. Every proof verified before any is written.
         proofs.check_whole(&first)?;
         let (mut with_path, mut without_path) = (0, 0);
@@ -1975,6 +1987,18 @@ impl Anchoring {
 
 /// Threads writing proof files at once.
 const PROOF_WRITERS: usize = 16;
+
+/// A pool of [`PROOF_WRITERS`] threads (`data_dir` names a failure to
+/// start one).
+fn proof_writers(data_dir: &Path) -> Result<rayon::ThreadPool, AnchoringError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(PROOF_WRITERS)
+        .build()
+        .map_err(|e| AnchoringError::WriteProof {
+            path: data_dir.to_path_buf(),
+            source: std::io::Error::other(e),
+        })
+}
 
 /// The leaf index of a batched record.
 fn leaf_index(r: &StoredRecord) -> Result<u64, AnchoringError> {

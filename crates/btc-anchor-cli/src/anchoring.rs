@@ -13,7 +13,7 @@ use btc_anchor::seal::SealError;
 use btc_anchor_electrum::{ConnectOptions, Electrum, ElectrumError};
 use btc_anchor_workflow::anchoring::{
     AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, FileUpgrade, RecordPaths,
-    StampItem, StampOutcome, StampSummary,
+    StampItem, StampOutcome, StampSummary, PAGE_SIZE,
 };
 use btc_anchor_workflow::config::{Config, ConfigError};
 use btc_anchor_workflow::store::{BatchState, StoreError};
@@ -317,7 +317,11 @@ impl Common {
 
     fn open(&self) -> Result<Anchoring, Failure> {
         let config = self.config()?;
-        Anchoring::open(&self.data_dir(), config).map_err(anchoring_failure)
+        let mut flow = Anchoring::open(&self.data_dir(), config).map_err(anchoring_failure)?;
+        if let Some(n) = page_size_hook() {
+            flow.set_page_size(n);
+        }
+        Ok(flow)
     }
 }
 
@@ -465,6 +469,21 @@ pub(crate) fn pause_hook(step: &AnchorStep) {
         eprintln!("paused after {here}");
         std::thread::sleep(Duration::from_secs(600));
     }
+}
+
+/// The test hook `BTC_ANCHOR_PAGE_SIZE=N`: stamp, anchor and upgrade read
+/// and stamp N records per step instead of
+/// [`btc_anchor_workflow::anchoring::PAGE_SIZE`], so that tests cross page
+/// boundaries with a few records. Debug builds only, as [`pause_hook`].
+#[cfg(debug_assertions)]
+fn page_size_hook() -> Option<usize> {
+    std::env::var("BTC_ANCHOR_PAGE_SIZE").ok()?.parse().ok()
+}
+
+/// Never in a release build: the hook is not compiled in.
+#[cfg(not(debug_assertions))]
+fn page_size_hook() -> Option<usize> {
+    None
 }
 
 /// Whether `BTC_ANCHOR_PAUSE_AT` asks to pause after the step `here`.
@@ -694,6 +713,121 @@ fn proof_path_for(doc: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
     }
 }
 
+/// The files under the paths named, one at a time, in the order and by
+/// the rules of [`hash::collect_files`] (folders recursively in name
+/// order, symbolic links never followed, hidden entries inside folders
+/// skipped unless asked for), holding only the entries of the folders
+/// being walked instead of every file found: what lets stamp take a
+/// million files in bounded memory.
+struct Walk<'a> {
+    roots: std::slice::Iter<'a, &'a PathBuf>,
+    /// The entries still to visit in each folder being walked, outermost
+    /// first.
+    folders: Vec<std::vec::IntoIter<std::fs::DirEntry>>,
+    options: WalkOptions,
+    /// Entries passed over since last drained, with the reason.
+    skipped: Vec<(PathBuf, hash::SkipReason)>,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk of `roots`, each of which is looked at first: a missing one
+    /// is an error before any file is found.
+    fn new(roots: &'a [&'a PathBuf], options: WalkOptions) -> Result<Walk<'a>, hash::HashError> {
+        for root in roots {
+            root_metadata(root)?;
+        }
+        Ok(Walk {
+            roots: roots.iter(),
+            folders: Vec::new(),
+            options,
+            skipped: Vec::new(),
+        })
+    }
+
+    /// A file to yield, or nothing (a folder is entered, anything else
+    /// skipped).
+    fn classify(
+        &mut self,
+        path: PathBuf,
+        meta: &std::fs::Metadata,
+    ) -> Result<Option<PathBuf>, hash::HashError> {
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            self.skipped.push((path, hash::SkipReason::Symlink));
+        } else if ft.is_file() {
+            return Ok(Some(path));
+        } else if ft.is_dir() {
+            let read_err = |source| hash::HashError::Read {
+                path: path.clone(),
+                source,
+            };
+            let mut entries = std::fs::read_dir(&path)
+                .map_err(read_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(read_err)?;
+            entries.sort_by_key(std::fs::DirEntry::file_name);
+            self.folders.push(entries.into_iter());
+        } else {
+            self.skipped.push((path, hash::SkipReason::NotAFile));
+        }
+        Ok(None)
+    }
+}
+
+fn root_metadata(root: &Path) -> Result<std::fs::Metadata, hash::HashError> {
+    std::fs::symlink_metadata(root).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            hash::HashError::NotFound {
+                path: root.to_path_buf(),
+            }
+        } else {
+            hash::HashError::Read {
+                path: root.to_path_buf(),
+                source,
+            }
+        }
+    })
+}
+
+impl Iterator for Walk<'_> {
+    type Item = Result<PathBuf, hash::HashError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (path, meta) = match self.folders.last_mut() {
+                Some(folder) => {
+                    let Some(entry) = folder.next() else {
+                        self.folders.pop();
+                        continue;
+                    };
+                    let path = entry.path();
+                    let hidden = entry.file_name().as_encoded_bytes().first() == Some(&b'.');
+                    if hidden && !self.options.include_hidden {
+                        self.skipped.push((path, hash::SkipReason::Hidden));
+                        continue;
+                    }
+                    match entry.metadata() {
+                        Ok(m) => (path, m),
+                        Err(source) => return Some(Err(hash::HashError::Read { path, source })),
+                    }
+                }
+                None => {
+                    let root = self.roots.next()?;
+                    match root_metadata(root) {
+                        Ok(m) => (root.to_path_buf(), m),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            };
+            match self.classify(path, &meta) {
+                Ok(Some(file)) => return Some(Ok(file)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
 /// A file that was not stamped, and why.
 struct NotStamped {
     path: PathBuf,
@@ -732,7 +866,6 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         if args.no_label {
             flow.set_record_paths(RecordPaths::Withheld);
         }
-        flow.set_progress(Arc::new(crate::progress::Records::new(args.quiet)));
     }
     let digest_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     let bare = |digest: RecordDigest, default: String| StampItem {
@@ -760,86 +893,160 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         items.push(bare(digest, "standard input".to_owned()));
     }
     let named: Vec<&PathBuf> = args.paths.iter().filter(|p| p.as_path() != stdin).collect();
-    let collected = hash::collect_files(
-        &named,
-        WalkOptions {
-            include_hidden: args.include_hidden,
-        },
-    )
-    .map_err(|e| Failure::io(with_sources(&e), "check the path"))?;
+    let walk_options = WalkOptions {
+        include_hidden: args.include_hidden,
+    };
+    let walk_failure = |e: hash::HashError| {
+        Failure::io(
+            with_sources(&e),
+            "check the path; files stamped before it stay stamped, and stamping again skips them",
+        )
+    };
+    // Every path named is looked at before anything is stamped.
+    let mut walk = Walk::new(&named, walk_options).map_err(walk_failure)?;
+    // The bar counts bytes, so that it moves within a large file too; the
+    // files are counted and their sizes looked up (one walk ahead) only
+    // when it is drawn.
+    let (count, bytes) = if crate::progress::visible(args.quiet) {
+        let mut count = (0, 0);
+        for f in Walk::new(&named, walk_options).map_err(walk_failure)? {
+            let f = f.map_err(walk_failure)?;
+            if !file::is_proof_file_name(&f) {
+                count.0 += 1;
+                count.1 += std::fs::metadata(&f).map_or(0, |m| m.len());
+            }
+        }
+        count
+    } else {
+        (0, 0)
+    };
+    let bar = crate::progress::hashing(count, bytes, args.quiet);
+    // The library's steps run a page at a time: their bars are drawn
+    // under the hashing bar, which covers the whole stamp.
+    if let Some(flow) = &mut flow {
+        let multi = crate::progress::stacked(&[&bar]);
+        flow.set_progress(Arc::new(crate::progress::Records::under(multi, args.quiet)));
+    }
+    // Files are found, hashed and stamped a page at a time: each page's
+    // records are durable in the store before the next is hashed, and no
+    // more than a page of paths is held at once, however many files there
+    // are.
+    let page = flow.as_ref().map_or(PAGE_SIZE, Anchoring::page_size);
     let mut failed = Vec::new();
     // A path named on the command line that cannot be stamped is a failure,
     // not a silent skip; those met inside folders are listed as skipped.
     let mut skipped = Vec::new();
-    for (p, reason) in collected.skipped {
-        if named.iter().any(|n| **n == p) {
-            failed.push(NotStamped {
-                why: format!(
-                    "{reason}; to stamp what a pipe or device carries, use btc-anchor stamp - < FILE"
-                ),
-                path: p,
-                exit: Exit::Usage,
-            });
-        } else {
-            skipped.push((p, reason));
-        }
-    }
-    // Proof files of earlier stamps are not records.
-    let files: Vec<PathBuf> = collected
-        .files
-        .into_iter()
-        .filter(|f| !file::is_proof_file_name(f))
-        .collect();
-    // The bar counts bytes, so that it moves within a large file too; the
-    // sizes are only looked up when it is drawn.
-    let bytes = if crate::progress::visible(args.quiet) {
-        files
-            .iter()
-            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
-            .sum()
-    } else {
-        0
-    };
-    let bar = crate::progress::hashing(files.len(), bytes, args.quiet);
-    let digests = hash::hash_files_with(&files, &|n: u64| bar.inc(n));
-    bar.finish_and_clear();
-    for (file, d) in files.iter().zip(digests) {
-        let digest = match d {
-            Ok(d) => d,
-            Err(e) => {
-                failed.push(NotStamped {
-                    path: file.clone(),
-                    why: with_sources(&e),
-                    exit: Exit::Io,
-                });
-                continue;
+    let mut summary = StampSummary::default();
+    let mut stamped = 0;
+    let mut total = 0;
+    let mut records = Vec::new();
+    let mut printed = Printed::default();
+    let mut next = "";
+    loop {
+        let mut files = Vec::new();
+        while items.len() + files.len() < page {
+            match walk.next() {
+                None => break,
+                Some(Err(e)) => return Err(walk_failure(e)),
+                // Proof files of earlier stamps are not records.
+                Some(Ok(f)) if file::is_proof_file_name(&f) => {}
+                Some(Ok(f)) => files.push(f),
             }
-        };
-        let root = named
-            .iter()
-            .find(|p| file.starts_with(p))
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
-        let proof_path = proof_path_for(file, args.out.as_deref(), &root);
-        if args.out.is_some() {
-            if let Some(parent) = proof_path.parent() {
-                if let Err(e) = std::fs::create_dir_all(parent) {
+        }
+        for (p, reason) in walk.skipped.drain(..) {
+            if named.iter().any(|n| **n == p) {
+                failed.push(NotStamped {
+                    why: format!(
+                        "{reason}; to stamp what a pipe or device carries, use btc-anchor stamp - < FILE"
+                    ),
+                    path: p,
+                    exit: Exit::Usage,
+                });
+            } else {
+                skipped.push((p, reason));
+            }
+        }
+        if files.is_empty() && items.is_empty() {
+            break;
+        }
+        let digests = hash::hash_files_with(&files, &|n: u64| bar.inc(n));
+        for (file, d) in files.iter().zip(digests) {
+            let digest = match d {
+                Ok(d) => d,
+                Err(e) => {
                     failed.push(NotStamped {
                         path: file.clone(),
-                        why: format!("cannot create {}: {e}", parent.display()),
+                        why: with_sources(&e),
                         exit: Exit::Io,
                     });
                     continue;
                 }
+            };
+            let root = named
+                .iter()
+                .find(|p| file.starts_with(p))
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default();
+            let proof_path = proof_path_for(file, args.out.as_deref(), &root);
+            if args.out.is_some() {
+                if let Some(parent) = proof_path.parent() {
+                    if let Err(e) = std::fs::create_dir_all(parent) {
+                        failed.push(NotStamped {
+                            path: file.clone(),
+                            why: format!("cannot create {}: {e}", parent.display()),
+                            exit: Exit::Io,
+                        });
+                        continue;
+                    }
+                }
+            }
+            items.push(StampItem {
+                digest,
+                label: file.display().to_string(),
+                proof_path,
+            });
+        }
+        drop(files);
+        if items.is_empty() {
+            continue;
+        }
+        let part = match (&mut flow, &args.server) {
+            (Some(flow), _) => {
+                next = "run btc-anchor anchor to commit them to Bitcoin";
+                flow.stamp(&items).map_err(anchoring_failure)?
+            }
+            (None, Some(url)) => {
+                next = "the server anchors them; btc-anchor upgrade --server URL PATH... completes the proofs";
+                crate::remote::stamp(&args.common, url, &items)?
+            }
+            (None, None) => unreachable!("a data directory is opened unless --server is given"),
+        };
+        for (item, outcome) in items.iter().zip(&part.outcomes) {
+            if outcome.is_refused() {
+                failed.push(NotStamped {
+                    path: PathBuf::from(&item.label),
+                    why: format!(
+                        "{} already holds a proof of another record or from another data directory, \
+                         which is never overwritten",
+                        item.proof_path.display()
+                    ),
+                    exit: Exit::Usage,
+                });
             }
         }
-        items.push(StampItem {
-            digest,
-            label: file.display().to_string(),
-            proof_path,
-        });
+        stamped += items.len() - part.refused;
+        total += items.len();
+        if args.json {
+            records.extend(stamp_json_records(&items, &part.outcomes));
+        } else if !args.quiet {
+            // Each page's lines are printed as it is stamped.
+            printed.print(&stamp_lines(&items, &part.outcomes));
+        }
+        add_up(&mut summary, part);
+        items.clear();
     }
-    if items.is_empty() && failed.is_empty() {
+    bar.finish_and_clear();
+    if total == 0 && failed.is_empty() {
         return Ok(nothing_to_do(
             &format!(
                 "nothing to stamp: no file found ({} skipped)",
@@ -848,35 +1055,10 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
             args.json,
         ));
     }
-    let (summary, next) = match (&mut flow, &args.server) {
-        (Some(flow), _) => (
-            flow.stamp(&items).map_err(anchoring_failure)?,
-            "run btc-anchor anchor to commit them to Bitcoin",
-        ),
-        (None, Some(url)) => (
-            crate::remote::stamp(&args.common, url, &items)?,
-            "the server anchors them; btc-anchor upgrade --server URL PATH... completes the proofs",
-        ),
-        (None, None) => unreachable!("a data directory is opened unless --server is given"),
-    };
-    for (item, outcome) in items.iter().zip(&summary.outcomes) {
-        if outcome.is_refused() {
-            failed.push(NotStamped {
-                path: PathBuf::from(&item.label),
-                why: format!(
-                    "{} already holds a proof of another record or from another data directory, \
-                     which is never overwritten",
-                    item.proof_path.display()
-                ),
-                exit: Exit::Usage,
-            });
-        }
-    }
-    let stamped = items.len() - summary.refused;
     let stdout = if args.json {
-        stamp_json(&items, &summary, &skipped, &failed)
+        stamp_json(records, &summary, &skipped, &failed)
     } else {
-        stamp_text(args.quiet, &items, &summary, &skipped, &failed, next)
+        stamp_text(args.quiet, &summary, &skipped, &failed, next)
     };
     let failure = match failed.as_slice() {
         [] => None,
@@ -900,15 +1082,75 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
                 .to_owned(),
         }),
     };
+    let exit = failure.as_ref().map_or(Exit::Valid, |f| f.exit);
     Ok(Done {
         stdout,
-        exit: failure.as_ref().map_or(Exit::Valid, |f| f.exit),
+        // Lines that could not be printed fail the command as the rest
+        // would ([`crate::outcome::finish`]).
+        exit: if printed.failed && exit == Exit::Valid {
+            Exit::Io
+        } else {
+            exit
+        },
         failure,
     })
 }
 
+/// Lines printed on stdout as they come, before the command's result.
+#[derive(Default)]
+struct Printed {
+    /// Whether writing failed for another reason than a reader that went
+    /// away (`| head`): nothing more is printed.
+    failed: bool,
+    /// Whether the reader went away: nothing more is printed.
+    closed: bool,
+}
+
+impl Printed {
+    fn print(&mut self, text: &str) {
+        use std::io::Write as _;
+        if self.failed || self.closed || text.is_empty() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.closed = true;
+            } else {
+                self.failed = true;
+            }
+        }
+    }
+}
+
+/// Adds a page's summary to the whole stamp's (its outcomes are not kept).
+fn add_up(total: &mut StampSummary, part: StampSummary) {
+    total.queued += part.queued;
+    total.amended += part.amended;
+    total.already += part.already;
+    total.rewritten += part.rewritten;
+    total.missing_complete.extend(part.missing_complete);
+    total.refused += part.refused;
+}
+
+/// The JSON entries of a page of stamped items.
+fn stamp_json_records(items: &[StampItem], outcomes: &[StampOutcome]) -> Vec<Value> {
+    items
+        .iter()
+        .zip(outcomes)
+        .map(|(i, o)| {
+            let (outcome, older) = outcome_name(o);
+            json!({
+                "label": i.label, "digest": i.digest.to_hex(),
+                "proof": i.proof_path.display().to_string(),
+                "outcome": outcome, "older_proof": older,
+            })
+        })
+        .collect()
+}
+
 fn stamp_json(
-    items: &[StampItem],
+    records: Vec<Value>,
     summary: &StampSummary,
     skipped: &[(PathBuf, hash::SkipReason)],
     failed: &[NotStamped],
@@ -921,14 +1163,7 @@ fn stamp_json(
         "proofs_missing": summary.missing_complete.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "not_stamped": failed.iter().map(|f| json!({"path": f.path.display().to_string(), "reason": f.why})).collect::<Vec<_>>(),
         "skipped": skipped.iter().map(|(p, r)| json!({"path": p.display().to_string(), "reason": r.to_string()})).collect::<Vec<_>>(),
-        "records": items.iter().zip(&summary.outcomes).map(|(i, o)| {
-            let (outcome, older) = outcome_name(o);
-            json!({
-                "label": i.label, "digest": i.digest.to_hex(),
-                "proof": i.proof_path.display().to_string(),
-                "outcome": outcome, "older_proof": older,
-            })
-        }).collect::<Vec<_>>(),
+        "records": records,
     }))
 }
 
@@ -946,9 +1181,36 @@ fn outcome_name(o: &StampOutcome) -> (&'static str, Option<String>) {
     }
 }
 
+/// The lines of a page of stamped items: one for each queued, amended or
+/// rewritten.
+fn stamp_lines(items: &[StampItem], outcomes: &[StampOutcome]) -> String {
+    use btc_anchor::text::{escape_controls, escape_path};
+    let mut out = String::new();
+    for (i, o) in items.iter().zip(outcomes) {
+        let what = match o {
+            StampOutcome::Queued => String::new(),
+            StampOutcome::Amended { older } => format!(
+                " (a new version; the older version's proof is kept as {})",
+                escape_path(older)
+            ),
+            StampOutcome::Rewritten => {
+                " (stamped before; its missing proof written again)".to_owned()
+            }
+            _ => continue,
+        };
+        out += &format!(
+            "{}  {}  -> {}{what}\n",
+            i.digest.to_hex(),
+            escape_controls(&i.label),
+            escape_path(&i.proof_path)
+        );
+    }
+    out
+}
+
+/// What stamp prints after the records' lines ([`stamp_lines`]).
 fn stamp_text(
     quiet: bool,
-    items: &[StampItem],
     summary: &StampSummary,
     skipped: &[(PathBuf, hash::SkipReason)],
     failed: &[NotStamped],
@@ -957,25 +1219,6 @@ fn stamp_text(
     use btc_anchor::text::{escape_controls, escape_path};
     let mut out = String::new();
     if !quiet {
-        for (i, o) in items.iter().zip(&summary.outcomes) {
-            let what = match o {
-                StampOutcome::Queued => String::new(),
-                StampOutcome::Amended { older } => format!(
-                    " (a new version; the older version's proof is kept as {})",
-                    escape_path(older)
-                ),
-                StampOutcome::Rewritten => {
-                    " (stamped before; its missing proof written again)".to_owned()
-                }
-                _ => continue,
-            };
-            out += &format!(
-                "{}  {}  -> {}{what}\n",
-                i.digest.to_hex(),
-                escape_controls(&i.label),
-                escape_path(&i.proof_path)
-            );
-        }
         for (p, r) in skipped {
             out += &format!(
                 "skipped {} ({})\n",

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use btc_anchor_workflow::anchoring::{Progress, Step};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Fewer records than this get no bar: the step is over at once.
 const MIN_RECORDS: u64 = 100;
@@ -60,11 +60,23 @@ pub fn hashing(files: usize, bytes: u64, quiet: bool) -> ProgressBar {
     )
 }
 
+/// Bars drawn one under another on stderr, such as a stamp's hashing bar
+/// over the whole run and, under it, the records bar of each page's
+/// steps ([`Records::under`]).
+pub fn stacked(bars: &[&ProgressBar]) -> MultiProgress {
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    for bar in bars.iter().filter(|b| !b.is_hidden()) {
+        multi.add((*bar).clone());
+    }
+    multi
+}
+
 /// Records bars for the workflow's steps: one at a time, each cleared at
 /// its end.
 pub struct Records {
     show: bool,
     current: Mutex<Option<ProgressBar>>,
+    under: Option<MultiProgress>,
 }
 
 impl Records {
@@ -73,6 +85,15 @@ impl Records {
         Records {
             show: visible(quiet),
             current: Mutex::new(None),
+            under: None,
+        }
+    }
+
+    /// Bars drawn if [`visible`], under the bars of `multi`.
+    pub fn under(multi: MultiProgress, quiet: bool) -> Records {
+        Records {
+            under: Some(multi),
+            ..Records::new(quiet)
         }
     }
 
@@ -94,7 +115,10 @@ impl Progress for Records {
             _ => "working",
         };
         let template = format!("{what} {{pos}}/{{len}} records {{wide_bar}} {{eta}}");
-        let new = bar(total, &template, self.show && total >= MIN_RECORDS);
+        let mut new = bar(total, &template, self.show && total >= MIN_RECORDS);
+        if let Some(multi) = self.under.as_ref().filter(|_| !new.is_hidden()) {
+            new = multi.add(new);
+        }
         if let Some(old) = self.current().replace(new) {
             old.finish_and_clear();
         }

@@ -514,8 +514,15 @@ pub struct Anchoring {
     proof_files: ProofFiles,
     record_paths: RecordPaths,
     progress: Reporter,
+    page: usize,
     _lock: DataLock,
 }
+
+/// Records read from the store, or files stamped, per step of a long
+/// command by default ([`Anchoring::set_page_size`]): what a command holds
+/// of its records at once, whatever their number. A large batch holds
+/// only its tree besides (64 bytes a record).
+pub const PAGE_SIZE: usize = 10_000;
 
 fn fee_rate_from(sat_per_vb: f64) -> Result<FeeRate, AnchoringError> {
     if !(1.0..=10_000.0).contains(&sat_per_vb) {
@@ -596,6 +603,7 @@ impl Anchoring {
             proof_files: ProofFiles::default(),
             record_paths: RecordPaths::default(),
             progress: Reporter::default(),
+            page: PAGE_SIZE,
             _lock: lock,
         })
     }
@@ -611,6 +619,19 @@ impl Anchoring {
     /// queues from now on (default: [`RecordPaths::Stored`]).
     pub fn set_record_paths(&mut self, paths: RecordPaths) {
         self.record_paths = paths;
+    }
+
+    /// Reads at most `records` records from the store per step from now on
+    /// (default [`PAGE_SIZE`]; at least 1): less memory, more steps. A
+    /// caller stamping many files hands [`Anchoring::stamp`] as many at a
+    /// time.
+    pub fn set_page_size(&mut self, records: usize) {
+        self.page = records.max(1);
+    }
+
+    /// Records per step ([`Anchoring::set_page_size`]).
+    pub fn page_size(&self) -> usize {
+        self.page
     }
 
     /// Reports the progress of the long steps (stamping, anchoring,
@@ -772,8 +793,21 @@ impl Anchoring {
         // Each queued proof is verified before anything is stored, moved or
         // written, and built again to be written: cheap, and no proof of a
         // large stamp is held in memory.
-        for (digest, salt, _, path) in &new {
-            check_proof(&self.queued_proof(*digest, salt.clone()), path)?;
+        let network = self.network();
+        let queued = |digest: RecordDigest, salt: &Salt| Proof {
+            network,
+            record: Record {
+                digest,
+                salt: salt.clone(),
+            },
+            batch: None,
+            anchor: None,
+        };
+        {
+            use rayon::prelude::*;
+            new.par_iter().try_for_each(|(digest, salt, _, path)| {
+                check_proof(&queued(*digest, salt), path)
+            })?;
         }
         // Older versions first: each older proof is moved aside, then its
         // record follows it in the store. A crash between the two leaves
@@ -791,12 +825,17 @@ impl Anchoring {
         self.store.add_records(&new)?;
         drop(step);
         let _step = progress.begin(Step::WriteProofs, new.len());
-        for (digest, salt, _, path) in &new {
-            // Not flushed: the store holds the record, and the proof is
-            // written again when its batch moves on.
-            write_proof(path, &self.queued_proof(*digest, salt.clone()), false)?;
-            progress.advance(1);
-        }
+        // Creating files is latency-bound: several written at once.
+        proof_writers(&self.data_dir)?.install(|| {
+            use rayon::prelude::*;
+            new.par_iter().try_for_each(|(digest, salt, _, path)| {
+                // Not flushed: the store holds the record, and the proof is
+                // written again when its batch moves on.
+                write_proof(path, &queued(*digest, salt), false)?;
+                progress.advance(1);
+                Ok::<_, AnchoringError>(())
+            })
+        })?;
         for (n, older) in new_items {
             summary.queued += 1;
             summary.outcomes[n] = match older {
@@ -1206,19 +1245,19 @@ impl Anchoring {
                 },
                 _ => None,
             };
-            let batch_records = self.store.batch_records(batch_id)?;
-            let proofs = self.batch_proofs(&batch, &batch_records, tx.map(|t| &t.tx), block)?;
-            let index: HashMap<i64, usize> = batch_records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.id, i))
-                .collect();
+            let tree = self.batch_tree(&batch)?;
+            let proofs = self.batch_proofs(&batch, &tree, tx.map(|t| &t.tx), block)?;
             for (i, record) in wanted {
-                let leaf = *index.get(&record.id).ok_or(StoreError::Damaged {
-                    what: "record (not among its batch's records)",
-                    row: record.id,
-                })?;
-                let proof = proofs.proof(leaf, true)?;
+                // The record is the leaf its index names in the tree.
+                let leaf = leaf_index(record)?;
+                if tree.leaf(leaf) != Some(record_leaf(&record.salt, &record.digest)) {
+                    return Err(StoreError::Damaged {
+                        what: "record (not among its batch's records)",
+                        row: record.id,
+                    }
+                    .into());
+                }
+                let proof = proofs.proof(record, true)?;
                 check_proof(&proof, &record.proof_path)?;
                 each(i, Some(proof))?;
             }
@@ -1268,11 +1307,11 @@ impl Anchoring {
         // 1. Resume what an interrupted run left: batches fixed but not
         //    accepted by a server.
         for batch in self.store.batches_in(&[BatchState::Batched])? {
-            done.push(self.finish_batch(&batch, wallet, chain, fees, on_step, true)?);
+            done.push(self.finish_batch(&batch, wallet, chain, fees, on_step, None)?);
         }
         // 2. A new batch over the queue.
-        let queued = self.store.queued_records()?;
-        if queued.is_empty() {
+        let (queued, _) = self.store.queue_summary()?;
+        if queued == 0 {
             if done.is_empty() {
                 return Err(AnchoringError::EmptyQueue);
             }
@@ -1288,16 +1327,33 @@ impl Anchoring {
         // funds leaves the records queued, as they were.
         wallet.sync().map_err(Into::into)?;
         let fee_rate = self.fee_rate(chain, fees)?;
-        let step = self.progress.begin(Step::Anchor, queued.len());
-        let leaves = queued
-            .iter()
-            .map(|r| {
-                self.progress.advance(1);
-                record_leaf(&r.salt, &r.digest)
-            })
-            .collect();
-        let tree = Tree::new(leaves)?;
+        // The queue is read page by page: only each record's id and leaf
+        // are kept (40 bytes a record), not its label and proof path.
+        let step = self.progress.begin(Step::Anchor, queued as usize);
+        let mut ids = Vec::with_capacity(queued as usize);
+        let mut leaves = Vec::with_capacity(queued as usize);
+        let mut after = 0;
+        loop {
+            let page = self.store.queued_page(after, self.page)?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = last.id;
+            for r in &page {
+                ids.push(r.id);
+                leaves.push(record_leaf(&r.salt, &r.digest));
+            }
+            self.progress.advance(page.len());
+        }
         drop(step);
+        if ids.is_empty() {
+            // Taken by another anchorer of a shared journal meanwhile.
+            if done.is_empty() {
+                return Err(AnchoringError::EmptyQueue);
+            }
+            return Ok(done);
+        }
+        let tree = Tree::new(leaves)?;
         let (tx, fee) = wallet
             .build_anchor_tx(&tree.root().0, fee_rate, self.max_fee(fees), seal)
             .map_err(Into::into)?;
@@ -1305,8 +1361,8 @@ impl Anchoring {
             return Err(AnchoringError::NoCommitmentOutput(tx.compute_txid()));
         }
         check_seal(&tx, seal)?;
-        let ids: Vec<i64> = queued.iter().map(|r| r.id).collect();
         let batch_id = self.store.create_batch(&tree.root(), &ids)?;
+        drop(ids);
         on_step(AnchorStep::Batched {
             batch_id,
             size: tree.size(),
@@ -1322,7 +1378,7 @@ impl Anchoring {
             what: "batch",
             row: batch_id,
         })?;
-        done.push(self.finish_batch(&batch, wallet, chain, fees, on_step, false)?);
+        done.push(self.finish_batch(&batch, wallet, chain, fees, on_step, Some(&tree))?);
         Ok(done)
     }
 
@@ -1367,8 +1423,11 @@ impl Anchoring {
         server: &Checked<'_, C>,
         fees: &FeeOptions,
         on_step: &mut dyn FnMut(AnchorStep),
-        resumed: bool,
+        tree: Option<&Tree>,
     ) -> Result<Anchored, AnchoringError> {
+        // A batch fixed by this run comes with its tree; one an earlier,
+        // interrupted run fixed is resumed, its tree built from the store.
+        let resumed = tree.is_none();
         let existing = self.store.batch_txs(batch.id)?;
         let stored = match existing.last() {
             // Signed by an earlier run: broadcast that very transaction,
@@ -1414,7 +1473,7 @@ impl Anchoring {
         // same. A crash before the state is marked leaves the batch
         // `batched`, and the next run broadcasts the same transaction again
         // (the server already has it) and finishes here.
-        self.check_batch_anchor(batch, &stored.tx)?;
+        self.check_batch_anchor(batch, &stored.tx, tree)?;
         self.store.mark_broadcast(&stored.txid)?;
         Ok(Anchored {
             batch_id: batch.id,
@@ -1485,7 +1544,7 @@ impl Anchoring {
         let txid = self.store.add_tx(batch.id, &tx, fee.to_sat(), vrate)?;
         wallet.note_sent(&tx).map_err(Into::into)?;
         server.broadcast(&tx)?;
-        self.check_batch_anchor(&batch, &tx)?;
+        self.check_batch_anchor(&batch, &tx, None)?;
         self.store.mark_broadcast(&txid)?;
         Ok(Anchored {
             batch_id: batch.id,
@@ -1679,10 +1738,15 @@ impl Anchoring {
             };
             // Sealed once, on the first record's proof: every proof of the
             // batch shares the block.
-            let records = self.store.batch_records(batch.id)?;
+            let first = self.first_record(&batch)?.ok_or(StoreError::Damaged {
+                what: "batch (it holds no record)",
+                row: batch.id,
+            })?;
+            let tree = self.batch_tree(&batch)?;
             let first = self
-                .batch_proofs(&batch, &records, Some(&tx.tx), Some(block))?
-                .proof(0, true)?;
+                .batch_proofs(&batch, &tree, Some(&tx.tx), Some(block))?
+                .proof(&first, true)?;
+            drop(tree);
             let options = VerifyOptions::new(self.network());
             let sealed = match seal(
                 &first,
@@ -1719,84 +1783,187 @@ impl Anchoring {
         &self,
         batch: &StoredBatch,
         tx: &Transaction,
+        tree: Option<&Tree>,
     ) -> Result<(), AnchoringError> {
-        let records = self.store.batch_records(batch.id)?;
-        let Some(first) = records.first() else {
+        let Some(first) = self.first_record(batch)? else {
             return Ok(());
         };
-        let proofs = self.batch_proofs(batch, &records, Some(tx), None)?;
-        check_proof(&proofs.proof(0, true)?, &first.proof_path)
+        let built;
+        let tree = match tree {
+            Some(t) => t,
+            None => {
+                built = self.batch_tree(batch)?;
+                &built
+            }
+        };
+        let proofs = self.batch_proofs(batch, tree, Some(tx), None)?;
+        proofs.check_whole(&first)
+    }
+
+    /// The first record of a batch (leaf 0), if it has one.
+    fn first_record(&self, batch: &StoredBatch) -> Result<Option<StoredRecord>, AnchoringError> {
+        Ok(self.store.batch_page(batch.id, 0, 1)?.pop())
+    }
+
+    /// Calls `each` with the records of a batch, page by page in leaf order
+    /// ([`Anchoring::set_page_size`]), checking that their leaves are
+    /// numbered 0, 1, 2, ... and that there are as many as the batch's
+    /// size.
+    fn each_batch_page(
+        &self,
+        batch: &StoredBatch,
+        each: &mut dyn FnMut(&[StoredRecord]) -> Result<(), AnchoringError>,
+    ) -> Result<(), AnchoringError> {
+        let mut from = 0u64;
+        loop {
+            let page = self.store.batch_page(batch.id, from, self.page)?;
+            for r in &page {
+                if leaf_index(r)? != from {
+                    return Err(StoreError::Damaged {
+                        what: "record (its leaf index is not its place in the batch)",
+                        row: r.id,
+                    }
+                    .into());
+                }
+                from += 1;
+            }
+            if page.is_empty() {
+                break;
+            }
+            each(&page)?;
+            if page.len() < self.page {
+                break;
+            }
+        }
+        if from != batch.size {
+            return Err(StoreError::Damaged {
+                what: "batch (it holds another number of records than its size)",
+                row: batch.id,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The tree of a batch, built from its records read page by page
+    /// (only the tree is kept: 64 bytes a record) and checked against the
+    /// batch's root.
+    fn batch_tree(&self, batch: &StoredBatch) -> Result<Tree, AnchoringError> {
+        let mut leaves = Vec::with_capacity(usize::try_from(batch.size).unwrap_or(0));
+        self.each_batch_page(batch, &mut |page| {
+            leaves.extend(page.iter().map(|r| record_leaf(&r.salt, &r.digest)));
+            Ok(())
+        })?;
+        let tree = Tree::new(leaves)?;
+        if tree.root() != batch.root {
+            return Err(StoreError::Damaged {
+                what: "batch (its records do not give its root)",
+                row: batch.id,
+            }
+            .into());
+        }
+        Ok(tree)
     }
 
     /// Rebuilds the proofs of a batch from the store, verifies them all
-    /// ([`BatchProofs::verify_all`]) and only then writes them (none with
+    /// ([`BatchProofs::verify`]) and only then writes them (none with
     /// [`ProofFiles::StoreOnly`], nor those of records stored without
     /// paths); the number of files written, and of records without paths.
+    ///
+    /// The records are read page by page, twice: once to verify every
+    /// proof, once to write them. Only the tree (64 bytes a record) and one
+    /// page of records are held at a time, whatever the batch's size.
     fn write_batch_proofs(
         &mut self,
         batch: &StoredBatch,
         tx: Option<&Transaction>,
         block: Option<BlockProof>,
     ) -> Result<(usize, usize), AnchoringError> {
-        let records = self.store.batch_records(batch.id)?;
         // Complete proofs are flushed to disk before the batch is marked
         // final, and the store keeps their shared block part (as the first
         // record's proof), so that a lost one can be written again. Pending
         // ones are rewritten as the batch moves on and need not be.
         let durable = block.is_some();
-        let proofs = self.batch_proofs(batch, &records, tx, block)?;
+        let tree = self.batch_tree(batch)?;
+        let proofs = self.batch_proofs(batch, &tree, tx, block)?;
+        let first = self.first_record(batch)?.ok_or(StoreError::Damaged {
+            what: "batch (it holds no record)",
+            row: batch.id,
+        })?;
         // Flushing is latency-bound: many files in flight at once.
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(PROOF_WRITERS)
-            .build()
-            .map_err(|e| AnchoringError::WriteProof {
-                path: self.data_dir.clone(),
-                source: std::io::Error::other(e),
-            })?;
-        pool.install(|| proofs.verify_all())?;
+        let pool = proof_writers(&self.data_dir)?;
+        // 1. Every proof verified before any is written.
+        proofs.check_whole(&first)?;
+        let (mut with_path, mut without_path) = (0, 0);
+        self.each_batch_page(batch, &mut |page| {
+            pool.install(|| proofs.verify(page))?;
+            let n = page.iter().filter(|r| r.has_proof_path()).count();
+            with_path += n;
+            without_path += page.len() - n;
+            Ok(())
+        })?;
         if durable {
             self.store
-                .set_batch_block(batch.id, &proofs.proof(0, true)?.to_json())?;
+                .set_batch_block(batch.id, &proofs.proof(&first, true)?.to_json())?;
         }
         if self.proof_files == ProofFiles::StoreOnly {
             return Ok((0, 0));
         }
-        let with_path: Vec<usize> = (0..records.len())
-            .filter(|&i| records[i].has_proof_path())
-            .collect();
-        // Complete proofs are made durable with one flush of each file
-        // system they are on, not one per file.
-        let _step = self.progress.begin(Step::WriteProofs, with_path.len());
+        // 2. Written, page by page. Complete proofs are made durable with
+        // one flush of each file system they are on, not one per file.
+        let step = self.progress.begin(Step::WriteProofs, with_path);
         let progress = &self.progress;
-        pool.install(|| {
-            use rayon::prelude::*;
-            // Each proof is built as it is written: a batch's proofs share
-            // their anchor (up to 2,016 headers), which is not held once
-            // per record in memory.
-            with_path.par_iter().try_for_each(|&i| {
-                write_proof(&records[i].proof_path, &proofs.proof(i, true)?, false)?;
-                progress.advance(1);
-                Ok::<_, AnchoringError>(())
-            })
+        let mut folders: HashSet<PathBuf> = HashSet::new();
+        self.each_batch_page(batch, &mut |page| {
+            pool.install(|| {
+                use rayon::prelude::*;
+                // Each proof is built as it is written: a batch's proofs
+                // share their anchor (up to 2,016 headers), which is not
+                // held once per record in memory.
+                page.par_iter()
+                    .filter(|r| r.has_proof_path())
+                    .try_for_each(|r| {
+                        // Written only as it was verified: the record read
+                        // again is the leaf the tree holds.
+                        let leaf = leaf_index(r)?;
+                        if tree.leaf(leaf) != Some(record_leaf(&r.salt, &r.digest)) {
+                            return Err(StoreError::Damaged {
+                                what: "record (changed while its proofs were written)",
+                                row: r.id,
+                            }
+                            .into());
+                        }
+                        let proof = proofs.proof(r, true)?;
+                        write_proof(&r.proof_path, &proof, durable && FLUSH_EACH)?;
+                        progress.advance(1);
+                        Ok::<_, AnchoringError>(())
+                    })
+            })?;
+            if durable && !FLUSH_EACH {
+                for r in page.iter().filter(|r| r.has_proof_path()) {
+                    if let Some(dir) = r.proof_path.parent() {
+                        if !folders.contains(dir) {
+                            folders.insert(dir.to_path_buf());
+                        }
+                    }
+                }
+            }
+            Ok(())
         })?;
+        drop(step);
         if durable {
-            sync_file_systems(with_path.iter().map(|&i| records[i].proof_path.as_path()))?;
+            sync_folders(folders.iter().map(PathBuf::as_path))?;
         }
-        Ok((with_path.len(), records.len() - with_path.len()))
+        Ok((with_path, without_path))
     }
 
-    fn batch_proofs<'r>(
+    fn batch_proofs<'t>(
         &self,
         batch: &StoredBatch,
-        records: &'r [StoredRecord],
+        tree: &'t Tree,
         tx: Option<&Transaction>,
         block: Option<BlockProof>,
-    ) -> Result<BatchProofs<'r>, AnchoringError> {
-        let leaves = records
-            .iter()
-            .map(|r| record_leaf(&r.salt, &r.digest))
-            .collect();
-        let tree = Tree::new(leaves)?;
+    ) -> Result<BatchProofs<'t>, AnchoringError> {
         if tree.root() != batch.root {
             return Err(StoreError::Damaged {
                 what: "batch (its records do not give its root)",
@@ -1819,7 +1986,6 @@ impl Anchoring {
         Ok(BatchProofs {
             network: self.network(),
             tree,
-            records,
             anchor,
         })
     }
@@ -1842,19 +2008,42 @@ impl Anchoring {
 /// Threads writing proof files at once.
 const PROOF_WRITERS: usize = 16;
 
+/// A pool of [`PROOF_WRITERS`] threads (`data_dir` names a failure to
+/// start one).
+fn proof_writers(data_dir: &Path) -> Result<rayon::ThreadPool, AnchoringError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(PROOF_WRITERS)
+        .build()
+        .map_err(|e| AnchoringError::WriteProof {
+            path: data_dir.to_path_buf(),
+            source: std::io::Error::other(e),
+        })
+}
+
+/// The leaf index of a batched record.
+fn leaf_index(r: &StoredRecord) -> Result<u64, AnchoringError> {
+    r.batch.map(|(_, i)| i).ok_or_else(|| {
+        StoreError::Damaged {
+            what: "record (not in a batch)",
+            row: r.id,
+        }
+        .into()
+    })
+}
+
 /// The proofs of one batch, built one at a time from what they share (the
 /// tree, the anchor) and what each has (its record and place).
-struct BatchProofs<'r> {
+struct BatchProofs<'t> {
     network: Network,
-    tree: Tree,
-    records: &'r [StoredRecord],
+    tree: &'t Tree,
     anchor: Option<Anchor>,
 }
 
 impl BatchProofs<'_> {
-    /// Record `i`'s proof, with the batch's anchor or without it.
-    fn proof(&self, i: usize, with_anchor: bool) -> Result<Proof, AnchoringError> {
-        let r = &self.records[i];
+    /// The proof of `r` (a record of the batch, at its leaf index), with
+    /// the batch's anchor or without it.
+    fn proof(&self, r: &StoredRecord, with_anchor: bool) -> Result<Proof, AnchoringError> {
+        let index = leaf_index(r)?;
         Ok(Proof {
             network: self.network,
             record: Record {
@@ -1863,8 +2052,8 @@ impl BatchProofs<'_> {
             },
             batch: Some(BatchPath {
                 size: self.tree.size(),
-                index: i as u64,
-                path: self.tree.inclusion_proof(i as u64)?,
+                index,
+                path: self.tree.inclusion_proof(index)?,
                 root: self.tree.root(),
             }),
             anchor: if with_anchor {
@@ -1875,29 +2064,29 @@ impl BatchProofs<'_> {
         })
     }
 
-    /// Verifies every proof of the batch with the library's verifier,
-    /// offline, before any is written; any error refuses them all.
+    /// Verifies the proof of `first` whole, anchor included.
+    fn check_whole(&self, first: &StoredRecord) -> Result<(), AnchoringError> {
+        check_proof(&self.proof(first, true)?, &first.proof_path)
+    }
+
+    /// Verifies the proofs of `records` (a page of the batch) with the
+    /// library's verifier, offline, before any is written; any error
+    /// refuses them all.
     ///
     /// The proofs of a batch differ only in their record and its place in
     /// the tree; the anchor (transaction, block, headers after it) is the
     /// same value in each and commits to the same root. The verifier's
     /// answer for record `i`'s proof is therefore the answer for the first
-    /// proof's anchor together with that for record `i`'s inclusion: the
-    /// first proof is verified whole, and every proof without its anchor
-    /// (digest, leaf, path to the shared root). That keeps a batch of
-    /// 100,000 proofs carrying 2,016 headers to about one inclusion check
-    /// per proof, instead of 2,016 header checks each.
-    fn verify_all(&self) -> Result<(), AnchoringError> {
+    /// proof's anchor ([`BatchProofs::check_whole`], once a batch)
+    /// together with that for record `i`'s inclusion: each proof here is
+    /// verified without its anchor (digest, leaf, path to the shared root).
+    /// That keeps a batch of 100,000 proofs carrying 2,016 headers to about
+    /// one inclusion check per proof, instead of 2,016 header checks each.
+    fn verify(&self, records: &[StoredRecord]) -> Result<(), AnchoringError> {
         use rayon::prelude::*;
-        if self.records.is_empty() {
-            return Ok(());
-        }
-        check_proof(&self.proof(0, true)?, &self.records[0].proof_path)?;
-        // Without an anchor, the first proof was just verified as it is.
-        let rest = if self.anchor.is_some() { 0 } else { 1 };
-        (rest..self.records.len())
-            .into_par_iter()
-            .try_for_each(|i| check_proof(&self.proof(i, false)?, &self.records[i].proof_path))
+        records
+            .par_iter()
+            .try_for_each(|r| check_proof(&self.proof(r, false)?, &r.proof_path))
     }
 }
 
@@ -1953,17 +2142,27 @@ impl From<WriteFailed> for AnchoringError {
 pub(crate) fn sync_file_systems<'p>(
     paths: impl Iterator<Item = &'p Path>,
 ) -> Result<(), WriteFailed> {
+    let mut folders = std::collections::HashSet::new();
+    sync_folders(
+        paths
+            .map(|p| p.parent().unwrap_or(Path::new("")))
+            .filter(|d| folders.insert(*d)),
+    )
+}
+
+/// Flushes to disk everything written to the file systems holding
+/// `folders` (the empty path is the working directory): `syncfs(2)` once
+/// per file system.
+#[cfg(target_os = "linux")]
+fn sync_folders<'p>(folders: impl Iterator<Item = &'p Path>) -> Result<(), WriteFailed> {
     use std::os::unix::fs::MetadataExt as _;
     let mut devices = std::collections::HashSet::new();
-    let mut folders = std::collections::HashSet::new();
-    for path in paths {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+    for dir in folders {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
         };
-        if !folders.insert(dir) {
-            continue;
-        }
         let fail = |source| WriteFailed {
             path: dir.to_path_buf(),
             source,
@@ -1991,6 +2190,17 @@ pub(crate) fn sync_file_systems<'p>(
     }
     Ok(())
 }
+
+/// Elsewhere, [`FLUSH_EACH`]: each complete proof was flushed, with its
+/// folder, as it was written.
+#[cfg(not(target_os = "linux"))]
+fn sync_folders<'p>(_folders: impl Iterator<Item = &'p Path>) -> Result<(), WriteFailed> {
+    Ok(())
+}
+
+/// Whether complete proofs are flushed one by one as they are written:
+/// where there is no `syncfs(2)` to flush them all at once.
+const FLUSH_EACH: bool = cfg!(not(target_os = "linux"));
 
 /// Moves an older version's proof from `from` to `to`, durably (the
 /// folder is synced): a proof that is not there any more (moved before a
@@ -2081,15 +2291,18 @@ mod tests {
         let root = t.root();
         let broadcast = BatchProofs {
             network: Network::Regtest,
-            tree: t,
-            records: &recs,
+            tree: &t,
             anchor: Some(Anchor {
                 tx: tx_committing_to(&root.0),
                 output: 0,
                 block: None,
             }),
         };
-        broadcast.verify_all().unwrap();
+        let verify_all = |proofs: &BatchProofs<'_>, recs: &[StoredRecord]| {
+            proofs.check_whole(&recs[0])?;
+            proofs.verify(recs)
+        };
+        verify_all(&broadcast, &recs).unwrap();
 
         // A transaction committing to another root: refused on the first
         // proof, whose anchor is checked whole.
@@ -2101,7 +2314,7 @@ mod tests {
             }),
             ..broadcast
         };
-        let e = wrong.verify_all().unwrap_err();
+        let e = verify_all(&wrong, &recs).unwrap_err();
         assert_eq!(
             e.to_string(),
             "the proof built for r0.anchor.json does not verify; no proof was written"
@@ -2127,11 +2340,10 @@ mod tests {
         ] {
             let proofs = BatchProofs {
                 network: Network::Regtest,
-                tree: tree(&recs),
-                records: &changed,
+                tree: &t,
                 anchor,
             };
-            match proofs.verify_all().unwrap_err() {
+            match verify_all(&proofs, &changed).unwrap_err() {
                 AnchoringError::ProofInvalid { path, source } => {
                     assert_eq!(path, PathBuf::from("r3.anchor.json"));
                     assert_eq!(source.kind(), "root-mismatch");

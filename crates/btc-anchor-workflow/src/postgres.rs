@@ -432,6 +432,28 @@ impl Journal for PgJournal {
         self.records_where("batch_id = $1 ORDER BY leaf_index", &[&batch_id])
     }
 
+    fn queued_page(&self, after: i64, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.records_where(
+            "batch_id IS NULL AND id > $1 ORDER BY id LIMIT $2",
+            &[&after, &limit],
+        )
+    }
+
+    fn batch_page(
+        &self,
+        batch_id: i64,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let from = i64_of(from);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.records_where(
+            "batch_id = $1 AND leaf_index >= $2 ORDER BY leaf_index LIMIT $3",
+            &[&batch_id, &from, &limit],
+        )
+    }
+
     fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {
         let p = path.to_string_lossy().into_owned();
         Ok(self

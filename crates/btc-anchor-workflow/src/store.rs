@@ -301,6 +301,21 @@ pub trait Journal: Send + std::fmt::Debug {
     /// The records of a batch, in leaf order.
     fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError>;
 
+    /// Up to `limit` records waiting for a batch whose row id is above
+    /// `after`, oldest first: the queue read page by page, so that a large
+    /// one is never held whole ([`Journal::queued_records`] reads it all).
+    fn queued_page(&self, after: i64, limit: usize) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// Up to `limit` records of a batch from leaf `from` on, in leaf order:
+    /// the batch read page by page ([`Journal::batch_records`] reads it
+    /// all).
+    fn batch_page(
+        &self,
+        batch_id: i64,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+
     /// The record whose proof is written at `path`, if any.
     fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError>;
 
@@ -634,6 +649,16 @@ impl Store {
     }
 }
 
+/// The records of [`Journal::queued_page`]: spelled so that SQLite walks
+/// the batch index from the last page's end on (a queued record has
+/// neither batch nor leaf index, and the index orders those by row id),
+/// instead of sorting the whole queue for each page.
+const QUEUED_PAGE: &str =
+    "batch_id IS NULL AND leaf_index IS NULL AND id > ?1 ORDER BY leaf_index, id LIMIT ?2";
+
+/// The records of [`Journal::batch_page`], from the batch index.
+const BATCH_PAGE: &str = "batch_id = ?1 AND leaf_index >= ?2 ORDER BY leaf_index LIMIT ?3";
+
 impl Journal for Store {
     fn network(&self) -> Result<Option<Network>, StoreError> {
         let value: Option<String> = self
@@ -688,6 +713,22 @@ impl Journal for Store {
 
     fn batch_records(&self, batch_id: i64) -> Result<Vec<StoredRecord>, StoreError> {
         self.records_where("batch_id = ?1 ORDER BY leaf_index", &[&batch_id])
+    }
+
+    fn queued_page(&self, after: i64, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.records_where(QUEUED_PAGE, &[&after, &limit])
+    }
+
+    fn batch_page(
+        &self,
+        batch_id: i64,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.records_where(BATCH_PAGE, &[&batch_id, &from, &limit])
     }
 
     fn record_at_proof_path(&self, path: &Path) -> Result<Option<StoredRecord>, StoreError> {
@@ -1124,6 +1165,61 @@ mod tests {
             recs.iter().map(|r| r.batch.unwrap().1).collect::<Vec<_>>(),
             vec![0, 1, 2]
         );
+    }
+
+    #[test]
+    fn the_queue_and_a_batch_are_read_in_pages() {
+        let mut s = Store::in_memory().unwrap();
+        let rec = |i: u8| {
+            (
+                RecordDigest([i; 32]),
+                Salt::from_bytes(&[i; 16]).unwrap(),
+                format!("r{i}"),
+                PathBuf::from(format!("r{i}.anchor.json")),
+            )
+        };
+        let first = s.add_records(&(0..5).map(rec).collect::<Vec<_>>()).unwrap();
+        let b = s.create_batch(&NodeHash([1; 32]), &first[1..4]).unwrap();
+        s.add_records(&(5..8).map(rec).collect::<Vec<_>>()).unwrap();
+        // Queued: 0, 4, 5, 6, 7 (their row ids), in pages of 2.
+        let mut after = 0;
+        let mut pages = Vec::new();
+        loop {
+            let page = s.queued_page(after, 2).unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            pages.push(page.iter().map(|r| r.digest.0[0]).collect::<Vec<_>>());
+        }
+        assert_eq!(pages, [vec![0, 4], vec![5, 6], vec![7]]);
+        // The batch, from a leaf on.
+        let leaves = |from, n| -> Vec<(u8, u64)> {
+            s.batch_page(b, from, n)
+                .unwrap()
+                .iter()
+                .map(|r| (r.digest.0[0], r.batch.unwrap().1))
+                .collect()
+        };
+        assert_eq!(leaves(0, 2), [(1, 0), (2, 1)]);
+        assert_eq!(leaves(2, 2), [(3, 2)]);
+        assert!(leaves(3, 2).is_empty());
+        // Each page is a walk of the index from where the last one ended,
+        // not a sort of the whole queue (or batch) for each page.
+        for (clause, n) in [(QUEUED_PAGE, 2), (BATCH_PAGE, 3)] {
+            let sql =
+                format!("EXPLAIN QUERY PLAN SELECT id, digest, label FROM records WHERE {clause}");
+            let args: Vec<i64> = vec![1; n];
+            let plan: Vec<String> = s
+                .conn
+                .prepare(&sql)
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(plan.contains("INDEX records_batch ("), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
     }
 
     #[test]

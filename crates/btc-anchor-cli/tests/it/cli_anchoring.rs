@@ -22,7 +22,8 @@ fn cmd(env: &Env) -> Command {
     c.env("BTC_ANCHOR_DATA_DIR", env.data.path())
         .env("BTC_ANCHOR_NETWORK", "regtest")
         .env("BTC_ANCHOR_ELECTRUM", env.stack.electrum_url())
-        .env_remove("BTC_ANCHOR_PAUSE_AT");
+        .env_remove("BTC_ANCHOR_PAUSE_AT")
+        .env_remove("BTC_ANCHOR_PAGE_SIZE");
     c
 }
 
@@ -381,6 +382,74 @@ fn crash_then_rerun(step: &str) {
     assert_eq!(st["batches"][0]["txids"].as_array().unwrap().len(), 1);
     assert_eq!(st["batches"][0]["state"], "final");
     verify_all(&env, 0);
+}
+
+/// Pages of 4 records (the debug builds' `BTC_ANCHOR_PAGE_SIZE`): 9 files
+/// in two folders are stamped over three pages, in the order a whole walk
+/// gives them, the hidden file still skipped; the batch is built from
+/// three pages of the queue, and upgrade verifies and writes over three
+/// pages of the batch. Every proof verifies, each at its own leaf.
+#[test]
+fn stamp_anchor_and_upgrade_across_page_boundaries() {
+    let env = setup(9);
+    let paged = |args: &[&str]| {
+        let out = cmd(&env)
+            .env("BTC_ANCHOR_PAGE_SIZE", "4")
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let dir = records(&env);
+    let stamped = crate::support::parse_json(&paged(&["stamp", "--json", dir.to_str().unwrap()]));
+    assert_eq!(stamped["queued"], 9, "{stamped}");
+    let labels: Vec<&str> = stamped["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    let walked: Vec<String> = all_docs(&dir)
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    assert_eq!(labels, walked);
+    assert_eq!(stamped["skipped"].as_array().unwrap().len(), 1, "{stamped}");
+    // Stamped again, page by page: all there already.
+    let again = crate::support::parse_json(&paged(&["stamp", "--json", dir.to_str().unwrap()]));
+    assert_eq!(
+        (again["queued"].as_u64(), again["already_stamped"].as_u64()),
+        (Some(0), Some(9))
+    );
+    paged(&["anchor"]);
+    let st = json(&env, &["status", "--json"]);
+    let txid: String = st["batches"][0]["txids"][0].as_str().unwrap().to_owned();
+    env.stack
+        .wait_until_electrum_sees_txid(txid.parse().unwrap(), DEFAULT_TIMEOUT)
+        .unwrap();
+    env.stack.mine_blocks(1, None).unwrap();
+    paged(&["upgrade"]);
+    let st = json(&env, &["status", "--json"]);
+    assert_eq!(st["batches"][0]["state"], "final", "{st}");
+    assert_eq!(st["batches"][0]["records"], 9, "{st}");
+    verify_all(&env, 0);
+    let mut leaves: Vec<u64> = all_docs(&dir)
+        .iter()
+        .map(|d| {
+            let proof = btc_anchor::file::proof_path(d);
+            let p = btc_anchor::proof::Proof::from_json(&std::fs::read(proof).unwrap()).unwrap();
+            p.batch.unwrap().index
+        })
+        .collect();
+    leaves.sort_unstable();
+    assert_eq!(leaves, (0..9).collect::<Vec<_>>());
 }
 
 #[test]

@@ -189,6 +189,43 @@ fn stamp_anchor_mine_upgrade_verify_1000() {
     assert!(flow.upgrade(&server).unwrap().is_empty());
 }
 
+/// A batch a page and more is read page by page: anchor builds its tree
+/// from pages of the queue, upgrade verifies every proof over the pages,
+/// then writes them over the pages again, and each proof names its own
+/// leaf. With pages of 7 records, 15 records make two full pages and one
+/// record on a third.
+#[test]
+fn a_batch_over_several_pages_is_anchored_and_completed_whole() {
+    let mut env = funded();
+    let server = connect(&env.stack);
+    let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
+    flow.set_page_size(7);
+    assert_eq!(flow.page_size(), 7);
+    let docs = items(env.docs.path(), 15, "p");
+    let list: Vec<StampItem> = docs.iter().map(|(_, i)| i.clone()).collect();
+    assert_eq!(flow.stamp(&list).unwrap().queued, 15);
+    let a = anchor_now(&mut env, &mut flow, &server);
+    assert_eq!(a[0].size, 15);
+    let batch = flow.store().batch(a[0].batch_id).unwrap().unwrap();
+    assert_eq!(batch.size, 15);
+    env.stack.mine_blocks(1, None).unwrap();
+    let up = flow.upgrade(&server).unwrap();
+    assert_eq!(up[0].state, BatchState::Final);
+    assert_eq!(up[0].proofs_written, 15);
+    check_all_valid(&server, &docs);
+    for (i, (_, item)) in docs.iter().enumerate() {
+        let b = read_proof(&item.proof_path).batch.unwrap();
+        assert_eq!((b.index, b.size, b.root), (i as u64, 15, batch.root));
+    }
+    // The proofs rebuilt from the store, one record on each page, match
+    // the files.
+    let records = flow.store().batch_records(batch.id).unwrap();
+    let picked = vec![records[0].clone(), records[7].clone(), records[14].clone()];
+    for (proof, r) in flow.current_proofs(&picked).unwrap().iter().zip(&picked) {
+        assert_eq!(proof.as_ref(), Some(&read_proof(&r.proof_path)));
+    }
+}
+
 #[test]
 fn two_batches_in_a_row_and_an_empty_queue() {
     let mut env = funded();

@@ -713,121 +713,6 @@ fn proof_path_for(doc: &Path, out: Option<&Path>, root: &Path) -> PathBuf {
     }
 }
 
-/// The files under the paths named, one at a time, in the order and by
-/// the rules of [`hash::collect_files`] (folders recursively in name
-/// order, symbolic links never followed, hidden entries inside folders
-/// skipped unless asked for), holding only the entries of the folders
-/// being walked instead of every file found: what lets stamp take a
-/// million files in bounded memory.
-struct Walk<'a> {
-    roots: std::slice::Iter<'a, &'a PathBuf>,
-    /// The entries still to visit in each folder being walked, outermost
-    /// first.
-    folders: Vec<std::vec::IntoIter<std::fs::DirEntry>>,
-    options: WalkOptions,
-    /// Entries passed over since last drained, with the reason.
-    skipped: Vec<(PathBuf, hash::SkipReason)>,
-}
-
-impl<'a> Walk<'a> {
-    /// A walk of `roots`, each of which is looked at first: a missing one
-    /// is an error before any file is found.
-    fn new(roots: &'a [&'a PathBuf], options: WalkOptions) -> Result<Walk<'a>, hash::HashError> {
-        for root in roots {
-            root_metadata(root)?;
-        }
-        Ok(Walk {
-            roots: roots.iter(),
-            folders: Vec::new(),
-            options,
-            skipped: Vec::new(),
-        })
-    }
-
-    /// A file to yield, or nothing (a folder is entered, anything else
-    /// skipped).
-    fn classify(
-        &mut self,
-        path: PathBuf,
-        meta: &std::fs::Metadata,
-    ) -> Result<Option<PathBuf>, hash::HashError> {
-        let ft = meta.file_type();
-        if ft.is_symlink() {
-            self.skipped.push((path, hash::SkipReason::Symlink));
-        } else if ft.is_file() {
-            return Ok(Some(path));
-        } else if ft.is_dir() {
-            let read_err = |source| hash::HashError::Read {
-                path: path.clone(),
-                source,
-            };
-            let mut entries = std::fs::read_dir(&path)
-                .map_err(read_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(read_err)?;
-            entries.sort_by_key(std::fs::DirEntry::file_name);
-            self.folders.push(entries.into_iter());
-        } else {
-            self.skipped.push((path, hash::SkipReason::NotAFile));
-        }
-        Ok(None)
-    }
-}
-
-fn root_metadata(root: &Path) -> Result<std::fs::Metadata, hash::HashError> {
-    std::fs::symlink_metadata(root).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            hash::HashError::NotFound {
-                path: root.to_path_buf(),
-            }
-        } else {
-            hash::HashError::Read {
-                path: root.to_path_buf(),
-                source,
-            }
-        }
-    })
-}
-
-impl Iterator for Walk<'_> {
-    type Item = Result<PathBuf, hash::HashError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let (path, meta) = match self.folders.last_mut() {
-                Some(folder) => {
-                    let Some(entry) = folder.next() else {
-                        self.folders.pop();
-                        continue;
-                    };
-                    let path = entry.path();
-                    let hidden = entry.file_name().as_encoded_bytes().first() == Some(&b'.');
-                    if hidden && !self.options.include_hidden {
-                        self.skipped.push((path, hash::SkipReason::Hidden));
-                        continue;
-                    }
-                    match entry.metadata() {
-                        Ok(m) => (path, m),
-                        Err(source) => return Some(Err(hash::HashError::Read { path, source })),
-                    }
-                }
-                None => {
-                    let root = self.roots.next()?;
-                    match root_metadata(root) {
-                        Ok(m) => (root.to_path_buf(), m),
-                        Err(e) => return Some(Err(e)),
-                    }
-                }
-            };
-            match self.classify(path, &meta) {
-                Ok(Some(file)) => return Some(Ok(file)),
-                Ok(None) => {}
-                Err(e) => return Some(Err(e)),
-            }
-        }
-    }
-}
-
 /// A file that was not stamped, and why.
 struct NotStamped {
     path: PathBuf,
@@ -903,13 +788,13 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         )
     };
     // Every path named is looked at before anything is stamped.
-    let mut walk = Walk::new(&named, walk_options).map_err(walk_failure)?;
+    let mut walk = hash::Walk::new(&named, walk_options).map_err(walk_failure)?;
     // The bar counts bytes, so that it moves within a large file too; the
     // files are counted and their sizes looked up (one walk ahead) only
     // when it is drawn.
     let (count, bytes) = if crate::progress::visible(args.quiet) {
         let mut count = (0, 0);
-        for f in Walk::new(&named, walk_options).map_err(walk_failure)? {
+        for f in hash::Walk::new(&named, walk_options).map_err(walk_failure)? {
             let f = f.map_err(walk_failure)?;
             if !file::is_proof_file_name(&f) {
                 count.0 += 1;
@@ -953,7 +838,7 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
                 Some(Ok(f)) => files.push(f),
             }
         }
-        for (p, reason) in walk.skipped.drain(..) {
+        for (p, reason) in walk.take_skipped() {
             if named.iter().any(|n| **n == p) {
                 failed.push(NotStamped {
                     why: format!(

@@ -282,7 +282,7 @@ fn hash_reader_overlapped<R: Read + Send>(
     .unwrap_or_else(|| hash_reader_buffered(&mut reader, READ_BUFFER_BYTES, progress))
 }
 
-/// How [`collect_files`] walks folders.
+/// How [`collect_files`] and [`Walk`] walk folders.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WalkOptions {
     /// Take entries whose name starts with `.` found inside folders.
@@ -320,7 +320,8 @@ pub struct Collected {
     pub skipped: Vec<(PathBuf, SkipReason)>,
 }
 
-/// Expands files and folders into the list of regular files to hash.
+/// Expands files and folders into the list of regular files to hash: a
+/// [`Walk`] collected.
 ///
 /// See the [module documentation](self) for the policy on symbolic links,
 /// hidden entries and ordering. Paths named directly keep the order given.
@@ -332,71 +333,143 @@ pub fn collect_files<P: AsRef<Path>>(
     roots: &[P],
     options: WalkOptions,
 ) -> Result<Collected, HashError> {
-    let mut out = Collected::default();
-    for root in roots {
-        let root = root.as_ref();
-        let meta = match fs::symlink_metadata(root) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(HashError::NotFound {
-                    path: root.to_path_buf(),
-                })
-            }
-            Err(source) => {
-                return Err(HashError::Read {
-                    path: root.to_path_buf(),
-                    source,
-                })
-            }
-        };
-        classify(root, &meta, options, &mut out)?;
+    let mut walk = Walk::new(roots, options)?;
+    let mut files = Vec::new();
+    for file in walk.by_ref() {
+        files.push(file?);
     }
-    Ok(out)
+    Ok(Collected {
+        files,
+        skipped: walk.take_skipped(),
+    })
 }
 
-fn classify(
-    path: &Path,
-    meta: &fs::Metadata,
+/// The files under the paths named, one at a time, in the order and by the
+/// rules of [`collect_files`] (folders recursively in name order, symbolic
+/// links never followed, hidden entries inside folders skipped unless
+/// asked for). It holds only the entries of the folders being walked, never
+/// every file found, so that a million files take bounded memory.
+#[derive(Debug)]
+pub struct Walk {
+    roots: std::vec::IntoIter<PathBuf>,
+    /// The entries still to visit in each folder being walked, outermost
+    /// first.
+    folders: Vec<std::vec::IntoIter<fs::DirEntry>>,
     options: WalkOptions,
-    out: &mut Collected,
-) -> Result<(), HashError> {
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        out.skipped.push((path.to_path_buf(), SkipReason::Symlink));
-    } else if ft.is_file() {
-        out.files.push(path.to_path_buf());
-    } else if ft.is_dir() {
-        walk_dir(path, options, out)?;
-    } else {
-        out.skipped.push((path.to_path_buf(), SkipReason::NotAFile));
-    }
-    Ok(())
+    /// Entries passed over since [`Walk::take_skipped`], with the reason.
+    skipped: Vec<(PathBuf, SkipReason)>,
 }
 
-fn walk_dir(dir: &Path, options: WalkOptions, out: &mut Collected) -> Result<(), HashError> {
-    let read_err = |source: io::Error| HashError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries = fs::read_dir(dir)
-        .map_err(read_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(read_err)?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let hidden = entry.file_name().as_encoded_bytes().first() == Some(&b'.');
-        if hidden && !options.include_hidden {
-            out.skipped.push((path, SkipReason::Hidden));
-            continue;
+impl Walk {
+    /// A walk of `roots`, each of which is looked at first.
+    ///
+    /// # Errors
+    ///
+    /// [`HashError::NotFound`] or [`HashError::Read`] for a path named that
+    /// does not exist or cannot be looked at, before any file is found.
+    pub fn new<P: AsRef<Path>>(roots: &[P], options: WalkOptions) -> Result<Walk, HashError> {
+        for root in roots {
+            root_metadata(root.as_ref())?;
         }
-        let meta = entry.metadata().map_err(|source| HashError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        classify(&path, &meta, options, out)?;
+        Ok(Walk {
+            roots: roots
+                .iter()
+                .map(|r| r.as_ref().to_path_buf())
+                .collect::<Vec<_>>()
+                .into_iter(),
+            folders: Vec::new(),
+            options,
+            skipped: Vec::new(),
+        })
     }
-    Ok(())
+
+    /// The entries passed over since the last call, with the reason.
+    pub fn take_skipped(&mut self) -> Vec<(PathBuf, SkipReason)> {
+        std::mem::take(&mut self.skipped)
+    }
+
+    /// A file to yield, or nothing (a folder is entered, anything else
+    /// skipped).
+    fn classify(
+        &mut self,
+        path: PathBuf,
+        meta: &fs::Metadata,
+    ) -> Result<Option<PathBuf>, HashError> {
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            self.skipped.push((path, SkipReason::Symlink));
+        } else if ft.is_file() {
+            return Ok(Some(path));
+        } else if ft.is_dir() {
+            let read_err = |source| HashError::Read {
+                path: path.clone(),
+                source,
+            };
+            let mut entries = fs::read_dir(&path)
+                .map_err(read_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(read_err)?;
+            entries.sort_by_key(fs::DirEntry::file_name);
+            self.folders.push(entries.into_iter());
+        } else {
+            self.skipped.push((path, SkipReason::NotAFile));
+        }
+        Ok(None)
+    }
+}
+
+fn root_metadata(root: &Path) -> Result<fs::Metadata, HashError> {
+    fs::symlink_metadata(root).map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            HashError::NotFound {
+                path: root.to_path_buf(),
+            }
+        } else {
+            HashError::Read {
+                path: root.to_path_buf(),
+                source,
+            }
+        }
+    })
+}
+
+impl Iterator for Walk {
+    type Item = Result<PathBuf, HashError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (path, meta) = match self.folders.last_mut() {
+                Some(folder) => {
+                    let Some(entry) = folder.next() else {
+                        self.folders.pop();
+                        continue;
+                    };
+                    let path = entry.path();
+                    let hidden = entry.file_name().as_encoded_bytes().first() == Some(&b'.');
+                    if hidden && !self.options.include_hidden {
+                        self.skipped.push((path, SkipReason::Hidden));
+                        continue;
+                    }
+                    match entry.metadata() {
+                        Ok(m) => (path, m),
+                        Err(source) => return Some(Err(HashError::Read { path, source })),
+                    }
+                }
+                None => {
+                    let root = self.roots.next()?;
+                    match root_metadata(&root) {
+                        Ok(m) => (root, m),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            };
+            match self.classify(path, &meta) {
+                Ok(Some(file)) => return Some(Ok(file)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
 }
 
 /// Hashes many files in parallel across all cores, keeping the input order.

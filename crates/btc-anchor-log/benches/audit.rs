@@ -6,12 +6,15 @@
 //!   bundle read and hashed, every tile compared, roots and consistency of
 //!   its 4 checkpoints); reference `audit_1m/core_tree`: the leaf hashes of
 //!   the same entries and [`Tree::new`] over them, in memory.
-//! * `inclusion/tiles`: a fresh [`TileReader`] and the inclusion proof of
-//!   one entry (five tiles read: the entry's level-0 and level-1 tiles,
-//!   the partial level-2 tile, and the partial tiles of the tree's right
-//!   edge; about 650 node hashes between their rows), and
-//!   `inclusion/tiles_kept_reader` the same from one reader kept across
-//!   proofs (its tiles and their inner rows cached, as a server keeps it);
+//! * `inclusion/tiles`: a fresh [`TileReader`] of the store as the log's
+//!   writer keeps it, tiles and their inner rows (`docs/audit-log.md`
+//!   §5.4), and the inclusion proof of one entry (five rows files read:
+//!   the entry's level-0 and level-1 tiles, the partial level-2 tile, and
+//!   the partial tiles of the tree's right edge);
+//!   `inclusion/tiles_without_rows` the same from the published tiles
+//!   alone (about 650 node hashes between their rows to compute); and
+//!   `inclusion/tiles_kept_reader` from one reader kept across proofs
+//!   (its tiles and their inner rows cached, as a server keeps it);
 //!   reference `inclusion/core_tree`: the same proof from the tree in
 //!   memory.
 //! * `event_proof/verify_event`: parsing a disclosed event proof and
@@ -47,7 +50,7 @@ const ORIGIN: &str = "bench.example/log";
 /// Writes a log of `n` entries (entry `n/2` the commitment of a real
 /// event) with checkpoints at n/8, n/4, n/2 and n; returns the disclosed
 /// proof of entry `n/2`.
-fn write_log(public: &Path, n: u64, key: &Signer) -> TlogProof {
+fn write_log(public: &Path, rows: &Path, n: u64, key: &Signer) -> TlogProof {
     let salt = Salt([3; 32]);
     let event = Event {
         kind: EventKind::Read,
@@ -63,7 +66,7 @@ fn write_log(public: &Path, n: u64, key: &Signer) -> TlogProof {
         .map(|i| Entry(Sha256::digest(i.to_le_bytes()).into()))
         .collect();
     entries[(n / 2) as usize] = opening.entry();
-    let store = TileStore::new(public);
+    let store = TileStore::with_rows(public, rows);
     std::fs::create_dir_all(public.join("checkpoints")).unwrap();
     let mut old = 0;
     let mut note = None;
@@ -118,9 +121,10 @@ fn main() {
         .unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::tempdir_in(&base).unwrap();
     let public = dir.path().join("public");
+    let rows = dir.path().join("rows");
     let key = Signer::from_seed(ORIGIN, &[5; 32]).unwrap();
     let vkey = key.verifier();
-    let proof = write_log(&public, n, &key);
+    let proof = write_log(&public, &rows, n, &key);
     let options = AuditOptions::new(Network::Regtest);
     let report = audit(&public, ORIGIN, &vkey, &options).unwrap();
     assert_eq!((report.finding, report.size), (None, n));
@@ -134,17 +138,25 @@ fn main() {
             .collect()
     };
     let tree = core_tree(&entries);
-    let store = TileStore::new(&public);
-    assert_eq!(
-        store.reader(n).unwrap().inclusion_proof(n / 3).unwrap(),
-        tree.inclusion_proof(n / 3).unwrap()
-    );
+    let store = TileStore::with_rows(&public, &rows);
+    let tiles_only = store.without_rows();
+    for k in [0, n / 3, n / 2, n - 1] {
+        let expected = tree.inclusion_proof(k).unwrap();
+        assert_eq!(
+            store.reader(n).unwrap().inclusion_proof(k).unwrap(),
+            expected
+        );
+        assert_eq!(
+            tiles_only.reader(n).unwrap().inclusion_proof(k).unwrap(),
+            expected
+        );
+    }
     if !bench {
         return;
     }
 
     let mut c = Criterion::default().configure_from_args();
-    let mut t = [(0f64, 0u64); 7];
+    let mut t = [(0f64, 0u64); 8];
     {
         let mut g = c.benchmark_group("audit_1m");
         g.sample_size(10).measurement_time(Duration::from_secs(30));
@@ -168,6 +180,14 @@ fn main() {
                 timed(&mut t[2], i, || {
                     k = (k + 7919) % n;
                     black_box(store.reader(n).unwrap().inclusion_proof(k).unwrap());
+                })
+            })
+        });
+        g.bench_function("tiles_without_rows", |b| {
+            b.iter_custom(|i| {
+                timed(&mut t[7], i, || {
+                    k = (k + 7919) % n;
+                    black_box(tiles_only.reader(n).unwrap().inclusion_proof(k).unwrap());
                 })
             })
         });
@@ -222,11 +242,13 @@ fn main() {
         m[0] / m[1]
     );
     println!(
-        "RESULT inclusion: from tiles {:.1} us (a kept reader {:.1} us), from the tree in memory {:.2} us, ratio {:.1} ({:.1})",
+        "RESULT inclusion: from tiles and rows {:.1} us (tiles alone {:.1} us, a kept reader {:.1} us), from the tree in memory {:.2} us, ratio {:.1} ({:.1}, {:.1})",
         m[2] * 1e6,
+        m[7] * 1e6,
         m[6] * 1e6,
         m[3] * 1e6,
         m[2] / m[3],
+        m[7] / m[3],
         m[6] / m[3]
     );
     println!(

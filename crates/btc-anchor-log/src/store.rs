@@ -7,6 +7,11 @@
 //! written: a tile or bundle that exists must already hold exactly the
 //! bytes the writer would write.
 //!
+//! A store may also keep each hash tile's inner rows (§5.4): a private
+//! cache, beside the published tiles, of the tree hashes between a tile's
+//! rows, so that a reader asked for an inclusion proof reads them instead
+//! of hashing the tile's tree again.
+//!
 //! The store does not lock: one writer at a time is the caller's duty.
 
 use std::collections::HashMap;
@@ -110,20 +115,61 @@ pub struct WriteReport {
     pub unchanged: usize,
 }
 
-/// A tiled log under a directory: `<dir>/tile/...`.
+/// A tiled log under a directory: `<dir>/tile/...`, and optionally the
+/// tiles' inner rows under another (§5.4).
 #[derive(Clone, Debug)]
 pub struct TileStore {
     dir: PathBuf,
+    rows: Option<PathBuf>,
 }
 
-/// The root of a full, power-of-two list of hashes.
-fn pow2_root(hashes: &[NodeHash]) -> NodeHash {
-    debug_assert!(hashes.len().is_power_of_two());
-    let mut level = hashes.to_vec();
-    while level.len() > 1 {
-        level = level.chunks(2).map(|p| node_hash(&p[0], &p[1])).collect();
+/// Hashes in the rows of a hash tile of `width` (§5.4): rows 0 to 7, row
+/// `r` holding the `⌊width / 2^r⌋` hashes of its aligned groups of `2^r`.
+pub fn rows_len(width: u16) -> usize {
+    (0..8).map(|r| usize::from(width >> r)).sum()
+}
+
+/// Rows 1 to 7 of a tile whose row 0 is `hashes` (each the node hashes of
+/// the pairs of the row below; a trailing odd hash has no parent here).
+fn inner_rows(hashes: Vec<NodeHash>) -> [Vec<NodeHash>; 8] {
+    let mut rows: [Vec<NodeHash>; 8] = Default::default();
+    rows[0] = hashes;
+    for i in 1..8 {
+        let (below, rest) = rows.split_at_mut(i);
+        rest[0] = below[i - 1]
+            .chunks_exact(2)
+            .map(|p| node_hash_2blocks(&p[0], &p[1]))
+            .collect();
     }
-    level[0]
+    rows
+}
+
+/// The root of a full tile from its rows: the node hash of row 7's pair.
+fn full_tile_root(rows: &[Vec<NodeHash>; 8]) -> NodeHash {
+    debug_assert_eq!(rows[7].len(), 2);
+    node_hash(&rows[7][0], &rows[7][1])
+}
+
+/// The bytes of a rows file (§5.4): the rows, bottom first, each hash's 32
+/// bytes in order.
+fn encode_rows(rows: &[Vec<NodeHash>; 8]) -> Vec<u8> {
+    rows.iter().flatten().flat_map(|h| h.0).collect()
+}
+
+/// The rows a rows file holds, `None` unless it has exactly the length of
+/// a tile of `width`.
+fn decode_rows(bytes: &[u8], width: u16) -> Option<[Vec<NodeHash>; 8]> {
+    if bytes.len() != 32 * rows_len(width) {
+        return None;
+    }
+    let mut hashes = bytes
+        .chunks_exact(32)
+        .map(|c| NodeHash(c.try_into().expect("32-byte chunks")));
+    let mut rows: [Vec<NodeHash>; 8] = Default::default();
+    for (r, row) in rows.iter_mut().enumerate() {
+        *row = hashes.by_ref().take(usize::from(width >> r)).collect();
+    }
+    Some(rows)
 }
 
 /// SHA-256's initial state (FIPS 180-4 §5.3.3).
@@ -167,7 +213,38 @@ pub fn empty_root() -> NodeHash {
 impl TileStore {
     /// The store under `dir` (not created until written).
     pub fn new(dir: impl Into<PathBuf>) -> TileStore {
-        TileStore { dir: dir.into() }
+        TileStore {
+            dir: dir.into(),
+            rows: None,
+        }
+    }
+
+    /// The store under `dir` that also keeps each hash tile's rows under
+    /// `rows` (§5.4): [`TileStore::write`] writes them beside each tile,
+    /// and a reader reads a tile's rows from there when they are present
+    /// and of the right length, and from the tile otherwise.
+    ///
+    /// The rows are trusted as the tiles are: a caller that must not hand
+    /// out a wrong proof checks it against a signed root, and can read
+    /// again from [`TileStore::without_rows`].
+    pub fn with_rows(dir: impl Into<PathBuf>, rows: impl Into<PathBuf>) -> TileStore {
+        TileStore {
+            dir: dir.into(),
+            rows: Some(rows.into()),
+        }
+    }
+
+    /// The same tiles, read without their stored rows.
+    pub fn without_rows(&self) -> TileStore {
+        TileStore::new(self.dir.clone())
+    }
+
+    /// The rows file of a hash tile, when this store keeps rows.
+    fn rows_file(&self, path: &TilePath) -> Option<PathBuf> {
+        match path.kind {
+            TileKind::Hashes { .. } => self.rows.as_ref().map(|d| d.join(path.to_path())),
+            TileKind::Entries => None,
+        }
     }
 
     /// The store's directory.
@@ -269,8 +346,12 @@ impl TileStore {
                 } else {
                     report.unchanged += 1;
                 }
+                let rows = inner_rows(chunk.to_vec());
+                if let Some(file) = self.rows_file(&path) {
+                    self.put_rows(&file, &encode_rows(&rows))?;
+                }
                 if path.is_full() {
-                    next.push(pow2_root(chunk));
+                    next.push(full_tile_root(&rows));
                 }
             }
             // The next level's old and new hash counts.
@@ -312,8 +393,41 @@ impl TileStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err("read", &file)(e)),
         }
-        write_atomic(&file, bytes)?;
+        write_atomic(&file, bytes, true)?;
         Ok(true)
+    }
+
+    /// Writes a tile's rows file (§5.4) unless it already holds `bytes`:
+    /// whole, through a temporary file and a rename, but not synced, as
+    /// the rows are a cache that a reader checks for length and its caller
+    /// for the roots it gives.
+    fn put_rows(&self, file: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        match fs::read(file) {
+            Ok(existing) if existing == bytes => Ok(()),
+            Ok(_) => write_atomic(file, bytes, false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => write_atomic(file, bytes, false),
+            Err(e) => Err(io_err("read", file)(e)),
+        }
+    }
+
+    /// A hash tile's rows: from its rows file when this store keeps rows
+    /// and the file has the tile's length, else rows 0 from the tile
+    /// (rows 1 to 7 left empty, for [`CachedTile::row`] to compute).
+    fn read_rows(&self, path: &TilePath) -> Result<[Vec<NodeHash>; 8], StoreError> {
+        if let Some(file) = self.rows_file(path) {
+            let cap = 32 * rows_len(path.width) as u64;
+            let stored = fs::File::open(&file).ok().and_then(|f| {
+                let mut bytes = Vec::with_capacity(cap as usize + 1);
+                f.take(cap + 1).read_to_end(&mut bytes).ok()?;
+                decode_rows(&bytes, path.width)
+            });
+            if let Some(rows) = stored {
+                return Ok(rows);
+            }
+        }
+        let mut rows: [Vec<NodeHash>; 8] = Default::default();
+        rows[0] = self.read_tile(path)?;
+        Ok(rows)
     }
 
     /// Reads and decodes a hash tile.
@@ -363,9 +477,10 @@ impl TileStore {
     }
 }
 
-/// Writes a file whole: a temporary file beside it, synced, renamed over
-/// the final name, the folder synced (its folders are created as needed).
-fn write_atomic(file: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// Writes a file whole: a temporary file beside it, renamed over the final
+/// name (its folders are created as needed); with `durable`, the file is
+/// synced before the rename and the folder after.
+fn write_atomic(file: &Path, bytes: &[u8], durable: bool) -> Result<(), StoreError> {
     let dir = file.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create folder", dir))?;
     let name = file
@@ -381,13 +496,15 @@ fn write_atomic(file: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .open(&tmp)
         .map_err(io_err("create", &tmp))?;
     f.write_all(bytes)
-        .and_then(|()| f.sync_all())
+        .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
         .map_err(io_err("write", &tmp))?;
     drop(f);
     fs::rename(&tmp, file).map_err(io_err("rename into place", file))?;
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync folder", dir))?;
+    if durable {
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("sync folder", dir))?;
+    }
     Ok(())
 }
 
@@ -395,9 +512,10 @@ fn write_atomic(file: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// caching the tiles it reads.
 ///
 /// A tile holds only the bottom row of its 8 levels of the tree; the
-/// subtree hashes between its rows (heights `8L + 1` to `8L + 7`) are
-/// computed from it once, the first time one is asked for, and kept with
-/// the tile: a later proof through the same tile reads them.
+/// subtree hashes between its rows (heights `8L + 1` to `8L + 7`) are read
+/// from the tile's rows file when the store keeps rows (§5.4), or else
+/// computed from the tile once, the first time one is asked for; either
+/// way they are kept with the tile, for later proofs through it.
 #[derive(Debug)]
 pub struct TileReader<'a> {
     store: &'a TileStore,
@@ -410,22 +528,18 @@ pub struct TileReader<'a> {
 struct CachedTile {
     /// `rows[r]`: the hashes of the aligned groups of `2^r` hashes of the
     /// tile (full groups only); `rows[0]` is the tile itself, the others
-    /// are empty until [`CachedTile::rows`] fills them.
+    /// are empty until read from the rows file or computed by
+    /// [`CachedTile::row`].
     rows: [Vec<NodeHash>; 8],
 }
 
 impl CachedTile {
-    /// Row `r` (0 to 7), computing rows 1 to 7 on first use: at most 255
-    /// hashes for a full tile, each hash of the tile's tree once.
+    /// Row `r` (0 to 7), computing rows 1 to 7 on first use when they were
+    /// not read: at most 255 hashes for a full tile, each hash of the
+    /// tile's tree once.
     fn row(&mut self, r: usize) -> &[NodeHash] {
         if r > 0 && self.rows[1].is_empty() && self.rows[0].len() > 1 {
-            for i in 1..8 {
-                let (below, rest) = self.rows.split_at_mut(i);
-                rest[0] = below[i - 1]
-                    .chunks_exact(2)
-                    .map(|p| node_hash_2blocks(&p[0], &p[1]))
-                    .collect();
-            }
+            self.rows = inner_rows(std::mem::take(&mut self.rows[0]));
         }
         &self.rows[r]
     }
@@ -449,19 +563,8 @@ impl TileReader<'_> {
         match self.cache.entry(path) {
             std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let hashes = self.store.read_tile(&path)?;
-                Ok(e.insert(CachedTile {
-                    rows: [
-                        hashes,
-                        vec![],
-                        vec![],
-                        vec![],
-                        vec![],
-                        vec![],
-                        vec![],
-                        vec![],
-                    ],
-                }))
+                let rows = self.store.read_rows(&path)?;
+                Ok(e.insert(CachedTile { rows }))
             }
         }
     }

@@ -51,6 +51,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
+use btc_anchor::merkle::{verify_consistency, verify_inclusion, NodeHash};
+
 use crate::checkpoint::{Checkpoint, OpenError};
 use sha2::{Digest as _, Sha256};
 
@@ -132,6 +134,15 @@ pub enum LogError {
     /// The tiles do not give the checkpoint's root.
     #[error("the tiles do not give the latest checkpoint's root")]
     RootMismatch,
+    /// A proof read from the tiles that does not lead to the root of the
+    /// signed checkpoint it is for: the tiles were changed.
+    #[error("the tiles do not prove entry {index} in the signed checkpoint of size {size}")]
+    TilesDisagree {
+        /// The entry (or, for a consistency proof, the older size).
+        index: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
     /// An event that cannot be written.
     #[error("an event cannot be written")]
     Event(#[from] EventError),
@@ -301,7 +312,7 @@ impl LogWriter {
             signer,
             refkey,
             journal,
-            tiles: TileStore::new(dir.join("public")),
+            tiles: tile_store(dir),
             published: 0,
             latest: None,
             recovery: Recovery::default(),
@@ -325,12 +336,12 @@ impl LogWriter {
         let lock = take_lock(dir)?;
         let signer = read_key_file(&dir.join("key"))?;
         let refkey = read_refkey(&dir.join("refkey"))?;
-        let tiles = TileStore::new(dir.join("public"));
+        let tiles = tile_store(dir);
         let cp_path = dir.join("public/checkpoint");
         let (published, latest) = match fs::read(&cp_path) {
             Ok(bytes) => {
                 let cp = Checkpoint::open(&bytes, signer.name(), &[signer.verifier()])?;
-                if tiles.reader(cp.size)?.root()? != cp.root {
+                if tiles.without_rows().reader(cp.size)?.root()? != cp.root {
                     return Err(LogError::RootMismatch);
                 }
                 (cp.size, Some(Note::parse(&bytes).map_err(OpenError::from)?))
@@ -516,10 +527,11 @@ impl LogWriter {
             return Ok(None);
         }
         self.tiles.write(entries, self.published)?;
+        // The root signed is the tiles' own, never the rows' (a cache).
         let cp = Checkpoint {
             origin: self.signer.name().to_owned(),
             size,
-            root: self.tiles.reader(size)?.root()?,
+            root: self.tiles.without_rows().reader(size)?.root()?,
             extensions: vec![],
         };
         let note = cp.sign(&[&self.signer])?;
@@ -619,7 +631,7 @@ impl LogWriter {
         Ok(TlogProof {
             extra,
             index,
-            path: self.tiles.reader(self.published)?.inclusion_proof(index)?,
+            path: self.inclusion_path(index, &checkpoint)?,
             checkpoint,
         })
     }
@@ -718,7 +730,29 @@ impl LogWriter {
         let consistency = if first == anchored_size {
             vec![]
         } else {
-            self.tiles.reader(anchored_size)?.consistency_proof(first)?
+            let old = Checkpoint::parse(checkpoint.text()).map_err(OpenError::from)?;
+            let new = Note::parse(&anchored).map_err(OpenError::from)?;
+            let new = Checkpoint::parse(new.text()).map_err(OpenError::from)?;
+            let check = |proof: &[NodeHash]| {
+                verify_consistency(old.size, new.size, &old.root, &new.root, proof).is_ok()
+            };
+            let proof = self.tiles.reader(new.size)?.consistency_proof(old.size)?;
+            if check(&proof) {
+                proof
+            } else {
+                let proof = self
+                    .tiles
+                    .without_rows()
+                    .reader(new.size)?
+                    .consistency_proof(old.size)?;
+                if !check(&proof) {
+                    return Err(LogError::TilesDisagree {
+                        index: old.size,
+                        size: new.size,
+                    });
+                }
+                proof
+            }
         };
         Ok(Some(EventProof {
             vkey: self.verifier(),
@@ -726,7 +760,7 @@ impl LogWriter {
             inclusion: TlogProof {
                 extra,
                 index,
-                path: self.tiles.reader(first)?.inclusion_proof(index)?,
+                path: self.inclusion_path(index, &checkpoint)?,
                 checkpoint,
             },
             anchored,
@@ -734,6 +768,42 @@ impl LogWriter {
             anchor,
         }))
     }
+}
+
+impl LogWriter {
+    /// The inclusion path of entry `index` in the tree `checkpoint` signs,
+    /// read from the tiles and their rows (§5.4) and checked against the
+    /// checkpoint's root and the journal's entry: when the rows (a cache)
+    /// do not give it, the tiles are read again alone.
+    fn inclusion_path(&self, index: u64, checkpoint: &Note) -> Result<Vec<NodeHash>, LogError> {
+        let cp = Checkpoint::parse(checkpoint.text()).map_err(OpenError::from)?;
+        let leaf = self.journal.entries()[index as usize].leaf();
+        let check =
+            |path: &[NodeHash]| verify_inclusion(index, cp.size, &leaf, path, &cp.root).is_ok();
+        let path = self.tiles.reader(cp.size)?.inclusion_proof(index)?;
+        if check(&path) {
+            return Ok(path);
+        }
+        let path = self
+            .tiles
+            .without_rows()
+            .reader(cp.size)?
+            .inclusion_proof(index)?;
+        if check(&path) {
+            Ok(path)
+        } else {
+            Err(LogError::TilesDisagree {
+                index,
+                size: cp.size,
+            })
+        }
+    }
+}
+
+/// The tile store of the log in `dir`: `public/`, with the tiles' rows
+/// (§5.4) kept privately in `rows/`.
+fn tile_store(dir: &Path) -> TileStore {
+    TileStore::with_rows(dir.join("public"), dir.join("rows"))
 }
 
 /// Reads a file of at most `cap` bytes (a longer one is cut at `cap + 1`,

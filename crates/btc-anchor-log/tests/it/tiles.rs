@@ -2,7 +2,7 @@
 //! tree for many sizes.
 
 use btc_anchor::merkle::{leaf_hash, verify_consistency, verify_inclusion, LeafHash, Tree};
-use btc_anchor_log::store::{empty_root, StoreError, TileStore};
+use btc_anchor_log::store::{empty_root, rows_len, StoreError, TileStore};
 use btc_anchor_log::tile::{
     decode_bundle, decode_tile, encode_bundle, encode_index, TileError, TileKind, TilePath,
 };
@@ -379,4 +379,77 @@ fn one_kept_reader_proves_every_leaf_as_the_core_tree() {
         r.consistency_proof(65_537).unwrap(),
         tree.consistency_proof(65_537).unwrap()
     );
+}
+
+/// Every hash tile under `dir/tile` with its width, from its path.
+fn hash_tiles(dir: &std::path::Path) -> Vec<(String, TilePath)> {
+    walk(&dir.join("tile"))
+        .into_iter()
+        .filter_map(|f| {
+            let rel = f.strip_prefix(&format!("{}/", dir.display()))?.to_owned();
+            let path = TilePath::parse(&rel).ok()?;
+            matches!(path.kind, TileKind::Hashes { .. }).then_some((rel, path))
+        })
+        .collect()
+}
+
+#[test]
+fn stored_rows_give_the_same_tree_and_bad_ones_are_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, rows) = (dir.path().join("public"), dir.path().join("rows"));
+    let store = TileStore::with_rows(&public, &rows);
+    let es = entries(66_000);
+    let mut old = 0;
+    for size in [1, 2, 3, 255, 256, 257, 513, 65_537, 66_000] {
+        store.write(&es[..size as usize], old).unwrap();
+        check_against_core(&store, &es, size);
+        check_against_core(&store.without_rows(), &es, size);
+        old = size;
+    }
+    // Every hash tile has its rows file (§5.4): its exact length, row 0
+    // the tile itself.
+    let tiles = hash_tiles(&public);
+    assert!(tiles.len() > 260, "{} tiles", tiles.len());
+    for (rel, path) in &tiles {
+        let tile = std::fs::read(public.join(rel)).unwrap();
+        let stored = std::fs::read(rows.join(rel)).unwrap();
+        assert_eq!(stored.len(), 32 * rows_len(path.width), "{rel}");
+        assert_eq!(&stored[..tile.len()], &tile[..], "{rel}");
+    }
+    assert_eq!(rows_len(256), 510);
+    assert_eq!(rows_len(1), 1);
+    assert_eq!(rows_len(3), 4);
+    assert!(!rows.join("tile/entries").exists(), "bundles have no rows");
+    // Rows of another length (cut short, one byte more, empty) are passed
+    // over: the tile is read and hashed instead.
+    let full = rows.join("tile/0/000");
+    let good = std::fs::read(&full).unwrap();
+    for bad in [
+        &good[..good.len() - 32],
+        &[good.as_slice(), &[0]].concat(),
+        &[][..],
+    ] {
+        std::fs::write(&full, bad).unwrap();
+        check_against_core(&store, &es, 66_000);
+    }
+    // Rows of the right length but other hashes are trusted as the tiles
+    // are: the proof through them is wrong, and the store without rows
+    // still gives the right one (which is why the log's writer checks its
+    // proofs against the signed root).
+    let mut flipped = good.clone();
+    flipped[32 * 256 + 5] ^= 1; // row 1, first hash
+    std::fs::write(&full, &flipped).unwrap();
+    let tree = Tree::new(leaves(&es)).unwrap();
+    assert_ne!(
+        store.reader(66_000).unwrap().inclusion_proof(2).unwrap(),
+        tree.inclusion_proof(2).unwrap()
+    );
+    check_against_core(&store.without_rows(), &es, 66_000);
+    // Writing the tiles again puts right rows back; a missing rows folder
+    // loses nothing.
+    store.write(&es, 65_537).unwrap();
+    store.write(&es[..65_537], 0).unwrap();
+    assert_eq!(std::fs::read(&full).unwrap(), good);
+    std::fs::remove_dir_all(&rows).unwrap();
+    check_against_core(&store, &es, 66_000);
 }

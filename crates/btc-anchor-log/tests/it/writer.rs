@@ -378,3 +378,63 @@ fn references_are_stable_per_log_and_hide_identifiers() {
         ));
     }
 }
+
+/// The tiles' stored rows (`docs/audit-log.md` §5.4) are a cache: damaged,
+/// they never reach a proof the writer hands out, nor a signed root; with
+/// the tiles damaged too, the writer refuses rather than hand out a wrong
+/// proof.
+#[test]
+fn damaged_rows_never_reach_a_proof_or_a_signed_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = new_log(dir.path());
+    log.append((0..600).map(ev).collect()).unwrap();
+    log.checkpoint().unwrap().unwrap();
+    let rows = dir.path().join("log/rows");
+    let files: Vec<PathBuf> = [
+        "tile/0/000",
+        "tile/0/001",
+        "tile/0/002.p/88",
+        "tile/1/000.p/2",
+    ]
+    .iter()
+    .map(|p| rows.join(p))
+    .collect();
+    // Every hash of every row changed, the lengths kept.
+    let damage = |files: &[PathBuf], mask: u8| {
+        for f in files {
+            let mut b = std::fs::read(f).unwrap();
+            b.iter_mut().for_each(|x| *x ^= mask);
+            std::fs::write(f, b).unwrap();
+        }
+    };
+    damage(&files, 0x5a);
+    for i in [0, 1, 255, 256, 300, 599] {
+        let proof = log.prove(i, false).unwrap();
+        proof
+            .verify(&log.entries()[i as usize], ORIGIN, &log.verifier())
+            .unwrap();
+    }
+    // The next checkpoint signs the tiles' root, not the rows'.
+    log.append((600..700).map(ev).collect()).unwrap();
+    log.checkpoint().unwrap().unwrap();
+    check_published(&log);
+    drop(log);
+    let log = LogWriter::open(&dir.path().join("log")).unwrap();
+    let proof = log.prove(3, false).unwrap();
+    proof
+        .verify(&log.entries()[3], ORIGIN, &log.verifier())
+        .unwrap();
+    // Damaged rows and a damaged tile under them: refused.
+    damage(&files[..1], 0x0f);
+    let tile = dir.path().join("log/public/tile/0/000");
+    let mut b = std::fs::read(&tile).unwrap();
+    b[32 * 7] ^= 1;
+    std::fs::write(&tile, b).unwrap();
+    assert!(matches!(
+        log.prove(6, false),
+        Err(LogError::TilesDisagree {
+            index: 6,
+            size: 700
+        })
+    ));
+}

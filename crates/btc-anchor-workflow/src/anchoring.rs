@@ -23,7 +23,7 @@ use crate::wallet::WalletError;
 use btc_anchor::chain::BranchError;
 use btc_anchor::checkpoints::{epoch_end, epoch_of};
 use btc_anchor::commitment::commitment_script;
-use btc_anchor::file::{older_version_proof_path, write_atomic, WriteOptions};
+use btc_anchor::file::{older_version_proof_path, write_atomic, write_over, WriteOptions};
 use btc_anchor::hash::RecordDigest;
 use btc_anchor::headers::EmbeddedOnly;
 use btc_anchor::merkle::{record_leaf, MerkleError, Salt, Tree};
@@ -1641,7 +1641,7 @@ impl Anchoring {
             // Upgraded after the epoch closed, the proofs are sealed already.
             let sealed = block_is_sealed(&block);
             let (written, without_path) =
-                self.write_batch_proofs(&batch, Some(&t.tx), Some(block))?;
+                self.write_batch_proofs(&batch, Some(&t.tx), Some(block), true)?;
             self.store
                 .set_confirmation(batch.id, &c, BatchState::Final)?;
             if sealed {
@@ -1767,7 +1767,8 @@ impl Anchoring {
                 _ => Box::new(first),
             };
             let block = sealed.anchor.and_then(|a| a.block);
-            let (written, _) = self.write_batch_proofs(&batch, Some(&tx.tx), block)?;
+            // Complete proofs are replaced whole: none is ever torn.
+            let (written, _) = self.write_batch_proofs(&batch, Some(&tx.tx), block, false)?;
             self.store.mark_sealed(batch.id, &c.block_hash)?;
             done.outcome = BatchSeal::Sealed {
                 proofs_written: written,
@@ -1873,11 +1874,18 @@ impl Anchoring {
     /// The records are read page by page, twice: once to verify every
     /// proof, once to write them. Only the tree (64 bytes a record) and one
     /// page of records are held at a time, whatever the batch's size.
+    ///
+    /// With `in_place`, each proof is written over the queued or pending
+    /// one before it ([`write_proof_over`]), as `upgrade` does: the batch
+    /// is not final until they are flushed, so a torn one is written again.
+    /// Without, each replaces the file whole, as a complete proof that is
+    /// already final must be.
     fn write_batch_proofs(
         &mut self,
         batch: &StoredBatch,
         tx: Option<&Transaction>,
         block: Option<BlockProof>,
+        in_place: bool,
     ) -> Result<(usize, usize), AnchoringError> {
         // Complete proofs are flushed to disk before the batch is marked
         // final, and the store keeps their shared block part (as the first
@@ -1934,7 +1942,11 @@ impl Anchoring {
                             .into());
                         }
                         let proof = proofs.proof(r, true)?;
-                        write_proof(&r.proof_path, &proof, durable && FLUSH_EACH)?;
+                        if FLUSH_EACH || !in_place {
+                            write_proof(&r.proof_path, &proof, durable && FLUSH_EACH)?;
+                        } else {
+                            write_proof_over(&r.proof_path, &proof)?;
+                        }
                         progress.advance(1);
                         Ok::<_, AnchoringError>(())
                     })
@@ -2222,6 +2234,19 @@ fn move_proof(from: &Path, to: &Path) -> Result<(), AnchoringError> {
             .map_err(fail)?;
     }
     Ok(())
+}
+
+/// Writes a batch's proof over the one already at `path` in place when it
+/// is no longer ([`write_over`]; a complete proof is always longer than its
+/// queued one): replacing it by a rename would free its blocks, and on some
+/// file systems each rename then waits for a discard. Not atomic, and not
+/// flushed: its batch becomes final only after [`sync_folders`], and until
+/// then every `upgrade` writes all the batch's proofs again.
+fn write_proof_over(path: &Path, proof: &Proof) -> Result<(), AnchoringError> {
+    write_over(path, proof.to_json().as_bytes()).map_err(|source| AnchoringError::WriteProof {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn write_proof(path: &Path, proof: &Proof, durable: bool) -> Result<(), AnchoringError> {

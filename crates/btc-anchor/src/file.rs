@@ -2,7 +2,8 @@
 //! an OpenTimestamps `.ots` file, from a path (opened once, read with a
 //! cap, and told apart by its first bytes); where a document's proof is
 //! kept ([`proof_path`], [`ots_path`], [`locate_proof`]); and writing a
-//! file whole or not at all ([`write_atomic`]).
+//! file whole or not at all ([`write_atomic`]), or over itself where that
+//! frees nothing ([`write_over`]).
 //!
 //! Opening once matters for what can only be read once: a pipe
 //! (`--proof <(curl …)`, `/dev/stdin`) or a FIFO. Looking at the first bytes
@@ -340,6 +341,55 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], options: WriteOptions) -> io::Res
     Ok(())
 }
 
+/// Writes `bytes` over the file at `dest` in place when that frees
+/// nothing: `dest` a regular file (not a link) with one name and at most
+/// `bytes.len()` bytes, so that its bytes are overwritten from the start
+/// and it only grows. Any other `dest`, and a missing one, is written as
+/// [`write_atomic`] with [`WriteOptions::replace`] would.
+///
+/// Not atomic: until it returns, a reader, or a crash, may find the old
+/// bytes with part of the new ones over them; nothing is flushed to disk.
+/// It is for a file that can be written again from elsewhere when that
+/// happens, such as a complete proof over its queued one, whose batch is
+/// not final until the file system has been flushed. Replacing a file by a
+/// rename frees the old file's blocks, and some file systems (ext4 without
+/// a journal, mounted with `discard`) make each rename wait for the disk
+/// to discard them: writing in place skips that wait.
+///
+/// # Errors
+///
+/// The [`io::Error`] of the step that failed.
+pub fn write_over(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let fits = |m: &fs::Metadata| {
+            m.file_type().is_file() && m.nlink() == 1 && m.len() <= bytes.len() as u64
+        };
+        if let Some(before) = fs::symlink_metadata(dest).ok().filter(fits) {
+            let mut file = OpenOptions::new().write(true).open(dest)?;
+            let now = file.metadata()?;
+            // The same file as looked at: not swapped for a link meanwhile.
+            if fits(&now) && (now.dev(), now.ino()) == (before.dev(), before.ino()) {
+                file.write_all(bytes)?;
+                if file.metadata()?.len() > bytes.len() as u64 {
+                    // Grown by another writer since: cut back to these bytes.
+                    file.set_len(bytes.len() as u64)?;
+                }
+                return Ok(());
+            }
+        }
+    }
+    write_atomic(
+        dest,
+        bytes,
+        WriteOptions {
+            replace: true,
+            durable: false,
+        },
+    )
+}
+
 /// A new, empty temporary file in `dir`, named after the destination.
 fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
     let pid = std::process::id();
@@ -388,6 +438,72 @@ mod tests {
             digest: vec![7; 32],
             timestamp: Timestamp::attestation(Attestation::Bitcoin { height: 5 }),
         }
+    }
+
+    /// Names of the files in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_over_writes_in_place_only_where_nothing_is_freed() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let ino = |p: &Path| fs::symlink_metadata(p).unwrap().ino();
+        // A shorter regular file of one name: the same inode, grown.
+        let queued = dir.path().join("a.anchor.json");
+        fs::write(&queued, b"queued").unwrap();
+        let before = ino(&queued);
+        write_over(&queued, b"the complete proof").unwrap();
+        assert_eq!(fs::read(&queued).unwrap(), b"the complete proof");
+        assert_eq!(ino(&queued), before);
+        // As long: in place too.
+        write_over(&queued, b"the complete proof").unwrap();
+        assert_eq!(ino(&queued), before);
+        // A longer file: replaced whole, no old tail left.
+        write_over(&queued, b"short").unwrap();
+        assert_eq!(fs::read(&queued).unwrap(), b"short");
+        assert_ne!(ino(&queued), before);
+        // A file of two names: the other name keeps its bytes.
+        let other = dir.path().join("other");
+        fs::hard_link(&queued, &other).unwrap();
+        write_over(&queued, b"a longer proof than before").unwrap();
+        assert_eq!(fs::read(&queued).unwrap(), b"a longer proof than before");
+        assert_eq!(fs::read(&other).unwrap(), b"short");
+        // A symbolic link: replaced by a file, its target untouched.
+        let target = dir.path().join("target");
+        fs::write(&target, b"t").unwrap();
+        let link = dir.path().join("link.anchor.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_over(&link, b"the complete proof").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"t");
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_file());
+        assert_eq!(fs::read(&link).unwrap(), b"the complete proof");
+        // A missing file: created. No temporary file is left anywhere.
+        let new = dir.path().join("new.anchor.json");
+        write_over(&new, b"x").unwrap();
+        assert_eq!(fs::read(&new).unwrap(), b"x");
+        assert_eq!(
+            names(dir.path()),
+            [
+                "a.anchor.json",
+                "link.anchor.json",
+                "new.anchor.json",
+                "other",
+                "target"
+            ]
+        );
+        // A folder in the way is refused, and left as it was.
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        assert!(write_over(&sub, b"x").is_err());
+        assert!(sub.is_dir());
     }
 
     #[test]

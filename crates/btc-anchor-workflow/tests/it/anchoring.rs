@@ -16,7 +16,7 @@ use btc_anchor::verify::{verify, ChainCheck, Evidence, Verdict, VerifyError, Ver
 use btc_anchor_electrum::{ConnectOptions, Electrum};
 use btc_anchor_testenv::regtest::{ProxyMode, TestEnv, DEFAULT_TIMEOUT};
 use btc_anchor_workflow::anchoring::{
-    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, StampItem,
+    AnchorStep, Anchoring, AnchoringError, BatchSeal, FeeOptions, Progress, StampItem, Step,
 };
 use btc_anchor_workflow::config::Config;
 use btc_anchor_workflow::store::BatchState;
@@ -224,6 +224,85 @@ fn a_batch_over_several_pages_is_anchored_and_completed_whole() {
     for (proof, r) in flow.current_proofs(&picked).unwrap().iter().zip(&picked) {
         assert_eq!(proof.as_ref(), Some(&read_proof(&r.proof_path)));
     }
+}
+
+/// A progress sink that stops the process's work (a panic, standing for a
+/// crash) once `after` complete proofs have been written.
+struct CrashAfter {
+    after: u64,
+    writing: std::sync::atomic::AtomicBool,
+    written: std::sync::atomic::AtomicU64,
+}
+
+impl Progress for CrashAfter {
+    fn begin(&self, step: Step, _total: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.writing.store(step == Step::WriteProofs, SeqCst);
+    }
+    fn advance(&self, n: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.writing.load(SeqCst) && self.written.fetch_add(n, SeqCst) + n >= self.after {
+            panic!("crash while writing proofs");
+        }
+    }
+    fn end(&self) {}
+}
+
+/// `upgrade` writes complete proofs over the queued ones in place
+/// (`docs/decisions/0007-upgrade-writes-in-place.md`): stopped partway,
+/// with one file torn as a power cut could leave it, the batch is not
+/// final, and the next `upgrade` (a new process) writes every proof again.
+#[test]
+fn an_upgrade_stopped_while_writing_is_completed_by_the_next() {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut env = funded();
+    let server = connect(&env.stack);
+    let (mut flow, docs) = stamped(&env, 1, 15, "c");
+    flow.set_page_size(7);
+    let inodes: Vec<u64> = docs
+        .iter()
+        .map(|(_, i)| std::fs::metadata(&i.proof_path).unwrap().ino())
+        .collect();
+    let a = anchor_now(&mut env, &mut flow, &server);
+    env.stack.mine_blocks(1, None).unwrap();
+    flow.set_progress(std::sync::Arc::new(CrashAfter {
+        after: 9,
+        writing: false.into(),
+        written: 0.into(),
+    }));
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| flow.upgrade(&server)));
+    assert!(crashed.is_err(), "the upgrade was to stop partway");
+    drop(flow);
+    let complete = |i: &StampItem| {
+        Proof::from_json(&std::fs::read(&i.proof_path).unwrap())
+            .is_ok_and(|p| p.stage() == Stage::Confirmed)
+    };
+    let done = docs.iter().filter(|(_, i)| complete(i)).count();
+    assert!((9..15).contains(&done), "{done} proofs complete");
+    // A power cut's torn file: the start of a complete proof left over
+    // the rest of what was there.
+    let torn = &docs.iter().find(|(_, i)| complete(i)).unwrap().1.proof_path;
+    let bytes = std::fs::read(torn).unwrap();
+    std::fs::write(torn, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(Proof::from_json(&std::fs::read(torn).unwrap()).is_err());
+
+    let mut flow = Anchoring::open(env.data.path(), config(1)).unwrap();
+    let batch = flow.store().batch(a[0].batch_id).unwrap().unwrap();
+    assert_ne!(
+        batch.state,
+        BatchState::Final,
+        "final before its proofs were flushed"
+    );
+    let up = flow.upgrade(&server).unwrap();
+    assert_eq!(up[0].state, BatchState::Final);
+    assert_eq!(up[0].proofs_written, 15);
+    check_all_valid(&server, &docs);
+    // Written over the queued proofs, not beside them: the same files.
+    for ((_, item), ino) in docs.iter().zip(&inodes) {
+        assert_eq!(std::fs::metadata(&item.proof_path).unwrap().ino(), *ino);
+    }
+    let names = std::fs::read_dir(env.docs.path()).unwrap().count();
+    assert_eq!(names, 15, "no temporary file left beside the proofs");
 }
 
 #[test]

@@ -1669,9 +1669,9 @@ pub(crate) fn nothing_to_do(message: &str, json: bool) -> Done {
 pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
     let flow = args.common.open()?;
     let batches = flow.batches_status().map_err(anchoring_failure)?;
-    let queued = flow
+    let (queued, _) = flow
         .store()
-        .queued_records()
+        .queue_summary()
         .map_err(|e| anchoring_failure(e.into()))?;
     if args.json {
         let b: Vec<Value> = batches
@@ -1686,31 +1686,51 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
                 })
             })
             .collect();
-        return Ok(Done::ok(json_line(&json!({
-            "network": flow.config().network.to_string(),
-            "queued": queued.iter().map(|r| if args.labels {
-                json!({"label": r.label, "digest": r.digest.to_hex(),
-                       "proof": r.has_proof_path().then(|| r.proof_path.display().to_string())})
-            } else {
-                json!({"digest": r.digest.to_hex()})
-            }).collect::<Vec<_>>(),
-            "batches": b,
-        }))));
+        // The queue is read a page at a time, and only its JSON kept: the
+        // object written out in its keys' order, its list item by item.
+        let network = json!(flow.config().network.to_string());
+        let mut object = format!(
+            "{{\"batches\":{},\"network\":{},\"queued\":[",
+            json_line(&Value::Array(b)).trim_end(),
+            json_line(&network).trim_end()
+        );
+        let mut first = true;
+        flow.each_queued_page(&mut |page| {
+            for r in page {
+                let item = if args.labels {
+                    json!({"label": r.label, "digest": r.digest.to_hex(),
+                           "proof": r.has_proof_path().then(|| r.proof_path.display().to_string())})
+                } else {
+                    json!({"digest": r.digest.to_hex()})
+                };
+                if !std::mem::take(&mut first) {
+                    object.push(',');
+                }
+                object += json_line(&item).trim_end();
+            }
+            Ok(())
+        })
+        .map_err(anchoring_failure)?;
+        object += "]}\n";
+        return Ok(Done::ok(object));
     }
     let mut out = format!(
-        "{} record{} queued\n",
-        queued.len(),
-        if queued.len() == 1 { "" } else { "s" }
+        "{queued} record{} queued\n",
+        if queued == 1 { "" } else { "s" }
     );
     if args.labels {
-        for r in &queued {
-            let label = if r.has_proof_path() {
-                btc_anchor::text::escape_controls(&r.label).into_owned()
-            } else {
-                "(stamped --no-label: no path stored)".to_owned()
-            };
-            out += &format!("  {}  {label}\n", r.digest.to_hex());
-        }
+        flow.each_queued_page(&mut |page| {
+            for r in page {
+                let label = if r.has_proof_path() {
+                    btc_anchor::text::escape_controls(&r.label).into_owned()
+                } else {
+                    "(stamped --no-label: no path stored)".to_owned()
+                };
+                out += &format!("  {}  {label}\n", r.digest.to_hex());
+            }
+            Ok(())
+        })
+        .map_err(anchoring_failure)?;
     }
     for s in &batches {
         let detail = match (s.batch.state, s.batch.confirmation, s.txs.last()) {

@@ -1176,23 +1176,50 @@ impl Anchoring {
     ///
     /// As [`Anchoring::current_proofs`], or a proof file that cannot be
     /// written.
-    pub fn rewrite_all(&self) -> Result<Rewritten, AnchoringError> {
+    pub fn rewrite_all(&mut self) -> Result<Rewritten, AnchoringError> {
         // Records stamped without paths have no file the store knows of:
-        // `upgrade_files` finds theirs.
-        let records: Vec<StoredRecord> = self
-            .store
-            .all_records()?
-            .into_iter()
-            .filter(StoredRecord::has_proof_path)
-            .collect();
-        let refs: Vec<&StoredRecord> = records.iter().collect();
+        // `upgrade_files` finds theirs. Read a page at a time, one batch
+        // after another: no more than a page of records and one batch's
+        // tree are held.
         let mut done = Rewritten::default();
-        for (record, written) in records.iter().zip(self.write_current_proofs(&refs)?) {
-            if written {
+        self.each_queued_page(&mut |page| {
+            for r in page.iter().filter(|r| r.has_proof_path()) {
+                let proof = self.queued_proof(r.digest, r.salt.clone());
+                check_proof(&proof, &r.proof_path)?;
+                write_proof(&r.proof_path, &proof, false)?;
                 done.written += 1;
-            } else {
-                done.missing_complete.push(record.proof_path.clone());
             }
+            Ok(())
+        })?;
+        let all = [
+            BatchState::Batched,
+            BatchState::Broadcast,
+            BatchState::Confirmed,
+            BatchState::Final,
+        ];
+        for batch in self.store.batches_in(&all)? {
+            let txs = self.store.batch_txs(batch.id)?;
+            let block = match batch.state {
+                BatchState::Final => match self.kept_block(batch.id)? {
+                    Some(block) => Some(block),
+                    None => {
+                        self.each_batch_page(&batch, &mut |page| {
+                            done.missing_complete.extend(
+                                page.iter()
+                                    .filter(|r| r.has_proof_path())
+                                    .map(|r| r.proof_path.clone()),
+                            );
+                            Ok(())
+                        })?;
+                        continue;
+                    }
+                },
+                _ => None,
+            };
+            let tx = batch_tx(&batch, &txs).map(|t| &t.tx);
+            // Each file replaced whole: complete proofs may be final.
+            let (written, _) = self.write_batch_proofs(&batch, tx, block, false)?;
+            done.written += written;
         }
         Ok(done)
     }
@@ -1223,14 +1250,7 @@ impl Anchoring {
                 row: wanted[0].1.id,
             })?;
             let txs = self.store.batch_txs(batch_id)?;
-            let tx = match batch.state {
-                BatchState::Batched => None,
-                BatchState::Broadcast => txs.last(),
-                BatchState::Confirmed | BatchState::Final => batch
-                    .confirmation
-                    .and_then(|c| txs.iter().find(|t| t.txid == c.txid))
-                    .or(txs.last()),
-            };
+            let tx = batch_tx(&batch, &txs);
             // A final batch's proofs carry its block, kept in the store;
             // a batch completed by a version that kept none has none.
             let block = match batch.state {
@@ -1332,19 +1352,14 @@ impl Anchoring {
         let step = self.progress.begin(Step::Anchor, queued as usize);
         let mut ids = Vec::with_capacity(queued as usize);
         let mut leaves = Vec::with_capacity(queued as usize);
-        let mut after = 0;
-        loop {
-            let page = self.store.queued_page(after, self.page)?;
-            let Some(last) = page.last() else {
-                break;
-            };
-            after = last.id;
-            for r in &page {
+        self.each_queued_page(&mut |page| {
+            for r in page {
                 ids.push(r.id);
                 leaves.push(record_leaf(&r.salt, &r.digest));
             }
             self.progress.advance(page.len());
-        }
+            Ok(())
+        })?;
         drop(step);
         if ids.is_empty() {
             // Taken by another anchorer of a shared journal meanwhile.
@@ -1806,6 +1821,28 @@ impl Anchoring {
         Ok(self.store.batch_page(batch.id, 0, 1)?.pop())
     }
 
+    /// Calls `each` with the records waiting for a batch, page by page
+    /// ([`Anchoring::set_page_size`]), oldest first: the queue is never
+    /// held whole, however long it is.
+    ///
+    /// # Errors
+    ///
+    /// The store's errors, and those `each` returns.
+    pub fn each_queued_page(
+        &self,
+        each: &mut dyn FnMut(&[StoredRecord]) -> Result<(), AnchoringError>,
+    ) -> Result<(), AnchoringError> {
+        let mut after = 0;
+        loop {
+            let page = self.store.queued_page(after, self.page)?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            each(&page)?;
+        }
+    }
+
     /// Calls `each` with the records of a batch, page by page in leaf order
     /// ([`Anchoring::set_page_size`]), checking that their leaves are
     /// numbered 0, 1, 2, ... and that there are as many as the batch's
@@ -2106,6 +2143,19 @@ impl BatchProofs<'_> {
 /// built-in checkpoints: valid, pending and inconclusive verdicts pass
 /// (a fresh mainnet proof with few headers is inconclusive from the file
 /// alone), an error refuses it.
+/// The transaction a batch's proofs carry: none while batched, the newest
+/// while broadcast, the confirmed one once confirmed.
+fn batch_tx<'t>(batch: &StoredBatch, txs: &'t [StoredTx]) -> Option<&'t StoredTx> {
+    match batch.state {
+        BatchState::Batched => None,
+        BatchState::Broadcast => txs.last(),
+        BatchState::Confirmed | BatchState::Final => batch
+            .confirmation
+            .and_then(|c| txs.iter().find(|t| t.txid == c.txid))
+            .or(txs.last()),
+    }
+}
+
 fn check_proof(proof: &Proof, path: &Path) -> Result<(), AnchoringError> {
     let options = VerifyOptions::new(proof.network);
     verify(proof, &proof.record.digest, &EmbeddedOnly, &options)

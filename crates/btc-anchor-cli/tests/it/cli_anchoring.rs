@@ -450,6 +450,42 @@ fn stamp_anchor_and_upgrade_across_page_boundaries() {
         .collect();
     leaves.sort_unstable();
     assert_eq!(leaves, (0..9).collect::<Vec<_>>());
+    // Five more documents queued (two pages); status lists them page by
+    // page; every proof lost is written again by upgrade --rewrite, the
+    // batch's over three pages, the queue's over two, each byte for byte.
+    let more = dir.join("more");
+    std::fs::create_dir(&more).unwrap();
+    for i in 0..5 {
+        std::fs::write(more.join(format!("m{i}.txt")), format!("more {i}")).unwrap();
+    }
+    paged(&["stamp", "--quiet", more.to_str().unwrap()]);
+    let st = crate::support::parse_json(&paged(&["status", "--json", "--labels"]));
+    let listed: Vec<&str> = st["queued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..5)
+        .map(|i| more.join(format!("m{i}.txt")).display().to_string())
+        .collect();
+    assert_eq!(listed, expected, "{st}");
+    assert!(paged(&["status"]).starts_with("5 records queued\n"));
+    let docs = all_docs(&dir);
+    assert_eq!(docs.len(), 14);
+    let originals: Vec<Vec<u8>> = docs
+        .iter()
+        .map(|d| std::fs::read(btc_anchor::file::proof_path(d)).unwrap())
+        .collect();
+    for d in &docs {
+        std::fs::remove_file(btc_anchor::file::proof_path(d)).unwrap();
+    }
+    let up = crate::support::parse_json(&paged(&["upgrade", "--rewrite", "--json"]));
+    assert_eq!(up["rewritten"]["written"], 14, "{up}");
+    for (d, original) in docs.iter().zip(&originals) {
+        let now = std::fs::read(btc_anchor::file::proof_path(d)).unwrap();
+        assert_eq!(&now, original, "{}", d.display());
+    }
 }
 
 #[test]

@@ -824,7 +824,9 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
     let mut summary = StampSummary::default();
     let mut stamped = 0;
     let mut total = 0;
-    let mut records = Vec::new();
+    // With --json, each page's records as JSON text: a page's entries are
+    // not kept once written out.
+    let mut records = String::new();
     let mut printed = Printed::default();
     let mut next = "";
     loop {
@@ -922,7 +924,7 @@ pub fn stamp(args: &StampArgs) -> Result<Done, Failure> {
         stamped += items.len() - part.refused;
         total += items.len();
         if args.json {
-            records.extend(stamp_json_records(&items, &part.outcomes));
+            stamp_json_records(&mut records, &items, &part.outcomes);
         } else if !args.quiet {
             // Each page's lines are printed as it is stamped.
             printed.print(&stamp_lines(&items, &part.outcomes));
@@ -1019,28 +1021,32 @@ fn add_up(total: &mut StampSummary, part: StampSummary) {
 }
 
 /// The JSON entries of a page of stamped items.
-fn stamp_json_records(items: &[StampItem], outcomes: &[StampOutcome]) -> Vec<Value> {
-    items
-        .iter()
-        .zip(outcomes)
-        .map(|(i, o)| {
-            let (outcome, older) = outcome_name(o);
-            json!({
-                "label": i.label, "digest": i.digest.to_hex(),
-                "proof": i.proof_path.display().to_string(),
-                "outcome": outcome, "older_proof": older,
-            })
-        })
-        .collect()
+/// Adds the JSON entries of a page of stamped items to `records`, the
+/// comma-separated items of the `records` list.
+fn stamp_json_records(records: &mut String, items: &[StampItem], outcomes: &[StampOutcome]) {
+    for (i, o) in items.iter().zip(outcomes) {
+        let (outcome, older) = outcome_name(o);
+        let item = json!({
+            "label": i.label, "digest": i.digest.to_hex(),
+            "proof": i.proof_path.display().to_string(),
+            "outcome": outcome, "older_proof": older,
+        });
+        if !records.is_empty() {
+            records.push(',');
+        }
+        *records += json_line(&item).trim_end();
+    }
 }
 
 fn stamp_json(
-    records: Vec<Value>,
+    records: String,
     summary: &StampSummary,
     skipped: &[(PathBuf, hash::SkipReason)],
     failed: &[NotStamped],
 ) -> String {
-    json_line(&json!({
+    // The list goes in as text where the empty one stands: `"records":[]`
+    // can only be the key's, as a quote inside a JSON string is escaped.
+    let object = json_line(&json!({
         "queued": summary.queued,
         "amended": summary.amended,
         "already_stamped": summary.already,
@@ -1048,8 +1054,9 @@ fn stamp_json(
         "proofs_missing": summary.missing_complete.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "not_stamped": failed.iter().map(|f| json!({"path": f.path.display().to_string(), "reason": f.why})).collect::<Vec<_>>(),
         "skipped": skipped.iter().map(|(p, r)| json!({"path": p.display().to_string(), "reason": r.to_string()})).collect::<Vec<_>>(),
-        "records": records,
-    }))
+        "records": [],
+    }));
+    object.replacen("\"records\":[]", &format!("\"records\":[{records}]"), 1)
 }
 
 /// The stable JSON name of a stamp outcome, and the older version's proof
@@ -1764,6 +1771,49 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stamp object's `records` list, written page by page as text,
+    /// holds every item once, in order, even where a label or a reason
+    /// reads like the list's key; the object is one line.
+    #[test]
+    fn stamp_json_puts_each_page_of_records_in_its_list() {
+        let item = |label: &str| StampItem {
+            digest: RecordDigest::of_bytes(label.as_bytes()),
+            label: label.to_owned(),
+            proof_path: PathBuf::from(format!("/d/{label}.anchor.json")),
+        };
+        let tricky = "\"records\":[] \u{202e}";
+        let pages = [vec![item("a"), item(tricky)], vec![item("c")]];
+        let mut records = String::new();
+        for page in &pages {
+            stamp_json_records(&mut records, page, &vec![StampOutcome::Queued; page.len()]);
+        }
+        let summary = StampSummary {
+            queued: 3,
+            ..Default::default()
+        };
+        let failed = [NotStamped {
+            path: PathBuf::from("/d/x"),
+            why: tricky.to_owned(),
+            exit: Exit::Io,
+        }];
+        let text = stamp_json(records, &summary, &[], &failed);
+        assert!(text.ends_with("}\n") && text.matches('\n').count() == 1, "{text}");
+        assert!(!text.contains('\u{202e}'), "bidirectional controls are escaped");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let labels: Vec<&str> = v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["a", tricky, "c"]);
+        assert_eq!(v["not_stamped"][0]["reason"], tricky);
+        assert_eq!(v["queued"], 3);
+        // No records at all: an empty list.
+        let v: Value = serde_json::from_str(&stamp_json(String::new(), &summary, &[], &[])).unwrap();
+        assert_eq!(v["records"], json!([]));
+    }
 
     #[test]
     fn pause_hook_is_debug_only() {

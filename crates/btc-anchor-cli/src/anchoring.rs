@@ -1798,8 +1798,14 @@ mod tests {
             exit: Exit::Io,
         }];
         let text = stamp_json(records, &summary, &[], &failed);
-        assert!(text.ends_with("}\n") && text.matches('\n').count() == 1, "{text}");
-        assert!(!text.contains('\u{202e}'), "bidirectional controls are escaped");
+        assert!(
+            text.ends_with("}\n") && text.matches('\n').count() == 1,
+            "{text}"
+        );
+        assert!(
+            !text.contains('\u{202e}'),
+            "bidirectional controls are escaped"
+        );
         let v: Value = serde_json::from_str(&text).unwrap();
         let labels: Vec<&str> = v["records"]
             .as_array()
@@ -1811,7 +1817,8 @@ mod tests {
         assert_eq!(v["not_stamped"][0]["reason"], tricky);
         assert_eq!(v["queued"], 3);
         // No records at all: an empty list.
-        let v: Value = serde_json::from_str(&stamp_json(String::new(), &summary, &[], &[])).unwrap();
+        let v: Value =
+            serde_json::from_str(&stamp_json(String::new(), &summary, &[], &[])).unwrap();
         assert_eq!(v["records"], json!([]));
     }
 

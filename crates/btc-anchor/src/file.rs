@@ -344,8 +344,9 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], options: WriteOptions) -> io::Res
 /// Writes `bytes` over the file at `dest` in place when that frees
 /// nothing: `dest` a regular file (not a link) with one name and at most
 /// `bytes.len()` bytes, so that its bytes are overwritten from the start
-/// and it only grows. Any other `dest`, and a missing one, is written as
-/// [`write_atomic`] with [`WriteOptions::replace`] would.
+/// and it only grows. Any other `dest`, a missing one, and one that cannot
+/// be opened for writing, is written as [`write_atomic`] with
+/// [`WriteOptions::replace`] would.
 ///
 /// Not atomic: until it returns, a reader, or a crash, may find the old
 /// bytes with part of the new ones over them; nothing is flushed to disk.
@@ -366,8 +367,13 @@ pub fn write_over(dest: &Path, bytes: &[u8]) -> io::Result<()> {
         let fits = |m: &fs::Metadata| {
             m.file_type().is_file() && m.nlink() == 1 && m.len() <= bytes.len() as u64
         };
-        if let Some(before) = fs::symlink_metadata(dest).ok().filter(fits) {
-            let mut file = OpenOptions::new().write(true).open(dest)?;
+        // A file that cannot be opened for writing (read-only, say) is
+        // replaced as before, which needs only the folder's permission.
+        let opened = fs::symlink_metadata(dest)
+            .ok()
+            .filter(fits)
+            .and_then(|m| Some((m, OpenOptions::new().write(true).open(dest).ok()?)));
+        if let Some((before, mut file)) = opened {
             let now = file.metadata()?;
             // The same file as looked at: not swapped for a link meanwhile.
             if fits(&now) && (now.dev(), now.ino()) == (before.dev(), before.ino()) {
@@ -485,6 +491,17 @@ mod tests {
         assert_eq!(fs::read(&target).unwrap(), b"t");
         assert!(fs::symlink_metadata(&link).unwrap().file_type().is_file());
         assert_eq!(fs::read(&link).unwrap(), b"the complete proof");
+        // A read-only file is written too: in place where this process may
+        // open it for writing anyway (root), else replaced whole, which the
+        // folder allows.
+        let ro = dir.path().join("ro.anchor.json");
+        fs::write(&ro, b"q").unwrap();
+        let mut perms = fs::metadata(&ro).unwrap().permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&ro, perms).unwrap();
+        write_over(&ro, b"the complete proof").unwrap();
+        assert_eq!(fs::read(&ro).unwrap(), b"the complete proof");
+        fs::remove_file(&ro).unwrap();
         // A missing file: created. No temporary file is left anywhere.
         let new = dir.path().join("new.anchor.json");
         write_over(&new, b"x").unwrap();

@@ -129,8 +129,9 @@ pub fn rows_len(width: u16) -> usize {
     (0..8).map(|r| usize::from(width >> r)).sum()
 }
 
-/// Rows 1 to 7 of a tile whose row 0 is `hashes` (each the node hashes of
-/// the pairs of the row below; a trailing odd hash has no parent here).
+/// The rows of a tile whose row 0 is `hashes`: rows 1 to 7 computed, each
+/// the node hashes of the pairs of the row below (a trailing odd hash has
+/// no parent in the tile).
 fn inner_rows(hashes: Vec<NodeHash>) -> [Vec<NodeHash>; 8] {
     let mut rows: [Vec<NodeHash>; 8] = Default::default();
     rows[0] = hashes;
@@ -411,7 +412,7 @@ impl TileStore {
     }
 
     /// A hash tile's rows: from its rows file when this store keeps rows
-    /// and the file has the tile's length, else rows 0 from the tile
+    /// and the file has the tile's length, else row 0 from the tile
     /// (rows 1 to 7 left empty, for [`CachedTile::row`] to compute).
     fn read_rows(&self, path: &TilePath) -> Result<[Vec<NodeHash>; 8], StoreError> {
         if let Some(file) = self.rows_file(path) {

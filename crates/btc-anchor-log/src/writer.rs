@@ -63,7 +63,7 @@ use crate::journal::{sync_parent, Journal, JournalError, Recovery};
 use crate::keyfile::{read_key_file, write_key_file, KeyFileError};
 use crate::note::{Note, Signer, Verifier};
 use crate::proof::{Opening, TlogProof};
-use crate::store::{StoreError, TileStore};
+use crate::store::{StoreError, TileReader, TileStore};
 
 /// Most events one [`LogWriter::append`] takes.
 pub const MAX_APPEND: usize = 100_000;
@@ -733,26 +733,12 @@ impl LogWriter {
             let old = Checkpoint::parse(checkpoint.text()).map_err(OpenError::from)?;
             let new = Note::parse(&anchored).map_err(OpenError::from)?;
             let new = Checkpoint::parse(new.text()).map_err(OpenError::from)?;
-            let check = |proof: &[NodeHash]| {
-                verify_consistency(old.size, new.size, &old.root, &new.root, proof).is_ok()
-            };
-            let proof = self.tiles.reader(new.size)?.consistency_proof(old.size)?;
-            if check(&proof) {
-                proof
-            } else {
-                let proof = self
-                    .tiles
-                    .without_rows()
-                    .reader(new.size)?
-                    .consistency_proof(old.size)?;
-                if !check(&proof) {
-                    return Err(LogError::TilesDisagree {
-                        index: old.size,
-                        size: new.size,
-                    });
-                }
-                proof
-            }
+            self.checked_proof(
+                new.size,
+                old.size,
+                |r| r.consistency_proof(old.size),
+                |proof| verify_consistency(old.size, new.size, &old.root, &new.root, proof).is_ok(),
+            )?
         };
         Ok(Some(EventProof {
             vkey: self.verifier(),
@@ -778,25 +764,32 @@ impl LogWriter {
     fn inclusion_path(&self, index: u64, checkpoint: &Note) -> Result<Vec<NodeHash>, LogError> {
         let cp = Checkpoint::parse(checkpoint.text()).map_err(OpenError::from)?;
         let leaf = self.journal.entries()[index as usize].leaf();
-        let check =
-            |path: &[NodeHash]| verify_inclusion(index, cp.size, &leaf, path, &cp.root).is_ok();
-        let path = self.tiles.reader(cp.size)?.inclusion_proof(index)?;
-        if check(&path) {
-            return Ok(path);
+        self.checked_proof(
+            cp.size,
+            index,
+            |r| r.inclusion_proof(index),
+            |path| verify_inclusion(index, cp.size, &leaf, path, &cp.root).is_ok(),
+        )
+    }
+
+    /// A proof `read` from the tree of `size` in the tiles and their rows
+    /// (§5.4), passed by `check`; when the rows (a cache) give one that
+    /// fails, read again from the tiles alone, and
+    /// [`LogError::TilesDisagree`] (naming `index`) if that fails too.
+    fn checked_proof(
+        &self,
+        size: u64,
+        index: u64,
+        read: impl Fn(&mut TileReader<'_>) -> Result<Vec<NodeHash>, StoreError>,
+        check: impl Fn(&[NodeHash]) -> bool,
+    ) -> Result<Vec<NodeHash>, LogError> {
+        for store in [self.tiles.clone(), self.tiles.without_rows()] {
+            let proof = read(&mut store.reader(size)?)?;
+            if check(&proof) {
+                return Ok(proof);
+            }
         }
-        let path = self
-            .tiles
-            .without_rows()
-            .reader(cp.size)?
-            .inclusion_proof(index)?;
-        if check(&path) {
-            Ok(path)
-        } else {
-            Err(LogError::TilesDisagree {
-                index,
-                size: cp.size,
-            })
-        }
+        Err(LogError::TilesDisagree { index, size })
     }
 }
 

@@ -474,8 +474,14 @@ pub fn proof_files<P: AsRef<Path>>(
     for p in paths {
         let p = p.as_ref();
         if p.is_dir() {
-            let c = btc_anchor::hash::collect_files(&[p], Default::default())?;
-            out.extend(c.files.into_iter().filter(|f| is_native_proof_name(f)));
+            // Walked one file at a time: only the proof files are kept,
+            // not the documents beside them.
+            for f in btc_anchor::hash::Walk::new(&[p], Default::default())? {
+                let f = f?;
+                if is_native_proof_name(&f) {
+                    out.push(f);
+                }
+            }
         } else if is_native_proof_name(p) {
             out.push(p.to_path_buf());
         } else {

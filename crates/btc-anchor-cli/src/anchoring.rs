@@ -22,7 +22,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::outcome::{with_sources, Done, Exit, Failure};
-use crate::render::json_line;
+use crate::render::{json_line, push_json_item};
 use crate::NetworkArg;
 
 /// Where the data lives and which network and server to use; shared by the
@@ -1020,7 +1020,6 @@ fn add_up(total: &mut StampSummary, part: StampSummary) {
     total.refused += part.refused;
 }
 
-/// The JSON entries of a page of stamped items.
 /// Adds the JSON entries of a page of stamped items to `records`, the
 /// comma-separated items of the `records` list.
 fn stamp_json_records(records: &mut String, items: &[StampItem], outcomes: &[StampOutcome]) {
@@ -1031,10 +1030,7 @@ fn stamp_json_records(records: &mut String, items: &[StampItem], outcomes: &[Sta
             "proof": i.proof_path.display().to_string(),
             "outcome": outcome, "older_proof": older,
         });
-        if !records.is_empty() {
-            records.push(',');
-        }
-        *records += json_line(&item).trim_end();
+        push_json_item(records, &item);
     }
 }
 
@@ -1695,13 +1691,7 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
             .collect();
         // The queue is read a page at a time, and only its JSON kept: the
         // object written out in its keys' order, its list item by item.
-        let network = json!(flow.config().network.to_string());
-        let mut object = format!(
-            "{{\"batches\":{},\"network\":{},\"queued\":[",
-            json_line(&Value::Array(b)).trim_end(),
-            json_line(&network).trim_end()
-        );
-        let mut first = true;
+        let mut queued = String::new();
         flow.each_queued_page(&mut |page| {
             for r in page {
                 let item = if args.labels {
@@ -1710,16 +1700,17 @@ pub fn status(args: &ReportArgs) -> Result<Done, Failure> {
                 } else {
                     json!({"digest": r.digest.to_hex()})
                 };
-                if !std::mem::take(&mut first) {
-                    object.push(',');
-                }
-                object += json_line(&item).trim_end();
+                push_json_item(&mut queued, &item);
             }
             Ok(())
         })
         .map_err(anchoring_failure)?;
-        object += "]}\n";
-        return Ok(Done::ok(object));
+        let network = json!(flow.config().network.to_string());
+        return Ok(Done::ok(format!(
+            "{{\"batches\":{},\"network\":{},\"queued\":[{queued}]}}\n",
+            json_line(&Value::Array(b)).trim_end(),
+            json_line(&network).trim_end()
+        )));
     }
     let mut out = format!(
         "{queued} record{} queued\n",

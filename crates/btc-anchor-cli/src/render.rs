@@ -52,6 +52,16 @@ pub fn json_line(v: &Value) -> String {
     s
 }
 
+/// Appends `v` to `list`, the comma-separated items of a JSON array
+/// written out piece by piece (so that a long list is never held as
+/// values), escaped as [`json_line`] escapes.
+pub fn push_json_item(list: &mut String, v: &Value) {
+    if !list.is_empty() {
+        list.push(',');
+    }
+    list.push_str(json_line(v).trim_end());
+}
+
 /// The first line a server prints on stdout once it listens, for scripts
 /// that asked for port 0: `listening on http://ADDR`, or with `--json` a
 /// `listening` object naming the `service` (`docs/cli-json.md`).

@@ -2139,10 +2139,6 @@ impl BatchProofs<'_> {
     }
 }
 
-/// Verifies a proof about to be written, offline with the network's
-/// built-in checkpoints: valid, pending and inconclusive verdicts pass
-/// (a fresh mainnet proof with few headers is inconclusive from the file
-/// alone), an error refuses it.
 /// The transaction a batch's proofs carry: none while batched, the newest
 /// while broadcast, the confirmed one once confirmed.
 fn batch_tx<'t>(batch: &StoredBatch, txs: &'t [StoredTx]) -> Option<&'t StoredTx> {
@@ -2156,6 +2152,10 @@ fn batch_tx<'t>(batch: &StoredBatch, txs: &'t [StoredTx]) -> Option<&'t StoredTx
     }
 }
 
+/// Verifies a proof about to be written, offline with the network's
+/// built-in checkpoints: valid, pending and inconclusive verdicts pass
+/// (a fresh mainnet proof with few headers is inconclusive from the file
+/// alone), an error refuses it.
 fn check_proof(proof: &Proof, path: &Path) -> Result<(), AnchoringError> {
     let options = VerifyOptions::new(proof.network);
     verify(proof, &proof.record.digest, &EmbeddedOnly, &options)

@@ -475,7 +475,7 @@ pub fn proof_error_hint(e: &ProofError) -> String {
         ProofError::NotAProof => {
             "pass the proof file (<DOCUMENT>.anchor.json or <DOCUMENT>.ots) with --proof, not the document".to_owned()
         }
-        _ => "the proof file is damaged or is not a btc-anchor proof; use an intact copy of the proof".to_owned(),
+        _ => "the proof file is damaged or is not a btc-anchor proof; use an intact copy (where it was stamped, btc-anchor proof DOCUMENT --out PROOF --force writes it again from the store)".to_owned(),
     }
 }
 

@@ -141,3 +141,70 @@ fn go_run(program: &Path, dir: &Path, cache: &Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// `tests/go/cosignature.go` checks a checkpoint our witness cosigned
+/// (C2SP tlog-cosignature) with Go's sumdb note parser (the log's
+/// signature, the cosignature line passed over as a key it was not given)
+/// and Go's own Ed25519, from the spec's definitions alone; it refuses a
+/// changed cosignature, timestamp or witness key.
+#[test]
+fn go_verifies_our_witness_cosignature() {
+    if let Err(reason) = go_available() {
+        btc_anchor_testenv::skip(reason);
+        return;
+    }
+    use btc_anchor_log::cosignature::Cosigner;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = Signer::from_seed(ORIGIN, &[7; 32]).unwrap();
+    let cp = Checkpoint {
+        origin: ORIGIN.into(),
+        size: 70_000,
+        root: btc_anchor::merkle::NodeHash(derive("a root")),
+        extensions: vec![],
+    };
+    let mut note = cp.sign(&[&log]).unwrap();
+    let witness = Cosigner::from_seed("witness.example/w1", &[9; 32]).unwrap();
+    let ts = 1_767_225_600;
+    let cosignature = witness.cosign(note.text(), ts);
+    witness
+        .verifier()
+        .verify(note.text(), &cosignature)
+        .unwrap();
+    note.push_signature(cosignature);
+    let cosigned = note.to_text();
+    std::fs::write(d.join("vkey"), log.verifier().to_vkey()).unwrap();
+    std::fs::write(d.join("witness.vkey"), witness.verifier().to_vkey()).unwrap();
+    std::fs::write(d.join("cosigned"), &cosigned).unwrap();
+
+    let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/go/cosignature.go");
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("go-build");
+    let out = go_run(&program, d, &cache);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim() == format!("ok {ts}"),
+        "go cosignature check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Refused: one bit of the Ed25519 signature, the timestamp, or the
+    // witness key changed.
+    let line = cosigned.lines().last().unwrap();
+    let (head, b64) = line.rsplit_once(' ').unwrap();
+    let sig = BASE64.decode(b64).unwrap();
+    for (at, why) in [(sig.len() - 1, "does not verify"), (11, "does not verify")] {
+        let mut bad = sig.clone();
+        bad[at] ^= 1;
+        let text = cosigned.replace(line, &format!("{head} {}", BASE64.encode(&bad)));
+        std::fs::write(d.join("cosigned"), text).unwrap();
+        let out = go_run(&program, d, &cache);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success() && stdout.contains(why), "{at}: {stdout}");
+    }
+    std::fs::write(d.join("cosigned"), &cosigned).unwrap();
+    let other = Cosigner::from_seed("witness.example/w1", &[10; 32]).unwrap();
+    std::fs::write(d.join("witness.vkey"), other.verifier().to_vkey()).unwrap();
+    let out = go_run(&program, d, &cache);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && stdout.contains("no line of"), "{stdout}");
+}

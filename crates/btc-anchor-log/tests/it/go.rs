@@ -199,12 +199,18 @@ fn go_verifies_our_witness_cosignature() {
         std::fs::write(d.join("cosigned"), text).unwrap();
         let out = go_run(&program, d, &cache);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(!out.status.success() && stdout.contains(why), "{at}: {stdout}");
+        assert!(
+            !out.status.success() && stdout.contains(why),
+            "{at}: {stdout}"
+        );
     }
     std::fs::write(d.join("cosigned"), &cosigned).unwrap();
     let other = Cosigner::from_seed("witness.example/w1", &[10; 32]).unwrap();
     std::fs::write(d.join("witness.vkey"), other.verifier().to_vkey()).unwrap();
     let out = go_run(&program, d, &cache);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success() && stdout.contains("no line of"), "{stdout}");
+    assert!(
+        !out.status.success() && stdout.contains("no line of"),
+        "{stdout}"
+    );
 }

@@ -416,12 +416,9 @@ impl TileStore {
     /// (rows 1 to 7 left empty, for [`CachedTile::row`] to compute).
     fn read_rows(&self, path: &TilePath) -> Result<[Vec<NodeHash>; 8], StoreError> {
         if let Some(file) = self.rows_file(path) {
-            let cap = 32 * rows_len(path.width) as u64;
-            let stored = fs::File::open(&file).ok().and_then(|f| {
-                let mut bytes = Vec::with_capacity(cap as usize + 1);
-                f.take(cap + 1).read_to_end(&mut bytes).ok()?;
-                decode_rows(&bytes, path.width)
-            });
+            let stored = read_capped(&file, 32 * rows_len(path.width))
+                .ok()
+                .and_then(|bytes| decode_rows(&bytes, path.width));
             if let Some(rows) = stored {
                 return Ok(rows);
             }
@@ -443,19 +440,13 @@ impl TileStore {
     /// Reads a file, at most `limit` bytes (one more to tell a longer one).
     fn read(&self, path: &TilePath, limit: usize) -> Result<Vec<u8>, StoreError> {
         let file = self.file(path);
-        let f = match fs::File::open(&file) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing { path: *path })
+        read_capped(&file, limit).map_err(|(action, e)| {
+            if action == "open" && e.kind() == io::ErrorKind::NotFound {
+                StoreError::Missing { path: *path }
+            } else {
+                io_err(action, &file)(e)
             }
-            Err(e) => return Err(io_err("open", &file)(e)),
-        };
-        // Room for a whole hash tile and the one byte more; bundles grow.
-        let mut bytes = Vec::with_capacity((limit + 1).min(FULL_TILE_LEN + 1));
-        f.take(limit as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io_err("read", &file))?;
-        Ok(bytes)
+        })
     }
 
     /// A reader of the tree of `size` leaves in this store.
@@ -476,6 +467,19 @@ impl TileStore {
             cache: HashMap::new(),
         })
     }
+}
+
+/// Reads `file`, at most `limit` bytes (one more to tell a longer one); the
+/// error names the step that failed, `open` or `read`.
+fn read_capped(file: &Path, limit: usize) -> Result<Vec<u8>, (&'static str, io::Error)> {
+    let f = fs::File::open(file).map_err(|e| ("open", e))?;
+    // Room for a whole rows file (a full tile's is 16,320 bytes) and the
+    // one byte more; bundles grow.
+    let mut bytes = Vec::with_capacity((limit + 1).min(2 * FULL_TILE_LEN));
+    f.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ("read", e))?;
+    Ok(bytes)
 }
 
 /// Writes a file whole: a temporary file beside it, renamed over the final
